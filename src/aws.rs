@@ -1,0 +1,325 @@
+//! The shared AWS context: built once at ConfigureProvider from the
+//! provider block, then handed to every resource and data source.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::BehaviorVersion;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::region::Region;
+
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::value::Value;
+use crate::validate;
+
+/// The services whose endpoints can be overridden (for an emulator).
+pub const SERVICES: [&str; 5] = ["ec2", "sqs", "lambda", "iam", "sts"];
+
+/// Default for `max_retries`: enough to ride out API throttling on a busy
+/// account without hanging an apply for long.
+pub const DEFAULT_MAX_RETRIES: u32 = 10;
+
+/// The provider block, parsed. `Debug` is written by hand so that a
+/// secret can never be printed through it.
+#[derive(Clone, Default, PartialEq)]
+pub struct ProviderConfig {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    pub token: Option<String>,
+    pub max_retries: Option<u32>,
+    pub assume_role: Option<AssumeRole>,
+    pub endpoints: BTreeMap<String, String>,
+    pub default_tags: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct AssumeRole {
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let set = |o: &Option<String>| if o.is_some() { "(set)" } else { "(unset)" };
+        f.debug_struct("ProviderConfig")
+            .field("region", &self.region)
+            .field("profile", &self.profile)
+            .field("access_key", &set(&self.access_key))
+            .field("secret_key", &set(&self.secret_key))
+            .field("token", &set(&self.token))
+            .field("max_retries", &self.max_retries)
+            .field("assume_role", &self.assume_role)
+            .field("endpoints", &self.endpoints)
+            .field("default_tags", &self.default_tags)
+            .finish()
+    }
+}
+
+fn opt_string(v: &Value) -> Option<String> {
+    v.as_str().map(str::to_string)
+}
+
+impl ProviderConfig {
+    /// Check the provider block. Unknown values (not known until apply)
+    /// are skipped here and checked again at configure, when they are known.
+    pub fn validate(config: &Value) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        if let Some(r) = config.get("region").as_str() {
+            if let Err(e) = validate::region(r) {
+                diags.push(Diagnostic::error("Invalid region", e).at(Path::attr("region")));
+            }
+        }
+        let ak = config.get("access_key");
+        let sk = config.get("secret_key");
+        if !ak.is_unknown() && !sk.is_unknown() && ak.is_null() != sk.is_null() {
+            let (missing, given) = if ak.is_null() { ("access_key", "secret_key") } else { ("secret_key", "access_key") };
+            diags.push(
+                Diagnostic::error(
+                    "Incomplete static credentials",
+                    format!("{given} is set but {missing} is not: set both, or neither to use the AWS credential chain (environment, profile, SSO, web identity, instance metadata)."),
+                )
+                .at(Path::attr(missing)),
+            );
+        }
+        if config.get("token").as_str().is_some() && ak.is_null() {
+            diags.push(
+                Diagnostic::error("token without access_key", "A session token is only used together with access_key and secret_key.")
+                    .at(Path::attr("token")),
+            );
+        }
+        if let Some(n) = config.get("max_retries").as_f64() {
+            if !(0.0..=100.0).contains(&n) || n.fract() != 0.0 {
+                diags.push(
+                    Diagnostic::error("Invalid max_retries", format!("{n} is not a whole number from 0 to 100."))
+                        .at(Path::attr("max_retries")),
+                );
+            }
+        }
+        if let Some(ar) = config.get("assume_role").entries() {
+            if let Some(Value::String(arn)) = ar.get("role_arn") {
+                if let Err(e) = validate::role_arn(arn) {
+                    diags.push(Diagnostic::error("Invalid role ARN", e).at(Path::attr("assume_role").then("role_arn")));
+                }
+            }
+            if let Some(Value::String(s)) = ar.get("session_name") {
+                let ok = (2..=64).contains(&s.len())
+                    && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
+                if !ok {
+                    diags.push(
+                        Diagnostic::error("Invalid session_name", format!("{s:?}: 2 to 64 characters of letters, digits and =,.@-_"))
+                            .at(Path::attr("assume_role").then("session_name")),
+                    );
+                }
+            }
+        }
+        if let Some(eps) = config.get("endpoints").entries() {
+            for (svc, v) in eps {
+                if let Value::String(u) = v {
+                    if let Err(e) = validate::endpoint_url(u) {
+                        diags.push(Diagnostic::error("Invalid endpoint URL", e).at(Path::attr("endpoints").then(svc)));
+                    }
+                }
+            }
+        }
+        if let Some(tags) = config.get("default_tags").get("tags").entries() {
+            for (k, v) in tags {
+                if let Err(e) = validate::tag(k, v.as_str().unwrap_or("")) {
+                    diags.push(Diagnostic::error("Invalid default tag", e).at(Path::attr("default_tags").then("tags").key(k)));
+                }
+            }
+        }
+        diags
+    }
+
+    /// Parse a validated, wholly known provider block.
+    pub fn from_value(config: &Value) -> Result<ProviderConfig, Diagnostics> {
+        let diags = Self::validate(config);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        if !config.is_wholly_known() {
+            return Err(Diagnostic::error(
+                "Provider configuration not known",
+                "Some provider arguments depend on values known only after apply. Give them values known at plan time (variables or literals).",
+            )
+            .into());
+        }
+        let ar = config.get("assume_role");
+        let assume_role = ar.get("role_arn").as_str().map(|arn| AssumeRole {
+            role_arn: arn.to_string(),
+            session_name: opt_string(ar.get("session_name")),
+            external_id: opt_string(ar.get("external_id")),
+        });
+        let endpoints = SERVICES
+            .iter()
+            .filter_map(|s| config.get("endpoints").get(s).as_str().map(|u| (s.to_string(), u.to_string())))
+            .collect();
+        let default_tags = config
+            .get("default_tags")
+            .get("tags")
+            .entries()
+            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
+            .unwrap_or_default();
+        Ok(ProviderConfig {
+            region: opt_string(config.get("region")),
+            profile: opt_string(config.get("profile")),
+            access_key: opt_string(config.get("access_key")),
+            secret_key: opt_string(config.get("secret_key")),
+            token: opt_string(config.get("token")),
+            max_retries: config.get("max_retries").as_f64().map(|n| n as u32),
+            assume_role,
+            endpoints,
+            default_tags,
+        })
+    }
+}
+
+/// SDK clients and settings every resource shares.
+#[derive(Clone, Debug)]
+pub struct Aws {
+    pub region: String,
+    pub default_tags: BTreeMap<String, String>,
+    pub ec2: aws_sdk_ec2::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub iam: aws_sdk_iam::Client,
+    pub sts: aws_sdk_sts::Client,
+}
+
+impl Aws {
+    /// Build the clients: region and credentials through the standard
+    /// chain unless given, then the optional role to assume.
+    pub async fn connect(cfg: &ProviderConfig) -> Result<Aws, Diagnostic> {
+        for secret in [&cfg.access_key, &cfg.secret_key, &cfg.token].into_iter().flatten() {
+            crate::logging::redact(secret);
+        }
+        let attempts = cfg.max_retries.unwrap_or(DEFAULT_MAX_RETRIES) + 1;
+        let retry = RetryConfig::standard().with_max_attempts(attempts).with_max_backoff(Duration::from_secs(20));
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry);
+        if let Some(r) = &cfg.region {
+            loader = loader.region(Region::new(r.clone()));
+        }
+        if let Some(p) = &cfg.profile {
+            loader = loader.profile_name(p);
+        }
+        if let (Some(ak), Some(sk)) = (&cfg.access_key, &cfg.secret_key) {
+            loader = loader.credentials_provider(Credentials::new(ak, sk, cfg.token.clone(), None, "provider-block"));
+        }
+        let mut base = loader.load().await;
+        let region = match base.region() {
+            Some(r) => r.to_string(),
+            None => {
+                return Err(Diagnostic::error(
+                    "No AWS region",
+                    "Set region in the provider block, or AWS_REGION in the environment, or a region in the shared config profile.",
+                )
+                .at(Path::attr("region")))
+            }
+        };
+        if let Some(ar) = &cfg.assume_role {
+            let mut sts_base = base.to_builder();
+            if let Some(u) = cfg.endpoints.get("sts") {
+                sts_base = sts_base.endpoint_url(u);
+            }
+            let mut b = AssumeRoleProvider::builder(&ar.role_arn)
+                .session_name(ar.session_name.clone().unwrap_or_else(|| "terraform-provider-privatelink".into()))
+                .configure(&sts_base.build());
+            if let Some(x) = &ar.external_id {
+                b = b.external_id(x);
+            }
+            let provider = b.build().await;
+            base = base.to_builder().credentials_provider(SharedCredentialsProvider::new(provider)).build();
+        }
+        let ep = |s: &str| cfg.endpoints.get(s).cloned();
+        macro_rules! client {
+            ($krate:ident, $svc:literal) => {{
+                let mut b = $krate::config::Builder::from(&base);
+                if let Some(u) = ep($svc) {
+                    b = b.endpoint_url(u);
+                }
+                $krate::Client::from_conf(b.build())
+            }};
+        }
+        Ok(Aws {
+            region,
+            default_tags: cfg.default_tags.clone(),
+            ec2: client!(aws_sdk_ec2, "ec2"),
+            sqs: client!(aws_sdk_sqs, "sqs"),
+            lambda: client!(aws_sdk_lambda, "lambda"),
+            iam: client!(aws_sdk_iam, "iam"),
+            sts: client!(aws_sdk_sts, "sts"),
+        })
+    }
+}
+
+/// An AWS call that failed, as a diagnostic naming the part and the call,
+/// with AWS's error code when there is one.
+pub fn call_failed<E>(part: &str, call: &str, err: &E) -> Diagnostic
+where
+    E: ProvideErrorMetadata + std::error::Error,
+{
+    let detail = match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{call} answered {code}: {msg}"),
+        (Some(code), None) => format!("{call} answered {code}"),
+        _ => format!("{call} failed: {}", DisplayErrorContext(err)),
+    };
+    Diagnostic::error(format!("{part}: {call} failed"), detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(fields: Vec<(&str, Value)>) -> Value {
+        Value::object(fields)
+    }
+
+    #[test]
+    fn debug_never_prints_secrets() {
+        let c = ProviderConfig { secret_key: Some("SECRETVALUE123".into()), ..Default::default() };
+        assert!(!format!("{c:?}").contains("SECRETVALUE123"));
+    }
+
+    #[test]
+    fn validation_names_attribute_paths() {
+        let v = cfg(vec![
+            ("region", Value::string("mars-1")),
+            ("access_key", Value::string("AKIA")),
+            ("assume_role", Value::object([("role_arn", Value::string("admin"))])),
+            ("endpoints", Value::object([("sqs", Value::string("localhost:5000"))])),
+            ("max_retries", Value::Number(-1.0)),
+        ]);
+        let d = ProviderConfig::validate(&v);
+        let paths: Vec<String> = d.0.iter().map(|d| d.path.clone().unwrap().to_string()).collect();
+        assert_eq!(paths, vec!["region", "secret_key", "max_retries", "assume_role.role_arn", "endpoints.sqs"]);
+    }
+
+    #[test]
+    fn unknown_values_wait_for_configure() {
+        let v = cfg(vec![("region", Value::Unknown), ("access_key", Value::Unknown)]);
+        assert!(!ProviderConfig::validate(&v).has_errors());
+        assert!(ProviderConfig::from_value(&v).is_err());
+    }
+
+    #[test]
+    fn parses_nested_blocks() {
+        let v = cfg(vec![
+            ("region", Value::string("eu-west-1")),
+            ("endpoints", Value::object([("sqs", Value::string("http://127.0.0.1:5000")), ("ec2", Value::Null)])),
+            ("default_tags", Value::object([("tags", Value::Map([("team".into(), Value::string("core"))].into()))])),
+            ("assume_role", Value::object([("role_arn", Value::string("arn:aws:iam::123456789012:role/x"))])),
+        ]);
+        let c = ProviderConfig::from_value(&v).unwrap();
+        assert_eq!(c.endpoints.len(), 1);
+        assert_eq!(c.default_tags["team"], "core");
+        assert_eq!(c.assume_role.unwrap().role_arn, "arn:aws:iam::123456789012:role/x");
+    }
+}

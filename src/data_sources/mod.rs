@@ -1,0 +1,25 @@
+//! Read-only helpers. One file per data source.
+
+use std::sync::Arc;
+
+use crate::diag::{Diagnostics};
+use crate::provider::Ctx;
+use crate::schema::Schema;
+use crate::value::Value;
+
+pub mod caller_identity;
+
+#[tonic::async_trait]
+pub trait DataSource: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> Schema;
+    /// Checks that need no AWS call.
+    fn validate(&self, _config: &Value) -> Diagnostics {
+        Diagnostics::default()
+    }
+    async fn read(&self, ctx: &Ctx, config: &Value) -> Result<Value, Diagnostics>;
+}
+
+pub fn all() -> Vec<Arc<dyn DataSource>> {
+    vec![Arc::new(caller_identity::CallerIdentity)]
+}

@@ -1,0 +1,32 @@
+//! terraform-provider-privatelink: a Terraform/OpenTofu provider (plugin
+//! protocol 6) whose composite resources put Lambda functions in private
+//! subnets and reach AWS services through VPC endpoints, with no NAT.
+//!
+//! Layers, calling downwards only (see docs/design.md):
+//! `server` (protocol, mTLS, handshake) -> `provider` (schema, configure,
+//! dispatch) -> `resources` / `data_sources` -> `aws` (the shared SDK context).
+
+pub mod aws;
+pub mod data_sources;
+pub mod diag;
+pub mod logging;
+pub mod provider;
+pub mod schema;
+pub mod server;
+pub mod validate;
+pub mod value;
+
+/// Code generated from proto/ by tonic-build.
+pub mod proto {
+    pub mod tfplugin6 {
+        tonic::include_proto!("tfplugin6");
+    }
+    pub mod plugin {
+        tonic::include_proto!("plugin");
+    }
+}
+
+/// The provider's type name: resources are `privatelink_*`.
+pub const PROVIDER_NAME: &str = "privatelink";
+/// Reported in logs and the user agent.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,30 @@
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use privatelink::provider::Provider;
+use privatelink::server;
+
+fn main() -> ExitCode {
+    if std::env::args().any(|a| a == "--version" || a == "-v") {
+        println!("terraform-provider-privatelink {}", privatelink::VERSION);
+        return ExitCode::SUCCESS;
+    }
+    // The AWS SDK and the plugin server share one rustls crypto provider;
+    // aws-lc-rs verifies Terraform's P-521 client certificate (ring cannot).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    privatelink::logging::init();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("terraform-provider-privatelink: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(server::serve(Arc::new(Provider::new()))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("terraform-provider-privatelink: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,157 @@
+//! The provider: its configuration schema, configure, and the registry of
+//! resources and data sources that the protocol layer dispatches to.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::{Aws, ProviderConfig, SERVICES};
+use crate::data_sources::{self, DataSource};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
+use crate::value::Value;
+
+/// What a resource or data source gets for one call: the AWS clients and
+/// a token that fires when Terraform sends StopProvider.
+#[derive(Clone)]
+pub struct Ctx {
+    pub aws: Arc<Aws>,
+    pub cancel: CancellationToken,
+}
+
+impl Ctx {
+    /// Run `fut` unless Terraform asks the provider to stop first; then
+    /// the call is abandoned and the caller gets a diagnostic saying so.
+    pub async fn run<T>(&self, what: &str, fut: impl Future<Output = Result<T, Diagnostic>>) -> Result<T, Diagnostic> {
+        tokio::select! {
+            r = fut => r,
+            _ = self.cancel.cancelled() => Err(Diagnostic::error(
+                "Stopped",
+                format!("Terraform asked the provider to stop (interrupt) while it was {what}."),
+            )),
+        }
+    }
+}
+
+pub struct Provider {
+    schema: Schema,
+    data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
+    data_source_schemas: BTreeMap<&'static str, Schema>,
+    aws: RwLock<Option<Arc<Aws>>>,
+    stop: Mutex<CancellationToken>,
+}
+
+impl Default for Provider {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Provider {
+    pub fn new() -> Provider {
+        let mut data_sources: BTreeMap<&'static str, Arc<dyn DataSource>> = BTreeMap::new();
+        for ds in data_sources::all() {
+            data_sources.insert(ds.type_name(), ds);
+        }
+        let data_source_schemas = data_sources.iter().map(|(k, d)| (*k, d.schema())).collect();
+        Provider {
+            schema: provider_schema(),
+            data_sources,
+            data_source_schemas,
+            aws: RwLock::new(None),
+            stop: Mutex::new(CancellationToken::new()),
+        }
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    pub fn data_source_schemas(&self) -> &BTreeMap<&'static str, Schema> {
+        &self.data_source_schemas
+    }
+
+    pub fn data_source(&self, type_name: &str) -> Result<&Arc<dyn DataSource>, Diagnostic> {
+        self.data_sources.get(type_name).ok_or_else(|| {
+            Diagnostic::error(
+                "Unknown data source",
+                format!(
+                    "This provider has no data source {type_name:?}; it has: {}.",
+                    self.data_sources.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    }
+
+    pub fn validate_config(&self, config: &Value) -> Diagnostics {
+        ProviderConfig::validate(config)
+    }
+
+    pub async fn configure(&self, config: &Value) -> Diagnostics {
+        let cfg = match ProviderConfig::from_value(config) {
+            Ok(c) => c,
+            Err(d) => return d,
+        };
+        tracing::debug!(config = ?cfg, "configuring AWS clients");
+        match Aws::connect(&cfg).await {
+            Ok(aws) => {
+                tracing::info!(region = %aws.region, endpoints = ?cfg.endpoints.keys().collect::<Vec<_>>(), "AWS clients ready");
+                *self.aws.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(aws));
+                Diagnostics::default()
+            }
+            Err(d) => d.into(),
+        }
+    }
+
+    /// The context for a call that needs AWS; an error if Terraform has not
+    /// configured the provider (which it always does before such calls).
+    pub fn ctx(&self) -> Result<Ctx, Diagnostic> {
+        let aws = self.aws.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| {
+            Diagnostic::error("Provider not configured", "ConfigureProvider must succeed before this call.")
+        })?;
+        let cancel = self.stop.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Ok(Ctx { aws, cancel })
+    }
+
+    /// StopProvider: cancel every call in flight, and keep serving new
+    /// calls with a fresh token (Terraform may still ask to read or
+    /// save state after an interrupt).
+    pub fn stop(&self) {
+        let mut tok = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+        tok.cancel();
+        *tok = CancellationToken::new();
+    }
+}
+
+fn provider_schema() -> Schema {
+    let mut endpoints = Block::new("Override the API endpoint of a service, e.g. to use an emulator such as moto or LocalStack. Leave unset against real AWS.");
+    for svc in SERVICES {
+        endpoints = endpoints.attr(attr(svc, Type::String, Mode::Optional, "Endpoint URL (http:// or https://) for this service."));
+    }
+    Schema::new(
+        Block::new("Private Lambda pipelines and VPC endpoint bundles on AWS, with no NAT.")
+            .attr(attr("region", Type::String, Mode::Optional, "AWS region, e.g. `eu-west-1`. Defaults to the region of the AWS credential chain (AWS_REGION, profile)."))
+            .attr(attr("profile", Type::String, Mode::Optional, "Named profile of the shared AWS config and credentials files (SSO and web identity profiles work)."))
+            .attr(attr("access_key", Type::String, Mode::Optional, "Static access key id. Prefer the credential chain (environment, profile, SSO, instance role).").sensitive())
+            .attr(attr("secret_key", Type::String, Mode::Optional, "Static secret access key, with `access_key`.").sensitive())
+            .attr(attr("token", Type::String, Mode::Optional, "Session token for temporary static credentials.").sensitive())
+            .attr(attr("max_retries", Type::Number, Mode::Optional, "How many times a throttled or failed AWS call is retried with backoff (0-100, default 10)."))
+            .block(
+                "assume_role",
+                Nesting::Single,
+                Block::new("Assume this IAM role with the credentials found, and make every call as that role.")
+                    .attr(attr("role_arn", Type::String, Mode::Required, "ARN of the role to assume."))
+                    .attr(attr("session_name", Type::String, Mode::Optional, "Session name shown in CloudTrail (default `terraform-provider-privatelink`)."))
+                    .attr(attr("external_id", Type::String, Mode::Optional, "External id the role's trust policy requires.")),
+            )
+            .block("endpoints", Nesting::Single, endpoints)
+            .block(
+                "default_tags",
+                Nesting::Single,
+                Block::new("Tags applied to every AWS object the provider creates; resource `tags` win on conflict.")
+                    .attr(attr("tags", Type::map(Type::String), Mode::Optional, "Tag keys and values.")),
+            ),
+    )
+}

@@ -1,0 +1,233 @@
+//! The tfplugin6 Provider service: decode each request with the right
+//! schema, call the provider, encode the answer. Every call runs in a span
+//! carrying `tf_rpc`, `tf_req_id` and `tf_resource_type`, so each log line
+//! says which call it belongs to.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+use tracing::Instrument;
+
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::logging::request_id;
+use crate::proto::tfplugin6 as pb;
+use crate::provider::Provider;
+use crate::schema::Type;
+use crate::value::Value;
+use pb::provider_server::{Provider as ProviderRpc, ProviderServer};
+
+pub struct Service {
+    provider: Arc<Provider>,
+}
+
+pub fn service(provider: Arc<Provider>) -> ProviderServer<Service> {
+    // States of big composites can exceed gRPC's 4 MB default.
+    ProviderServer::new(Service { provider }).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)
+}
+
+fn span(rpc: &'static str, type_name: &str) -> tracing::Span {
+    tracing::info_span!("rpc", tf_rpc = rpc, tf_req_id = %request_id(), tf_resource_type = type_name)
+}
+
+fn decode(dv: Option<pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
+    let dv = dv.unwrap_or_default();
+    let r = if !dv.msgpack.is_empty() {
+        Value::from_msgpack(&dv.msgpack, ty)
+    } else if !dv.json.is_empty() {
+        Value::from_json(&dv.json, ty)
+    } else {
+        return Ok(Value::Null);
+    };
+    r.map_err(|e| Diagnostic::error(format!("Could not decode the {what}"), e.0))
+}
+
+fn encode(v: &Value, ty: &Type) -> pb::DynamicValue {
+    pb::DynamicValue { msgpack: v.to_msgpack(ty), json: Vec::new() }
+}
+
+fn unknown_resource(type_name: &str) -> Vec<pb::Diagnostic> {
+    vec![Diagnostic::error(
+        "Unknown resource type",
+        format!("This provider version has no resource {type_name:?}. Upgrade the provider or check the type name."),
+    )
+    .to_proto()]
+}
+
+#[tonic::async_trait]
+impl ProviderRpc for Service {
+    async fn get_metadata(&self, _req: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
+        let p = &self.provider;
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(pb::ServerCapabilities::default()),
+            diagnostics: vec![],
+            data_sources: p
+                .data_source_schemas()
+                .keys()
+                .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() })
+                .collect(),
+            resources: vec![],
+        }))
+    }
+
+    async fn get_provider_schema(
+        &self,
+        _req: Request<pb::get_provider_schema::Request>,
+    ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
+        let p = &self.provider;
+        tracing::debug!(parent: &span("GetProviderSchema", ""), "serving schema");
+        Ok(Response::new(pb::get_provider_schema::Response {
+            provider: Some(p.schema().to_proto()),
+            resource_schemas: Default::default(),
+            data_source_schemas: p.data_source_schemas().iter().map(|(k, s)| (k.to_string(), s.to_proto())).collect(),
+            diagnostics: vec![],
+            provider_meta: None,
+            server_capabilities: Some(pb::ServerCapabilities::default()),
+        }))
+    }
+
+    async fn validate_provider_config(
+        &self,
+        req: Request<pb::validate_provider_config::Request>,
+    ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
+        let p = &self.provider;
+        let s = span("ValidateProviderConfig", "");
+        let _e = s.enter();
+        let diags = match decode(req.into_inner().config, &p.schema().ty(), "provider configuration") {
+            Ok(cfg) => p.validate_config(&cfg),
+            Err(d) => d.into(),
+        };
+        tracing::debug!(errors = diags.has_errors(), "validated provider configuration");
+        Ok(Response::new(pb::validate_provider_config::Response { diagnostics: diags.to_proto() }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: unknown_resource(&req.into_inner().type_name) }))
+    }
+
+    async fn validate_data_resource_config(
+        &self,
+        req: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let p = &self.provider;
+        let diags: Diagnostics = match p.data_source(&req.type_name) {
+            Err(d) => d.into(),
+            Ok(ds) => match decode(req.config, &p.data_source_schemas()[ds.type_name()].ty(), "data source configuration") {
+                Ok(cfg) => ds.validate(&cfg),
+                Err(d) => d.into(),
+            },
+        };
+        Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.to_proto() }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+        Ok(Response::new(pb::upgrade_resource_state::Response {
+            upgraded_state: None,
+            diagnostics: unknown_resource(&req.into_inner().type_name),
+        }))
+    }
+
+    async fn configure_provider(
+        &self,
+        req: Request<pb::configure_provider::Request>,
+    ) -> Result<Response<pb::configure_provider::Response>, Status> {
+        let req = req.into_inner();
+        let p = self.provider.clone();
+        let s = span("ConfigureProvider", "");
+        async move {
+            tracing::debug!(terraform_version = %req.terraform_version, "configuring provider");
+            let diags = match decode(req.config, &p.schema().ty(), "provider configuration") {
+                Ok(cfg) => p.configure(&cfg).await,
+                Err(d) => d.into(),
+            };
+            Ok(Response::new(pb::configure_provider::Response { diagnostics: diags.to_proto() }))
+        }
+        .instrument(s)
+        .await
+    }
+
+    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
+        let req = req.into_inner();
+        Ok(Response::new(pb::read_resource::Response {
+            new_state: req.current_state,
+            diagnostics: unknown_resource(&req.type_name),
+            private: req.private,
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+        Ok(Response::new(pb::plan_resource_change::Response {
+            diagnostics: unknown_resource(&req.into_inner().type_name),
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+        let req = req.into_inner();
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state: req.prior_state,
+            private: req.planned_private,
+            diagnostics: unknown_resource(&req.type_name),
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: vec![],
+            diagnostics: unknown_resource(&req.into_inner().type_name),
+        }))
+    }
+
+    async fn read_data_source(
+        &self,
+        req: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        let req = req.into_inner();
+        let p = self.provider.clone();
+        let s = span("ReadDataSource", &req.type_name);
+        async move {
+            let result = async {
+                let ds = p.data_source(&req.type_name)?;
+                let ty = p.data_source_schemas()[ds.type_name()].ty();
+                let cfg = decode(req.config, &ty, "data source configuration")?;
+                let ctx = p.ctx()?;
+                Ok::<_, Diagnostics>((ds.read(&ctx, &cfg).await?, ty))
+            }
+            .await;
+            let resp = match result {
+                Ok((state, ty)) => {
+                    tracing::debug!("data source read");
+                    pb::read_data_source::Response { state: Some(encode(&state, &ty)), diagnostics: vec![] }
+                }
+                Err(diags) => {
+                    tracing::warn!(error = %diags.0.first().map(|d| d.summary.as_str()).unwrap_or(""), "data source read failed");
+                    pb::read_data_source::Response { state: None, diagnostics: diags.to_proto() }
+                }
+            };
+            Ok(Response::new(resp))
+        }
+        .instrument(s)
+        .await
+    }
+
+    async fn stop_provider(&self, _req: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
+        tracing::info!(parent: &span("StopProvider", ""), "stop requested: cancelling calls in flight");
+        self.provider.stop();
+        Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
+    }
+}

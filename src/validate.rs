@@ -1,0 +1,111 @@
+//! Pure checks of user input, shared by the provider and every resource.
+//! Each returns `Err(what would be valid)` so the caller can put it in a
+//! diagnostic at the right attribute path before any AWS call is made.
+
+/// AWS region names: `us-east-1`, `eu-central-2`, `us-gov-west-1`,
+/// `cn-north-1`, `us-iso-east-1`, `us-isob-east-1`, `eu-isoe-west-1`.
+pub fn region(s: &str) -> Result<(), String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.len() <= 4
+        && parts[0].len() == 2
+        && parts[0].chars().all(|c| c.is_ascii_lowercase())
+        && parts[1..parts.len() - 1].iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_lowercase()))
+        && {
+            let n = parts[parts.len() - 1];
+            !n.is_empty() && n.len() <= 2 && n.chars().all(|c| c.is_ascii_digit())
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not an AWS region name; expected the form us-east-1, eu-west-2, us-gov-west-1"))
+    }
+}
+
+/// An endpoint override: an absolute http(s) URL with a host.
+pub fn endpoint_url(s: &str) -> Result<(), String> {
+    match url::Url::parse(s) {
+        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host_str().is_some() => Ok(()),
+        Ok(u) => Err(format!("{s:?} has scheme {:?}; expected an http:// or https:// URL such as http://127.0.0.1:5000", u.scheme())),
+        Err(e) => Err(format!("{s:?} is not a URL ({e}); expected an http:// or https:// URL such as http://127.0.0.1:5000")),
+    }
+}
+
+/// An IAM role ARN: `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+pub fn role_arn(s: &str) -> Result<(), String> {
+    let expect = "expected arn:aws:iam::123456789012:role/NAME";
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(format!("{s:?} is not an ARN; {expect}"));
+    }
+    let partition_ok = matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f");
+    let account_ok = parts[4].len() == 12 && parts[4].chars().all(|c| c.is_ascii_digit());
+    let resource_ok = parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty() && !n.ends_with('/'));
+    if !partition_ok || parts[2] != "iam" || !parts[3].is_empty() || !account_ok || !resource_ok {
+        return Err(format!("{s:?} is not an IAM role ARN; {expect}"));
+    }
+    Ok(())
+}
+
+/// AWS tag keys and values: keys 1-128 characters, values up to 256, and
+/// the `aws:` prefix is reserved.
+pub fn tag(key: &str, value: &str) -> Result<(), String> {
+    if key.is_empty() || key.chars().count() > 128 {
+        return Err(format!("tag key {key:?} must be 1 to 128 characters"));
+    }
+    if key.to_ascii_lowercase().starts_with("aws:") {
+        return Err(format!("tag key {key:?} uses the reserved prefix \"aws:\""));
+    }
+    if value.chars().count() > 256 {
+        return Err(format!("the value of tag {key:?} is longer than 256 characters"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in ["us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1", "us-iso-east-1", "ap-southeast-4"] {
+            assert!(region(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "us-east", "US-EAST-1", "useast1", "us_east_1", "us-east-1a", "u-east-1", "us--1"] {
+            assert!(region(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn endpoint_urls() {
+        assert!(endpoint_url("http://127.0.0.1:5000").is_ok());
+        assert!(endpoint_url("https://sqs.eu-west-1.amazonaws.com").is_ok());
+        assert!(endpoint_url("127.0.0.1:5000").is_err());
+        assert!(endpoint_url("ftp://x").is_err());
+        assert!(endpoint_url("not a url").is_err());
+    }
+
+    #[test]
+    fn role_arns() {
+        assert!(role_arn("arn:aws:iam::123456789012:role/deploy").is_ok());
+        assert!(role_arn("arn:aws-us-gov:iam::123456789012:role/path/deploy").is_ok());
+        for bad in [
+            "deploy",
+            "arn:aws:iam::123456789012:user/bob",
+            "arn:aws:iam::12345:role/x",
+            "arn:aws:s3:::bucket",
+            "arn:aws:iam::123456789012:role/",
+            "arn:aws:iam:us-east-1:123456789012:role/x",
+        ] {
+            assert!(role_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags() {
+        assert!(tag("team", "payments").is_ok());
+        assert!(tag("", "x").is_err());
+        assert!(tag("aws:created", "x").is_err());
+        assert!(tag("k", &"v".repeat(257)).is_err());
+    }
+}
