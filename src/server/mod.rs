@@ -131,7 +131,7 @@ pub async fn serve(provider: Arc<Provider>) -> Result<(), StartError> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| StartError::Setup(format!("listen on 127.0.0.1: {e}")))?;
     let addr = listener.local_addr().map_err(|e| StartError::Setup(e.to_string()))?;
 
-    let (health_reporter, health) = tonic_health::server::health_reporter();
+    let (mut health_reporter, health) = tonic_health::server::health_reporter();
     health_reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
     let shutdown = Arc::new(Notify::new());
 

@@ -1,0 +1,169 @@
+//! The real Terraform CLI (1.0.3, from scripts/setup) in a temporary
+//! working directory. The freshly built provider is laid out as a
+//! filesystem mirror and the CLI config (our own, never the machine's)
+//! installs it from there, so `terraform init` works offline.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use super::tool;
+
+pub const VERSION: &str = "0.1.0";
+
+pub struct Terraform {
+    dir: tempfile::TempDir,
+    env: Vec<(String, String)>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    }
+    pub fn ok(self, what: &str) -> Run {
+        assert_eq!(self.code, 0, "terraform {what} failed:\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        self
+    }
+    pub fn all(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+impl Terraform {
+    /// A working dir holding `files` (name, content), with the provider
+    /// mirrored into it.
+    pub fn new(files: &[(&str, &str)]) -> Terraform {
+        let dir = tempfile::tempdir().expect("terraform working dir");
+        let mirror = dir.path().join("mirror");
+        mirror_provider(&mirror);
+        let cli_config = dir.path().join("terraformrc");
+        std::fs::write(&cli_config, cli_config_text(&mirror)).unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        for (name, content) in files {
+            std::fs::write(work.join(name), content).unwrap();
+        }
+        let env = vec![
+            ("TF_CLI_CONFIG_FILE".into(), cli_config.display().to_string()),
+            ("TF_IN_AUTOMATION".into(), "1".into()),
+            ("TF_INPUT".into(), "0".into()),
+            ("CHECKPOINT_DISABLE".into(), "1".into()),
+            ("HOME".into(), dir.path().display().to_string()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
+        ];
+        Terraform { dir, env }
+    }
+
+    /// Copies a folder of examples/ into the working dir.
+    pub fn from_example(name: &str) -> Terraform {
+        let src = super::root().join("examples").join(name);
+        let mut files = Vec::new();
+        for e in std::fs::read_dir(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "tf") {
+                files.push((p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read_to_string(&p).unwrap()));
+            }
+        }
+        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        Terraform::new(&refs)
+    }
+
+    pub fn workdir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    pub fn set_env(&mut self, k: &str, v: &str) {
+        self.env.retain(|(n, _)| n != k);
+        self.env.push((k.into(), v.into()));
+    }
+
+    pub fn write(&self, name: &str, content: &str) {
+        std::fs::write(self.workdir().join(name), content).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let mut cmd = Command::new(tool("terraform"));
+        cmd.args(args).current_dir(self.workdir()).env_clear();
+        cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        Run::from(cmd.output().expect("run terraform"))
+    }
+
+    pub fn init(&self) -> Run {
+        self.run(&["init", "-no-color"]).ok("init")
+    }
+
+    pub fn apply(&self, vars: &[(&str, &str)]) -> Run {
+        let mut args = vec!["apply".to_string(), "-auto-approve".into(), "-no-color".into()];
+        args.extend(vars.iter().map(|(k, v)| format!("-var={k}={v}")));
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `plan -detailed-exitcode`: 0 no changes, 1 error, 2 changes.
+    pub fn plan(&self, vars: &[(&str, &str)]) -> Run {
+        let mut args = vec!["plan".to_string(), "-detailed-exitcode".into(), "-no-color".into()];
+        args.extend(vars.iter().map(|(k, v)| format!("-var={k}={v}")));
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// Asserts the plan is empty: what `apply` did is what the config says.
+    pub fn assert_no_changes(&self, vars: &[(&str, &str)]) {
+        let r = self.plan(vars);
+        assert_eq!(r.code, 0, "expected an empty plan (exit 0), got exit {}:\n{}", r.code, r.all());
+    }
+
+    pub fn destroy(&self, vars: &[(&str, &str)]) -> Run {
+        let mut args = vec!["destroy".to_string(), "-auto-approve".into(), "-no-color".into()];
+        args.extend(vars.iter().map(|(k, v)| format!("-var={k}={v}")));
+        self.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `terraform output -json` as a JSON object of {name: {value, ...}}.
+    pub fn outputs(&self) -> serde_json::Value {
+        let r = self.run(&["output", "-json"]).ok("output");
+        serde_json::from_str(&r.stdout).expect("terraform output -json")
+    }
+}
+
+fn cli_config_text(mirror: &Path) -> String {
+    format!(
+        r#"provider_installation {{
+  filesystem_mirror {{
+    path    = "{}"
+    include = ["registry.terraform.io/privatelink/*"]
+  }}
+  direct {{
+    exclude = ["registry.terraform.io/privatelink/*"]
+  }}
+}}
+"#,
+        mirror.display()
+    )
+}
+
+/// The unpacked mirror layout Terraform reads:
+/// HOST/NAMESPACE/TYPE/VERSION/OS_ARCH/terraform-provider-TYPE_vVERSION
+fn mirror_provider(mirror: &Path) {
+    let target = mirror.join(format!("registry.terraform.io/privatelink/privatelink/{VERSION}/linux_amd64"));
+    std::fs::create_dir_all(&target).unwrap();
+    let bin = env!("CARGO_BIN_EXE_terraform-provider-privatelink");
+    let dest = target.join(format!("terraform-provider-privatelink_v{VERSION}"));
+    if std::fs::hard_link(bin, &dest).is_err() {
+        std::fs::copy(bin, &dest).expect("copy the provider binary into the mirror");
+    }
+}
