@@ -8,6 +8,9 @@ use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use base64::Engine;
@@ -85,20 +88,10 @@ impl Plugin {
     /// and presents `identity` (None: no client certificate at all).
     pub async fn connect_as(&self, identity: Option<&ClientIdentity>) -> Result<Channel, tonic::transport::Error> {
         let tls = client_tls(self.server_cert.clone(), identity);
-        let addr = self.addr;
-        Endpoint::from_shared(format!("http://{addr}"))
+        Endpoint::from_shared(format!("http://{}", self.addr))
             .unwrap()
             .connect_timeout(Duration::from_secs(10))
-            .connect_with_connector(tower::service_fn(move |_uri| {
-                let tls = tls.clone();
-                async move {
-                    let tcp = tokio::net::TcpStream::connect(addr).await?;
-                    let conn = tokio_rustls::TlsConnector::from(tls)
-                        .connect(ServerName::try_from("localhost").unwrap(), tcp)
-                        .await?;
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(conn))
-                }
-            }))
+            .connect_with_connector(MtlsConnector { addr: self.addr, tls })
             .await
     }
 
@@ -182,6 +175,34 @@ pub fn parse_handshake(line: &str) -> (SocketAddr, CertificateDer<'static>) {
     assert!(addr.ip().is_loopback(), "the plugin listens on loopback only, not {addr}");
     let der = base64::engine::general_purpose::STANDARD_NO_PAD.decode(parts[5]).expect("unpadded base64 certificate");
     (addr, CertificateDer::from(der))
+}
+
+/// Dials the plugin and runs the TLS handshake (tonic's connector hook).
+#[derive(Clone)]
+struct MtlsConnector {
+    addr: SocketAddr,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+type Conn = hyper_util::rt::TokioIo<tokio_rustls::client::TlsStream<tokio::net::TcpStream>>;
+
+impl tonic::codegen::Service<tonic::codegen::http::Uri> for MtlsConnector {
+    type Response = Conn;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = std::io::Result<Conn>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _uri: tonic::codegen::http::Uri) -> Self::Future {
+        let (addr, tls) = (self.addr, self.tls.clone());
+        Box::pin(async move {
+            let tcp = tokio::net::TcpStream::connect(addr).await?;
+            let conn = tokio_rustls::TlsConnector::from(tls).connect(ServerName::try_from("localhost").unwrap(), tcp).await?;
+            Ok(hyper_util::rt::TokioIo::new(conn))
+        })
+    }
 }
 
 fn client_tls(server_cert: CertificateDer<'static>, identity: Option<&ClientIdentity>) -> Arc<rustls::ClientConfig> {
