@@ -10,6 +10,8 @@ pub mod aws;
 pub mod data_sources;
 pub mod diag;
 pub mod logging;
+pub mod parts;
+pub mod policy;
 pub mod provider;
 pub mod schema;
 pub mod server;
