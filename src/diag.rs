@@ -39,7 +39,7 @@ impl Path {
         p.0.push(Step::Key(k.to_string()));
         p
     }
-    fn to_proto(&self) -> pb::AttributePath {
+    pub fn to_proto(&self) -> pb::AttributePath {
         use pb::attribute_path::step::Selector;
         pb::AttributePath {
             steps: self

@@ -9,10 +9,12 @@
 pub mod aws;
 pub mod data_sources;
 pub mod diag;
+pub mod engine;
 pub mod logging;
 pub mod parts;
 pub mod policy;
 pub mod provider;
+pub mod resources;
 pub mod schema;
 pub mod server;
 pub mod validate;

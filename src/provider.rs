@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::{Aws, ProviderConfig, SERVICES};
 use crate::data_sources::{self, DataSource};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::resources::{self, Resource};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
@@ -39,6 +40,8 @@ pub struct Provider {
     schema: Schema,
     data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
     data_source_schemas: BTreeMap<&'static str, Schema>,
+    resources: BTreeMap<&'static str, Arc<dyn Resource>>,
+    resource_schemas: BTreeMap<&'static str, Schema>,
     aws: RwLock<Option<Arc<Aws>>>,
     stop: Mutex<CancellationToken>,
 }
@@ -56,10 +59,15 @@ impl Provider {
             data_sources.insert(ds.type_name(), ds);
         }
         let data_source_schemas = data_sources.iter().map(|(k, d)| (*k, d.schema())).collect();
+        let resources: BTreeMap<&'static str, Arc<dyn Resource>> =
+            resources::all().into_iter().map(|r| (r.type_name(), r)).collect();
+        let resource_schemas = resources.iter().map(|(k, r)| (*k, r.schema())).collect();
         Provider {
             schema: provider_schema(),
             data_sources,
             data_source_schemas,
+            resources,
+            resource_schemas,
             aws: RwLock::new(None),
             stop: Mutex::new(CancellationToken::new()),
         }
@@ -83,6 +91,24 @@ impl Provider {
                 ),
             )
         })
+    }
+
+    pub fn resource_schemas(&self) -> &BTreeMap<&'static str, Schema> {
+        &self.resource_schemas
+    }
+
+    /// The resource and its schema.
+    pub fn resource(&self, type_name: &str) -> Result<(&Arc<dyn Resource>, &Schema), Diagnostic> {
+        match (self.resources.get(type_name), self.resource_schemas.get(type_name)) {
+            (Some(r), Some(s)) => Ok((r, s)),
+            _ => Err(Diagnostic::error(
+                "Unknown resource type",
+                format!(
+                    "This provider has no resource {type_name:?}; it has: {}.",
+                    self.resources.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
     }
 
     pub fn validate_config(&self, config: &Value) -> Diagnostics {

@@ -127,6 +127,12 @@ impl Block {
         self
     }
 
+    /// Like `block`, for a list or set the user must write at least `min` times.
+    pub fn block_at_least(mut self, name: &'static str, nesting: Nesting, min: i64, block: Block) -> Block {
+        self.blocks.push(NestedBlock { name, nesting, block, min_items: min, max_items: 0 });
+        self
+    }
+
     /// The object type of a value of this block: attributes plus nested
     /// blocks (single -> object, list -> list of objects, set -> set of objects).
     pub fn implied_type(&self) -> Type {

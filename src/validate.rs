@@ -62,6 +62,47 @@ pub fn tag(key: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An AWS resource id with its prefix: `vpc-`, `subnet-`, `sg-`, `rtb-`,
+/// `vpce-` followed by 8 or 17 lowercase hex digits.
+pub fn aws_id(prefix: &str, s: &str) -> Result<(), String> {
+    let ok = s
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|hex| (hex.len() == 8 || hex.len() == 17) && hex.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not a {prefix} id; expected {prefix}- followed by 8 or 17 hex digits, like {prefix}-0123456789abcdef0"))
+    }
+}
+
+/// A CIDR block in canonical form (`10.0.0.0/16`, `2001:db8::/32`): the
+/// address must be the network address, so what AWS stores is what the
+/// configuration says and no diff appears after apply.
+pub fn cidr(s: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("{s:?} is not a valid CIDR block ({why}); expected a network like 10.0.0.0/16"));
+    let Some((addr, len)) = s.split_once('/') else { return bad("no /prefix length") };
+    let Ok(addr) = addr.parse::<std::net::IpAddr>() else { return bad("not an IP address") };
+    let Ok(len) = len.parse::<u32>() else { return bad("prefix length is not a number") };
+    let (bits, max) = match addr {
+        std::net::IpAddr::V4(a) => (u32::from(a) as u128, 32),
+        std::net::IpAddr::V6(a) => (u128::from(a), 128),
+    };
+    if len > max {
+        return bad(&format!("prefix length above {max}"));
+    }
+    let host_mask = if len == max { 0 } else { (1u128 << (max - len)) - 1 };
+    if bits & host_mask != 0 {
+        let net = bits & !host_mask;
+        let canonical = match addr {
+            std::net::IpAddr::V4(_) => std::net::Ipv4Addr::from(net as u32).to_string(),
+            std::net::IpAddr::V6(_) => std::net::Ipv6Addr::from(net).to_string(),
+        };
+        return Err(format!("{s:?} has host bits set; write the network address {canonical}/{len}"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +148,25 @@ mod tests {
         assert!(tag("", "x").is_err());
         assert!(tag("aws:created", "x").is_err());
         assert!(tag("k", &"v".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn aws_ids() {
+        assert!(aws_id("vpc", "vpc-0123456789abcdef0").is_ok());
+        assert!(aws_id("subnet", "subnet-12345678").is_ok());
+        for bad in ["vpc-", "subnet-12345678", "vpc-XYZ12345", "vpc-123", "vpc0123456789abcdef0"] {
+            assert!(aws_id("vpc", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidrs() {
+        for good in ["10.0.0.0/16", "0.0.0.0/0", "10.1.2.3/32", "2001:db8::/32"] {
+            assert!(cidr(good).is_ok(), "{good}");
+        }
+        for bad in ["10.0.0.0", "10.0.0.0/33", "10.0.0/8", "300.0.0.0/8", "2001:db8::/129", "x/8"] {
+            assert!(cidr(bad).is_err(), "{bad}");
+        }
+        assert!(cidr("10.0.0.1/16").unwrap_err().contains("10.0.0.0/16"));
     }
 }

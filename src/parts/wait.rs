@@ -16,7 +16,7 @@ where
 {
     let start = Instant::now();
     let mut delay = first;
-    let mut last = String::new();
+    let mut last;
     loop {
         match check().await? {
             Poll::Done(v) => return Ok(v),

@@ -45,12 +45,9 @@ fn encode(v: &Value, ty: &Type) -> pb::DynamicValue {
     pb::DynamicValue { msgpack: v.to_msgpack(ty), json: Vec::new() }
 }
 
-fn unknown_resource(type_name: &str) -> Vec<pb::Diagnostic> {
-    vec![Diagnostic::error(
-        "Unknown resource type",
-        format!("This provider version has no resource {type_name:?}. Upgrade the provider or check the type name."),
-    )
-    .to_proto()]
+/// The first error's summary, for a log line.
+fn summary(d: &Diagnostics) -> String {
+    d.0.first().map(|d| d.summary.clone()).unwrap_or_default()
 }
 
 #[tonic::async_trait]
@@ -65,7 +62,11 @@ impl ProviderRpc for Service {
                 .keys()
                 .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() })
                 .collect(),
-            resources: vec![],
+            resources: p
+                .resource_schemas()
+                .keys()
+                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() })
+                .collect(),
         }))
     }
 
@@ -77,7 +78,7 @@ impl ProviderRpc for Service {
         tracing::debug!(parent: &span("GetProviderSchema", ""), "serving schema");
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(p.schema().to_proto()),
-            resource_schemas: Default::default(),
+            resource_schemas: p.resource_schemas().iter().map(|(k, s)| (k.to_string(), s.to_proto())).collect(),
             data_source_schemas: p.data_source_schemas().iter().map(|(k, s)| (k.to_string(), s.to_proto())).collect(),
             diagnostics: vec![],
             provider_meta: None,
@@ -104,7 +105,18 @@ impl ProviderRpc for Service {
         &self,
         req: Request<pb::validate_resource_config::Request>,
     ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
-        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: unknown_resource(&req.into_inner().type_name) }))
+        let req = req.into_inner();
+        let s = span("ValidateResourceConfig", &req.type_name);
+        let _e = s.enter();
+        let diags: Diagnostics = match self.provider.resource(&req.type_name) {
+            Err(d) => d.into(),
+            Ok((r, schema)) => match decode(req.config, &schema.ty(), "resource configuration") {
+                Ok(cfg) => r.validate(&cfg),
+                Err(d) => d.into(),
+            },
+        };
+        tracing::debug!(errors = diags.has_errors(), "validated resource configuration");
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diags.to_proto() }))
     }
 
     async fn validate_data_resource_config(
@@ -123,13 +135,32 @@ impl ProviderRpc for Service {
         Ok(Response::new(pb::validate_data_resource_config::Response { diagnostics: diags.to_proto() }))
     }
 
+    /// Version 0 is the only schema version so far: the stored JSON is
+    /// decoded with the current schema (attributes that no longer exist are
+    /// dropped) and handed back as msgpack.
     async fn upgrade_resource_state(
         &self,
         req: Request<pb::upgrade_resource_state::Request>,
     ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
-        Ok(Response::new(pb::upgrade_resource_state::Response {
-            upgraded_state: None,
-            diagnostics: unknown_resource(&req.into_inner().type_name),
+        let req = req.into_inner();
+        let s = span("UpgradeResourceState", &req.type_name);
+        let _e = s.enter();
+        let result = (|| {
+            let (_, schema) = self.provider.resource(&req.type_name)?;
+            let ty = schema.ty();
+            let raw = req.raw_state.unwrap_or_default();
+            if raw.json.is_empty() {
+                return Err(Diagnostic::error(
+                    "Unsupported state format",
+                    "This state was stored in the flatmap format of Terraform 0.11, which this provider cannot read.",
+                ));
+            }
+            let v = Value::from_json(&raw.json, &ty).map_err(|e| Diagnostic::error("Could not read the stored state", e.0))?;
+            Ok(encode(&v, &ty))
+        })();
+        Ok(Response::new(match result {
+            Ok(v) => pb::upgrade_resource_state::Response { upgraded_state: Some(v), diagnostics: vec![] },
+            Err(d) => pb::upgrade_resource_state::Response { upgraded_state: None, diagnostics: vec![d.to_proto()] },
         }))
     }
 
@@ -154,21 +185,76 @@ impl ProviderRpc for Service {
 
     async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
         let req = req.into_inner();
-        Ok(Response::new(pb::read_resource::Response {
-            new_state: req.current_state,
-            diagnostics: unknown_resource(&req.type_name),
-            private: req.private,
-        }))
+        let p = self.provider.clone();
+        let s = span("ReadResource", &req.type_name);
+        async move {
+            let result = async {
+                let (r, schema) = p.resource(&req.type_name)?;
+                let ty = schema.ty();
+                let state = decode(req.current_state.clone(), &ty, "current state")?;
+                if state.is_null() {
+                    return Ok::<_, Diagnostics>(encode(&Value::Null, &ty));
+                }
+                let ctx = p.ctx()?;
+                let fresh = r.read(&ctx, &state).await?;
+                if fresh.is_null() {
+                    tracing::info!("every part is gone: the resource is removed from state");
+                }
+                Ok(encode(&fresh, &ty))
+            }
+            .await;
+            Ok(Response::new(match result {
+                Ok(v) => pb::read_resource::Response { new_state: Some(v), diagnostics: vec![], private: req.private },
+                Err(d) => {
+                    tracing::warn!(error = %summary(&d), "read failed");
+                    pb::read_resource::Response { new_state: req.current_state, diagnostics: d.to_proto(), private: req.private }
+                }
+            }))
+        }
+        .instrument(s)
+        .await
     }
 
     async fn plan_resource_change(
         &self,
         req: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
-        Ok(Response::new(pb::plan_resource_change::Response {
-            diagnostics: unknown_resource(&req.into_inner().type_name),
-            ..Default::default()
-        }))
+        let req = req.into_inner();
+        let p = self.provider.clone();
+        let s = span("PlanResourceChange", &req.type_name);
+        async move {
+            let result = async {
+                let (r, schema) = p.resource(&req.type_name)?;
+                let ty = schema.ty();
+                let prior = decode(req.prior_state, &ty, "prior state")?;
+                let proposed = decode(req.proposed_new_state, &ty, "proposed state")?;
+                let config = decode(req.config, &ty, "configuration")?;
+                if proposed.is_null() {
+                    // Destroy: nothing to plan.
+                    return Ok::<_, Diagnostics>((encode(&Value::Null, &ty), vec![]));
+                }
+                let ctx = p.ctx().ok();
+                let planned = r.plan(ctx.as_ref(), &prior, &proposed, &config).await?;
+                let replace = planned.requires_replace.iter().map(|p| p.to_proto()).collect();
+                Ok((encode(&planned.state, &ty), replace))
+            }
+            .await;
+            Ok(Response::new(match result {
+                Ok((state, requires_replace)) => pb::plan_resource_change::Response {
+                    planned_state: Some(state),
+                    requires_replace,
+                    planned_private: req.prior_private,
+                    diagnostics: vec![],
+                    legacy_type_system: false,
+                },
+                Err(d) => {
+                    tracing::debug!(error = %summary(&d), "plan refused");
+                    pb::plan_resource_change::Response { diagnostics: d.to_proto(), ..Default::default() }
+                }
+            }))
+        }
+        .instrument(s)
+        .await
     }
 
     async fn apply_resource_change(
@@ -176,21 +262,64 @@ impl ProviderRpc for Service {
         req: Request<pb::apply_resource_change::Request>,
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
         let req = req.into_inner();
-        Ok(Response::new(pb::apply_resource_change::Response {
-            new_state: req.prior_state,
-            private: req.planned_private,
-            diagnostics: unknown_resource(&req.type_name),
-        }))
+        let p = self.provider.clone();
+        let s = span("ApplyResourceChange", &req.type_name);
+        async move {
+            let prior_raw = req.prior_state.clone();
+            let result = async {
+                let (r, schema) = p.resource(&req.type_name)?;
+                let ty = schema.ty();
+                let prior = decode(req.prior_state, &ty, "prior state")?;
+                let planned = decode(req.planned_state, &ty, "planned state")?;
+                let ctx = p.ctx()?;
+                let (state, diags) = r.apply(&ctx, &prior, &planned).await;
+                Ok::<_, Diagnostics>((encode(&state, &ty), diags))
+            }
+            .await;
+            Ok(Response::new(match result {
+                Ok((state, diags)) => {
+                    if diags.has_errors() {
+                        tracing::warn!(error = %summary(&diags), "apply failed; returning the state reached");
+                    }
+                    pb::apply_resource_change::Response { new_state: Some(state), private: req.planned_private, diagnostics: diags.to_proto() }
+                }
+                // Nothing was attempted: the prior state still holds.
+                Err(d) => pb::apply_resource_change::Response { new_state: prior_raw, private: req.planned_private, diagnostics: d.to_proto() },
+            }))
+        }
+        .instrument(s)
+        .await
     }
 
     async fn import_resource_state(
         &self,
         req: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
-        Ok(Response::new(pb::import_resource_state::Response {
-            imported_resources: vec![],
-            diagnostics: unknown_resource(&req.into_inner().type_name),
-        }))
+        let req = req.into_inner();
+        let p = self.provider.clone();
+        let s = span("ImportResourceState", &req.type_name);
+        async move {
+            let result = async {
+                let (r, schema) = p.resource(&req.type_name)?;
+                let ctx = p.ctx()?;
+                let state = r.import(&ctx, &req.id).await?;
+                Ok::<_, Diagnostics>(encode(&state, &schema.ty()))
+            }
+            .await;
+            Ok(Response::new(match result {
+                Ok(state) => pb::import_resource_state::Response {
+                    imported_resources: vec![pb::import_resource_state::ImportedResource {
+                        type_name: req.type_name.clone(),
+                        state: Some(state),
+                        private: vec![],
+                    }],
+                    diagnostics: vec![],
+                },
+                Err(d) => pb::import_resource_state::Response { imported_resources: vec![], diagnostics: d.to_proto() },
+            }))
+        }
+        .instrument(s)
+        .await
     }
 
     async fn read_data_source(

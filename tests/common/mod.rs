@@ -2,6 +2,7 @@
 //! provider process spoken to like Terraform does, and the Terraform CLI.
 #![allow(dead_code)]
 
+pub mod driver;
 pub mod moto;
 pub mod plugin;
 pub mod terraform;
@@ -57,4 +58,46 @@ pub fn field<'a>(v: &'a rmpv::Value, key: &str) -> &'a rmpv::Value {
     v.as_map()
         .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v))
         .unwrap_or(&NIL)
+}
+
+/// Creates the user's network in moto with scripts/network.py (what users
+/// make with the hashicorp/aws provider): returns its `name=value` lines
+/// as pairs (vpc_id, subnet_ids, route_table_ids, app_security_group_id...).
+pub fn network(moto_url: &str) -> Vec<(String, String)> {
+    let out = std::process::Command::new(tool("python"))
+        .arg(root().join("scripts/network.py"))
+        .arg(moto_url)
+        .output()
+        .expect("run scripts/network.py");
+    assert!(out.status.success(), "scripts/network.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+        .collect()
+}
+
+/// A value of `network()` by name.
+pub fn var<'a>(vars: &'a [(String, String)], name: &str) -> &'a str {
+    vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_else(|| panic!("network.py printed no {name}"))
+}
+
+/// The ids of an HCL/JSON list printed by network.py.
+pub fn list_var(vars: &[(String, String)], name: &str) -> Vec<String> {
+    serde_json::from_str(var(vars, name)).unwrap_or_else(|e| panic!("{name} is not a JSON list: {e}"))
+}
+
+/// The provider's AWS context pointed at moto, for tests that look at the
+/// emulator directly (what exists, what is left behind).
+pub async fn aws(moto_url: &str) -> privatelink::aws::Aws {
+    let endpoints = ["ec2", "sqs", "lambda", "iam", "sts"].iter().map(|s| (s.to_string(), moto_url.to_string())).collect();
+    privatelink::aws::Aws::connect(&privatelink::aws::ProviderConfig {
+        region: Some("us-east-1".into()),
+        access_key: Some("testing".into()),
+        secret_key: Some("testing".into()),
+        max_retries: Some(1),
+        endpoints,
+        ..Default::default()
+    })
+    .await
+    .expect("AWS context for moto")
 }
