@@ -78,3 +78,92 @@ data "privatelink_caller_identity" "me" {}
     assert!(text.contains("Invalid endpoint URL"), "{text}");
     assert!(text.contains(r#"sqs = "localhost:4566""#), "{text}");
 }
+
+/// The S3 scenario through Terraform 1.0.3: apply, empty plan, change a
+/// subnet in place, import into a fresh state with an empty plan, destroy,
+/// and nothing of ours left in the emulator.
+#[test]
+fn lambda_s3_endpoint_example_full_lifecycle() {
+    let moto = Moto::start();
+    let url = moto.url();
+    let net = common::network(&url);
+    let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
+    for (k, v) in &net {
+        vars.push((k.as_str(), v.clone()));
+    }
+    let tf = Terraform::from_example("lambda-s3-endpoint");
+    tf.init();
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tf.apply(&refs).ok("apply");
+    let out = tf.outputs();
+    let bundle = out["bundle_id"]["value"].as_str().unwrap().to_string();
+    assert!(bundle.starts_with("peb-"), "{out}");
+    assert!(out["s3_endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"));
+    tf.assert_no_changes(&refs);
+
+    // One subnet fewer: an in-place update.
+    let subnets = common::list_var(&net, "subnet_ids");
+    let one = format!("[\"{}\"]", subnets[0]);
+    let changed: Vec<(&str, &str)> = refs.iter().map(|(k, v)| if *k == "subnet_ids" { (*k, one.as_str()) } else { (*k, *v) }).collect();
+    let plan = tf.plan(&changed);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    tf.apply(&changed).ok("apply after the subnet change");
+    tf.assert_no_changes(&changed);
+
+    // Import into a fresh state.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let ids: Vec<String> = rt.block_on(async {
+        let aws = common::aws(&url).await;
+        let eps = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
+            .send()
+            .await
+            .unwrap();
+        eps.vpc_endpoints()
+            .iter()
+            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+            .map(|e| e.vpc_endpoint_id().unwrap().to_string())
+            .collect()
+    });
+    assert_eq!(ids.len(), 2);
+    let fresh = Terraform::from_example("lambda-s3-endpoint");
+    fresh.init();
+    let mut import_args: Vec<String> = vec!["import".into(), "-no-color".into()];
+    import_args.extend(changed.iter().map(|(k, v)| format!("-var={k}={v}")));
+    import_args.push("privatelink_service_endpoint_bundle.app".into());
+    import_args.push(ids.join(","));
+    fresh.run(&import_args.iter().map(String::as_str).collect::<Vec<_>>()).ok("import");
+    fresh.assert_no_changes(&changed);
+
+    // Destroy from the imported state; the old state then finds nothing.
+    fresh.destroy(&changed).ok("destroy");
+    let left = rt.block_on(async {
+        let aws = common::aws(&url).await;
+        let groups = aws
+            .ec2
+            .describe_security_groups()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .len();
+        let eps = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+            .count();
+        (groups, eps)
+    });
+    assert_eq!(left, (0, 0), "(groups, endpoints) of the bundle left after destroy");
+    tf.destroy(&changed).ok("destroy of the stale state");
+}

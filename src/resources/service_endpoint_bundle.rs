@@ -1273,11 +1273,16 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
             Value::Object(bf)
         })
         .collect();
+    // The group's name is "<name>-<bundle id>" (see Desired::group_spec).
+    let name = group
+        .as_ref()
+        .and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string))
+        .filter(|n| n != "privatelink");
     let nonempty = |v: Vec<String>| if v.is_empty() { Value::Null } else { string_set(&v) };
     let (allowed_groups, allowed_cidrs, unexpected) = group.as_ref().map(|g| classify_rules(&g.rules)).unwrap_or_default();
     Ok(Value::object([
         ("id", Value::string(bundle)),
-        ("name", Value::Null),
+        ("name", Value::opt_string(name)),
         ("vpc_id", Value::string(vpc_id)),
         ("subnet_ids", nonempty(bundle_subnets)),
         ("route_table_ids", nonempty(bundle_rts)),
