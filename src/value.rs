@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use crate::schema::Type;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Value {
     Null,
     /// Not known until apply (msgpack extension 0).
@@ -21,6 +21,24 @@ pub enum Value {
     Set(Vec<Value>),
     Map(BTreeMap<String, Value>),
     Object(BTreeMap<String, Value>),
+}
+
+/// Sets compare as sets, as Terraform compares them: the order the user
+/// wrote and the order AWS answers are the same value.
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) | (Unknown, Unknown) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Number(a), Number(b)) => a == b,
+            (String(a), String(b)) => a == b,
+            (List(a), List(b)) => a == b,
+            (Set(a), Set(b)) => a.len() == b.len() && a.iter().all(|x| b.contains(x)) && b.iter().all(|x| a.contains(x)),
+            (Map(a), Map(b)) | (Object(a), Object(b)) => a == b,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -325,5 +343,14 @@ mod tests {
         let wrong = Type::object([("count", Type::Bool)]);
         let err = Value::from_msgpack(&v.to_msgpack(&Type::object([("count", Type::String)])), &wrong).unwrap_err();
         assert!(err.0.contains("count"), "{err}");
+    }
+
+    #[test]
+    fn sets_compare_without_order() {
+        let a = Value::Set(vec![Value::string("x"), Value::string("y")]);
+        let b = Value::Set(vec![Value::string("y"), Value::string("x")]);
+        assert_eq!(a, b);
+        assert_ne!(Value::List(vec![Value::string("x"), Value::string("y")]), Value::List(vec![Value::string("y"), Value::string("x")]));
+        assert_ne!(a, Value::Set(vec![Value::string("x"), Value::string("x")]));
     }
 }

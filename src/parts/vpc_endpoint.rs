@@ -371,14 +371,6 @@ fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
     err.code().is_some_and(|c| codes.contains(&c))
 }
 
-/// A 5xx answer without an AWS error code: not AWS's own (its server
-/// errors carry InternalError / Unavailable), but an emulator that does
-/// not implement the request (moto answers an HTML 500 page for a filter
-/// it lacks).
-fn is_unimplemented<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
-    err.code().is_none() && err.raw_response().is_some_and(|r| r.status().is_server_error())
-}
-
 /// Every page of DescribeVpcEndpoints for `ids` and `filters` (either may
 /// be empty), mapped to endpoints of the kinds this provider manages.
 async fn describe(ec2: &aws_sdk_ec2::Client, ids: &[String], filters: Vec<Filter>) -> Result<Vec<Endpoint>, DescribeError> {
@@ -398,17 +390,22 @@ async fn describe(ec2: &aws_sdk_ec2::Client, ids: &[String], filters: Vec<Filter
 /// find_many's second try, when some id is unknown: a filter answers
 /// with the endpoints that exist instead of failing.
 async fn find_many_by_filter(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Vec<Endpoint>> {
-    let by_id = filter("vpc-endpoint-id", ids.iter().map(String::as_str));
-    match describe(ec2, &[], vec![by_id]).await {
-        Ok(found) => Ok(found),
-        // moto has no `vpc-endpoint-id` filter (HTML 500): list every
-        // endpoint and pick ours.
-        Err(e) if is_unimplemented(&e) => {
-            let all = describe(ec2, &[], Vec::new()).await.map_err(|e| call_failed(PART, DESCRIBE, &e))?;
-            Ok(all.into_iter().filter(|e| ids.contains(&e.id)).collect())
+    // One id per call: each answers the endpoint or NotFound. This is the
+    // rare path (something was deleted), so N calls are acceptable; the
+    // `vpc-endpoint-id` filter would be one call on AWS, but moto does not
+    // implement it (HTML 500, which the SDK retries for a long time).
+    let lookups = ids.iter().map(|id| async move {
+        match describe(ec2, std::slice::from_ref(id), Vec::new()).await {
+            Ok(found) => Ok(found),
+            Err(e) if has_code(&e, &[ENDPOINT_ID_NOT_FOUND]) => Ok(Vec::new()),
+            Err(e) => Err(call_failed(PART, DESCRIBE, &e)),
         }
-        Err(e) => Err(call_failed(PART, DESCRIBE, &e)),
+    });
+    let mut out = Vec::new();
+    for found in futures::future::join_all(lookups).await {
+        out.extend(found?);
     }
+    Ok(out)
 }
 
 /// An endpoint as AWS describes it; `None` without an id or of a kind

@@ -185,3 +185,18 @@ pub fn strs(v: &V) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A value with every array of strings sorted: sets compare as Terraform
+/// compares them (the order is not part of a set's value).
+pub fn canon(v: &V) -> V {
+    match v {
+        V::Array(items) if items.iter().all(|i| i.is_str()) => {
+            let mut items = items.clone();
+            items.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+            V::Array(items)
+        }
+        V::Array(items) => V::Array(items.iter().map(canon).collect()),
+        V::Map(entries) => V::Map(entries.iter().map(|(k, v)| (k.clone(), canon(v))).collect()),
+        other => other.clone(),
+    }
+}
