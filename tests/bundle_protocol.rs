@@ -148,6 +148,7 @@ async fn create_plan_empty_update_and_delete() {
     assert_eq!(str_of(sqs, "service_name"), "com.amazonaws.us-east-1.sqs");
     assert_eq!(strs(field(sqs, "security_group_ids")), vec![group.clone()]);
     assert_eq!(field(s3, "security_group_ids"), &V::Nil);
+    assert!(str_of(s3, "prefix_list_id").starts_with("pl-"), "the Gateway endpoint names its service's prefix list");
     assert_eq!(field(&state, "tags_all"), &obj(vec![("service", s("orders")), ("team", s("platform"))]));
 
     // The managed group: 443 in from the app's group, nothing else, nothing out.

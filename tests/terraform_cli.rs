@@ -136,6 +136,16 @@ fn lambda_s3_endpoint_example_full_lifecycle() {
     import_args.push("privatelink_service_endpoint_bundle.app".into());
     import_args.push(ids.join(","));
     fresh.run(&import_args.iter().map(String::as_str).collect::<Vec<_>>()).ok("import");
+    // Import records no outputs, so the plan lists those; the resource itself
+    // must plan no action.
+    let plan = fresh.plan(&changed);
+    assert_ne!(plan.code, 1, "{}", plan.all());
+    for action in ["will be created", "will be updated", "must be replaced", "will be destroyed"] {
+        assert!(!plan.stdout.contains(action), "the imported bundle plans a change:\n{}", plan.stdout);
+    }
+    let mut refresh: Vec<String> = vec!["apply".into(), "-refresh-only".into(), "-auto-approve".into(), "-no-color".into()];
+    refresh.extend(changed.iter().map(|(k, v)| format!("-var={k}={v}")));
+    fresh.run(&refresh.iter().map(String::as_str).collect::<Vec<_>>()).ok("apply -refresh-only");
     fresh.assert_no_changes(&changed);
 
     // Destroy from the imported state; the old state then finds nothing.

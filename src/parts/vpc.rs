@@ -84,6 +84,26 @@ pub async fn security_groups(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartR
     Ok(found.iter().filter_map(|g| id_and_vpc(g.group_id(), g.vpc_id())).collect())
 }
 
+/// The AWS-managed prefix list of each service (what a Gateway endpoint's
+/// routes point at): (service name, pl- id), one call for all names.
+/// AWS does not put it on the endpoint itself.
+pub async fn prefix_lists(ec2: &aws_sdk_ec2::Client, service_names: &[String]) -> PartResult<Vec<(String, String)>> {
+    if service_names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = ec2
+        .describe_prefix_lists()
+        .filters(id_filter("prefix-list-name", service_names))
+        .send()
+        .await
+        .map_err(|e| call_failed(PART, "ec2:DescribePrefixLists", &e))?;
+    Ok(out
+        .prefix_lists()
+        .iter()
+        .filter_map(|p| Some((p.prefix_list_name()?.to_string(), p.prefix_list_id()?.to_string())))
+        .collect())
+}
+
 /// (enableDnsSupport, enableDnsHostnames) of a VPC; `None` when the VPC
 /// does not exist.
 pub async fn dns_attributes(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> PartResult<Option<(bool, bool)>> {

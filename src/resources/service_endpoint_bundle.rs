@@ -955,6 +955,7 @@ async fn ensure_endpoint(ctx: &Ctx, desired: &Desired, e: &DesiredEndpoint, reco
         }
     };
     let ep = vpce::wait_available(ec2, &id, timeout).await?;
+    let ep = with_prefix_lists(ctx, vec![ep]).await?.remove(0);
     let mut r = record.lock().unwrap();
     r.pending.remove(&e.key);
     r.endpoints.insert(e.key.clone(), ep);
@@ -1035,6 +1036,21 @@ fn state_after(planned: &Value, desired: &Desired, record: &Record) -> Value {
     state
 }
 
+/// Gateway endpoints get their service's prefix list, which AWS reports
+/// only through DescribePrefixLists (one call for all of them).
+async fn with_prefix_lists(ctx: &Ctx, mut eps: Vec<Endpoint>) -> Result<Vec<Endpoint>, Diagnostic> {
+    let names: BTreeSet<String> =
+        eps.iter().filter(|e| e.kind == Kind::Gateway && e.prefix_list_id.is_none()).map(|e| e.service_name.clone()).collect();
+    if names.is_empty() {
+        return Ok(eps);
+    }
+    let lists = vpc::prefix_lists(&ctx.aws.ec2, &names.into_iter().collect::<Vec<_>>()).await?;
+    for e in eps.iter_mut().filter(|e| e.kind == Kind::Gateway && e.prefix_list_id.is_none()) {
+        e.prefix_list_id = lists.iter().find(|(n, _)| *n == e.service_name).map(|(_, id)| id.clone());
+    }
+    Ok(eps)
+}
+
 /// The computed attributes of one endpoint block from the endpoint seen.
 fn fill_observed(bf: &mut BTreeMap<String, Value>, ep: &Endpoint) {
     let interface = ep.kind == Kind::Interface;
@@ -1108,6 +1124,7 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
         None => None,
     };
     let found = vpce::find_many(ec2, &eps.values().cloned().collect::<Vec<_>>()).await?;
+    let found = with_prefix_lists(ctx, found.into_iter().filter(|e| !e.is_gone()).collect()).await?;
     let live: BTreeMap<&String, &Endpoint> = found.iter().filter(|e| !e.is_gone()).map(|e| (&e.id, e)).collect();
     if group.is_none() && eps.values().all(|id| !live.contains_key(id)) {
         return Ok(Value::Null);
@@ -1202,7 +1219,7 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
     if d.has_errors() {
         return Err(d);
     }
-    let found = vpce::find_many(ec2, &ids).await?;
+    let found = with_prefix_lists(ctx, vpce::find_many(ec2, &ids).await?).await?;
     let mut eps = Vec::new();
     for i in &ids {
         match found.iter().find(|e| &e.id == i && !e.is_gone()) {
