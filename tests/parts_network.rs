@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, IpRange};
 use common::moto::Moto;
-use privatelink::aws::{Aws, ProviderConfig};
+use privatelink::aws::Aws;
 use privatelink::parts::security_group::{self, Direction, GroupSpec, Peer, Rule};
 use privatelink::parts::tags::Tags;
 use privatelink::parts::vpc;
@@ -23,17 +23,7 @@ struct Bed {
 
 async fn bed() -> Bed {
     let moto = Moto::start();
-    let endpoints = ["ec2", "sqs", "lambda", "iam", "sts"].iter().map(|s| (s.to_string(), moto.url())).collect();
-    let aws = Aws::connect(&ProviderConfig {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        max_retries: Some(1),
-        endpoints,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let aws = common::aws(&moto.url()).await;
     Bed { _moto: moto, aws }
 }
 

@@ -3,11 +3,10 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::moto::Moto;
-use privatelink::aws::{Aws, ProviderConfig};
+use privatelink::aws::Aws;
 use privatelink::parts::tags::{Tags, OWNER_TAG, PART_TAG};
 use privatelink::parts::vpc_endpoint::{self as ve, Change, EndpointSpec, Kind, PolicyChange};
 use privatelink::policy;
@@ -20,17 +19,7 @@ const SQS_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allo
 const S3_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket/*"}]}"#;
 
 async fn connect(moto: &Moto) -> Aws {
-    let endpoints: BTreeMap<String, String> = ["ec2", "sqs", "lambda", "iam", "sts"].iter().map(|s| (s.to_string(), moto.url())).collect();
-    Aws::connect(&ProviderConfig {
-        region: Some("us-east-1".into()),
-        access_key: Some("testing".into()),
-        secret_key: Some("testing".into()),
-        max_retries: Some(1),
-        endpoints,
-        ..Default::default()
-    })
-    .await
-    .unwrap()
+    common::aws(&moto.url()).await
 }
 
 /// The network the endpoints go into, made directly with the SDK.

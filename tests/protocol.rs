@@ -5,6 +5,7 @@ mod common;
 
 use std::time::Duration;
 
+use common::driver::{errors, path_of};
 use common::moto::Moto;
 use common::plugin::{plugin_command, ClientIdentity, Plugin};
 use common::{decode_msgpack, endpoints, field, msgpack, obj, s};
@@ -16,29 +17,6 @@ fn dv(v: V) -> Option<pb::DynamicValue> {
     Some(pb::DynamicValue { msgpack: msgpack(v), json: vec![] })
 }
 
-/// The attribute path of a diagnostic, written like HCL (`endpoints.sqs`, `tags["k"]`).
-fn path_of(d: &pb::Diagnostic) -> String {
-    let mut out = String::new();
-    for step in d.attribute.as_ref().map(|a| a.steps.as_slice()).unwrap_or_default() {
-        use pb::attribute_path::step::Selector;
-        match &step.selector {
-            Some(Selector::AttributeName(n)) => {
-                if !out.is_empty() {
-                    out.push('.');
-                }
-                out.push_str(n)
-            }
-            Some(Selector::ElementKeyString(k)) => out.push_str(&format!("[{k:?}]")),
-            Some(Selector::ElementKeyInt(i)) => out.push_str(&format!("[{i}]")),
-            None => {}
-        }
-    }
-    out
-}
-
-fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
-    diags.iter().filter(|d| d.severity == pb::diagnostic::Severity::Error as i32).collect()
-}
 
 async fn configure(client: &mut pb::provider_client::ProviderClient<tonic::transport::Channel>, config: V) -> Vec<pb::Diagnostic> {
     client

@@ -15,6 +15,19 @@ pub mod vpc;
 pub mod vpc_endpoint;
 pub mod wait;
 
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use crate::diag::Diagnostic;
 
 pub type PartResult<T> = Result<T, Diagnostic>;
+
+/// True when AWS answered one of these error codes.
+pub(crate) fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
+    err.code().is_some_and(|c| codes.contains(&c))
+}
+
+/// An EC2 Describe* filter. Filters, unlike id lists, never fail the whole
+/// call because one id is unknown: it is simply absent from the answer.
+pub(crate) fn ec2_filter<S: Into<String>>(name: &str, values: impl IntoIterator<Item = S>) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder().name(name).set_values(Some(values.into_iter().map(Into::into).collect())).build()
+}

@@ -7,13 +7,13 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_sdk_ec2::types::{
-    Filter, IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, SecurityGroupRule, UserIdGroupPair,
+    IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, SecurityGroupRule, UserIdGroupPair,
 };
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::tags::{self, Tags};
 use super::wait::{self, Poll};
-use super::PartResult;
+use super::{ec2_filter, has_code, PartResult};
 use crate::aws::call_failed;
 use crate::diag::Diagnostic;
 
@@ -181,8 +181,8 @@ pub async fn find(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Option<Grou
 /// Group ids in `vpc_id` carrying every tag of `tags` (adoption after a
 /// lost create answer).
 pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) -> PartResult<Vec<String>> {
-    let mut filters = vec![filter("vpc-id", vpc_id)];
-    filters.extend(tags.iter().map(|(k, v)| filter(&format!("tag:{k}"), v)));
+    let mut filters = vec![ec2_filter("vpc-id", [vpc_id])];
+    filters.extend(tags.iter().map(|(k, v)| ec2_filter(&format!("tag:{k}"), [v.as_str()])));
     let groups = ec2
         .describe_security_groups()
         .set_filters(Some(filters))
@@ -271,7 +271,7 @@ async fn wait_visible(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Group> 
 async fn observed_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> PartResult<Vec<Rule>> {
     let rules = ec2
         .describe_security_group_rules()
-        .filters(filter("group-id", group_id))
+        .filters(ec2_filter("group-id", [group_id]))
         .into_paginator()
         .items()
         .send()
@@ -460,13 +460,7 @@ impl Failed {
     }
 }
 
-fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
-    err.code().is_some_and(|c| codes.contains(&c))
-}
 
-fn filter(name: &str, value: &str) -> Filter {
-    Filter::builder().name(name).values(value).build()
-}
 
 #[cfg(test)]
 mod tests {

@@ -2,10 +2,10 @@
 //! which AZ and VPC each subnet is in, whether the VPC resolves private
 //! DNS. Read-only: composites never create or change these.
 
-use aws_sdk_ec2::types::{Filter, VpcAttributeName};
+use aws_sdk_ec2::types::VpcAttributeName;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use super::PartResult;
+use super::{ec2_filter, PartResult};
 use crate::aws::call_failed;
 
 const PART: &str = "network";
@@ -29,7 +29,7 @@ pub async fn subnets(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Ve
     // leaves it out.
     let found = ec2
         .describe_subnets()
-        .filters(id_filter("subnet-id", ids))
+        .filters(ec2_filter("subnet-id", ids.iter().map(String::as_str)))
         .into_paginator()
         .items()
         .send()
@@ -56,7 +56,7 @@ pub async fn route_tables(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResu
     // Filter, not RouteTableIds, for the same reason as in `subnets`.
     let found = ec2
         .describe_route_tables()
-        .filters(id_filter("route-table-id", ids))
+        .filters(ec2_filter("route-table-id", ids.iter().map(String::as_str)))
         .into_paginator()
         .items()
         .send()
@@ -74,7 +74,7 @@ pub async fn security_groups(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartR
     // Filter, not GroupIds, for the same reason as in `subnets`.
     let found = ec2
         .describe_security_groups()
-        .filters(id_filter("group-id", ids))
+        .filters(ec2_filter("group-id", ids.iter().map(String::as_str)))
         .into_paginator()
         .items()
         .send()
@@ -93,7 +93,7 @@ pub async fn prefix_lists(ec2: &aws_sdk_ec2::Client, service_names: &[String]) -
     }
     let out = ec2
         .describe_prefix_lists()
-        .filters(id_filter("prefix-list-name", service_names))
+        .filters(ec2_filter("prefix-list-name", service_names.iter().map(String::as_str)))
         .send()
         .await
         .map_err(|e| call_failed(PART, "ec2:DescribePrefixLists", &e))?;
@@ -134,9 +134,6 @@ async fn vpc_flag(ec2: &aws_sdk_ec2::Client, vpc_id: &str, attribute: VpcAttribu
     Ok(Some(value.and_then(|v| v.value()).unwrap_or(false)))
 }
 
-fn id_filter(name: &str, ids: &[String]) -> Filter {
-    Filter::builder().name(name).set_values(Some(ids.to_vec())).build()
-}
 
 fn id_and_vpc(id: Option<&str>, vpc_id: Option<&str>) -> Option<(String, String)> {
     Some((id?.to_string(), vpc_id.unwrap_or_default().to_string()))
@@ -147,8 +144,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn id_filter_carries_every_id() {
-        let f = id_filter("subnet-id", &["subnet-1".into(), "subnet-2".into()]);
+    fn filter_carries_every_id() {
+        let ids = ["subnet-1".to_string(), "subnet-2".to_string()];
+        let f = ec2_filter("subnet-id", ids.iter().map(String::as_str));
         assert_eq!(f.name(), Some("subnet-id"));
         assert_eq!(f.values(), ["subnet-1", "subnet-2"]);
     }

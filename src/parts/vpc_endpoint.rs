@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::operation::describe_vpc_endpoint_services::{DescribeVpcEndpointServicesError, DescribeVpcEndpointServicesOutput};
 use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsError;
 use aws_sdk_ec2::types::{Filter, ResourceType, ServiceDetail, ServiceType, UnsuccessfulItem, VpcEndpoint, VpcEndpointType};
 
 use super::tags::{self, Tags};
 use super::wait::{self, Poll};
-use super::PartResult;
+use super::{ec2_filter, has_code, PartResult};
 use crate::aws::call_failed;
 use crate::diag::Diagnostic;
 use crate::policy;
@@ -183,15 +183,15 @@ pub async fn find_many(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<
 
 /// Endpoints of `vpc_id` for `service_name` that are not gone (is_gone).
 pub async fn find_for_service(ec2: &aws_sdk_ec2::Client, vpc_id: &str, service_name: &str) -> PartResult<Vec<Endpoint>> {
-    let filters = vec![filter("vpc-id", [vpc_id]), filter("service-name", [service_name])];
+    let filters = vec![ec2_filter("vpc-id", [vpc_id]), ec2_filter("service-name", [service_name])];
     let found = describe(ec2, &[], filters).await.map_err(|e| call_failed(PART, DESCRIBE, &e))?;
     Ok(found.into_iter().filter(|e| !e.is_gone()).collect())
 }
 
 /// Endpoints (not gone) carrying every tag of `tags`, in `vpc_id`.
 pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) -> PartResult<Vec<Endpoint>> {
-    let mut filters = vec![filter("vpc-id", [vpc_id])];
-    filters.extend(tags.iter().map(|(k, v)| filter(&format!("tag:{k}"), [v.as_str()])));
+    let mut filters = vec![ec2_filter("vpc-id", [vpc_id])];
+    filters.extend(tags.iter().map(|(k, v)| ec2_filter(&format!("tag:{k}"), [v.as_str()])));
     let found = describe(ec2, &[], filters).await.map_err(|e| call_failed(PART, DESCRIBE, &e))?;
     // Filter values are patterns (`*` and `?` are wildcards), so a tag
     // value containing them matches more than itself: check exactly here.
@@ -363,13 +363,7 @@ fn non_empty(list: &[String]) -> Option<Vec<String>> {
     (!list.is_empty()).then(|| list.to_vec())
 }
 
-fn filter<'a>(name: &str, values: impl IntoIterator<Item = &'a str>) -> Filter {
-    Filter::builder().name(name).set_values(Some(values.into_iter().map(str::to_string).collect())).build()
-}
 
-fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
-    err.code().is_some_and(|c| codes.contains(&c))
-}
 
 /// Every page of DescribeVpcEndpoints for `ids` and `filters` (either may
 /// be empty), mapped to endpoints of the kinds this provider manages.
