@@ -116,6 +116,28 @@ impl Value {
         Value::Object(fields.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// Sorted, de-duplicated strings of a set or list; empty for null.
+    pub fn strings(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<String> =
+            self.elements().iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
+        set.into_iter().collect()
+    }
+
+    pub fn string_set(items: &[String]) -> Value {
+        Value::Set(items.iter().map(|s| Value::string(s.clone())).collect())
+    }
+
+    /// The string entries of a map; empty for null.
+    pub fn string_map(&self) -> BTreeMap<String, String> {
+        self.entries()
+            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+            .unwrap_or_default()
+    }
+
+    pub fn from_string_map(m: &BTreeMap<String, String>) -> Value {
+        Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
+    }
+
     // ---- msgpack ----
 
     pub fn from_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {

@@ -127,32 +127,14 @@ fn schema() -> Schema {
 
 // ---------------------------------------------------------------- config model
 
-/// Sorted, de-duplicated strings of a set or list; empty for null.
-fn strings(v: &Value) -> Vec<String> {
-    let set: BTreeSet<String> = v.elements().iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
-    set.into_iter().collect()
-}
-
-fn string_set(items: &[String]) -> Value {
-    Value::Set(items.iter().map(|s| Value::string(s.clone())).collect())
-}
-
 /// A set attribute from observed items, keeping null when the user left
 /// it null and nothing is there.
 fn observed_set(prior: &Value, items: &[String]) -> Value {
     if items.is_empty() && prior.is_null() {
         Value::Null
     } else {
-        string_set(items)
+        Value::string_set(items)
     }
-}
-
-fn string_map(v: &Value) -> Tags {
-    v.entries().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
-}
-
-fn map_value(t: &Tags) -> Value {
-    Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::string(v.clone()))).collect())
 }
 
 fn kind_of(block: &Value) -> Kind {
@@ -250,19 +232,19 @@ impl Desired {
                 key: (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)),
                 private_dns: b.get("private_dns_enabled").as_bool(),
                 policy: b.get("policy").as_str().map(str::to_string),
-                subnet_ids: strings(b.get("subnet_ids")),
-                route_table_ids: strings(b.get("route_table_ids")),
+                subnet_ids: b.get("subnet_ids").strings(),
+                route_table_ids: b.get("route_table_ids").strings(),
             })
             .collect();
         Desired {
             id: planned.get("id").as_str().unwrap_or("").to_string(),
             name: planned.get("name").as_str().map(str::to_string),
             vpc_id: planned.get("vpc_id").as_str().unwrap_or("").to_string(),
-            allowed_groups: strings(planned.get("allowed_security_group_ids")),
-            allowed_cidrs: strings(planned.get("allowed_cidr_blocks")),
-            extra_groups: strings(planned.get("security_group_ids")),
+            allowed_groups: planned.get("allowed_security_group_ids").strings(),
+            allowed_cidrs: planned.get("allowed_cidr_blocks").strings(),
+            extra_groups: planned.get("security_group_ids").strings(),
             adopt_existing: planned.get("adopt_existing").as_bool().unwrap_or(false),
-            tags_all: string_map(planned.get("tags_all")),
+            tags_all: planned.get("tags_all").string_map(),
             endpoints,
             timeouts: Timeouts::from_value(planned.get("timeouts")),
         }
@@ -354,7 +336,7 @@ fn validate_config(config: &Value) -> Diagnostics {
             d.push(Diagnostic::error("Invalid name", format!("{name:?}: 1 to 100 letters, digits, '-' or '_'.")).at(Path::attr("name")));
         }
     }
-    for (k, v) in string_map(config.get("tags")) {
+    for (k, v) in config.get("tags").string_map() {
         if let Err(e) = validate::tag(&k, &v) {
             d.push(Diagnostic::error("Invalid tag", e).at(Path::attr("tags").key(&k)));
         }
@@ -508,7 +490,7 @@ fn plan_state(region: Option<&str>, default_tags: &Tags, prior: &Value, proposed
     let tags = config.get("tags");
     fields.insert(
         "tags_all".into(),
-        if tags.is_wholly_known() { map_value(&tags::merged(default_tags, &string_map(tags))) } else { Value::Unknown },
+        if tags.is_wholly_known() { Value::from_string_map(&tags::merged(default_tags, &tags.string_map())) } else { Value::Unknown },
     );
     fields.insert("unexpected_rules".into(), Value::List(vec![]));
     let group = match (any_interface, prior.get("security_group_id")) {
@@ -527,10 +509,10 @@ fn plan_state(region: Option<&str>, default_tags: &Tags, prior: &Value, proposed
             let groups = if !interface {
                 Value::Null
             } else if let (Value::String(g), true) = (&group, extra.is_wholly_known()) {
-                let mut all = strings(extra);
+                let mut all = extra.strings();
                 all.push(g.clone());
                 all.sort();
-                string_set(&all)
+                Value::string_set(&all)
             } else {
                 Value::Unknown
             };
@@ -628,7 +610,7 @@ async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<
         if key.1 == Kind::Interface {
             let subnets = b.get("subnet_ids");
             if subnets.is_wholly_known() && (is_new || before.is_some_and(|p| p.get("subnet_ids") != subnets)) {
-                subnet_checks.push((i, strings(subnets), attr_of("subnet_ids")));
+                subnet_checks.push((i, subnets.strings(), attr_of("subnet_ids")));
             }
             let dns_on = b.get("private_dns_enabled").as_bool() == Some(true);
             let dns_was = before.and_then(|p| p.get("private_dns_enabled").as_bool()) == Some(true);
@@ -641,7 +623,7 @@ async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<
         } else {
             let rts = b.get("route_table_ids");
             if rts.is_wholly_known() && (is_new || before.is_some_and(|p| p.get("route_table_ids") != rts)) {
-                route_checks.push((i, strings(rts)));
+                route_checks.push((i, rts.strings()));
             }
             if is_new {
                 new_keys.push((i, key.clone(), false));
@@ -1058,9 +1040,9 @@ fn fill_observed(bf: &mut BTreeMap<String, Value>, ep: &Endpoint) {
     bf.insert("service_name".into(), Value::string(ep.service_name.clone()));
     bf.insert("state".into(), Value::string(ep.state.clone()));
     bf.insert("dns_names".into(), Value::List(ep.dns_names.iter().map(|n| Value::string(n.clone())).collect()));
-    bf.insert("network_interface_ids".into(), string_set(&sorted(&ep.network_interface_ids)));
+    bf.insert("network_interface_ids".into(), Value::string_set(&sorted(&ep.network_interface_ids)));
     bf.insert("prefix_list_id".into(), if interface { Value::Null } else { Value::opt_string(ep.prefix_list_id.clone()) });
-    bf.insert("security_group_ids".into(), if interface { string_set(&sorted(&ep.security_group_ids)) } else { Value::Null });
+    bf.insert("security_group_ids".into(), if interface { Value::string_set(&sorted(&ep.security_group_ids)) } else { Value::Null });
 }
 
 fn sorted(v: &[String]) -> Vec<String> {
@@ -1137,7 +1119,7 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
             fields.insert("allowed_security_group_ids".into(), observed_set(state.get("allowed_security_group_ids"), &groups));
             fields.insert("allowed_cidr_blocks".into(), observed_set(state.get("allowed_cidr_blocks"), &cidrs));
             fields.insert("unexpected_rules".into(), Value::List(unexpected.into_iter().map(Value::string).collect()));
-            fields.insert("tags_all".into(), map_value(&tags::without_ownership(&g.tags)));
+            fields.insert("tags_all".into(), Value::from_string_map(&tags::without_ownership(&g.tags)));
         }
         None => {
             fields.insert("security_group_id".into(), Value::Null);
@@ -1159,7 +1141,7 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     }
     if group.is_none() {
         if let Some(ep) = live.values().next() {
-            fields.insert("tags_all".into(), map_value(&tags::without_ownership(&ep.tags)));
+            fields.insert("tags_all".into(), Value::from_string_map(&tags::without_ownership(&ep.tags)));
         }
     }
     Ok(out)
@@ -1186,10 +1168,10 @@ fn classify_rules(rules: &[Rule]) -> (Vec<String>, Vec<String>, Vec<String>) {
 fn refresh_endpoint(bf: &mut BTreeMap<String, Value>, ep: &Endpoint) {
     let interface = ep.kind == Kind::Interface;
     if interface {
-        bf.insert("subnet_ids".into(), string_set(&sorted(&ep.subnet_ids)));
+        bf.insert("subnet_ids".into(), Value::string_set(&sorted(&ep.subnet_ids)));
         bf.insert("private_dns_enabled".into(), Value::Bool(ep.private_dns_enabled));
     } else {
-        bf.insert("route_table_ids".into(), string_set(&sorted(&ep.route_table_ids)));
+        bf.insert("route_table_ids".into(), Value::string_set(&sorted(&ep.route_table_ids)));
     }
     let prior_policy = bf.get("policy").cloned().unwrap_or(Value::Null);
     let policy = match (&ep.policy, prior_policy) {
@@ -1277,8 +1259,8 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
             bf.insert("service".into(), Value::string(short_service_name(&e.service_name)));
             bf.insert("type".into(), Value::string(e.kind.as_str()));
             bf.insert("private_dns_enabled".into(), if e.kind == Kind::Interface { Value::Bool(e.private_dns_enabled) } else { Value::Null });
-            bf.insert("subnet_ids".into(), if e.kind == Kind::Interface { string_set(&sorted(&e.subnet_ids)) } else { Value::Null });
-            bf.insert("route_table_ids".into(), if e.kind == Kind::Gateway { string_set(&sorted(&e.route_table_ids)) } else { Value::Null });
+            bf.insert("subnet_ids".into(), if e.kind == Kind::Interface { Value::string_set(&sorted(&e.subnet_ids)) } else { Value::Null });
+            bf.insert("route_table_ids".into(), if e.kind == Kind::Gateway { Value::string_set(&sorted(&e.route_table_ids)) } else { Value::Null });
             bf.insert(
                 "policy".into(),
                 match &e.policy {
@@ -1295,7 +1277,7 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         .as_ref()
         .and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string))
         .filter(|n| n != "privatelink");
-    let nonempty = |v: Vec<String>| if v.is_empty() { Value::Null } else { string_set(&v) };
+    let nonempty = |v: Vec<String>| if v.is_empty() { Value::Null } else { Value::string_set(&v) };
     let (allowed_groups, allowed_cidrs, unexpected) = group.as_ref().map(|g| classify_rules(&g.rules)).unwrap_or_default();
     Ok(Value::object([
         ("id", Value::string(bundle)),
@@ -1307,8 +1289,8 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         ("allowed_cidr_blocks", nonempty(allowed_cidrs)),
         ("security_group_ids", nonempty(extra)),
         ("adopt_existing", Value::Null),
-        ("tags", if own_tags.is_empty() { Value::Null } else { map_value(&own_tags) }),
-        ("tags_all", map_value(&user_tags)),
+        ("tags", if own_tags.is_empty() { Value::Null } else { Value::from_string_map(&own_tags) }),
+        ("tags_all", Value::from_string_map(&user_tags)),
         ("security_group_id", Value::opt_string(group.map(|g| g.id))),
         ("unexpected_rules", Value::List(unexpected.into_iter().map(Value::string).collect())),
         ("endpoint", Value::List(blocks)),
@@ -1430,11 +1412,11 @@ mod tests {
         let eps = p.get("endpoint").elements();
         assert_eq!(eps[0].get("type").as_str(), Some("Interface"));
         assert_eq!(eps[0].get("private_dns_enabled").as_bool(), Some(true));
-        assert_eq!(strings(eps[0].get("subnet_ids")).len(), 2);
+        assert_eq!(eps[0].get("subnet_ids").strings().len(), 2);
         assert!(eps[0].get("route_table_ids").is_null());
         assert!(eps[0].get("id").is_unknown());
         assert_eq!(eps[1].get("private_dns_enabled"), &Value::Null);
-        assert_eq!(strings(eps[1].get("route_table_ids")), vec!["rtb-0123456789abcdef0"]);
+        assert_eq!(eps[1].get("route_table_ids").strings(), vec!["rtb-0123456789abcdef0"]);
         assert_eq!(eps[1].get("service_name").as_str(), Some("com.amazonaws.us-east-1.s3"));
     }
 
