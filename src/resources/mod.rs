@@ -11,6 +11,7 @@ use crate::provider::Ctx;
 use crate::schema::Schema;
 use crate::value::Value;
 
+pub mod private_lambda_pipeline;
 pub mod service_endpoint_bundle;
 
 /// The answer to PlanResourceChange.
