@@ -9,6 +9,7 @@
 //!   it was waiting for when the time runs out;
 //! - `delete` tolerates an object that is already gone.
 
+pub mod event_source_mapping;
 pub mod security_group;
 pub mod tags;
 pub mod vpc;
