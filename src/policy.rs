@@ -184,6 +184,132 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+// ---- builders: the documents this provider writes ----
+
+/// The policy language every document below is written in.
+const VERSION: &str = "2012-10-17";
+
+/// What a Lambda function in a VPC must be allowed to do to its network
+/// interfaces. AWS requires `"Resource": "*"` for these: the ENIs do not
+/// exist yet when the permission is checked (AWSLambdaVPCAccessExecutionRole
+/// grants them the same way), so they are the only wildcard-resource actions
+/// the pipeline's roles carry.
+pub const VPC_ENI_ACTIONS: [&str; 5] = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+];
+
+/// Trust policy: the Lambda service may assume the role (and nobody else).
+pub fn lambda_trust() -> String {
+    document(vec![serde_json::json!({
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    })])
+}
+
+/// Queue policy that refuses every call on the queue made without TLS.
+/// A Deny, so it adds no access: who may call the queue is still decided by
+/// the callers' own IAM policies.
+pub fn queue_tls_only(queue_arn: &str) -> String {
+    document(vec![serde_json::json!({
+        "Sid": "DenyWithoutTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": queue_arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })])
+}
+
+/// The producer function's permissions: send to its one queue, write its
+/// own logs, and (in a VPC) manage its network interfaces. The network
+/// interface actions are on Resource `"*"` because AWS requires it for them
+/// (see [`VPC_ENI_ACTIONS`]); everything else names its one resource.
+pub fn producer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
+    let send = allow("SendToQueue", &["sqs:SendMessage", "sqs:GetQueueUrl"], queue_arn);
+    function_role(send, log_group_arn, in_vpc)
+}
+
+/// The consumer function's permissions: what the event source mapping does
+/// on its behalf on the one queue (receive, delete, look at attributes,
+/// extend visibility), its own logs, and (in a VPC) its network interfaces,
+/// on Resource `"*"` as AWS requires for those (see [`VPC_ENI_ACTIONS`]).
+pub fn consumer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
+    let receive = allow(
+        "ReceiveFromQueue",
+        &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+        queue_arn,
+    );
+    function_role(receive, log_group_arn, in_vpc)
+}
+
+/// The actions of every statement whose Resource is `"*"` (alone or in a
+/// list), sorted and without duplicates; NotAction statements show as
+/// `NotAction:<action>` so they cannot hide. Empty for a document that does
+/// not parse (callers validate documents separately).
+pub fn wildcard_resources(doc: &str) -> Vec<String> {
+    let Ok(policy) = serde_json::from_str::<Value>(doc) else { return Vec::new() };
+    let statements = match policy.get("Statement") {
+        Some(Value::Array(list)) => list.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => return Vec::new(),
+    };
+    let mut actions: Vec<String> = statements
+        .iter()
+        .filter(|s| s.get("Resource").is_some_and(|r| strings(r).iter().any(|r| r == "*")))
+        .flat_map(|s| {
+            let allowed = s.get("Action").map(strings).unwrap_or_default();
+            let except = s.get("NotAction").map(strings).unwrap_or_default();
+            allowed.into_iter().chain(except.into_iter().map(|a| format!("NotAction:{a}")))
+        })
+        .collect();
+    actions.sort();
+    actions.dedup();
+    actions
+}
+
+/// The log group Lambda writes a function's logs to.
+pub fn log_group_arn(region: &str, account: &str, function_name: &str) -> String {
+    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function_name}")
+}
+
+/// One function's role policy: its queue statement, its logs, and the ENI
+/// statement when it runs in a VPC.
+fn function_role(queue_statement: Value, log_group_arn: &str, in_vpc: bool) -> String {
+    let mut statements = vec![
+        queue_statement,
+        // Lambda creates the group on first write when it does not exist.
+        allow("CreateLogGroup", &["logs:CreateLogGroup"], log_group_arn),
+        // Streams and events live under the group: `<group arn>:*`.
+        allow("WriteLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], &format!("{log_group_arn}:*")),
+    ];
+    if in_vpc {
+        statements.push(allow("ManageVpcNetworkInterfaces", &VPC_ENI_ACTIONS, "*"));
+    }
+    document(statements)
+}
+
+fn allow(sid: &str, actions: &[&str], resource: &str) -> Value {
+    serde_json::json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource})
+}
+
+fn document(statements: Vec<Value>) -> String {
+    serde_json::json!({"Version": VERSION, "Statement": statements}).to_string()
+}
+
+/// A string or list of strings as a list (anything else is skipped).
+fn strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(list) => list.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,5 +526,108 @@ mod tests {
         ] {
             assert!(!is_default_full_access(doc), "{doc}");
         }
+    }
+
+    // ---- builders ----
+
+    const QUEUE: &str = "arn:aws:sqs:us-east-1:123456789012:orders";
+    const LOGS: &str = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/orders-producer";
+
+    fn statements(doc: &str) -> Vec<Value> {
+        let v: Value = serde_json::from_str(doc).unwrap();
+        assert_eq!(v["Version"], "2012-10-17", "{doc}");
+        v["Statement"].as_array().unwrap().clone()
+    }
+
+    /// (actions, resources) of the statement with this Sid.
+    fn grants(doc: &str, sid: &str) -> (Vec<String>, Vec<String>) {
+        let s = statements(doc).into_iter().find(|s| s["Sid"] == sid).unwrap_or_else(|| panic!("no {sid} in {doc}"));
+        assert_eq!(s["Effect"], "Allow");
+        (strings(&s["Action"]), strings(&s["Resource"]))
+    }
+
+    fn owned(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn lambda_trust_lets_only_lambda_assume() {
+        let doc = lambda_trust();
+        assert_eq!(validate(&doc), Ok(()));
+        let expected = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"Service":["lambda.amazonaws.com"]},"Action":["sts:AssumeRole"]}}"#;
+        assert!(equivalent(&doc, expected), "{doc}");
+    }
+
+    #[test]
+    fn queue_tls_only_denies_plain_http_on_the_queue() {
+        let doc = queue_tls_only(QUEUE);
+        assert_eq!(validate(&doc), Ok(()));
+        let [s] = statements(&doc).try_into().unwrap();
+        assert_eq!(s["Effect"], "Deny");
+        assert_eq!(s["Principal"], "*");
+        assert_eq!(s["Action"], "sqs:*");
+        assert_eq!(s["Resource"], QUEUE);
+        assert_eq!(s["Condition"], serde_json::json!({"Bool": {"aws:SecureTransport": "false"}}));
+    }
+
+    #[test]
+    fn producer_sends_to_its_queue_and_writes_its_logs() {
+        let doc = producer(QUEUE, LOGS, false);
+        assert_eq!(validate(&doc), Ok(()));
+        assert_eq!(grants(&doc, "SendToQueue"), (owned(&["sqs:SendMessage", "sqs:GetQueueUrl"]), owned(&[QUEUE])));
+        assert_eq!(grants(&doc, "CreateLogGroup"), (owned(&["logs:CreateLogGroup"]), owned(&[LOGS])));
+        assert_eq!(
+            grants(&doc, "WriteLogs"),
+            (owned(&["logs:CreateLogStream", "logs:PutLogEvents"]), vec![format!("{LOGS}:*")])
+        );
+        assert_eq!(statements(&doc).len(), 3, "nothing else: {doc}");
+    }
+
+    #[test]
+    fn consumer_receives_from_its_queue_and_writes_its_logs() {
+        let doc = consumer(QUEUE, LOGS, false);
+        assert_eq!(validate(&doc), Ok(()));
+        let receive = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"];
+        assert_eq!(grants(&doc, "ReceiveFromQueue"), (owned(&receive), owned(&[QUEUE])));
+        assert_eq!(grants(&doc, "CreateLogGroup").1, owned(&[LOGS]));
+        assert_eq!(grants(&doc, "WriteLogs").1, vec![format!("{LOGS}:*")]);
+        assert_eq!(statements(&doc).len(), 3, "nothing else: {doc}");
+        // The consumer cannot send, the producer cannot receive.
+        assert!(!doc.contains("sqs:SendMessage"));
+        assert!(!producer(QUEUE, LOGS, true).contains("sqs:ReceiveMessage"));
+    }
+
+    #[test]
+    fn in_a_vpc_only_the_eni_actions_have_a_wildcard_resource() {
+        let mut eni = owned(&VPC_ENI_ACTIONS);
+        eni.sort();
+        for doc in [producer(QUEUE, LOGS, true), consumer(QUEUE, LOGS, true)] {
+            assert_eq!(wildcard_resources(&doc), eni, "{doc}");
+            assert_eq!(grants(&doc, "ManageVpcNetworkInterfaces").1, owned(&["*"]));
+        }
+        for doc in [producer(QUEUE, LOGS, false), consumer(QUEUE, LOGS, false)] {
+            assert!(wildcard_resources(&doc).is_empty(), "{doc}");
+            assert!(!doc.contains("ec2:"), "{doc}");
+        }
+    }
+
+    #[test]
+    fn wildcard_resources_finds_stars_in_lists_and_not_actions() {
+        let doc = r#"{"Statement":[
+            {"Effect":"Allow","Action":["s3:GetObject","s3:GetObject"],"Resource":["arn:aws:s3:::b/*","*"]},
+            {"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:us-east-1:1:q"},
+            {"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}"#;
+        assert_eq!(wildcard_resources(doc), owned(&["NotAction:iam:*", "s3:GetObject"]));
+        let single = r#"{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}"#;
+        assert_eq!(wildcard_resources(single), owned(&["*"]));
+        assert!(wildcard_resources("not json").is_empty());
+    }
+
+    #[test]
+    fn log_group_arn_is_lambdas_group() {
+        assert_eq!(
+            log_group_arn("eu-west-1", "123456789012", "orders-consumer"),
+            "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-consumer"
+        );
     }
 }

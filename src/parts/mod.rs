@@ -10,6 +10,8 @@
 //! - `delete` tolerates an object that is already gone.
 
 pub mod event_source_mapping;
+pub mod queue;
+pub mod role;
 pub mod security_group;
 pub mod tags;
 pub mod vpc;

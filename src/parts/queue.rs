@@ -1,0 +1,605 @@
+//! SQS queues (a pipeline's main queue and its dead-letter queue). A queue
+//! is named, not numbered: CreateQueue of an existing name either returns
+//! that queue (same attributes) or refuses (QueueAlreadyExists); both ways
+//! `create` ends with the queue of that name brought to the spec, so a
+//! create whose answer was lost is adopted, never duplicated.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use aws_sdk_sqs::operation::create_queue::CreateQueueOutput;
+use aws_sdk_sqs::types::QueueAttributeName;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde_json::Value;
+
+use super::tags::{self, Tags};
+use super::wait::{self, Poll};
+use super::PartResult;
+use crate::aws::call_failed;
+use crate::diag::Diagnostic;
+use crate::policy;
+
+const PART: &str = "sqs queue";
+
+/// Attribute names this part manages.
+pub const VISIBILITY_TIMEOUT: &str = "VisibilityTimeout";
+pub const MESSAGE_RETENTION_PERIOD: &str = "MessageRetentionPeriod";
+pub const FIFO_QUEUE: &str = "FifoQueue";
+pub const SQS_MANAGED_SSE_ENABLED: &str = "SqsManagedSseEnabled";
+pub const KMS_MASTER_KEY_ID: &str = "KmsMasterKeyId";
+pub const REDRIVE_POLICY: &str = "RedrivePolicy";
+pub const POLICY: &str = "Policy";
+pub const QUEUE_ARN: &str = "QueueArn";
+
+/// Attributes that are cleared (set to "") when the spec no longer wants
+/// them; the others always have a value.
+const CLEARABLE: [&str; 3] = [REDRIVE_POLICY, POLICY, KMS_MASTER_KEY_ID];
+
+/// "No such queue". The SDK reports SQS's query-compatible code (from the
+/// x-amzn-query-error header); QueueDoesNotExist is the JSON protocol's own
+/// name for it, seen when a server leaves that header out.
+const QUEUE_MISSING: [&str; 2] = ["AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"];
+/// CreateQueue of a name that exists with other attributes.
+const NAME_TAKEN: [&str; 2] = ["QueueAlreadyExists", "QueueNameExists"];
+/// CreateQueue of a name whose queue was deleted less than 60 s ago.
+const DELETED_RECENTLY: [&str; 2] = ["AWS.SimpleQueueService.QueueDeletedRecently", "QueueDeletedRecently"];
+
+/// AWS frees a deleted queue's name after 60 s; a little more for clocks.
+const NAME_REUSE_WAIT: Duration = Duration::from_secs(70);
+/// AWS asks to wait a second after CreateQueue before using the queue;
+/// allow much more for a slow region before calling it a failure.
+const PROPAGATION: Duration = Duration::from_secs(60);
+
+/// What a composite asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSpec {
+    /// Full name; ends in `.fifo` when `fifo`.
+    pub name: String,
+    /// Fixed at creation: AWS cannot turn a queue into a FIFO queue or back.
+    pub fifo: bool,
+    pub visibility_timeout_seconds: i32,
+    pub message_retention_seconds: i32,
+    /// `None` = SSE-SQS (SQS-owned keys, `SqsManagedSseEnabled=true`).
+    pub kms_master_key_id: Option<String>,
+    pub redrive: Option<Redrive>,
+    /// Attach the queue policy that denies every call made without TLS.
+    pub tls_only: bool,
+    /// All tags to put on the queue (user tags + ownership).
+    pub tags: Tags,
+}
+
+/// Where messages go after `max_receive_count` failed receives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Redrive {
+    pub dead_letter_arn: String,
+    pub max_receive_count: i32,
+}
+
+/// A queue as observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queue {
+    pub url: String,
+    pub arn: String,
+    pub name: String,
+    /// Every attribute GetQueueAttributes(All) answered, as AWS wrote it.
+    pub attributes: BTreeMap<String, String>,
+    pub tags: Tags,
+}
+
+/// The attributes `spec` asks for. `queue_arn` goes into the TLS-only
+/// policy (the policy's Resource). FifoQueue is only honoured by
+/// CreateQueue; `attribute_changes` never asks to change it.
+pub fn desired_attributes(spec: &QueueSpec, queue_arn: &str) -> BTreeMap<String, String> {
+    let mut wanted = BTreeMap::new();
+    let mut set = |k: &str, v: String| wanted.insert(k.to_string(), v);
+    set(VISIBILITY_TIMEOUT, spec.visibility_timeout_seconds.to_string());
+    set(MESSAGE_RETENTION_PERIOD, spec.message_retention_seconds.to_string());
+    if spec.fifo {
+        set(FIFO_QUEUE, "true".into());
+    }
+    match &spec.kms_master_key_id {
+        None => {
+            set(SQS_MANAGED_SSE_ENABLED, "true".into());
+        }
+        Some(key) => {
+            // A queue has one kind of SSE; saying "false" makes a switch from
+            // SSE-SQS to KMS one SetQueueAttributes.
+            set(KMS_MASTER_KEY_ID, key.clone());
+            set(SQS_MANAGED_SSE_ENABLED, "false".into());
+        }
+    }
+    if let Some(r) = &spec.redrive {
+        set(REDRIVE_POLICY, redrive_policy(r));
+    }
+    if spec.tls_only {
+        set(POLICY, policy::queue_tls_only(queue_arn));
+    }
+    wanted
+}
+
+/// The queue's ARN from its URL: `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`
+/// (or an emulator's `http://host:port/ACCOUNT/NAME`). `None` when the URL
+/// does not have that shape.
+pub fn arn_from_url(url: &str, region: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let segments: Vec<&str> = parsed.path_segments()?.filter(|s| !s.is_empty()).collect();
+    let [account, name] = segments.as_slice() else { return None };
+    if region.is_empty() {
+        return None;
+    }
+    Some(format!("arn:{}:sqs:{region}:{account}:{name}", partition(region)))
+}
+
+/// What to send in SetQueueAttributes to bring `current` to `desired`:
+/// only the attributes that differ in meaning. JSON attributes compare as
+/// JSON (the Policy as a policy), and an attribute `desired` drops
+/// (RedrivePolicy, Policy, KmsMasterKeyId) is cleared with "". FifoQueue
+/// is never in the changes: it cannot change after creation.
+pub fn attribute_changes(current: &BTreeMap<String, String>, desired: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    let mut changes: BTreeMap<String, String> = desired
+        .iter()
+        .filter(|(k, _)| k.as_str() != FIFO_QUEUE)
+        .filter(|(k, want)| !same_value(k, observed(current, k), want))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for k in CLEARABLE {
+        if !desired.contains_key(k) && current.get(k).is_some_and(|v| !v.is_empty()) {
+            changes.insert(k.to_string(), String::new());
+        }
+    }
+    changes
+}
+
+/// CreateQueue with the spec's attributes and tags, then the queue policy
+/// (it names the queue's ARN, known only once the queue exists) and any
+/// attribute an existing queue of that name had otherwise. Waits out AWS's
+/// 60 s ban on reusing a just-deleted queue's name.
+pub async fn create(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec) -> PartResult<Queue> {
+    let url = create_or_find_url(sqs, spec).await?;
+    let created = wait_visible(sqs, &url).await?;
+    update(sqs, &created, spec).await?;
+    find(sqs, &url).await?.ok_or_else(|| vanished(&url))
+}
+
+/// GetQueueAttributes(All) + ListQueueTags; `None` when the queue does not
+/// exist.
+pub async fn find(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Option<Queue>> {
+    let attributes = match sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::All).send().await {
+        Ok(out) => attributes_from_sqs(out.attributes()),
+        Err(e) if has_code(&e, &QUEUE_MISSING) => return Ok(None),
+        Err(e) => return Err(call_failed(PART, "sqs:GetQueueAttributes", &e)),
+    };
+    let tags = match sqs.list_queue_tags().queue_url(url).send().await {
+        Ok(out) => out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        // Deleted between the two calls.
+        Err(e) if has_code(&e, &QUEUE_MISSING) => return Ok(None),
+        Err(e) => return Err(call_failed(PART, "sqs:ListQueueTags", &e)),
+    };
+    let Some(arn) = attributes.get(QUEUE_ARN).filter(|a| !a.is_empty()).cloned() else {
+        return Err(Diagnostic::error(
+            format!("{PART}: sqs:GetQueueAttributes answered no QueueArn"),
+            format!("The attributes of {url} carry no QueueArn, so the queue cannot be referenced (redrive, policies, event source mappings)."),
+        ));
+    };
+    let name = arn.rsplit(':').next().unwrap_or_default().to_string();
+    Ok(Some(Queue { url: url.to_string(), arn, name, attributes, tags }))
+}
+
+/// GetQueueUrl, then `find`; `None` when no queue has that name.
+pub async fn find_by_name(sqs: &aws_sdk_sqs::Client, name: &str) -> PartResult<Option<Queue>> {
+    match url_of(sqs, name).await? {
+        Some(url) => find(sqs, &url).await,
+        None => Ok(None),
+    }
+}
+
+/// Brings `current` to `desired`: one SetQueueAttributes with what
+/// differs, then at most one UntagQueue and one TagQueue. No call when
+/// nothing differs.
+pub async fn update(sqs: &aws_sdk_sqs::Client, current: &Queue, desired: &QueueSpec) -> PartResult<()> {
+    let wanted = desired_attributes(desired, &current.arn);
+    let mut changes = attribute_changes(&current.attributes, &wanted);
+    if !changes.is_empty() {
+        // Moto quirk: its SetQueueAttributes drops the queue policy unless
+        // the call carries one. Sending the unchanged policy along costs no
+        // call and is a no-op on AWS, so the policy always rides along.
+        if let Some(p) = wanted.get(POLICY) {
+            changes.entry(POLICY.to_string()).or_insert_with(|| p.clone());
+        }
+        set_attributes(sqs, &current.url, changes).await?;
+    }
+    update_tags(sqs, &current.url, &current.tags, &desired.tags).await
+}
+
+/// DeleteQueue; a queue already gone is success. AWS deletes within 60 s
+/// and refuses the name meanwhile, which `create` waits out.
+pub async fn delete(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<()> {
+    match sqs.delete_queue().queue_url(url).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &QUEUE_MISSING) => Ok(()),
+        Err(e) => Err(call_failed(PART, "sqs:DeleteQueue", &e)),
+    }
+}
+
+/// How a CreateQueue call ended.
+#[derive(Debug, PartialEq)]
+enum Created {
+    /// A new queue, or an existing one with the same attributes.
+    Url(String),
+    /// A queue of that name exists with other attributes.
+    NameTaken,
+}
+
+/// CreateQueue (retried while the name is banned after a delete); the
+/// queue of that name's URL whichever way it went.
+async fn create_or_find_url(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec) -> PartResult<String> {
+    let attributes = create_attributes(spec);
+    let tags: HashMap<String, String> = spec.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let what = format!(
+        "the name of queue {:?} to be free: AWS refuses a new queue with the name of one deleted less than 60 s ago",
+        spec.name
+    );
+    let created = wait::until(&what, NAME_REUSE_WAIT, Duration::from_secs(2), || {
+        let call = sqs
+            .create_queue()
+            .queue_name(&spec.name)
+            .set_attributes(Some(attributes.clone()))
+            .set_tags((!tags.is_empty()).then(|| tags.clone()))
+            .send();
+        async move { create_round(call.await) }
+    })
+    .await?;
+    match created {
+        Created::Url(url) => Ok(url),
+        // Adopted: `create` brings its attributes and tags to the spec.
+        Created::NameTaken => url_of(sqs, &spec.name).await?.ok_or_else(|| {
+            Diagnostic::error(
+                format!("{PART}: queue {:?} vanished while being adopted", spec.name),
+                "sqs:CreateQueue answered that a queue of this name exists, then sqs:GetQueueUrl that it does not: \
+                 something else is deleting it. Apply again once that has settled.",
+            )
+        }),
+    }
+}
+
+/// The attributes CreateQueue carries: all but the policy, which names the
+/// queue's ARN (its account is known only from the answer).
+fn create_attributes(spec: &QueueSpec) -> HashMap<QueueAttributeName, String> {
+    desired_attributes(spec, "")
+        .into_iter()
+        .filter(|(k, _)| k != POLICY)
+        .map(|(k, v)| (QueueAttributeName::from(k.as_str()), v))
+        .collect()
+}
+
+/// One CreateQueue answer as a round of the name-reuse wait.
+fn create_round<E: ProvideErrorMetadata + std::error::Error>(answer: Result<CreateQueueOutput, E>) -> PartResult<Poll<Created>> {
+    match answer {
+        Ok(out) => match out.queue_url().filter(|u| !u.is_empty()) {
+            Some(url) => Ok(Poll::Done(Created::Url(url.to_string()))),
+            None => Err(Diagnostic::error(
+                format!("{PART}: sqs:CreateQueue answered no queue URL"),
+                "AWS's answer carried no QueueUrl; the queue may exist and will be adopted by name on the next apply.",
+            )),
+        },
+        Err(e) if has_code(&e, &NAME_TAKEN) => Ok(Poll::Done(Created::NameTaken)),
+        Err(e) if has_code(&e, &DELETED_RECENTLY) => Ok(Poll::Pending(format!(
+            "{}: {}",
+            e.code().unwrap_or("QueueDeletedRecently"),
+            e.message().unwrap_or("a queue of this name was deleted less than 60 s ago")
+        ))),
+        Err(e) => Err(call_failed(PART, "sqs:CreateQueue", &e)),
+    }
+}
+
+/// GetQueueUrl; `None` when no queue has that name.
+async fn url_of(sqs: &aws_sdk_sqs::Client, name: &str) -> PartResult<Option<String>> {
+    match sqs.get_queue_url().queue_name(name).send().await {
+        Ok(out) => Ok(out.queue_url().filter(|u| !u.is_empty()).map(str::to_string)),
+        Err(e) if has_code(&e, &QUEUE_MISSING) => Ok(None),
+        Err(e) => Err(call_failed(PART, "sqs:GetQueueUrl", &e)),
+    }
+}
+
+/// `find` until the new queue answers.
+async fn wait_visible(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Queue> {
+    let what = format!("queue {url} to be visible after creation");
+    wait::until(&what, PROPAGATION, Duration::from_millis(500), || async move {
+        Ok(match find(sqs, url).await? {
+            Some(q) => Poll::Done(q),
+            None => Poll::Pending("not found yet".into()),
+        })
+    })
+    .await
+}
+
+async fn set_attributes(sqs: &aws_sdk_sqs::Client, url: &str, changes: BTreeMap<String, String>) -> PartResult<()> {
+    let attributes = changes.into_iter().map(|(k, v)| (QueueAttributeName::from(k.as_str()), v)).collect();
+    sqs.set_queue_attributes()
+        .queue_url(url)
+        .set_attributes(Some(attributes))
+        .send()
+        .await
+        .map_err(|e| call_failed(PART, "sqs:SetQueueAttributes", &e))?;
+    Ok(())
+}
+
+/// At most one UntagQueue and one TagQueue. Keys under `aws:` belong to AWS
+/// (CloudFormation's, for instance) and cannot be removed by anyone else.
+async fn update_tags(sqs: &aws_sdk_sqs::Client, url: &str, current: &Tags, desired: &Tags) -> PartResult<()> {
+    let (remove, add) = tags::tag_changes(current, desired);
+    let remove: Vec<String> = remove.into_iter().filter(|k| !k.starts_with("aws:")).collect();
+    if !remove.is_empty() {
+        sqs.untag_queue()
+            .queue_url(url)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| call_failed(PART, "sqs:UntagQueue", &e))?;
+    }
+    if !add.is_empty() {
+        sqs.tag_queue()
+            .queue_url(url)
+            .set_tags(Some(add.into_iter().collect()))
+            .send()
+            .await
+            .map_err(|e| call_failed(PART, "sqs:TagQueue", &e))?;
+    }
+    Ok(())
+}
+
+fn attributes_from_sqs(attributes: Option<&HashMap<QueueAttributeName, String>>) -> BTreeMap<String, String> {
+    attributes.map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default()
+}
+
+/// The redrive policy as SQS takes it (maxReceiveCount a number).
+fn redrive_policy(r: &Redrive) -> String {
+    serde_json::json!({"deadLetterTargetArn": r.dead_letter_arn, "maxReceiveCount": r.max_receive_count}).to_string()
+}
+
+/// An attribute's observed value. A queue that reports no
+/// SqsManagedSseEnabled (older queues, some emulators) does not have it on.
+fn observed<'a>(current: &'a BTreeMap<String, String>, key: &str) -> Option<&'a str> {
+    match current.get(key) {
+        Some(v) => Some(v.as_str()),
+        None if key == SQS_MANAGED_SSE_ENABLED => Some("false"),
+        None => None,
+    }
+}
+
+/// Equal in meaning: policies as policies, the redrive policy as JSON,
+/// anything else as text.
+fn same_value(key: &str, have: Option<&str>, want: &str) -> bool {
+    let Some(have) = have else { return false };
+    if have == want {
+        return true;
+    }
+    match key {
+        POLICY => policy::equivalent(have, want),
+        REDRIVE_POLICY => match (redrive_meaning(have), redrive_meaning(want)) {
+            (Some(a), Some(b)) => a == b,
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A redrive policy as JSON with maxReceiveCount a number: SQS has been
+/// seen answering it as a string ("4") for a policy set with a number.
+fn redrive_meaning(doc: &str) -> Option<Value> {
+    let mut v: Value = serde_json::from_str(doc).ok()?;
+    if let Some(count) = v.get_mut("maxReceiveCount") {
+        if let Some(n) = count.as_str().and_then(|s| s.trim().parse::<i64>().ok()) {
+            *count = Value::from(n);
+        }
+    }
+    Some(v)
+}
+
+/// The ARN partition of a region.
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+fn vanished(url: &str) -> Diagnostic {
+    Diagnostic::error(
+        format!("{PART}: queue {url} vanished right after it was created"),
+        "The queue answered while being set up, then sqs:GetQueueAttributes said it does not exist: something else deleted it.",
+    )
+}
+
+fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
+    err.code().is_some_and(|c| codes.contains(&c))
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_sqs::operation::create_queue::CreateQueueError;
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    const ARN: &str = "arn:aws:sqs:us-east-1:123456789012:orders";
+    const DLQ: &str = "arn:aws:sqs:us-east-1:123456789012:orders-dlq";
+
+    fn spec() -> QueueSpec {
+        QueueSpec {
+            name: "orders".into(),
+            fifo: false,
+            visibility_timeout_seconds: 60,
+            message_retention_seconds: 345600,
+            kms_master_key_id: None,
+            redrive: Some(Redrive { dead_letter_arn: DLQ.into(), max_receive_count: 4 }),
+            tls_only: true,
+            tags: Tags::new(),
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn desired_attributes_say_everything_the_spec_says() {
+        let a = desired_attributes(&spec(), ARN);
+        assert_eq!(a[VISIBILITY_TIMEOUT], "60");
+        assert_eq!(a[MESSAGE_RETENTION_PERIOD], "345600");
+        assert_eq!(a[SQS_MANAGED_SSE_ENABLED], "true");
+        assert!(!a.contains_key(KMS_MASTER_KEY_ID) && !a.contains_key(FIFO_QUEUE));
+        let redrive: Value = serde_json::from_str(&a[REDRIVE_POLICY]).unwrap();
+        assert_eq!(redrive, serde_json::json!({"deadLetterTargetArn": DLQ, "maxReceiveCount": 4}));
+        assert!(policy::equivalent(&a[POLICY], &policy::queue_tls_only(ARN)));
+    }
+
+    #[test]
+    fn desired_attributes_for_kms_fifo_without_extras() {
+        let s = QueueSpec {
+            name: "orders.fifo".into(),
+            fifo: true,
+            kms_master_key_id: Some("alias/aws/sqs".into()),
+            redrive: None,
+            tls_only: false,
+            ..spec()
+        };
+        let a = desired_attributes(&s, ARN);
+        assert_eq!(a[FIFO_QUEUE], "true");
+        assert_eq!(a[KMS_MASTER_KEY_ID], "alias/aws/sqs");
+        assert_eq!(a[SQS_MANAGED_SSE_ENABLED], "false");
+        assert!(!a.contains_key(REDRIVE_POLICY) && !a.contains_key(POLICY));
+    }
+
+    #[test]
+    fn create_attributes_leave_the_policy_for_later() {
+        let a = create_attributes(&spec());
+        assert!(!a.contains_key(&QueueAttributeName::Policy));
+        assert_eq!(a[&QueueAttributeName::VisibilityTimeout], "60");
+        assert!(a.contains_key(&QueueAttributeName::RedrivePolicy));
+    }
+
+    #[test]
+    fn arn_from_aws_and_emulator_urls() {
+        assert_eq!(arn_from_url("https://sqs.us-east-1.amazonaws.com/123456789012/orders", "us-east-1").as_deref(), Some(ARN));
+        assert_eq!(
+            arn_from_url("http://127.0.0.1:5000/123456789012/orders.fifo", "eu-west-1").as_deref(),
+            Some("arn:aws:sqs:eu-west-1:123456789012:orders.fifo")
+        );
+        assert_eq!(
+            arn_from_url("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q", "cn-north-1").as_deref(),
+            Some("arn:aws-cn:sqs:cn-north-1:123456789012:q")
+        );
+        assert_eq!(arn_from_url("https://sqs.us-east-1.amazonaws.com/orders", "us-east-1"), None);
+        assert_eq!(arn_from_url("https://sqs.us-east-1.amazonaws.com/1/2/3", "us-east-1"), None);
+        assert_eq!(arn_from_url("not a url", "us-east-1"), None);
+        assert_eq!(arn_from_url("https://sqs.us-east-1.amazonaws.com/1/q", ""), None);
+    }
+
+    /// What AWS answers for the queue `spec()` made, written its own way.
+    fn observed_as_created() -> BTreeMap<String, String> {
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Condition":{"Bool":{"aws:SecureTransport":["false"]}},"Resource":"arn:aws:sqs:us-east-1:123456789012:orders","Action":["sqs:*"],"Principal":{"AWS":"*"},"Effect":"Deny","Sid":"DenyWithoutTls"}]}"#;
+        let mut m = map(&[
+            (VISIBILITY_TIMEOUT, "60"),
+            (MESSAGE_RETENTION_PERIOD, "345600"),
+            (SQS_MANAGED_SSE_ENABLED, "true"),
+            (QUEUE_ARN, ARN),
+            ("ApproximateNumberOfMessages", "0"),
+            ("DelaySeconds", "0"),
+            (REDRIVE_POLICY, r#"{"maxReceiveCount":"4", "deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:orders-dlq"}"#),
+        ]);
+        m.insert(POLICY.into(), policy.into());
+        m
+    }
+
+    #[test]
+    fn no_changes_when_equal_in_meaning() {
+        assert!(attribute_changes(&observed_as_created(), &desired_attributes(&spec(), ARN)).is_empty());
+    }
+
+    #[test]
+    fn changes_carry_only_what_differs() {
+        let mut s = spec();
+        s.visibility_timeout_seconds = 90;
+        s.redrive = Some(Redrive { dead_letter_arn: DLQ.into(), max_receive_count: 5 });
+        let changes = attribute_changes(&observed_as_created(), &desired_attributes(&s, ARN));
+        assert_eq!(changes.keys().collect::<Vec<_>>(), vec![REDRIVE_POLICY, VISIBILITY_TIMEOUT]);
+        assert_eq!(changes[VISIBILITY_TIMEOUT], "90");
+    }
+
+    #[test]
+    fn dropped_redrive_policy_and_kms_are_cleared() {
+        let mut current = observed_as_created();
+        current.insert(KMS_MASTER_KEY_ID.into(), "alias/aws/sqs".into());
+        current.insert(SQS_MANAGED_SSE_ENABLED.into(), "false".into());
+        let mut s = spec();
+        s.redrive = None;
+        s.tls_only = false;
+        let changes = attribute_changes(&current, &desired_attributes(&s, ARN));
+        assert_eq!(
+            changes,
+            map(&[(KMS_MASTER_KEY_ID, ""), (POLICY, ""), (REDRIVE_POLICY, ""), (SQS_MANAGED_SSE_ENABLED, "true")])
+        );
+        // Nothing to clear when it is already unset.
+        let bare = map(&[(VISIBILITY_TIMEOUT, "60"), (MESSAGE_RETENTION_PERIOD, "345600"), (SQS_MANAGED_SSE_ENABLED, "true"), (POLICY, "")]);
+        assert!(attribute_changes(&bare, &desired_attributes(&s, ARN)).is_empty());
+    }
+
+    #[test]
+    fn fifo_never_changes() {
+        let s = QueueSpec { fifo: true, ..spec() };
+        let changes = attribute_changes(&observed_as_created(), &desired_attributes(&s, ARN));
+        assert!(changes.is_empty(), "{changes:?}");
+    }
+
+    #[test]
+    fn missing_sse_flag_means_off() {
+        let mut current = observed_as_created();
+        current.remove(SQS_MANAGED_SSE_ENABLED);
+        let changes = attribute_changes(&current, &desired_attributes(&spec(), ARN));
+        assert_eq!(changes, map(&[(SQS_MANAGED_SSE_ENABLED, "true")]));
+        let kms = QueueSpec { kms_master_key_id: Some("k".into()), ..spec() };
+        let changes = attribute_changes(&current, &desired_attributes(&kms, ARN));
+        assert_eq!(changes, map(&[(KMS_MASTER_KEY_ID, "k")]));
+    }
+
+    #[test]
+    fn a_different_policy_or_unparsable_value_shows() {
+        let mut current = observed_as_created();
+        current.insert(POLICY.into(), policy::queue_tls_only("arn:aws:sqs:us-east-1:123456789012:other"));
+        current.insert(REDRIVE_POLICY.into(), "not json".into());
+        let changes = attribute_changes(&current, &desired_attributes(&spec(), ARN));
+        assert_eq!(changes.keys().collect::<Vec<_>>(), vec![POLICY, REDRIVE_POLICY]);
+    }
+
+    fn create_error(code: &str) -> CreateQueueError {
+        CreateQueueError::generic(ErrorMetadata::builder().code(code).message("says AWS").build())
+    }
+
+    #[test]
+    fn create_rounds_classify_the_answer() {
+        let ok = CreateQueueOutput::builder().queue_url("https://sqs.us-east-1.amazonaws.com/1/q").build();
+        assert!(matches!(create_round::<CreateQueueError>(Ok(ok)), Ok(Poll::Done(Created::Url(u))) if u.ends_with("/1/q")));
+        assert!(create_round::<CreateQueueError>(Ok(CreateQueueOutput::builder().build())).is_err());
+        assert!(matches!(create_round(Err(create_error("QueueAlreadyExists"))), Ok(Poll::Done(Created::NameTaken))));
+        match create_round(Err(create_error("AWS.SimpleQueueService.QueueDeletedRecently"))) {
+            Ok(Poll::Pending(state)) => assert!(state.contains("QueueDeletedRecently"), "{state}"),
+            _ => panic!("a recently deleted name is a wait"),
+        }
+        let e = create_round(Err(create_error("AccessDenied"))).err().unwrap();
+        assert!(e.summary.contains("sqs queue: sqs:CreateQueue") && e.detail.contains("AccessDenied"), "{e:?}");
+    }
+
+    #[tokio::test]
+    async fn a_name_that_stays_banned_times_out_saying_so() {
+        let e = wait::until("the name of queue \"q\" to be free", Duration::from_millis(30), Duration::from_millis(5), || async {
+            create_round(Err(create_error("AWS.SimpleQueueService.QueueDeletedRecently")))
+        })
+        .await
+        .unwrap_err();
+        assert!(e.summary.contains("\"q\" to be free") && e.detail.contains("QueueDeletedRecently"), "{e:?}");
+    }
+}
