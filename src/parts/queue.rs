@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::tags::{self, Tags};
 use super::wait::{self, Poll};
-use super::PartResult;
+use super::{has_code, PartResult};
 use crate::aws::call_failed;
 use crate::diag::Diagnostic;
 use crate::policy;
@@ -414,9 +414,6 @@ fn vanished(url: &str) -> Diagnostic {
     )
 }
 
-fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
-    err.code().is_some_and(|c| codes.contains(&c))
-}
 
 #[cfg(test)]
 mod tests {

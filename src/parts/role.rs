@@ -15,7 +15,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::tags::{self, Tags};
 use super::wait::{self, Poll};
-use super::PartResult;
+use super::{has_code, PartResult};
 use crate::aws::call_failed;
 use crate::diag::Diagnostic;
 use crate::policy;
@@ -355,9 +355,6 @@ fn vanished(name: &str) -> Diagnostic {
     )
 }
 
-fn has_code<E: ProvideErrorMetadata>(err: &E, codes: &[&str]) -> bool {
-    err.code().is_some_and(|c| codes.contains(&c))
-}
 
 #[cfg(test)]
 mod tests {
