@@ -9,6 +9,8 @@
 //!   it was waiting for when the time runs out;
 //! - `delete` tolerates an object that is already gone.
 
+pub mod code;
+pub mod function;
 pub mod security_group;
 pub mod tags;
 pub mod vpc;
