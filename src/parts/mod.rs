@@ -9,7 +9,9 @@
 //!   it was waiting for when the time runs out;
 //! - `delete` tolerates an object that is already gone.
 
+pub mod code;
 pub mod event_source_mapping;
+pub mod function;
 pub mod queue;
 pub mod role;
 pub mod security_group;
