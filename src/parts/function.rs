@@ -21,7 +21,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use super::code::Code;
 use super::tags::{self, Tags, OWNER_TAG};
 use super::wait::{self, Poll};
-use super::PartResult;
+use super::{has_code, PartResult};
 use crate::aws::call_failed;
 use crate::diag::Diagnostic;
 
@@ -123,7 +123,7 @@ pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: 
     let sent = send_retrying(&what, timeout, false, || create_request(lambda, spec, code).send()).await?;
     match sent {
         Ok(_) => wait_active(lambda, &spec.name, left(start, timeout)).await,
-        Err(e) if has_code(&e, CONFLICT) => adopt(lambda, spec, code, left(start, timeout)).await,
+        Err(e) if has_code(&e, &[CONFLICT]) => adopt(lambda, spec, code, left(start, timeout)).await,
         Err(e) => Err(call_failed(PART, CREATE, &e)),
     }
 }
@@ -132,7 +132,7 @@ pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: 
 pub async fn find(lambda: &aws_sdk_lambda::Client, name: &str) -> PartResult<Option<Function>> {
     match lambda.get_function().function_name(name).send().await {
         Ok(out) => function_from_get(name, &out).map(Some),
-        Err(e) if has_code(&e, NOT_FOUND) => Ok(None),
+        Err(e) if has_code(&e, &[NOT_FOUND]) => Ok(None),
         Err(e) => Err(call_failed(PART, GET, &e)),
     }
 }
@@ -236,7 +236,7 @@ pub async fn delete(lambda: &aws_sdk_lambda::Client, name: &str, timeout: Durati
     let sent = send_retrying(&what, timeout, true, || lambda.delete_function().function_name(name).send()).await?;
     match sent {
         Ok(_) => {}
-        Err(e) if has_code(&e, NOT_FOUND) => return Ok(()),
+        Err(e) if has_code(&e, &[NOT_FOUND]) => return Ok(()),
         Err(e) => return Err(call_failed(PART, DELETE, &e)),
     }
     let what = format!("{PART} {name} to be deleted");
@@ -501,9 +501,6 @@ fn sorted(list: &[String]) -> Vec<String> {
     list
 }
 
-fn has_code<E: ProvideErrorMetadata>(err: &E, code: &str) -> bool {
-    err.code() == Some(code)
-}
 
 /// What is left of `timeout` since `start` (zero once spent: a wait then
 /// still looks once before timing out).
