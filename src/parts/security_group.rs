@@ -211,6 +211,44 @@ pub async fn reconcile_rules(ec2: &aws_sdk_ec2::Client, group_id: &str, observed
     Ok(())
 }
 
+/// Brings the composite's group to `spec`: the group `known` (what the
+/// state recorded and still exists), else one carrying the spec's
+/// ownership tags (a create whose answer was lost), else a new one. Rules
+/// and tags are then reconciled. `on_created` gets a new group's id as soon
+/// as it exists, so the caller records it even if a rule call fails.
+pub async fn ensure(ec2: &aws_sdk_ec2::Client, spec: &GroupSpec, known: Option<Group>, on_created: impl FnOnce(&str)) -> PartResult<Group> {
+    let current = match known {
+        Some(g) => Some(g),
+        None => adoptable(ec2, spec).await?,
+    };
+    let Some(group) = current else {
+        let id = create(ec2, spec, on_created).await?;
+        return find(ec2, &id).await?.ok_or_else(|| vanished(&id));
+    };
+    reconcile_rules(ec2, &group.id, &group.rules, &spec.rules).await?;
+    tags::update(ec2, PART, &group.id, &group.tags, &spec.tags).await?;
+    find(ec2, &group.id).await?.ok_or_else(|| vanished(&group.id))
+}
+
+/// The group carrying the spec's ownership tags, if any.
+async fn adoptable(ec2: &aws_sdk_ec2::Client, spec: &GroupSpec) -> PartResult<Option<Group>> {
+    let owned: Tags = spec.tags.iter().filter(|(k, _)| k.starts_with("privatelink:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if owned.is_empty() {
+        return Ok(None);
+    }
+    match find_by_tags(ec2, &spec.vpc_id, &owned).await?.first() {
+        Some(id) => {
+            tracing::info!(group = %id, "adopting a security group found by its ownership tags");
+            find(ec2, id).await
+        }
+        None => Ok(None),
+    }
+}
+
+fn vanished(id: &str) -> crate::diag::Diagnostic {
+    crate::diag::Diagnostic::error(format!("{PART}: vanished"), format!("Group {id} was just created or changed but can no longer be read."))
+}
+
 /// DeleteSecurityGroup; already gone is success. While the group is still
 /// in use (DependencyViolation: endpoint or Lambda ENIs not yet released)
 /// retry with backoff until `timeout`, then fail saying what holds it.

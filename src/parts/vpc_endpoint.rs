@@ -198,6 +198,62 @@ pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) 
     Ok(found.into_iter().filter(|e| !e.is_gone() && carries_all(&e.tags, tags)).collect())
 }
 
+/// Brings an endpoint to `spec` and waits until it is available: the
+/// endpoint `known` (recorded and still there), else one carrying the
+/// spec's ownership tags (a create whose answer was lost), else, with
+/// `adopt_existing`, the VPC's endpoint for the service, else a new one.
+/// An existing endpoint gets at most one ModifyVpcEndpoint and one tag
+/// update. `on_created` gets a new endpoint's id before the wait.
+pub async fn ensure(
+    ec2: &aws_sdk_ec2::Client,
+    spec: &EndpointSpec,
+    known: Option<Endpoint>,
+    adopt_existing: bool,
+    timeout: Duration,
+    on_created: impl FnOnce(&str),
+) -> PartResult<Endpoint> {
+    let current = match known {
+        Some(e) => Some(e),
+        None => adoptable(ec2, spec, adopt_existing).await?,
+    };
+    let id = match current {
+        Some(cur) => {
+            let change = diff(&cur, spec);
+            if !change.is_empty() {
+                tracing::info!(endpoint = %cur.id, ?change, "modifying endpoint");
+                modify(ec2, &cur.id, &change).await?;
+            }
+            tags::update(ec2, PART, &cur.id, &cur.tags, &spec.tags).await?;
+            cur.id
+        }
+        None => {
+            let id = create(ec2, spec).await?;
+            tracing::info!(endpoint = %id, service = %spec.service_name, "endpoint created");
+            on_created(&id);
+            id
+        }
+    };
+    wait_available(ec2, &id, timeout).await
+}
+
+async fn adoptable(ec2: &aws_sdk_ec2::Client, spec: &EndpointSpec, adopt_existing: bool) -> PartResult<Option<Endpoint>> {
+    let owned: Tags = spec.tags.iter().filter(|(k, _)| k.starts_with("privatelink:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !owned.is_empty() {
+        if let Some(e) = find_by_tags(ec2, &spec.vpc_id, &owned).await?.into_iter().next() {
+            tracing::info!(endpoint = %e.id, "adopting an endpoint found by its ownership tags");
+            return Ok(Some(e));
+        }
+    }
+    if adopt_existing {
+        let found = find_for_service(ec2, &spec.vpc_id, &spec.service_name).await?;
+        if let Some(e) = found.into_iter().find(|e| e.kind == spec.kind) {
+            tracing::info!(endpoint = %e.id, "adopt_existing: taking over the VPC's endpoint for the service");
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
+}
+
 /// One ModifyVpcEndpoint with everything in `change`; no call when empty.
 pub async fn modify(ec2: &aws_sdk_ec2::Client, id: &str, change: &Change) -> PartResult<()> {
     if change.is_empty() {

@@ -874,96 +874,27 @@ async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnos
 }
 
 async fn ensure_group(ctx: &Ctx, desired: &Desired, record: &Mutex<Record>) -> Result<(), Diagnostic> {
-    let ec2 = &ctx.aws.ec2;
-    let spec = desired.group_spec();
-    let observed = record.lock().unwrap().group.clone();
-    let group = match observed {
-        Some(g) => g,
-        None => {
-            // A create whose answer was lost left a tagged group: adopt it.
-            let owned = tags::with_ownership(&Tags::new(), &desired.id, GROUP_PART);
-            let adopted = match sg::find_by_tags(ec2, &desired.vpc_id, &owned).await?.first() {
-                Some(id) => sg::find(ec2, id).await?,
-                None => None,
-            };
-            match adopted {
-                Some(g) => {
-                    tracing::info!(group = %g.id, "adopting the bundle's security group found by its owner tag");
-                    g
-                }
-                None => {
-                    let id = sg::create(ec2, &spec, |id| record.lock().unwrap().group_id = Some(id.to_string())).await?;
-                    let g = sg::find(ec2, &id).await?.ok_or_else(|| {
-                        Diagnostic::error("security group: vanished", format!("Group {id} was created but cannot be read back."))
-                    })?;
-                    record.lock().unwrap().group = Some(g.clone());
-                    return Ok(());
-                }
-            }
-        }
-    };
-    record.lock().unwrap().group_id = Some(group.id.clone());
-    sg::reconcile_rules(ec2, &group.id, &group.rules, &spec.rules).await?;
-    tags::update(ec2, "security group", &group.id, &group.tags, &spec.tags).await?;
-    let fresh = sg::find(ec2, &group.id).await?;
-    record.lock().unwrap().group = fresh;
+    let known = record.lock().unwrap().group.clone();
+    let group = sg::ensure(&ctx.aws.ec2, &desired.group_spec(), known, |id| record.lock().unwrap().group_id = Some(id.to_string())).await?;
+    let mut r = record.lock().unwrap();
+    r.group_id = Some(group.id.clone());
+    r.group = Some(group);
     Ok(())
 }
 
 async fn ensure_endpoint(ctx: &Ctx, desired: &Desired, e: &DesiredEndpoint, record: &Mutex<Record>, timeout: std::time::Duration) -> Result<(), Diagnostic> {
-    let ec2 = &ctx.aws.ec2;
     let group_id = record.lock().unwrap().group_id.clone();
     let spec = desired.endpoint_spec(e, group_id.as_deref(), client_token(&desired.id, &e.key));
-    let existing = record.lock().unwrap().endpoints.get(&e.key).cloned();
-    let current = match existing {
-        Some(ep) => Some(ep),
-        None => find_to_adopt(ctx, desired, &spec).await?,
+    let known = record.lock().unwrap().endpoints.get(&e.key).cloned();
+    let on_created = |id: &str| {
+        record.lock().unwrap().pending.insert(e.key.clone(), id.to_string());
     };
-    let id = match current {
-        Some(cur) => {
-            let change = vpce::diff(&cur, &spec);
-            if !change.is_empty() {
-                tracing::info!(endpoint = %cur.id, ?change, "modifying endpoint");
-                vpce::modify(ec2, &cur.id, &change).await?;
-            }
-            tags::update(ec2, "vpc endpoint", &cur.id, &cur.tags, &spec.tags).await?;
-            cur.id
-        }
-        None => {
-            let id = vpce::create(ec2, &spec).await?;
-            tracing::info!(endpoint = %id, service = %spec.service_name, "endpoint created");
-            record.lock().unwrap().pending.insert(e.key.clone(), id.clone());
-            id
-        }
-    };
-    let ep = vpce::wait_available(ec2, &id, timeout).await?;
+    let ep = vpce::ensure(&ctx.aws.ec2, &spec, known, desired.adopt_existing, timeout, on_created).await?;
     let ep = with_prefix_lists(ctx, vec![ep]).await?.remove(0);
     let mut r = record.lock().unwrap();
     r.pending.remove(&e.key);
     r.endpoints.insert(e.key.clone(), ep);
     Ok(())
-}
-
-/// An endpoint this bundle made in an attempt whose answer was lost (found
-/// by owner tag), or, with adopt_existing, the VPC's endpoint for the
-/// service.
-async fn find_to_adopt(ctx: &Ctx, desired: &Desired, spec: &EndpointSpec) -> Result<Option<Endpoint>, Diagnostic> {
-    let ec2 = &ctx.aws.ec2;
-    let mut owned = Tags::new();
-    owned.insert(OWNER_TAG.into(), desired.id.clone());
-    owned.insert(PART_TAG.into(), spec.tags.get(PART_TAG).cloned().unwrap_or_default());
-    if let Some(e) = vpce::find_by_tags(ec2, &desired.vpc_id, &owned).await?.into_iter().next() {
-        tracing::info!(endpoint = %e.id, "adopting an endpoint found by its owner tag");
-        return Ok(Some(e));
-    }
-    if desired.adopt_existing {
-        let found = vpce::find_for_service(ec2, &desired.vpc_id, &spec.service_name).await?;
-        if let Some(e) = found.into_iter().find(|e| e.kind == spec.kind) {
-            tracing::info!(endpoint = %e.id, "adopt_existing: taking over the VPC's endpoint for the service");
-            return Ok(Some(e));
-        }
-    }
-    Ok(None)
 }
 
 async fn remove_endpoint(ctx: &Ctx, key: Key, id: String, record: &Mutex<Record>, timeout: std::time::Duration) -> Result<(), Diagnostic> {
