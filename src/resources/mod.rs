@@ -48,7 +48,7 @@ pub trait Resource: Send + Sync {
 }
 
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(service_endpoint_bundle::ServiceEndpointBundle)]
+    vec![Arc::new(service_endpoint_bundle::ServiceEndpointBundle), Arc::new(private_lambda_pipeline::PrivateLambdaPipeline)]
 }
 
 /// Create / update / delete time limits from a `timeouts` block.

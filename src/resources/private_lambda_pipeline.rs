@@ -3,13 +3,30 @@
 //! Interface endpoint; a consumer Lambda takes the messages through an event
 //! source mapping; failures go to a dead-letter queue.
 //!
-//! Work in progress (issue 4): schema, validation and the pure plan rules
-//! are here; apply, read and import come with the parts they drive. The
-//! resource is not registered with the provider until they exist.
-#![allow(dead_code)]
+//! Parts and their order: dead-letter queue -> queue -> roles; producer
+//! group -> endpoint group -> producer egress + endpoint; functions after
+//! their role, group and the queue; the mapping after the consumer.
+//! Delete runs it backwards, taking VPC functions out of the VPC first.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::FutureExt;
 
 use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::resources::Timeouts;
+use crate::engine::{self, Step};
+use crate::parts::code;
+use crate::parts::event_source_mapping::{self as esm, Mapping, MappingSpec};
+use crate::parts::function::{self, Function, FunctionSpec};
+use crate::parts::queue::{self, Queue, QueueSpec, Redrive};
+use crate::parts::role::{self, RoleSpec};
+use crate::parts::security_group::{self as sg, Direction, Group, GroupSpec, Peer, Rule};
+use crate::parts::tags::{self, Tags};
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
+use crate::policy;
+use crate::provider::Ctx;
+use crate::resources::{Planned, Resource, Timeouts};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::validate;
 use crate::value::Value;
@@ -324,6 +341,952 @@ fn validate_queue_and_mapping(config: &Value, d: &mut Diagnostics) {
 /// plus the batching window. Also the default when unset.
 pub fn recommended_visibility(function_timeout: i64, window: i64) -> i64 {
     (6 * function_timeout + window).min(43_200)
+}
+
+
+// ---------------------------------------------------------------- desired
+
+/// Where a function's code comes from.
+#[derive(Debug, Clone, PartialEq)]
+enum CodeSource {
+    Dir(std::path::PathBuf),
+    File(std::path::PathBuf),
+}
+
+impl CodeSource {
+    fn of(f: &Value) -> Option<CodeSource> {
+        match (f.get("source_dir").as_str(), f.get("filename").as_str()) {
+            (Some(d), _) => Some(CodeSource::Dir(d.into())),
+            (None, Some(p)) => Some(CodeSource::File(p.into())),
+            _ => None,
+        }
+    }
+
+    /// The zip and its hash (Lambda's CodeSha256 for it).
+    fn load(&self) -> Result<code::Code, String> {
+        match self {
+            CodeSource::Dir(d) => code::from_dir(d),
+            CodeSource::File(f) => code::from_file(f),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FunctionDesired {
+    name: String,
+    handler: String,
+    runtime: String,
+    memory: i32,
+    timeout: i32,
+    environment: BTreeMap<String, String>,
+    role_arn: Option<String>,
+    code: Option<CodeSource>,
+    extra_groups: Vec<String>,
+    in_vpc: bool,
+}
+
+impl FunctionDesired {
+    fn from(f: &Value, name: String, producer: bool) -> FunctionDesired {
+        FunctionDesired {
+            name,
+            handler: f.get("handler").as_str().unwrap_or("").into(),
+            runtime: f.get("runtime").as_str().unwrap_or("").into(),
+            memory: number(f.get("memory_size")).unwrap_or(DEFAULT_MEMORY) as i32,
+            timeout: number(f.get("timeout")).unwrap_or(DEFAULT_TIMEOUT) as i32,
+            environment: f.get("environment").string_map(),
+            role_arn: f.get("role_arn").as_str().map(str::to_string),
+            code: CodeSource::of(f),
+            extra_groups: f.get("security_group_ids").strings(),
+            in_vpc: producer || f.get("in_vpc").as_bool() == Some(true),
+        }
+    }
+}
+
+/// The pipeline as the plan says it should be, defaults applied.
+#[derive(Debug, Clone)]
+struct Desired {
+    name: String,
+    vpc_id: String,
+    subnets: Vec<String>,
+    tags_all: Tags,
+    fifo: bool,
+    visibility: i32,
+    retention: i32,
+    dlq_retention: i32,
+    max_receive: i32,
+    kms: Option<String>,
+    mapping: MappingDesired,
+    endpoint_id: Option<String>,
+    queue_url_var: String,
+    producer: FunctionDesired,
+    consumer: FunctionDesired,
+    timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone)]
+struct MappingDesired {
+    batch_size: i32,
+    window: i32,
+    report_failures: bool,
+    max_concurrency: Option<i32>,
+    enabled: bool,
+    filters: Vec<String>,
+}
+
+impl Desired {
+    fn from(v: &Value) -> Desired {
+        let name = v.get("name").as_str().unwrap_or("").to_string();
+        let q = v.get("queue");
+        let es = v.get("event_source");
+        let consumer = FunctionDesired::from(v.get("consumer"), format!("{name}-consumer"), false);
+        let window = number(es.get("maximum_batching_window_seconds")).unwrap_or(0) as i32;
+        let visibility = number(q.get("visibility_timeout_seconds"))
+            .unwrap_or_else(|| recommended_visibility(consumer.timeout as i64, window as i64)) as i32;
+        Desired {
+            vpc_id: v.get("vpc_id").as_str().unwrap_or("").into(),
+            subnets: v.get("subnet_ids").strings(),
+            tags_all: v.get("tags_all").string_map(),
+            fifo: q.get("fifo").as_bool() == Some(true),
+            visibility,
+            retention: number(q.get("message_retention_seconds")).unwrap_or(DEFAULT_RETENTION) as i32,
+            dlq_retention: number(q.get("dead_letter_retention_seconds")).unwrap_or(DEFAULT_DLQ_RETENTION) as i32,
+            max_receive: number(q.get("max_receive_count")).unwrap_or(DEFAULT_MAX_RECEIVE) as i32,
+            kms: q.get("kms_master_key_id").as_str().map(str::to_string),
+            mapping: MappingDesired {
+                batch_size: number(es.get("batch_size")).unwrap_or(DEFAULT_BATCH_SIZE) as i32,
+                window,
+                report_failures: es.get("report_batch_item_failures").as_bool().unwrap_or(true),
+                max_concurrency: number(es.get("maximum_concurrency")).map(|n| n as i32),
+                enabled: es.get("enabled").as_bool().unwrap_or(true),
+                filters: es.get("filter_patterns").elements().iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
+            },
+            endpoint_id: v.get("endpoint").get("endpoint_id").as_str().map(str::to_string),
+            queue_url_var: v.get("producer").get("queue_url_env_var").as_str().unwrap_or(DEFAULT_QUEUE_URL_VAR).into(),
+            producer: FunctionDesired::from(v.get("producer"), format!("{name}-producer"), true),
+            consumer,
+            timeouts: Timeouts::from_value(v.get("timeouts")),
+            name,
+        }
+    }
+
+    fn owned(&self, part: &str) -> Tags {
+        tags::with_ownership(&self.tags_all, &format!("pipeline/{}", self.name), part)
+    }
+
+    fn queue_name(&self, dead_letter: bool) -> String {
+        let base = if dead_letter { format!("{}-dlq", self.name) } else { self.name.clone() };
+        if self.fifo {
+            format!("{base}.fifo")
+        } else {
+            base
+        }
+    }
+
+    fn dlq_spec(&self) -> QueueSpec {
+        QueueSpec {
+            name: self.queue_name(true),
+            fifo: self.fifo,
+            visibility_timeout_seconds: self.visibility,
+            message_retention_seconds: self.dlq_retention,
+            kms_master_key_id: self.kms.clone(),
+            redrive: None,
+            tls_only: true,
+            tags: self.owned("dead-letter-queue"),
+        }
+    }
+
+    fn queue_spec(&self, dlq_arn: &str) -> QueueSpec {
+        QueueSpec {
+            name: self.queue_name(false),
+            fifo: self.fifo,
+            visibility_timeout_seconds: self.visibility,
+            message_retention_seconds: self.retention,
+            kms_master_key_id: self.kms.clone(),
+            redrive: Some(Redrive { dead_letter_arn: dlq_arn.to_string(), max_receive_count: self.max_receive }),
+            tls_only: true,
+            tags: self.owned("queue"),
+        }
+    }
+
+    fn role_spec(&self, f: &FunctionDesired, queue_arn: &str, region: &str, producer: bool) -> RoleSpec {
+        let account = queue_arn.split(':').nth(4).unwrap_or("");
+        let logs = policy::log_group_arn(region, account, &f.name);
+        let doc = if producer { policy::producer(queue_arn, &logs, f.in_vpc) } else { policy::consumer(queue_arn, &logs, f.in_vpc) };
+        RoleSpec {
+            name: f.name.clone(),
+            trust_policy: policy::lambda_trust(),
+            inline_policies: [("pipeline".to_string(), doc)].into(),
+            tags: self.owned(if producer { "producer-role" } else { "consumer-role" }),
+        }
+    }
+
+    /// The producer's group: out on TCP 443 to the endpoint's groups only.
+    fn producer_group_spec(&self, endpoint_groups: &[String]) -> GroupSpec {
+        GroupSpec {
+            name: format!("{}-producer", self.name),
+            description: format!("Functions of pipeline {}: HTTPS to the SQS endpoint only", self.name),
+            vpc_id: self.vpc_id.clone(),
+            tags: self.owned("producer-group"),
+            rules: endpoint_groups
+                .iter()
+                .map(|g| Rule { direction: Direction::Egress, protocol: "tcp".into(), from_port: 443, to_port: 443, peer: Peer::Group(g.clone()), id: None })
+                .collect(),
+        }
+    }
+
+    /// The endpoint's group: in on TCP 443 from the producer's group only.
+    fn endpoint_group_spec(&self, producer_group: &str) -> GroupSpec {
+        GroupSpec {
+            name: format!("{}-endpoint", self.name),
+            description: format!("SQS endpoint of pipeline {}: HTTPS from its functions only", self.name),
+            vpc_id: self.vpc_id.clone(),
+            tags: self.owned("endpoint-group"),
+            rules: vec![Rule::https_from(Peer::Group(producer_group.to_string()))],
+        }
+    }
+
+    fn endpoint_spec(&self, region: &str, group: &str) -> EndpointSpec {
+        EndpointSpec {
+            vpc_id: self.vpc_id.clone(),
+            service_name: format!("com.amazonaws.{region}.sqs"),
+            kind: Kind::Interface,
+            subnet_ids: self.subnets.clone(),
+            route_table_ids: vec![],
+            security_group_ids: vec![group.to_string()],
+            private_dns_enabled: Some(true),
+            policy: None,
+            tags: self.owned("endpoint"),
+            client_token: String::new(),
+        }
+    }
+
+    fn function_spec(&self, f: &FunctionDesired, role_arn: &str, groups: &[String], queue_url: Option<&str>) -> FunctionSpec {
+        let mut environment = f.environment.clone();
+        if let Some(url) = queue_url {
+            environment.insert(self.queue_url_var.clone(), url.to_string());
+        }
+        let mut security_group_ids: Vec<String> = if f.in_vpc { groups.iter().chain(&f.extra_groups).cloned().collect() } else { vec![] };
+        security_group_ids.sort();
+        FunctionSpec {
+            name: f.name.clone(),
+            role_arn: role_arn.to_string(),
+            handler: f.handler.clone(),
+            runtime: f.runtime.clone(),
+            memory_size: f.memory,
+            timeout: f.timeout,
+            environment,
+            subnet_ids: if f.in_vpc { self.subnets.clone() } else { vec![] },
+            security_group_ids,
+            tags: self.owned(if queue_url.is_some() { "producer" } else { "consumer" }),
+        }
+    }
+
+    fn mapping_spec(&self, queue_arn: &str) -> MappingSpec {
+        MappingSpec {
+            function_name: self.consumer.name.clone(),
+            event_source_arn: queue_arn.to_string(),
+            batch_size: self.mapping.batch_size,
+            maximum_batching_window_seconds: self.mapping.window,
+            report_batch_item_failures: self.mapping.report_failures,
+            maximum_concurrency: self.mapping.max_concurrency,
+            enabled: self.mapping.enabled,
+            filter_patterns: self.mapping.filters.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- plan
+
+/// The planned state: config values, defaults where the schema computes
+/// them, prior ids for parts that stay, unknown for parts apply will make.
+fn plan_state(default_tags: &Tags, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
+    let mut state = proposed.clone();
+    let mut requires_replace = Vec::new();
+    if !prior.is_null() {
+        for a in ["name", "vpc_id"] {
+            if prior.get(a) != config.get(a) {
+                requires_replace.push(Path::attr(a));
+            }
+        }
+        let fifo = |v: &Value| v.get("queue").get("fifo").as_bool() == Some(true);
+        if fifo(prior) != fifo(config) {
+            requires_replace.push(Path::attr("queue").then("fifo"));
+        }
+    }
+    let replacing = !requires_replace.is_empty();
+    static NULL: Value = Value::Null;
+    let prior = if replacing { &NULL } else { prior };
+    let Value::Object(fields) = &mut state else { return Ok(Planned { state, requires_replace }) };
+    fields.insert("id".into(), config.get("name").clone());
+    let tags = config.get("tags");
+    fields.insert(
+        "tags_all".into(),
+        if tags.is_wholly_known() { Value::from_string_map(&tags::merged(default_tags, &tags.string_map())) } else { Value::Unknown },
+    );
+    let mut diags = Diagnostics::default();
+    for (block, producer) in [("producer", true), ("consumer", false)] {
+        let cfg = config.get(block);
+        let mut f = match proposed.get(block) {
+            Value::Object(m) => m.clone(),
+            _ => continue,
+        };
+        f.insert("memory_size".into(), default_number(cfg.get("memory_size"), DEFAULT_MEMORY));
+        f.insert("timeout".into(), default_number(cfg.get("timeout"), DEFAULT_TIMEOUT));
+        if producer {
+            let var = match cfg.get("queue_url_env_var") {
+                Value::Null => Value::string(DEFAULT_QUEUE_URL_VAR),
+                v => v.clone(),
+            };
+            f.insert("queue_url_env_var".into(), var);
+        } else {
+            let in_vpc = match cfg.get("in_vpc") {
+                Value::Null => Value::Bool(false),
+                v => v.clone(),
+            };
+            f.insert("in_vpc".into(), in_vpc);
+        }
+        // The code's hash, from the files now: a change is an update of
+        // the function's code, known at plan.
+        let hash = match (cfg.get("source_dir"), cfg.get("filename"), cfg.get("source_code_hash")) {
+            (Value::Unknown, _, _) | (_, Value::Unknown, _) => Value::Unknown,
+            _ => match CodeSource::of(cfg).map(|c| c.load()) {
+                Some(Ok(code)) => Value::string(code.sha256),
+                Some(Err(e)) => {
+                    let attr = if cfg.get("source_dir").is_null() { "filename" } else { "source_dir" };
+                    diags.push(Diagnostic::error("Cannot read the function's code", e).at(Path::attr(block).then(attr)));
+                    Value::Unknown
+                }
+                None => Value::Unknown,
+            },
+        };
+        f.insert("code_sha256".into(), hash);
+        fields.insert(block.into(), Value::Object(f));
+    }
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    // Ids of the parts: kept when the part exists and stays, unknown when
+    // apply makes it; the endpoint's depend on the endpoint choice.
+    let reuse_endpoint = config.get("endpoint").get("endpoint_id").clone();
+    for (name, _) in COMPUTED {
+        let kept = prior.get(name).clone();
+        let planned = match name {
+            "endpoint_id" if !reuse_endpoint.is_null() => reuse_endpoint.clone(),
+            "endpoint_security_group_id" if !reuse_endpoint.is_null() => Value::Null,
+            "producer_role_arn" if !config.get("producer").get("role_arn").is_null() => config.get("producer").get("role_arn").clone(),
+            "consumer_role_arn" if !config.get("consumer").get("role_arn").is_null() => config.get("consumer").get("role_arn").clone(),
+            _ if kept.as_str().is_some() => kept,
+            _ => Value::Unknown,
+        };
+        fields.insert(name.into(), planned);
+    }
+    Ok(Planned { state, requires_replace })
+}
+
+fn default_number(v: &Value, default: i64) -> Value {
+    match v {
+        Value::Null => Value::Number(default as f64),
+        v => v.clone(),
+    }
+}
+
+// ---------------------------------------------------------------- apply
+
+/// What exists, as apply learns it. Every finished step writes here, so a
+/// failure still returns everything that was made.
+#[derive(Default, Clone)]
+struct Record {
+    dlq: Option<Queue>,
+    queue: Option<Queue>,
+    producer_role: Option<String>,
+    consumer_role: Option<String>,
+    producer_group: Option<Group>,
+    endpoint_group: Option<Group>,
+    endpoint: Option<Endpoint>,
+    /// Groups of the endpoint the producer talks to (ours or a reused one).
+    endpoint_groups: Vec<String>,
+    producer: Option<Function>,
+    consumer: Option<Function>,
+    mapping: Option<Mapping>,
+}
+
+/// The state's ids of what the pipeline made.
+struct Ids<'a>(&'a Value);
+
+impl Ids<'_> {
+    fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).as_str().map(str::to_string)
+    }
+    /// A role the pipeline made (not one the user brought).
+    fn own_role(&self, block: &str, attr: &str) -> Option<String> {
+        if self.0.get(block).get("role_arn").is_null() { self.get(attr) } else { None }
+    }
+    fn own_endpoint(&self) -> bool {
+        self.0.get("endpoint").get("endpoint_id").is_null()
+    }
+}
+
+/// Everything the prior state recorded, as it is now (a handful of reads).
+async fn observe(ctx: &Ctx, prior: &Value) -> Result<Record, Diagnostic> {
+    let aws = &ctx.aws;
+    let ids = Ids(prior);
+    let mut r = Record::default();
+    if prior.is_null() {
+        return Ok(r);
+    }
+    let name = prior.get("name").as_str().unwrap_or("");
+    if let Some(u) = ids.get("dead_letter_queue_url") {
+        r.dlq = queue::find(&aws.sqs, &u).await?;
+    }
+    if let Some(u) = ids.get("queue_url") {
+        r.queue = queue::find(&aws.sqs, &u).await?;
+    }
+    if ids.own_role("producer", "producer_role_arn").is_some() {
+        r.producer_role = role::find(&aws.iam, &format!("{name}-producer")).await?.map(|x| x.arn);
+    }
+    if ids.own_role("consumer", "consumer_role_arn").is_some() {
+        r.consumer_role = role::find(&aws.iam, &format!("{name}-consumer")).await?.map(|x| x.arn);
+    }
+    if let Some(g) = ids.get("producer_security_group_id") {
+        r.producer_group = sg::find(&aws.ec2, &g).await?;
+    }
+    if let Some(g) = ids.get("endpoint_security_group_id") {
+        r.endpoint_group = sg::find(&aws.ec2, &g).await?;
+    }
+    if let Some(e) = ids.get("endpoint_id") {
+        r.endpoint = vpce::find_many(&aws.ec2, &[e]).await?.into_iter().find(|e| !e.is_gone());
+    }
+    if ids.get("producer_function_arn").is_some() {
+        r.producer = function::find(&aws.lambda, &format!("{name}-producer")).await?;
+    }
+    if ids.get("consumer_function_arn").is_some() {
+        r.consumer = function::find(&aws.lambda, &format!("{name}-consumer")).await?;
+    }
+    if let Some(u) = ids.get("event_source_mapping_id") {
+        r.mapping = esm::find(&aws.lambda, &u).await?;
+    }
+    Ok(r)
+}
+
+fn stopped_or(outcome: Result<engine::Outcome, Diagnostic>) -> Diagnostics {
+    match outcome {
+        Ok(o) => Diagnostics(o.errors()),
+        Err(stopped) => stopped.into(),
+    }
+}
+
+async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+    let desired = Desired::from(planned);
+    let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
+    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior)).await {
+        Ok(r) => r,
+        Err(e) => return (prior.clone(), e.into()),
+    };
+    let record = Mutex::new(observed);
+    let d = &desired;
+    let rec = &record;
+    let reuse = d.endpoint_id.is_some();
+    let mut steps = vec![
+        Step::new("dead-letter-queue", &[], ensure_dlq(ctx, d, rec).boxed()),
+        Step::new("queue", &["dead-letter-queue"], ensure_queue(ctx, d, rec).boxed()),
+        Step::new("producer-group", &[], ensure_producer_group(ctx, d, rec).boxed()),
+        Step::new("producer", &["producer-role", "producer-egress", "endpoint", "queue"], ensure_function(ctx, d, rec, true, timeout).boxed()),
+        Step::new("consumer", &["consumer-role", "producer-egress"], ensure_function(ctx, d, rec, false, timeout).boxed()),
+        Step::new("mapping", &["consumer", "queue"], ensure_mapping(ctx, d, rec, timeout).boxed()),
+    ];
+    if d.producer.role_arn.is_none() {
+        steps.push(Step::new("producer-role", &["queue"], ensure_role(ctx, d, rec, true).boxed()));
+    }
+    if d.consumer.role_arn.is_none() {
+        steps.push(Step::new("consumer-role", &["queue"], ensure_role(ctx, d, rec, false).boxed()));
+    }
+    if reuse {
+        steps.push(Step::new("producer-egress", &["producer-group"], reused_endpoint_groups(ctx, d, rec).boxed()));
+    } else {
+        steps.push(Step::new("endpoint-group", &["producer-group"], ensure_endpoint_group(ctx, d, rec).boxed()));
+        steps.push(Step::new("producer-egress", &["endpoint-group"], ensure_producer_egress(ctx, d, rec).boxed()));
+        steps.push(Step::new("endpoint", &["endpoint-group"], ensure_endpoint(ctx, d, rec, timeout).boxed()));
+    }
+    // Parts the new configuration no longer wants (a role the user now
+    // brings, an endpoint now reused) go once the functions moved off them.
+    let ids = Ids(prior);
+    let drop_producer_role = d.producer.role_arn.is_some() && ids.own_role("producer", "producer_role_arn").is_some();
+    let drop_consumer_role = d.consumer.role_arn.is_some() && ids.own_role("consumer", "consumer_role_arn").is_some();
+    if drop_producer_role {
+        steps.push(Step::new("remove producer-role", &["producer"], remove_role(ctx, format!("{}-producer", d.name), rec, true).boxed()));
+    }
+    if drop_consumer_role {
+        steps.push(Step::new("remove consumer-role", &["consumer"], remove_role(ctx, format!("{}-consumer", d.name), rec, false).boxed()));
+    }
+    if reuse && !prior.is_null() && ids.own_endpoint() {
+        steps.push(Step::new("remove endpoint", &["producer"], remove_endpoint(ctx, rec, timeout).boxed()));
+        steps.push(Step::new("remove endpoint-group", &["remove endpoint"], remove_endpoint_group(ctx, rec, timeout).boxed()));
+    }
+    let diags = stopped_or(ctx.run("applying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
+    let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
+    (state_after(planned, &record, reuse), diags)
+}
+
+async fn ensure_dlq(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let known = rec.lock().unwrap().dlq.clone();
+    let q = ensure_one_queue(ctx, &d.dlq_spec(), known).await?;
+    rec.lock().unwrap().dlq = Some(q);
+    Ok(())
+}
+
+async fn ensure_queue(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (known, dlq) = {
+        let r = rec.lock().unwrap();
+        (r.queue.clone(), r.dlq.as_ref().map(|q| q.arn.clone()).unwrap_or_default())
+    };
+    let q = ensure_one_queue(ctx, &d.queue_spec(&dlq), known).await?;
+    rec.lock().unwrap().queue = Some(q);
+    Ok(())
+}
+
+/// A queue brought to `spec`: the known one updated, or created (SQS's
+/// create adopts a queue of that name).
+async fn ensure_one_queue(ctx: &Ctx, spec: &QueueSpec, known: Option<Queue>) -> Result<Queue, Diagnostic> {
+    let sqs = &ctx.aws.sqs;
+    match known {
+        Some(q) => {
+            queue::update(sqs, &q, spec).await?;
+            queue::find(sqs, &q.url).await?.ok_or_else(|| Diagnostic::error("sqs queue: vanished", format!("{} disappeared while it was updated.", q.url)))
+        }
+        None => queue::create(sqs, spec).await,
+    }
+}
+
+async fn ensure_role(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, producer: bool) -> Result<(), Diagnostic> {
+    let iam = &ctx.aws.iam;
+    let queue_arn = rec.lock().unwrap().queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default();
+    let f = if producer { &d.producer } else { &d.consumer };
+    let spec = d.role_spec(f, &queue_arn, &ctx.aws.region, producer);
+    let role = match role::find(iam, &spec.name).await? {
+        Some(current) => {
+            role::update(iam, &current, &spec).await?;
+            current.arn
+        }
+        None => role::create(iam, &spec).await?.arn,
+    };
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer_role = Some(role);
+    } else {
+        r.consumer_role = Some(role);
+    }
+    Ok(())
+}
+
+async fn ensure_producer_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    // The egress rule names the endpoint's group, which may not exist yet:
+    // keep what is known now, `producer-egress` completes it.
+    let (known, targets) = {
+        let r = rec.lock().unwrap();
+        let targets: Vec<String> = r.endpoint_group.iter().map(|g| g.id.clone()).collect();
+        (r.producer_group.clone(), targets)
+    };
+    let spec = d.producer_group_spec(&targets);
+    let on_created = |id: &str| {
+        rec.lock().unwrap().producer_group = Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
+    };
+    let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
+    rec.lock().unwrap().producer_group = Some(g);
+    Ok(())
+}
+
+async fn ensure_endpoint_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (known, producer) = {
+        let r = rec.lock().unwrap();
+        (r.endpoint_group.clone(), r.producer_group.as_ref().map(|g| g.id.clone()).unwrap_or_default())
+    };
+    let spec = d.endpoint_group_spec(&producer);
+    let on_created = |id: &str| {
+        rec.lock().unwrap().endpoint_group = Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
+    };
+    let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
+    let mut r = rec.lock().unwrap();
+    r.endpoint_groups = vec![g.id.clone()];
+    r.endpoint_group = Some(g);
+    Ok(())
+}
+
+async fn ensure_producer_egress(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (group, targets) = {
+        let r = rec.lock().unwrap();
+        (r.producer_group.clone(), r.endpoint_groups.clone())
+    };
+    let Some(group) = group else { return Ok(()) };
+    let spec = d.producer_group_spec(&targets);
+    sg::reconcile_rules(&ctx.aws.ec2, &group.id, &group.rules, &spec.rules).await?;
+    let fresh = sg::find(&ctx.aws.ec2, &group.id).await?;
+    rec.lock().unwrap().producer_group = fresh;
+    Ok(())
+}
+
+/// With a reused endpoint the producer may reach exactly its groups.
+async fn reused_endpoint_groups(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let id = d.endpoint_id.clone().unwrap_or_default();
+    let ep = vpce::find_many(&ctx.aws.ec2, std::slice::from_ref(&id)).await?.into_iter().find(|e| !e.is_gone()).ok_or_else(|| {
+        Diagnostic::error("vpc endpoint: not found", format!("endpoint.endpoint_id {id} does not exist (or is deleted).")).at(Path::attr("endpoint").then("endpoint_id"))
+    })?;
+    rec.lock().unwrap().endpoint_groups = ep.security_group_ids.clone();
+    ensure_producer_egress(ctx, d, rec).await
+}
+
+async fn ensure_endpoint(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let (known, group) = {
+        let r = rec.lock().unwrap();
+        (r.endpoint.clone(), r.endpoint_group.as_ref().map(|g| g.id.clone()).unwrap_or_default())
+    };
+    let spec = d.endpoint_spec(&ctx.aws.region, &group);
+    let on_created = |id: &str| tracing::info!(endpoint = %id, "sqs endpoint created");
+    let ep = vpce::ensure(&ctx.aws.ec2, &spec, known, false, timeout, on_created).await?;
+    rec.lock().unwrap().endpoint = Some(ep);
+    Ok(())
+}
+
+async fn ensure_function(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, producer: bool, timeout: Duration) -> Result<(), Diagnostic> {
+    let lambda = &ctx.aws.lambda;
+    let f = if producer { &d.producer } else { &d.consumer };
+    let block = if producer { "producer" } else { "consumer" };
+    let code = f
+        .code
+        .as_ref()
+        .ok_or_else(|| Diagnostic::error("No function code", "Give source_dir or filename.").at(Path::attr(block)))?
+        .load()
+        .map_err(|e| Diagnostic::error("Cannot read the function's code", e).at(Path::attr(block)))?;
+    let (known, role, groups, queue_url) = {
+        let r = rec.lock().unwrap();
+        let known = if producer { r.producer.clone() } else { r.consumer.clone() };
+        let role = f.role_arn.clone().or(if producer { r.producer_role.clone() } else { r.consumer_role.clone() }).unwrap_or_default();
+        let groups: Vec<String> = r.producer_group.iter().map(|g| g.id.clone()).collect();
+        (known, role, groups, r.queue.as_ref().map(|q| q.url.clone()))
+    };
+    let spec = d.function_spec(f, &role, &groups, if producer { queue_url.as_deref() } else { None });
+    let current = match known {
+        Some(c) => Some(c),
+        None => function::find(lambda, &spec.name).await?,
+    };
+    let made = match current {
+        Some(c) => function::update(lambda, &c, &spec, &code, timeout).await?,
+        None => function::create(lambda, &spec, &code, timeout).await?,
+    };
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer = Some(made);
+    } else {
+        r.consumer = Some(made);
+    }
+    Ok(())
+}
+
+async fn ensure_mapping(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let lambda = &ctx.aws.lambda;
+    let (known, queue_arn) = {
+        let r = rec.lock().unwrap();
+        (r.mapping.clone(), r.queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default())
+    };
+    let spec = d.mapping_spec(&queue_arn);
+    let m = match known {
+        Some(m) if m.event_source_arn == queue_arn => match esm::changes(&m, &spec) {
+            Some(u) => esm::update(lambda, &m.uuid, &u, timeout).await?,
+            None => m,
+        },
+        _ => esm::create(lambda, &spec, timeout).await?,
+    };
+    rec.lock().unwrap().mapping = Some(m);
+    Ok(())
+}
+
+async fn remove_role(ctx: &Ctx, name: String, rec: &Mutex<Record>, producer: bool) -> Result<(), Diagnostic> {
+    role::delete(&ctx.aws.iam, &name).await?;
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer_role = None;
+    } else {
+        r.consumer_role = None;
+    }
+    Ok(())
+}
+
+async fn remove_endpoint(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let id = rec.lock().unwrap().endpoint.as_ref().map(|e| e.id.clone());
+    if let Some(id) = id {
+        vpce::delete(&ctx.aws.ec2, &[id], timeout).await?;
+    }
+    rec.lock().unwrap().endpoint = None;
+    Ok(())
+}
+
+async fn remove_endpoint_group(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let id = rec.lock().unwrap().endpoint_group.as_ref().map(|g| g.id.clone());
+    if let Some(id) = id {
+        sg::delete(&ctx.aws.ec2, &id, timeout).await?;
+    }
+    rec.lock().unwrap().endpoint_group = None;
+    Ok(())
+}
+
+/// The state after apply: the plan with every id from what exists now.
+fn state_after(planned: &Value, r: &Record, reuse: bool) -> Value {
+    let mut state = planned.clone();
+    let Value::Object(fields) = &mut state else { return state };
+    let mut set = |k: &str, v: Option<String>| {
+        fields.insert(k.to_string(), Value::opt_string(v));
+    };
+    set("dead_letter_queue_url", r.dlq.as_ref().map(|q| q.url.clone()));
+    set("dead_letter_queue_arn", r.dlq.as_ref().map(|q| q.arn.clone()));
+    set("queue_url", r.queue.as_ref().map(|q| q.url.clone()));
+    set("queue_arn", r.queue.as_ref().map(|q| q.arn.clone()));
+    set("producer_security_group_id", r.producer_group.as_ref().map(|g| g.id.clone()));
+    set("producer_function_arn", r.producer.as_ref().map(|f| f.arn.clone()));
+    set("consumer_function_arn", r.consumer.as_ref().map(|f| f.arn.clone()));
+    set("event_source_mapping_id", r.mapping.as_ref().map(|m| m.uuid.clone()));
+    if !reuse {
+        set("endpoint_id", r.endpoint.as_ref().map(|e| e.id.clone()));
+        set("endpoint_security_group_id", r.endpoint_group.as_ref().map(|g| g.id.clone()));
+    }
+    for (attr, role) in [("producer_role_arn", &r.producer_role), ("consumer_role_arn", &r.consumer_role)] {
+        if fields.get(attr).is_some_and(Value::is_unknown) || role.is_some() {
+            fields.insert(attr.into(), Value::opt_string(role.clone()));
+        }
+    }
+    for (block, f) in [("producer", &r.producer), ("consumer", &r.consumer)] {
+        if let Some(Value::Object(b)) = fields.get_mut(block) {
+            if let Some(f) = f {
+                b.insert("code_sha256".into(), Value::string(f.code_sha256.clone()));
+            } else if b.get("code_sha256").is_some_and(Value::is_unknown) {
+                b.insert("code_sha256".into(), Value::Null);
+            }
+        }
+    }
+    state
+}
+
+async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
+    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior)).await {
+        Ok(r) => r,
+        Err(e) => return (prior.clone(), e.into()),
+    };
+    let timeout = Timeouts::from_value(prior.get("timeouts")).delete;
+    let ids = Ids(prior);
+    let name = prior.get("name").as_str().unwrap_or("").to_string();
+    let rec = Mutex::new(observed);
+    let rec = &rec;
+    let mut steps = vec![
+        Step::new("remove mapping", &[], remove_mapping(ctx, rec, timeout).boxed()),
+        Step::new("remove consumer", &["remove mapping"], remove_function(ctx, rec, false, timeout).boxed()),
+        Step::new("remove producer", &[], remove_function(ctx, rec, true, timeout).boxed()),
+        Step::new("remove queue", &["remove mapping", "remove producer"], remove_queue(ctx, rec, false).boxed()),
+        Step::new("remove dead-letter-queue", &["remove queue"], remove_queue(ctx, rec, true).boxed()),
+        Step::new("remove producer-group", &["remove producer", "remove consumer", "remove endpoint-group"], remove_producer_group(ctx, rec, timeout).boxed()),
+    ];
+    if ids.own_role("producer", "producer_role_arn").is_some() {
+        steps.push(Step::new("remove producer-role", &["remove producer"], remove_role(ctx, format!("{name}-producer"), rec, true).boxed()));
+    }
+    if ids.own_role("consumer", "consumer_role_arn").is_some() {
+        steps.push(Step::new("remove consumer-role", &["remove consumer"], remove_role(ctx, format!("{name}-consumer"), rec, false).boxed()));
+    }
+    if ids.own_endpoint() {
+        steps.push(Step::new("remove endpoint", &["remove producer", "remove consumer"], remove_endpoint(ctx, rec, timeout).boxed()));
+        steps.push(Step::new("remove endpoint-group", &["remove endpoint"], remove_endpoint_group(ctx, rec, timeout).boxed()));
+    }
+    let diags = stopped_or(ctx.run("destroying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
+    if !diags.has_errors() {
+        return (Value::Null, diags);
+    }
+    // Keep what is still there, so the next destroy finishes the job.
+    let r = rec.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    (state_after(prior, &r, !ids.own_endpoint()), diags)
+}
+
+async fn remove_mapping(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let uuid = rec.lock().unwrap().mapping.as_ref().map(|m| m.uuid.clone());
+    if let Some(u) = uuid {
+        esm::delete(&ctx.aws.lambda, &u, timeout).await?;
+    }
+    rec.lock().unwrap().mapping = None;
+    Ok(())
+}
+
+/// A VPC function is first taken out of the VPC so Lambda starts releasing
+/// its network interfaces, which otherwise hold its security group for a
+/// long time after the delete; then it is deleted.
+async fn remove_function(ctx: &Ctx, rec: &Mutex<Record>, producer: bool, timeout: Duration) -> Result<(), Diagnostic> {
+    let lambda = &ctx.aws.lambda;
+    let f = {
+        let r = rec.lock().unwrap();
+        if producer { r.producer.clone() } else { r.consumer.clone() }
+    };
+    if let Some(f) = f {
+        if !f.subnet_ids.is_empty() {
+            tracing::info!(function = %f.name, "detaching the function from the VPC before deleting it");
+            let spec = FunctionSpec {
+                name: f.name.clone(),
+                role_arn: f.role_arn.clone(),
+                handler: f.handler.clone(),
+                runtime: f.runtime.clone(),
+                memory_size: f.memory_size,
+                timeout: f.timeout,
+                environment: f.environment.clone(),
+                subnet_ids: vec![],
+                security_group_ids: vec![],
+                tags: f.tags.clone(),
+            };
+            function::update_config(lambda, &f.name, &spec, timeout).await?;
+        }
+        function::delete(lambda, &f.name, timeout).await?;
+    }
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer = None;
+    } else {
+        r.consumer = None;
+    }
+    Ok(())
+}
+
+async fn remove_queue(ctx: &Ctx, rec: &Mutex<Record>, dead_letter: bool) -> Result<(), Diagnostic> {
+    let url = {
+        let r = rec.lock().unwrap();
+        if dead_letter { r.dlq.as_ref().map(|q| q.url.clone()) } else { r.queue.as_ref().map(|q| q.url.clone()) }
+    };
+    if let Some(u) = url {
+        queue::delete(&ctx.aws.sqs, &u).await?;
+    }
+    let mut r = rec.lock().unwrap();
+    if dead_letter {
+        r.dlq = None;
+    } else {
+        r.queue = None;
+    }
+    Ok(())
+}
+
+async fn remove_producer_group(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let id = rec.lock().unwrap().producer_group.as_ref().map(|g| g.id.clone());
+    if let Some(id) = id {
+        sg::delete(&ctx.aws.ec2, &id, timeout).await?;
+    }
+    rec.lock().unwrap().producer_group = None;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- read
+
+async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
+    let r = observe(ctx, state).await?;
+    let ids = Ids(state);
+    let nothing = r.queue.is_none()
+        && r.dlq.is_none()
+        && r.producer.is_none()
+        && r.consumer.is_none()
+        && r.mapping.is_none()
+        && r.producer_group.is_none()
+        && r.endpoint_group.is_none()
+        && r.producer_role.is_none()
+        && r.consumer_role.is_none();
+    if nothing {
+        return Ok(Value::Null);
+    }
+    let mut out = state_after(state, &r, !ids.own_endpoint());
+    let Value::Object(fields) = &mut out else { return Ok(out) };
+    // Roles the user brings are not ours to refresh.
+    for (block, attr) in [("producer", "producer_role_arn"), ("consumer", "consumer_role_arn")] {
+        if ids.own_role(block, attr).is_some() {
+            let role = if block == "producer" { &r.producer_role } else { &r.consumer_role };
+            fields.insert(attr.into(), Value::opt_string(role.clone()));
+        }
+    }
+    // Settings changed behind Terraform's back show up as a diff against
+    // the configuration.
+    let queue_var = state.get("producer").get("queue_url_env_var").as_str().unwrap_or(DEFAULT_QUEUE_URL_VAR).to_string();
+    for (block, f) in [("producer", &r.producer), ("consumer", &r.consumer)] {
+        let (Some(f), Some(Value::Object(b))) = (f, fields.get_mut(block)) else { continue };
+        b.insert("handler".into(), Value::string(f.handler.clone()));
+        b.insert("runtime".into(), Value::string(f.runtime.clone()));
+        b.insert("memory_size".into(), Value::Number(f.memory_size as f64));
+        b.insert("timeout".into(), Value::Number(f.timeout as f64));
+        let mut env = f.environment.clone();
+        if block == "producer" {
+            env.remove(&queue_var);
+        }
+        let before = b.get("environment").cloned().unwrap_or(Value::Null);
+        b.insert("environment".into(), if env.is_empty() && before.is_null() { Value::Null } else { Value::from_string_map(&env) });
+    }
+    if let Some(m) = &r.mapping {
+        let d = Desired::from(state);
+        let on = matches!(m.state.as_str(), "Enabled" | "Enabling");
+        let drift = m.batch_size != d.mapping.batch_size || on != d.mapping.enabled || m.report_batch_item_failures != d.mapping.report_failures;
+        if drift {
+            let mut es = match fields.get("event_source") {
+                Some(Value::Object(o)) => o.clone(),
+                _ => BTreeMap::new(),
+            };
+            es.insert("batch_size".into(), Value::Number(m.batch_size as f64));
+            es.insert("enabled".into(), Value::Bool(on));
+            es.insert("report_batch_item_failures".into(), Value::Bool(m.report_batch_item_failures));
+            fields.insert("event_source".into(), Value::Object(es));
+        }
+    }
+    if let Some(q) = &r.queue {
+        let d = Desired::from(state);
+        let vis = q.attributes.get(queue::VISIBILITY_TIMEOUT).and_then(|v| v.parse::<i32>().ok());
+        if let Some(vis) = vis.filter(|v| *v != d.visibility) {
+            let mut qb = match fields.get("queue") {
+                Some(Value::Object(o)) => o.clone(),
+                _ => BTreeMap::new(),
+            };
+            qb.insert("visibility_timeout_seconds".into(), Value::Number(vis as f64));
+            fields.insert("queue".into(), Value::Object(qb));
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------- resource
+
+pub struct PrivateLambdaPipeline;
+
+#[tonic::async_trait]
+impl Resource for PrivateLambdaPipeline {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        validate_config(config)
+    }
+
+    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
+        let diags = validate_config(config);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
+        plan_state(&default_tags, prior, proposed, config)
+    }
+
+    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+        if planned.is_null() {
+            destroy(ctx, prior).await
+        } else {
+            reconcile(ctx, prior, planned).await
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
+        ctx.run("refreshing the pipeline", read_state(ctx, state)).await.map_err(Diagnostics::from)
+    }
+
+    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+        Err(Diagnostic::error("Import not supported yet", format!("Importing pipeline {id:?} by name is not implemented yet (issue 4).")).into())
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,202 @@
+//! privatelink_private_lambda_pipeline over gRPC against moto: create,
+//! exact no-op refresh and plan, in-place updates, drift, partial failure,
+//! destroy with nothing left.
+
+mod common;
+
+use common::driver::{canon, errors, is_unknown, show, Driver};
+use common::moto::Moto;
+use common::plugin::Plugin;
+use common::{field, list_var, obj, s, var};
+use rmpv::Value as V;
+
+const TYPE: &str = "privatelink_private_lambda_pipeline";
+
+struct Bed {
+    moto: Moto,
+    _plugin: Plugin,
+    tf: Driver,
+    aws: privatelink::aws::Aws,
+    vpc: String,
+    subnets: Vec<String>,
+}
+
+async fn bed() -> Bed {
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let plugin = Plugin::start(&[]);
+    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
+    let aws = common::aws(&moto.url()).await;
+    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _plugin: plugin, tf, aws }
+}
+
+fn code_dir(which: &str) -> String {
+    common::root().join("examples/private-lambda-sqs").join(which).display().to_string()
+}
+
+fn function(which: &str, extra: Vec<(&str, V)>) -> V {
+    let mut f = vec![("source_dir", s(&code_dir(which))), ("handler", s("index.handler")), ("runtime", s("python3.12"))];
+    f.extend(extra);
+    obj(f)
+}
+
+impl Bed {
+    fn config(&self, producer: V, consumer: V, extra: Vec<(&str, V)>) -> V {
+        let mut f = vec![
+            ("name", s("orders")),
+            ("vpc_id", s(&self.vpc)),
+            ("subnet_ids", V::Array(self.subnets.iter().map(|x| s(x)).collect())),
+            ("producer", producer),
+            ("consumer", consumer),
+            ("tags", obj(vec![("service", s("orders"))])),
+        ];
+        f.extend(extra);
+        obj(f)
+    }
+}
+
+fn str_of<'a>(v: &'a V, k: &str) -> &'a str {
+    field(v, k).as_str().unwrap_or_else(|| panic!("{k} is not a string: {:?}", field(v, k)))
+}
+
+#[tokio::test]
+async fn create_refresh_update_and_destroy() {
+    let mut b = bed().await;
+    let config = b.config(function("producer", vec![]), function("consumer", vec![("timeout", V::from(20))]), vec![]);
+    let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert!(is_unknown(field(&planned, "queue_url")));
+    assert!(field(field(&planned, "producer"), "code_sha256").is_str(), "the code hash is known at plan");
+    let (state, diags) = b.tf.apply(&V::Nil, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    for k in [
+        "queue_url",
+        "queue_arn",
+        "dead_letter_queue_arn",
+        "producer_function_arn",
+        "consumer_function_arn",
+        "event_source_mapping_id",
+        "producer_security_group_id",
+        "endpoint_id",
+        "endpoint_security_group_id",
+        "producer_role_arn",
+        "consumer_role_arn",
+    ] {
+        assert!(!str_of(&state, k).is_empty(), "{k} empty");
+    }
+
+    // What was made, as AWS has it.
+    let aws = &b.aws;
+    let producer = aws.lambda.get_function().function_name("orders-producer").send().await.unwrap();
+    let cfg = producer.configuration().unwrap();
+    assert_eq!(cfg.environment().unwrap().variables().unwrap()["QUEUE_URL"], str_of(&state, "queue_url"));
+    let vpc = cfg.vpc_config().unwrap();
+    let mut subnets = vpc.subnet_ids().to_vec();
+    subnets.sort();
+    let mut want = b.subnets.clone();
+    want.sort();
+    assert_eq!(subnets, want, "the producer is in the private subnets");
+    assert_eq!(vpc.security_group_ids(), [str_of(&state, "producer_security_group_id")]);
+    let consumer = aws.lambda.get_function().function_name("orders-consumer").send().await.unwrap();
+    assert!(consumer.configuration().unwrap().vpc_config().is_none_or(|v| v.subnet_ids().is_empty()), "the consumer stays outside the VPC");
+    // Queue: redrive to the DLQ, visibility six times the consumer's timeout.
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(str_of(&state, "queue_url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+        .send()
+        .await
+        .unwrap();
+    let attrs = attrs.attributes().unwrap();
+    assert_eq!(attrs[&aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout], "120");
+    assert!(attrs[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy].contains(str_of(&state, "dead_letter_queue_arn")));
+    // Groups: producer out on 443 to the endpoint's group only; endpoint in from the producer only.
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(str_of(&state, "producer_security_group_id"))
+        .group_ids(str_of(&state, "endpoint_security_group_id"))
+        .send()
+        .await
+        .unwrap();
+    for g in groups.security_groups() {
+        if g.group_id() == Some(str_of(&state, "producer_security_group_id")) {
+            assert!(g.ip_permissions().is_empty());
+            let out = g.ip_permissions_egress();
+            assert_eq!(out.len(), 1);
+            assert_eq!((out[0].from_port(), out[0].to_port()), (Some(443), Some(443)));
+            assert_eq!(out[0].user_id_group_pairs()[0].group_id(), Some(str_of(&state, "endpoint_security_group_id")));
+        } else {
+            assert!(g.ip_permissions_egress().is_empty());
+            let inn = g.ip_permissions();
+            assert_eq!(inn.len(), 1);
+            assert_eq!(inn[0].user_id_group_pairs()[0].group_id(), Some(str_of(&state, "producer_security_group_id")));
+        }
+    }
+    // Roles: the producer may only send to its queue (plus ENI management).
+    let doc = aws.iam.get_role_policy().role_name("orders-producer").policy_name("pipeline").send().await.unwrap();
+    let doc = privatelink::parts::role::decode_policy_document(doc.policy_document());
+    assert_eq!(
+        privatelink::policy::wildcard_resources(&doc),
+        privatelink::policy::VPC_ENI_ACTIONS.iter().map(|a| a.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>()
+    );
+    assert!(doc.contains("sqs:SendMessage") && !doc.contains("sqs:ReceiveMessage"));
+
+    // Refresh and plan of the same config change nothing.
+    let refreshed = b.tf.read(&state).await;
+    assert_eq!(canon(&refreshed), canon(&state), "read of an untouched pipeline changes nothing");
+    let (again, replace) = b.tf.plan(&refreshed, &config).await.unwrap();
+    assert_eq!(canon(&again), canon(&refreshed), "an unchanged config plans no change");
+    assert!(replace.is_empty());
+
+    // In place: memory, environment, batch size.
+    let updated = b.config(
+        function("producer", vec![("memory_size", V::from(256)), ("environment", obj(vec![("MODE", s("fast"))]))]),
+        function("consumer", vec![("timeout", V::from(20))]),
+        vec![("event_source", obj(vec![("batch_size", V::from(5))]))],
+    );
+    let (planned, replace) = b.tf.plan(&refreshed, &updated).await.unwrap();
+    assert!(replace.is_empty(), "{replace:?}");
+    assert_eq!(str_of(&planned, "producer_function_arn"), str_of(&state, "producer_function_arn"));
+    let (state2, diags) = b.tf.apply(&refreshed, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let cfg = aws.lambda.get_function_configuration().function_name("orders-producer").send().await.unwrap();
+    assert_eq!(cfg.memory_size(), Some(256));
+    assert_eq!(cfg.environment().unwrap().variables().unwrap()["MODE"], "fast");
+    let m = aws.lambda.get_event_source_mapping().uuid(str_of(&state2, "event_source_mapping_id")).send().await.unwrap();
+    assert_eq!(m.batch_size(), Some(5));
+    let refreshed2 = b.tf.read(&state2).await;
+    assert_eq!(canon(&b.tf.plan(&refreshed2, &updated).await.unwrap().0), canon(&refreshed2), "converged");
+
+    // Drift: the mapping disabled by hand shows as a planned repair.
+    aws.lambda.update_event_source_mapping().uuid(str_of(&state2, "event_source_mapping_id")).enabled(false).send().await.unwrap();
+    let drifted = b.tf.read(&state2).await;
+    assert_eq!(field(field(&drifted, "event_source"), "enabled"), &V::Boolean(false));
+    let (planned, _) = b.tf.plan(&drifted, &updated).await.unwrap();
+    let (state3, diags) = b.tf.apply(&drifted, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let m = aws.lambda.get_event_source_mapping().uuid(str_of(&state3, "event_source_mapping_id")).send().await.unwrap();
+    assert_eq!(m.state(), Some("Enabled"));
+
+    // Destroy: nothing of ours is left.
+    let (gone, diags) = b.tf.destroy(&state3).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+    assert!(aws.lambda.get_function().function_name("orders-producer").send().await.is_err());
+    assert!(aws.lambda.get_function().function_name("orders-consumer").send().await.is_err());
+    assert!(aws.iam.get_role().role_name("orders-producer").send().await.is_err());
+    assert!(aws.iam.get_role().role_name("orders-consumer").send().await.is_err());
+    let queues = aws.sqs.list_queues().send().await.unwrap();
+    assert!(queues.queue_urls().is_empty(), "queues left: {:?}", queues.queue_urls());
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.security_groups().is_empty(), "groups left");
+    let mappings = aws.lambda.list_event_source_mappings().send().await.unwrap();
+    assert!(mappings.event_source_mappings().is_empty(), "mappings left");
+    drop(b.moto);
+}
