@@ -177,3 +177,109 @@ fn lambda_s3_endpoint_example_full_lifecycle() {
     assert_eq!(left, (0, 0), "(groups, endpoints) of the bundle left after destroy");
     tf.destroy(&changed).ok("destroy of the stale state");
 }
+
+/// The SQS scenario through Terraform 1.0.3: apply, empty plan, a message
+/// sent to the queue is taken by the consumer's mapping, an in-place
+/// update, empty plan, destroy, and nothing of ours left in the emulator.
+#[test]
+fn private_lambda_sqs_example_full_lifecycle() {
+    let moto = Moto::start();
+    let url = moto.url();
+    let net = common::network(&url);
+    let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
+    for (k, v) in &net {
+        vars.push((k.as_str(), v.clone()));
+    }
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let tf = Terraform::from_example("private-lambda-sqs");
+    copy_dir(&common::root().join("examples/private-lambda-sqs/producer"), &tf.workdir().join("producer"));
+    copy_dir(&common::root().join("examples/private-lambda-sqs/consumer"), &tf.workdir().join("consumer"));
+    tf.init();
+    tf.apply(&refs).ok("apply");
+    let out = tf.outputs();
+    let queue_url = out["queue_url"]["value"].as_str().unwrap().to_string();
+    assert!(out["endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"), "{out}");
+    tf.assert_no_changes(&refs);
+
+    // A message through the queue: the consumer's mapping takes it (moto
+    // runs the mapping in its no-Docker Lambda mode and deletes the message).
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let remaining = rt.block_on(async {
+        let aws = common::aws(&url).await;
+        aws.sqs.send_message().queue_url(&queue_url).message_body(r#"{"order":42}"#).send().await.unwrap();
+        let mut left = String::new();
+        for _ in 0..50 {
+            let a = aws
+                .sqs
+                .get_queue_attributes()
+                .queue_url(&queue_url)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .send()
+                .await
+                .unwrap();
+            let attrs = a.attributes().unwrap();
+            left = format!(
+                "{}+{}",
+                attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+                attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+            );
+            if left == "0+0" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        left
+    });
+    assert_eq!(remaining, "0+0", "the consumer's mapping did not take the message");
+
+    // An in-place update.
+    let mut changed = refs.clone();
+    changed.push(("consumer_memory", "256"));
+    let plan = tf.plan(&changed);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+    tf.apply(&changed).ok("apply of the update");
+    tf.assert_no_changes(&changed);
+
+    tf.destroy(&changed).ok("destroy");
+    let left = rt.block_on(async {
+        let aws = common::aws(&url).await;
+        let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().len();
+        let functions = aws.lambda.list_functions().send().await.unwrap().functions().iter().filter(|f| f.function_name().is_some_and(|n| n.starts_with("orders-"))).count();
+        let mappings = aws.lambda.list_event_source_mappings().send().await.unwrap().event_source_mappings().len();
+        let roles = aws.iam.list_roles().send().await.unwrap().roles().iter().filter(|r| r.role_name().starts_with("orders-")).count();
+        let groups = aws
+            .ec2
+            .describe_security_groups()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
+            .send()
+            .await
+            .unwrap()
+            .security_groups()
+            .len();
+        let endpoints = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
+            .send()
+            .await
+            .unwrap()
+            .vpc_endpoints()
+            .iter()
+            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+            .count();
+        (queues, functions, mappings, roles, groups, endpoints)
+    });
+    assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_file() {
+            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
+        }
+    }
+}
