@@ -149,6 +149,16 @@ async fn create_refresh_update_and_destroy() {
     assert_eq!(canon(&again), canon(&refreshed), "an unchanged config plans no change");
     assert!(replace.is_empty());
 
+    // Import by name reconstructs it: the same config plans no change.
+    let imported = b.tf.import("orders").await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let imported = b.tf.read(&imported).await;
+    let (planned, replace) = b.tf.plan(&imported, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert!(replace.is_empty(), "{replace:?}");
+    assert_eq!(canon(&planned), canon(&imported), "the imported pipeline plans no change");
+    assert_eq!(canon(&imported), canon(&refreshed), "import finds what create made");
+    let err = b.tf.import("nosuch").await.unwrap_err();
+    assert!(show(&err).contains("nosuch-producer"), "{}", show(&err));
+
     // In place: memory, environment, batch size.
     let updated = b.config(
         function("producer", vec![("memory_size", V::from(256)), ("environment", obj(vec![("MODE", s("fast"))]))]),

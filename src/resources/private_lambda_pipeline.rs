@@ -23,6 +23,7 @@ use crate::parts::queue::{self, Queue, QueueSpec, Redrive};
 use crate::parts::role::{self, RoleSpec};
 use crate::parts::security_group::{self as sg, Direction, Group, GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags};
+use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::provider::Ctx;
@@ -60,6 +61,8 @@ pub const DEFAULT_RETENTION: i64 = 345_600;
 pub const DEFAULT_DLQ_RETENTION: i64 = 1_209_600;
 pub const DEFAULT_MAX_RECEIVE: i64 = 4;
 pub const DEFAULT_BATCH_SIZE: i64 = 10;
+/// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
+const SOURCE_TAG: &str = "privatelink:source";
 
 fn function_block(description: &'static str, consumer: bool) -> Block {
     let mut b = Block::new(description)
@@ -85,18 +88,18 @@ fn function_block(description: &'static str, consumer: bool) -> Block {
 
 fn schema() -> Schema {
     let queue = Block::new("The queue and its dead-letter queue.")
-        .attr(attr("fifo", Type::Bool, Mode::Optional, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
-        .attr(attr("visibility_timeout_seconds", Type::Number, Mode::Optional, "At least the consumer's timeout; default six times the consumer's timeout plus the batching window (AWS's advice)."))
-        .attr(attr("message_retention_seconds", Type::Number, Mode::Optional, "60 to 1209600 (default 345600, 4 days)."))
-        .attr(attr("max_receive_count", Type::Number, Mode::Optional, "Receives before a message moves to the dead-letter queue, 1 to 1000 (default 4)."))
-        .attr(attr("dead_letter_retention_seconds", Type::Number, Mode::Optional, "60 to 1209600 (default 1209600, 14 days)."))
+        .attr(attr("fifo", Type::Bool, Mode::OptionalComputed, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
+        .attr(attr("visibility_timeout_seconds", Type::Number, Mode::OptionalComputed, "At least the consumer's timeout; default six times the consumer's timeout plus the batching window (AWS's advice)."))
+        .attr(attr("message_retention_seconds", Type::Number, Mode::OptionalComputed, "60 to 1209600 (default 345600, 4 days)."))
+        .attr(attr("max_receive_count", Type::Number, Mode::OptionalComputed, "Receives before a message moves to the dead-letter queue, 1 to 1000 (default 4)."))
+        .attr(attr("dead_letter_retention_seconds", Type::Number, Mode::OptionalComputed, "60 to 1209600 (default 1209600, 14 days)."))
         .attr(attr("kms_master_key_id", Type::String, Mode::Optional, "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys)."));
     let event_source = Block::new("The event source mapping from the queue to the consumer.")
-        .attr(attr("batch_size", Type::Number, Mode::Optional, "1 to 10 (FIFO, or no batching window), up to 10000 otherwise (default 10)."))
-        .attr(attr("maximum_batching_window_seconds", Type::Number, Mode::Optional, "0 to 300 (default 0); not allowed for FIFO queues."))
-        .attr(attr("report_batch_item_failures", Type::Bool, Mode::Optional, "Let the consumer report partial batch failures (default true)."))
+        .attr(attr("batch_size", Type::Number, Mode::OptionalComputed, "1 to 10 (FIFO, or no batching window), up to 10000 otherwise (default 10)."))
+        .attr(attr("maximum_batching_window_seconds", Type::Number, Mode::OptionalComputed, "0 to 300 (default 0); not allowed for FIFO queues."))
+        .attr(attr("report_batch_item_failures", Type::Bool, Mode::OptionalComputed, "Let the consumer report partial batch failures (default true)."))
         .attr(attr("maximum_concurrency", Type::Number, Mode::Optional, "2 to 1000 concurrent consumer invocations (default: no limit)."))
-        .attr(attr("enabled", Type::Bool, Mode::Optional, "Whether the mapping polls (default true)."))
+        .attr(attr("enabled", Type::Bool, Mode::OptionalComputed, "Whether the mapping polls (default true)."))
         .attr(attr("filter_patterns", Type::list(Type::String), Mode::Optional, "Event filter patterns (JSON), at most 5."));
     let endpoint = Block::new("The SQS Interface endpoint the producer reaches the queue through.")
         .attr(attr("create", Type::Bool, Mode::Optional, "Make the endpoint (default true), with its own group allowing TCP 443 only from the producer."))
@@ -215,14 +218,22 @@ fn consumer_timeout(config: &Value) -> Option<i64> {
     }
 }
 
+/// The name prefixes every object's name: the longest derived one,
+/// "<name>-consumer" for a role, must fit IAM's 64 characters with room.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty() && name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name:?}: 1 to 40 letters, digits, '-' or '_' (it prefixes function, queue and role names)."))
+    }
+}
+
 fn validate_config(config: &Value) -> Diagnostics {
     let mut d = Diagnostics::default();
     if let Some(name) = config.get("name").as_str() {
-        // The longest derived name, "<name>-producer-role" / "<name>-dlq.fifo",
-        // must fit IAM's 64 characters.
-        let ok = !name.is_empty() && name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-        if !ok {
-            d.push(Diagnostic::error("Invalid name", format!("{name:?}: 1 to 40 letters, digits, '-' or '_' (it prefixes function, queue and role names).")).at(Path::attr("name")));
+        if let Err(e) = check_name(name) {
+            d.push(Diagnostic::error("Invalid name", e).at(Path::attr("name")));
         }
     }
     if let Some(v) = config.get("vpc_id").as_str() {
@@ -358,6 +369,23 @@ impl CodeSource {
         match (f.get("source_dir").as_str(), f.get("filename").as_str()) {
             (Some(d), _) => Some(CodeSource::Dir(d.into())),
             (None, Some(p)) => Some(CodeSource::File(p.into())),
+            _ => None,
+        }
+    }
+
+    /// Where the code came from, kept in a tag on the function so an import
+    /// can write the same source back (nothing else in AWS records it).
+    fn tag(&self) -> String {
+        match self {
+            CodeSource::Dir(d) => format!("dir:{}", d.display()),
+            CodeSource::File(f) => format!("file:{}", f.display()),
+        }
+    }
+
+    fn from_tag(tag: &str) -> Option<CodeSource> {
+        match tag.split_once(':')? {
+            ("dir", p) => Some(CodeSource::Dir(p.into())),
+            ("file", p) => Some(CodeSource::File(p.into())),
             _ => None,
         }
     }
@@ -577,7 +605,13 @@ impl Desired {
             environment,
             subnet_ids: if f.in_vpc { self.subnets.clone() } else { vec![] },
             security_group_ids,
-            tags: self.owned(if queue_url.is_some() { "producer" } else { "consumer" }),
+            tags: {
+                let mut t = self.owned(if queue_url.is_some() { "producer" } else { "consumer" });
+                if let Some(src) = f.code.as_ref().map(CodeSource::tag).filter(|v| v.len() <= 256) {
+                    t.insert(SOURCE_TAG.into(), src);
+                }
+                t
+            },
         }
     }
 
@@ -664,6 +698,34 @@ fn plan_state(default_tags: &Tags, prior: &Value, proposed: &Value, config: &Val
     }
     if diags.has_errors() {
         return Err(diags);
+    }
+    // Written blocks show their effective settings (defaults filled in), so
+    // a setting changed behind Terraform's back shows as a diff.
+    let effective = Desired::from(&Value::Object(fields.clone()));
+    if let Some(Value::Object(q)) = fields.get_mut("queue") {
+        let cfg = config.get("queue");
+        let mut fill = |k: &str, v: Value| {
+            if cfg.get(k).is_null() {
+                q.insert(k.into(), v);
+            }
+        };
+        fill("fifo", Value::Bool(effective.fifo));
+        fill("visibility_timeout_seconds", Value::Number(effective.visibility as f64));
+        fill("message_retention_seconds", Value::Number(effective.retention as f64));
+        fill("max_receive_count", Value::Number(effective.max_receive as f64));
+        fill("dead_letter_retention_seconds", Value::Number(effective.dlq_retention as f64));
+    }
+    if let Some(Value::Object(es)) = fields.get_mut("event_source") {
+        let cfg = config.get("event_source");
+        let mut fill = |k: &str, v: Value| {
+            if cfg.get(k).is_null() {
+                es.insert(k.into(), v);
+            }
+        };
+        fill("batch_size", Value::Number(effective.mapping.batch_size as f64));
+        fill("maximum_batching_window_seconds", Value::Number(effective.mapping.window as f64));
+        fill("report_batch_item_failures", Value::Bool(effective.mapping.report_failures));
+        fill("enabled", Value::Bool(effective.mapping.enabled));
     }
     // Ids of the parts: kept when the part exists and stays, unknown when
     // apply makes it; the endpoint's depend on the endpoint choice.
@@ -1215,34 +1277,191 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
         let before = b.get("environment").cloned().unwrap_or(Value::Null);
         b.insert("environment".into(), if env.is_empty() && before.is_null() { Value::Null } else { Value::from_string_map(&env) });
     }
+    // Defaults follow the functions as they are now (visibility from the
+    // consumer's timeout).
+    let d = Desired::from(&Value::Object(fields.clone()));
     if let Some(m) = &r.mapping {
-        let d = Desired::from(state);
-        let on = matches!(m.state.as_str(), "Enabled" | "Enabling");
-        let drift = m.batch_size != d.mapping.batch_size || on != d.mapping.enabled || m.report_batch_item_failures != d.mapping.report_failures;
-        if drift {
-            let mut es = match fields.get("event_source") {
-                Some(Value::Object(o)) => o.clone(),
-                _ => BTreeMap::new(),
-            };
-            es.insert("batch_size".into(), Value::Number(m.batch_size as f64));
-            es.insert("enabled".into(), Value::Bool(on));
-            es.insert("report_batch_item_failures".into(), Value::Bool(m.report_batch_item_failures));
-            fields.insert("event_source".into(), Value::Object(es));
-        }
+        let observed = observed_mapping(m);
+        write_block(fields, "event_source", &observed, &mapping_defaults());
     }
-    if let Some(q) = &r.queue {
-        let d = Desired::from(state);
-        let vis = q.attributes.get(queue::VISIBILITY_TIMEOUT).and_then(|v| v.parse::<i32>().ok());
-        if let Some(vis) = vis.filter(|v| *v != d.visibility) {
-            let mut qb = match fields.get("queue") {
-                Some(Value::Object(o)) => o.clone(),
-                _ => BTreeMap::new(),
-            };
-            qb.insert("visibility_timeout_seconds".into(), Value::Number(vis as f64));
-            fields.insert("queue".into(), Value::Object(qb));
-        }
+    if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
+        let observed = observed_queue(q, dlq);
+        write_block(fields, "queue", &observed, &queue_defaults(&d));
     }
     Ok(out)
+}
+
+/// A settings block from what AWS has: written when the block is in the
+/// state, or when AWS differs from the defaults (then the plan shows the
+/// block going, which puts the defaults back).
+fn write_block(fields: &mut BTreeMap<String, Value>, block: &str, observed: &[(&str, Value)], defaults: &[(&str, Value)]) {
+    let present = matches!(fields.get(block), Some(Value::Object(_)));
+    let drifted = observed.iter().any(|(k, v)| defaults.iter().any(|(dk, dv)| dk == k && dv != v));
+    if !present && !drifted {
+        return;
+    }
+    let mut b = match fields.get(block) {
+        Some(Value::Object(o)) => o.clone(),
+        _ => BTreeMap::new(),
+    };
+    for (k, v) in observed {
+        b.insert(k.to_string(), v.clone());
+    }
+    fields.insert(block.into(), Value::Object(b));
+}
+
+fn observed_mapping(m: &Mapping) -> Vec<(&'static str, Value)> {
+    vec![
+        ("batch_size", Value::Number(m.batch_size as f64)),
+        ("maximum_batching_window_seconds", Value::Number(m.maximum_batching_window_seconds as f64)),
+        ("report_batch_item_failures", Value::Bool(m.report_batch_item_failures)),
+        ("enabled", Value::Bool(matches!(m.state.as_str(), "Enabled" | "Enabling"))),
+    ]
+}
+
+/// The mapping settings a pipeline gets when its `event_source` block says nothing.
+fn mapping_defaults() -> Vec<(&'static str, Value)> {
+    vec![
+        ("batch_size", Value::Number(DEFAULT_BATCH_SIZE as f64)),
+        ("maximum_batching_window_seconds", Value::Number(0.0)),
+        ("report_batch_item_failures", Value::Bool(true)),
+        ("enabled", Value::Bool(true)),
+    ]
+}
+
+fn attr_number(q: &Queue, key: &str) -> Option<f64> {
+    q.attributes.get(key).and_then(|v| v.parse::<f64>().ok())
+}
+
+fn observed_queue(q: &Queue, dlq: &Queue) -> Vec<(&'static str, Value)> {
+    let mut out = vec![("fifo", Value::Bool(q.name.ends_with(".fifo")))];
+    let num = |v: Option<f64>| v.map(Value::Number).unwrap_or(Value::Null);
+    out.push(("visibility_timeout_seconds", num(attr_number(q, queue::VISIBILITY_TIMEOUT))));
+    out.push(("message_retention_seconds", num(attr_number(q, queue::MESSAGE_RETENTION_PERIOD))));
+    out.push(("dead_letter_retention_seconds", num(attr_number(dlq, queue::MESSAGE_RETENTION_PERIOD))));
+    let max_receive = q
+        .attributes
+        .get(queue::REDRIVE_POLICY)
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .and_then(|r| match &r["maxReceiveCount"] {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        });
+    out.push(("max_receive_count", num(max_receive)));
+    out
+}
+
+/// The queue settings a pipeline gets when its `queue` block says nothing.
+fn queue_defaults(d: &Desired) -> Vec<(&'static str, Value)> {
+    vec![
+        ("fifo", Value::Bool(false)),
+        ("visibility_timeout_seconds", Value::Number(recommended_visibility(d.consumer.timeout as i64, 0) as f64)),
+        ("message_retention_seconds", Value::Number(DEFAULT_RETENTION as f64)),
+        ("dead_letter_retention_seconds", Value::Number(DEFAULT_DLQ_RETENTION as f64)),
+        ("max_receive_count", Value::Number(DEFAULT_MAX_RECEIVE as f64)),
+    ]
+}
+
+// ---------------------------------------------------------------- import
+
+/// A state `read_state` can complete, found from the pipeline's name: the
+/// objects are named after it and tagged with it.
+async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
+    let aws = &ctx.aws;
+    let bad = |why: String| Diagnostic::error("Cannot import the pipeline", why);
+    check_name(name).map_err(|e| bad(format!("{e} Import with the pipeline's `name`, e.g. terraform import ADDRESS orders")))?;
+    let producer = function::find(&aws.lambda, &format!("{name}-producer")).await?;
+    let consumer = function::find(&aws.lambda, &format!("{name}-consumer")).await?;
+    let (Some(producer), Some(consumer)) = (producer, consumer) else {
+        return Err(bad(format!("No functions {name}-producer and {name}-consumer in {}: is {name:?} the pipeline's name?", aws.region)));
+    };
+    let mut queue = queue::find_by_name(&aws.sqs, name).await?;
+    if queue.is_none() {
+        queue = queue::find_by_name(&aws.sqs, &format!("{name}.fifo")).await?;
+    }
+    let fifo = queue.as_ref().is_some_and(|q| q.name.ends_with(".fifo"));
+    let dlq = queue::find_by_name(&aws.sqs, &format!("{name}-dlq{}", if fifo { ".fifo" } else { "" })).await?;
+    let subnets = producer.subnet_ids.clone();
+    // The function's VpcConfig names its VPC, but moto always answers
+    // vpc-123abc there; the subnets' own VPC is right on both.
+    let vpc_id = vpc::subnets(&aws.ec2, &subnets).await?.first().map(|s| s.vpc_id.clone()).ok_or_else(|| bad(format!("{name}-producer is in no subnet of this account")))?;
+    let owner = format!("pipeline/{name}");
+    let tagged = |part: &str| {
+        let mut t = Tags::new();
+        t.insert(tags::OWNER_TAG.into(), owner.clone());
+        t.insert(tags::PART_TAG.into(), part.into());
+        t
+    };
+    let producer_group = sg::find_by_tags(&aws.ec2, &vpc_id, &tagged("producer-group")).await?.into_iter().next();
+    let endpoint_group = sg::find_by_tags(&aws.ec2, &vpc_id, &tagged("endpoint-group")).await?.into_iter().next();
+    let endpoint = vpce::find_by_tags(&aws.ec2, &vpc_id, &tagged("endpoint")).await?.into_iter().next();
+    let reused = match (&endpoint, &producer_group) {
+        (Some(_), _) | (None, None) => None,
+        // The producer's egress names the groups of the endpoint it uses.
+        (None, Some(g)) => {
+            let targets: Vec<String> = sg::find(&aws.ec2, g).await?.map(|g| g.rules.iter().filter_map(|r| match &r.peer { Peer::Group(x) => Some(x.clone()), _ => None }).collect()).unwrap_or_default();
+            let sqs = vpce::find_for_service(&aws.ec2, &vpc_id, &format!("com.amazonaws.{}.sqs", aws.region)).await?;
+            sqs.into_iter().find(|e| e.security_group_ids.iter().any(|x| targets.contains(x))).map(|e| e.id)
+        }
+    };
+    let mapping = match &queue {
+        Some(q) => esm::find_for(&aws.lambda, &consumer.name, &q.arn).await?,
+        None => None,
+    };
+    let own_role = |f: &Function, role: &str| f.role_arn.ends_with(&format!(":role/{role}"));
+    let function_block = |f: &Function, is_producer: bool| {
+        let source = f.tags.get(SOURCE_TAG).and_then(|t| CodeSource::from_tag(t));
+        let mut b: BTreeMap<String, Value> = BTreeMap::new();
+        b.insert("source_dir".into(), Value::opt_string(match &source { Some(CodeSource::Dir(d)) => Some(d.display().to_string()), _ => None }));
+        b.insert("filename".into(), Value::opt_string(match &source { Some(CodeSource::File(p)) => Some(p.display().to_string()), _ => None }));
+        b.insert("role_arn".into(), if own_role(f, &f.name) { Value::Null } else { Value::string(f.role_arn.clone()) });
+        if is_producer {
+            let var = queue.as_ref().and_then(|q| f.environment.iter().find(|(_, v)| **v == q.url).map(|(k, _)| k.clone()));
+            b.insert("queue_url_env_var".into(), Value::string(var.unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into())));
+            let ours: Vec<&String> = producer_group.iter().collect();
+            let extra: Vec<String> = f.security_group_ids.iter().filter(|g| !ours.contains(g)).cloned().collect();
+            b.insert("security_group_ids".into(), if extra.is_empty() { Value::Null } else { Value::string_set(&extra) });
+        } else {
+            b.insert("in_vpc".into(), Value::Bool(!f.subnet_ids.is_empty()));
+        }
+        Value::Object(b)
+    };
+    let user_tags = tags::without_ownership(&producer.tags);
+    let own_tags: Tags = user_tags.iter().filter(|(k, v)| aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut state: BTreeMap<String, Value> = BTreeMap::new();
+    state.insert("id".into(), Value::string(name));
+    state.insert("name".into(), Value::string(name));
+    state.insert("vpc_id".into(), Value::string(vpc_id));
+    state.insert("subnet_ids".into(), Value::string_set(&subnets));
+    state.insert("tags".into(), if own_tags.is_empty() { Value::Null } else { Value::from_string_map(&own_tags) });
+    state.insert("tags_all".into(), Value::from_string_map(&user_tags));
+    state.insert("producer".into(), function_block(&producer, true));
+    state.insert("consumer".into(), function_block(&consumer, false));
+    if fifo {
+        state.insert("queue".into(), Value::object([("fifo", Value::Bool(true))]));
+    }
+    if let Some(id) = &reused {
+        state.insert("endpoint".into(), Value::object([("endpoint_id", Value::string(id.clone()))]));
+    }
+    let ids: [(&str, Option<String>); 12] = [
+        ("queue_url", queue.as_ref().map(|q| q.url.clone())),
+        ("queue_arn", queue.as_ref().map(|q| q.arn.clone())),
+        ("dead_letter_queue_url", dlq.as_ref().map(|q| q.url.clone())),
+        ("dead_letter_queue_arn", dlq.as_ref().map(|q| q.arn.clone())),
+        ("producer_function_arn", Some(producer.arn.clone())),
+        ("consumer_function_arn", Some(consumer.arn.clone())),
+        ("event_source_mapping_id", mapping.map(|m| m.uuid)),
+        ("producer_security_group_id", producer_group),
+        ("endpoint_id", endpoint.map(|e| e.id).or(reused)),
+        ("endpoint_security_group_id", endpoint_group),
+        ("producer_role_arn", Some(producer.role_arn.clone())),
+        ("consumer_role_arn", Some(consumer.role_arn.clone())),
+    ];
+    for (k, v) in ids {
+        state.insert(k.into(), Value::opt_string(v));
+    }
+    Ok(Value::Object(state))
 }
 
 // ---------------------------------------------------------------- resource
@@ -1284,8 +1503,9 @@ impl Resource for PrivateLambdaPipeline {
         ctx.run("refreshing the pipeline", read_state(ctx, state)).await.map_err(Diagnostics::from)
     }
 
-    async fn import(&self, _ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        Err(Diagnostic::error("Import not supported yet", format!("Importing pipeline {id:?} by name is not implemented yet (issue 4).")).into())
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+        let state = ctx.run("importing the pipeline", import_state(ctx, id)).await?;
+        ctx.run("reading the imported pipeline", read_state(ctx, &state)).await.map_err(Diagnostics::from)
     }
 }
 
