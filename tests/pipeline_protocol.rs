@@ -210,3 +210,58 @@ async fn create_refresh_update_and_destroy() {
     assert!(mappings.event_source_mappings().is_empty(), "mappings left");
     drop(b.moto);
 }
+
+/// A part that cannot be made (the consumer's role does not exist) fails
+/// the apply with what was made in the state; the next apply completes it
+/// and a destroy leaves nothing.
+#[tokio::test]
+async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
+    let mut b = bed().await;
+    let broken = b.config(
+        function("producer", vec![]),
+        function("consumer", vec![("role_arn", s("arn:aws:iam::123456789012:role/does-not-exist"))]),
+        vec![("timeouts", obj(vec![("create", s("3s"))]))],
+    );
+    let (planned, _) = b.tf.plan(&V::Nil, &broken).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (partial, diags) = b.tf.apply(&V::Nil, &planned).await;
+    let errs = errors(&diags);
+    assert_eq!(errs.len(), 1, "{}", show(&diags));
+    assert!(errs[0].summary.contains("lambda function"), "the error names the part: {}", show(&diags));
+    assert!(errs[0].detail.contains("does-not-exist"), "and the role: {}", errs[0].detail);
+    for made in ["queue_url", "dead_letter_queue_url", "producer_function_arn", "producer_security_group_id", "endpoint_id", "producer_role_arn"] {
+        assert!(field(&partial, made).is_str(), "{made} was made and must be in the state");
+    }
+    assert_eq!(field(&partial, "consumer_function_arn"), &V::Nil, "the consumer was not made");
+    assert_eq!(field(&partial, "event_source_mapping_id"), &V::Nil, "the mapping depends on the consumer");
+
+    // The next apply, with the role fixed, completes the same pipeline.
+    let fixed = b.config(function("producer", vec![]), function("consumer", vec![]), vec![]);
+    let refreshed = b.tf.read(&partial).await;
+    let done = b.tf.converge(&refreshed, &fixed).await;
+    assert_eq!(str_of(&done, "queue_url"), str_of(&partial, "queue_url"), "no second queue");
+    assert!(field(&done, "event_source_mapping_id").is_str());
+    let queues = b.aws.sqs.list_queues().send().await.unwrap();
+    assert_eq!(queues.queue_urls().len(), 2, "queue and dead-letter queue, no duplicates");
+
+    let (gone, diags) = b.tf.destroy(&done).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+    assert!(b.aws.sqs.list_queues().send().await.unwrap().queue_urls().is_empty());
+    assert!(b.aws.lambda.list_functions().send().await.unwrap().functions().iter().all(|f| !f.function_name().unwrap_or("").starts_with("orders-")));
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_at_plan_with_its_path() {
+    let mut b = bed().await;
+    let config = b.config(
+        function("producer", vec![("runtime", s("python2.7"))]),
+        function("consumer", vec![("timeout", V::from(120))]),
+        vec![("queue", obj(vec![("visibility_timeout_seconds", V::from(60))]))],
+    );
+    let d = b.tf.plan(&V::Nil, &config).await.unwrap_err();
+    let paths: Vec<String> = errors(&d).iter().map(|d| common::driver::path_of(d)).collect();
+    assert!(paths.contains(&"producer.runtime".to_string()), "{paths:?}");
+    assert!(paths.contains(&"queue.visibility_timeout_seconds".to_string()), "{paths:?}");
+    // Nothing was made.
+    assert!(b.aws.sqs.list_queues().send().await.unwrap().queue_urls().is_empty());
+}
