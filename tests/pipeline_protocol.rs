@@ -265,3 +265,46 @@ async fn bad_input_is_refused_at_plan_with_its_path() {
     // Nothing was made.
     assert!(b.aws.sqs.list_queues().send().await.unwrap().queue_urls().is_empty());
 }
+
+/// An SQS endpoint already in the VPC owns the private DNS name: the plan
+/// names it, and the pipeline can use it instead of making its own.
+#[tokio::test]
+async fn an_existing_sqs_endpoint_is_named_at_plan_and_can_be_reused() {
+    let mut b = bed().await;
+    let group = b.aws.ec2.create_security_group().group_name("shared-endpoints").description("shared").vpc_id(&b.vpc).send().await.unwrap();
+    let group = group.group_id().unwrap().to_string();
+    let theirs = b
+        .aws
+        .ec2
+        .create_vpc_endpoint()
+        .vpc_id(&b.vpc)
+        .service_name("com.amazonaws.us-east-1.sqs")
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+        .subnet_ids(&b.subnets[0])
+        .security_group_ids(&group)
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoint()
+        .unwrap()
+        .vpc_endpoint_id()
+        .unwrap()
+        .to_string();
+    let fresh = b.config(function("producer", vec![]), function("consumer", vec![]), vec![]);
+    let d = b.tf.plan(&V::Nil, &fresh).await.unwrap_err();
+    let e = errors(&d).into_iter().find(|d| d.summary.contains("already has an SQS endpoint")).unwrap_or_else(|| panic!("{}", show(&d)));
+    assert!(e.detail.contains(&theirs), "{}", e.detail);
+
+    let reuse = b.config(function("producer", vec![]), function("consumer", vec![]), vec![("endpoint", obj(vec![("endpoint_id", s(&theirs))]))]);
+    let state = b.tf.converge(&V::Nil, &reuse).await;
+    assert_eq!(str_of(&state, "endpoint_id"), theirs);
+    assert_eq!(field(&state, "endpoint_security_group_id"), &V::Nil, "no endpoint group of our own");
+    let g = b.aws.ec2.describe_security_groups().group_ids(str_of(&state, "producer_security_group_id")).send().await.unwrap().security_groups()[0].clone();
+    assert_eq!(g.ip_permissions_egress()[0].user_id_group_pairs()[0].group_id(), Some(group.as_str()), "the producer may reach the reused endpoint's group");
+    let refreshed = b.tf.read(&state).await;
+    assert_eq!(canon(&b.tf.plan(&refreshed, &reuse).await.unwrap().0), canon(&refreshed));
+    let (_, diags) = b.tf.destroy(&refreshed).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let left = b.aws.ec2.describe_vpc_endpoints().vpc_endpoint_ids(&theirs).send().await.unwrap();
+    assert_eq!(left.vpc_endpoints()[0].state().map(|s| s.as_str()), Some("available"), "a reused endpoint is not ours to delete");
+}

@@ -3,10 +3,12 @@
 //! the parts it needs. Resource code never calls the AWS SDK: it goes
 //! through `crate::parts`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::parts::vpc::Subnet;
 use crate::provider::Ctx;
 use crate::schema::Schema;
 use crate::value::Value;
@@ -49,6 +51,38 @@ pub trait Resource: Send + Sync {
 
 pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![Arc::new(service_endpoint_bundle::ServiceEndpointBundle), Arc::new(private_lambda_pipeline::PrivateLambdaPipeline)]
+}
+
+/// Subnets of `ids` (found by `parts::vpc::subnets`) that do not exist, are
+/// in another VPC than `vpc_id`, or share an Availability Zone (an
+/// Interface endpoint, and a resilient function, takes one per AZ): each a
+/// diagnostic at `path`, naming the subnets.
+pub fn subnet_diagnostics(found: &[Subnet], vpc_id: &str, region: &str, ids: &[String], path: &Path) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut by_az: BTreeMap<&str, &str> = BTreeMap::new();
+    for sid in ids {
+        match found.iter().find(|s| &s.id == sid) {
+            None => out.push(Diagnostic::error("Subnet not found", format!("Subnet {sid} does not exist in {region}.")).at(path.clone())),
+            Some(s) if s.vpc_id != vpc_id => {
+                out.push(Diagnostic::error("Subnet in another VPC", format!("Subnet {sid} is in {}, not in {vpc_id}.", s.vpc_id)).at(path.clone()))
+            }
+            Some(s) => {
+                if let Some(other) = by_az.insert(&s.availability_zone, &s.id) {
+                    out.push(
+                        Diagnostic::error(
+                            "Two subnets in one Availability Zone",
+                            format!(
+                                "Subnets {other} and {sid} are both in {}; an Interface endpoint takes at most one subnet per Availability Zone. Keep one of them.",
+                                s.availability_zone
+                            ),
+                        )
+                        .at(path.clone()),
+                    );
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Create / update / delete time limits from a `timeouts` block.

@@ -27,7 +27,7 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::provider::Ctx;
-use crate::resources::{Planned, Resource, Timeouts};
+use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::validate;
 use crate::value::Value;
@@ -750,6 +750,64 @@ fn default_number(v: &Value, default: i64) -> Value {
         Value::Null => Value::Number(default as f64),
         v => v.clone(),
     }
+}
+
+// ---------------------------------------------------------------- plan-time checks
+
+/// Checks that need AWS, only for what is new or changed, so a plan with
+/// no changes makes no calls.
+async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<Diagnostics, Diagnostic> {
+    let mut d = Diagnostics::default();
+    let ec2 = &ctx.aws.ec2;
+    let region = ctx.aws.region.as_str();
+    let (Some(vpc_id), subnets) = (planned.get("vpc_id").as_str(), planned.get("subnet_ids")) else { return Ok(d) };
+    if subnets.is_wholly_known() && prior.get("subnet_ids") != subnets {
+        let ids = subnets.strings();
+        let found = vpc::subnets(ec2, &ids).await?;
+        d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, region, &ids, &Path::attr("subnet_ids"))));
+    }
+    let sqs = format!("com.amazonaws.{region}.sqs");
+    let at = Path::attr("endpoint").then("endpoint_id");
+    match planned.get("endpoint").get("endpoint_id") {
+        Value::String(id) if prior.get("endpoint").get("endpoint_id").as_str() != Some(id) => {
+            match vpce::find_many(ec2, std::slice::from_ref(id)).await?.into_iter().find(|e| !e.is_gone()) {
+                None => d.push(Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {region}.")).at(at)),
+                Some(e) if e.vpc_id != vpc_id => d.push(Diagnostic::error("Endpoint in another VPC", format!("{id} is in {}, not in {vpc_id}.", e.vpc_id)).at(at)),
+                Some(e) if e.service_name != sqs || e.kind != Kind::Interface => d.push(
+                    Diagnostic::error("Not an SQS Interface endpoint", format!("{id} is a {} endpoint for {}; the producer needs an Interface endpoint for {sqs}.", e.kind.as_str(), e.service_name)).at(at),
+                ),
+                _ => {}
+            }
+        }
+        Value::Null if prior.get("endpoint_id").as_str().is_none() => {
+            // The endpoint will be made: its private DNS needs the VPC's DNS
+            // support and host names, and no other SQS endpoint may own it.
+            match vpc::dns_attributes(ec2, vpc_id).await? {
+                None => d.push(Diagnostic::error("VPC not found", format!("VPC {vpc_id} does not exist in {region}.")).at(Path::attr("vpc_id"))),
+                Some((support, hostnames)) if !(support && hostnames) => d.push(
+                    Diagnostic::error(
+                        "The SQS endpoint's private DNS needs DNS support and DNS hostnames on the VPC",
+                        format!("VPC {vpc_id} has enableDnsSupport={support} and enableDnsHostnames={hostnames}. Turn both on (aws_vpc: enable_dns_support = true, enable_dns_hostnames = true)."),
+                    )
+                    .at(Path::attr("vpc_id")),
+                ),
+                _ => {}
+            }
+            let owner = format!("pipeline/{}", planned.get("name").as_str().unwrap_or(""));
+            let existing = vpce::find_for_service(ec2, vpc_id, &sqs).await?;
+            if let Some(e) = existing.iter().find(|e| e.kind == Kind::Interface && e.tags.get(tags::OWNER_TAG) != Some(&owner)) {
+                d.push(
+                    Diagnostic::error(
+                        "The VPC already has an SQS endpoint",
+                        format!("{vpc_id} already has {} for SQS, which owns the private DNS name; use it: endpoint {{ endpoint_id = \"{}\" }}.", e.id, e.id),
+                    )
+                    .at(Path::attr("endpoint")),
+                );
+            }
+        }
+        _ => {}
+    }
+    Ok(d)
 }
 
 // ---------------------------------------------------------------- apply
@@ -1488,7 +1546,15 @@ impl Resource for PrivateLambdaPipeline {
             return Err(diags);
         }
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        plan_state(&default_tags, prior, proposed, config)
+        let planned = plan_state(&default_tags, prior, proposed, config)?;
+        if let Some(ctx) = ctx {
+            let prior = if planned.requires_replace.is_empty() { prior } else { &Value::Null };
+            let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned.state)).await?;
+            if diags.has_errors() {
+                return Err(diags);
+            }
+        }
+        Ok(planned)
     }
 
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {

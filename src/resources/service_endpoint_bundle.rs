@@ -20,7 +20,7 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::provider::Ctx;
-use crate::resources::{Planned, Resource, Timeouts};
+use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::validate;
 use crate::value::Value;
@@ -636,26 +636,7 @@ async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<
         let found = vpc::subnets(ec2, &all.into_iter().collect::<Vec<_>>()).await?;
         for (i, ids, own_attr) in &subnet_checks {
             let path = if own_attr.is_empty() { Path::attr("subnet_ids") } else { Path::attr("endpoint").index(*i).then(own_attr) };
-            let mut by_az: BTreeMap<&str, &str> = BTreeMap::new();
-            for sid in ids {
-                match found.iter().find(|s| &s.id == sid) {
-                    None => d.push(Diagnostic::error("Subnet not found", format!("Subnet {sid} does not exist in {region}.")).at(path.clone())),
-                    Some(s) if s.vpc_id != vpc_id => d.push(
-                        Diagnostic::error("Subnet in another VPC", format!("Subnet {sid} is in {}, not in {vpc_id}.", s.vpc_id)).at(path.clone()),
-                    ),
-                    Some(s) => {
-                        if let Some(other) = by_az.insert(&s.availability_zone, &s.id) {
-                            d.push(
-                                Diagnostic::error(
-                                    "Two subnets in one Availability Zone",
-                                    format!("Subnets {other} and {sid} are both in {}; an Interface endpoint takes at most one subnet per Availability Zone. Keep one of them.", s.availability_zone),
-                                )
-                                .at(path.clone()),
-                            );
-                        }
-                    }
-                }
-            }
+            d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, region, ids, &path)));
         }
     }
 
