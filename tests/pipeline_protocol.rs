@@ -178,6 +178,30 @@ async fn create_refresh_update_and_destroy() {
     let refreshed2 = b.tf.read(&state2).await;
     assert_eq!(canon(&b.tf.plan(&refreshed2, &updated).await.unwrap().0), canon(&refreshed2), "converged");
 
+    // New code: the hash changes at plan and the function gets it.
+    let changed_code = tempfile::tempdir().unwrap();
+    std::fs::copy(std::path::Path::new(&code_dir("producer")).join("index.py"), changed_code.path().join("index.py")).unwrap();
+    std::fs::write(changed_code.path().join("VERSION"), "2\n").unwrap();
+    let with_new_code = b.config(
+        obj(vec![
+            ("source_dir", s(&changed_code.path().display().to_string())),
+            ("handler", s("index.handler")),
+            ("runtime", s("python3.12")),
+            ("memory_size", V::from(256)),
+            ("environment", obj(vec![("MODE", s("fast"))])),
+        ]),
+        function("consumer", vec![("timeout", V::from(20))]),
+        vec![("event_source", obj(vec![("batch_size", V::from(5))]))],
+    );
+    let (planned, _) = b.tf.plan(&refreshed2, &with_new_code).await.unwrap();
+    let new_hash = str_of(field(&planned, "producer"), "code_sha256").to_string();
+    assert_ne!(new_hash, str_of(field(&refreshed2, "producer"), "code_sha256"), "the plan knows the code changed");
+    let (state2, diags) = b.tf.apply(&refreshed2, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let cfg = aws.lambda.get_function_configuration().function_name("orders-producer").send().await.unwrap();
+    assert_eq!(cfg.code_sha256(), Some(new_hash.as_str()), "UpdateFunctionCode ran");
+    let updated = with_new_code;
+
     // Drift: the mapping disabled by hand shows as a planned repair.
     aws.lambda.update_event_source_mapping().uuid(str_of(&state2, "event_source_mapping_id")).enabled(false).send().await.unwrap();
     let drifted = b.tf.read(&state2).await;
@@ -187,6 +211,24 @@ async fn create_refresh_update_and_destroy() {
     assert!(errors(&diags).is_empty(), "{}", show(&diags));
     let m = aws.lambda.get_event_source_mapping().uuid(str_of(&state3, "event_source_mapping_id")).send().await.unwrap();
     assert_eq!(m.state(), Some("Enabled"));
+
+    // Drift: the dead-letter queue deleted by hand is planned back.
+    aws.sqs.delete_queue().queue_url(str_of(&state3, "dead_letter_queue_url")).send().await.unwrap();
+    let drifted = b.tf.read(&state3).await;
+    assert_eq!(field(&drifted, "dead_letter_queue_url"), &V::Nil);
+    let (planned, _) = b.tf.plan(&drifted, &updated).await.unwrap();
+    assert!(is_unknown(field(&planned, "dead_letter_queue_url")), "planned re-create");
+    let (state3, diags) = b.tf.apply(&drifted, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let attrs = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(str_of(&state3, "queue_url"))
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
+        .send()
+        .await
+        .unwrap();
+    assert!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy].contains(str_of(&state3, "dead_letter_queue_arn")));
 
     // Destroy: nothing of ours is left.
     let (gone, diags) = b.tf.destroy(&state3).await;

@@ -1210,7 +1210,10 @@ async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
     }
     if ids.own_endpoint() {
         steps.push(Step::new("remove endpoint", &["remove producer", "remove consumer"], remove_endpoint(ctx, rec, timeout).boxed()));
-        steps.push(Step::new("remove endpoint-group", &["remove endpoint"], remove_endpoint_group(ctx, rec, timeout).boxed()));
+        // A group named in another group's rule cannot be deleted: the
+        // producer's egress rule goes first.
+        steps.push(Step::new("remove producer-egress", &["remove producer", "remove consumer"], remove_producer_egress(ctx, rec).boxed()));
+        steps.push(Step::new("remove endpoint-group", &["remove endpoint", "remove producer-egress"], remove_endpoint_group(ctx, rec, timeout).boxed()));
     }
     let diags = stopped_or(ctx.run("destroying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
     if !diags.has_errors() {
@@ -1280,6 +1283,15 @@ async fn remove_queue(ctx: &Ctx, rec: &Mutex<Record>, dead_letter: bool) -> Resu
         r.dlq = None;
     } else {
         r.queue = None;
+    }
+    Ok(())
+}
+
+async fn remove_producer_egress(ctx: &Ctx, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let group = rec.lock().unwrap().producer_group.clone();
+    if let Some(g) = group {
+        sg::reconcile_rules(&ctx.aws.ec2, &g.id, &g.rules, &[]).await?;
+        rec.lock().unwrap().producer_group = sg::find(&ctx.aws.ec2, &g.id).await?;
     }
     Ok(())
 }
