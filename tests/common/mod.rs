@@ -5,6 +5,7 @@
 pub mod driver;
 pub mod moto;
 pub mod plugin;
+pub mod proxy;
 pub mod terraform;
 
 use std::path::PathBuf;

@@ -1,0 +1,208 @@
+//! Nothing lost under faults and bad input (issue 5).
+//!
+//! - `bad_inputs_are_refused_before_any_aws_call`: a corpus of invalid
+//!   configurations across both resources and the provider block; each
+//!   must fail at validate or plan with a diagnostic naming the attribute,
+//!   and the fault proxy in front of moto must see no call at all.
+//!
+//! Figures are printed (run with `-- --nocapture`, or `scripts/faults`).
+
+mod common;
+
+use common::driver::{errors, path_of, show, Driver};
+use common::moto::Moto;
+use common::plugin::Plugin;
+use common::proxy::{Faults, Proxy};
+use common::{obj, s};
+use privatelink::proto::tfplugin6 as pb;
+use rmpv::Value as V;
+
+fn arr(items: &[&str]) -> V {
+    V::Array(items.iter().map(|i| s(i)).collect())
+}
+
+/// Replaces (or adds) `key` in an rmpv map; a dotted key reaches into a
+/// nested block (`queue.fifo`); V::Nil removes nothing but sets null.
+fn with(base: &V, key: &str, value: V) -> V {
+    let mut out = base.clone();
+    set(&mut out, &key.split('.').collect::<Vec<_>>(), value);
+    out
+}
+
+fn set(v: &mut V, path: &[&str], value: V) {
+    let V::Map(entries) = v else { return };
+    let idx = entries.iter().position(|(k, _)| k.as_str() == Some(path[0]));
+    if path.len() == 1 {
+        match idx {
+            Some(i) => entries[i].1 = value,
+            None => entries.push((s(path[0]), value)),
+        }
+        return;
+    }
+    let i = match idx {
+        Some(i) => i,
+        None => {
+            entries.push((s(path[0]), obj(vec![])));
+            entries.len() - 1
+        }
+    };
+    if entries[i].1 == V::Nil {
+        entries[i].1 = obj(vec![]);
+    }
+    set(&mut entries[i].1, &path[1..], value);
+}
+
+const VPC: &str = "vpc-0123456789abcdef0";
+const SUBNET_A: &str = "subnet-0123456789abcdef0";
+const SUBNET_B: &str = "subnet-0123456789abcdef1";
+const RTB: &str = "rtb-0123456789abcdef0";
+const SG: &str = "sg-0123456789abcdef0";
+
+fn bundle() -> V {
+    obj(vec![
+        ("vpc_id", s(VPC)),
+        ("subnet_ids", arr(&[SUBNET_A, SUBNET_B])),
+        ("route_table_ids", arr(&[RTB])),
+        ("allowed_security_group_ids", arr(&[SG])),
+        ("endpoint", V::Array(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])])),
+    ])
+}
+
+fn bundle_endpoints(list: Vec<V>) -> V {
+    with(&bundle(), "endpoint", V::Array(list))
+}
+
+fn code(which: &str) -> String {
+    common::root().join("examples/private-lambda-sqs").join(which).display().to_string()
+}
+
+fn function(which: &str) -> V {
+    obj(vec![("source_dir", s(&code(which))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])
+}
+
+fn pipeline() -> V {
+    obj(vec![
+        ("name", s("orders")),
+        ("vpc_id", s(VPC)),
+        ("subnet_ids", arr(&[SUBNET_A])),
+        ("producer", function("producer")),
+        ("consumer", function("consumer")),
+    ])
+}
+
+/// (what is wrong, resource type or "provider", config, expected path)
+fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
+    const B: &str = "privatelink_service_endpoint_bundle";
+    const P: &str = "privatelink_private_lambda_pipeline";
+    let ep = |f: Vec<(&str, V)>| obj(f);
+    vec![
+        ("vpc id too short", B, with(&bundle(), "vpc_id", s("vpc-123")), "vpc_id"),
+        ("subnet id as vpc id", B, with(&bundle(), "vpc_id", s(SUBNET_A)), "vpc_id"),
+        ("wrong subnet prefix", B, with(&bundle(), "subnet_ids", arr(&["sub-12345678"])), "subnet_ids"),
+        ("wrong route table prefix", B, with(&bundle(), "route_table_ids", arr(&["rt-12345678"])), "route_table_ids"),
+        ("malformed client group", B, with(&bundle(), "allowed_security_group_ids", arr(&["sg-xyz"])), "allowed_security_group_ids"),
+        ("CIDR prefix over 32", B, with(&bundle(), "allowed_cidr_blocks", arr(&["10.0.0.0/33"])), "allowed_cidr_blocks"),
+        ("CIDR with host bits", B, with(&bundle(), "allowed_cidr_blocks", arr(&["10.0.0.1/16"])), "allowed_cidr_blocks"),
+        ("CIDR open to everyone", B, with(&bundle(), "allowed_cidr_blocks", arr(&["0.0.0.0/0"])), "allowed_cidr_blocks"),
+        ("CIDR not an address", B, with(&bundle(), "allowed_cidr_blocks", arr(&["banana/8"])), "allowed_cidr_blocks"),
+        ("malformed extra group", B, with(&bundle(), "security_group_ids", arr(&["sg-1"])), "security_group_ids"),
+        ("Gateway for sqs", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("type", s("Gateway"))])]), "endpoint[0].type"),
+        ("type in lower case", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("type", s("interface"))])]), "endpoint[0].type"),
+        ("private DNS on a Gateway", B, bundle_endpoints(vec![ep(vec![("service", s("s3")), ("type", s("Gateway")), ("private_dns_enabled", V::Boolean(true))])]), "endpoint[0].private_dns_enabled"),
+        ("policy not JSON", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("policy", s("{not json"))])]), "endpoint[0].policy"),
+        ("policy without Statement", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("policy", s("{}"))])]), "endpoint[0].policy"),
+        ("service twice", B, bundle_endpoints(vec![ep(vec![("service", s("sqs"))]), ep(vec![("service", s("sqs"))])]), "endpoint[1].service"),
+        ("service with bad characters", B, bundle_endpoints(vec![ep(vec![("service", s("SQS!"))])]), "endpoint[0].service"),
+        ("Interface endpoint without subnets", B, with(&bundle(), "subnet_ids", V::Nil), "endpoint[0]"),
+        ("Gateway endpoint without route tables", B, with(&bundle(), "route_table_ids", V::Nil), "endpoint[1]"),
+        ("nobody may connect", B, with(&bundle(), "allowed_security_group_ids", V::Nil), "allowed_security_group_ids"),
+        ("name with a space", B, with(&bundle(), "name", s("core net")), "name"),
+        ("reserved tag prefix", B, with(&bundle(), "tags", obj(vec![("aws:team", s("x"))])), "tags[\"aws:team\"]"),
+        ("timeout not a duration", B, with(&bundle(), "timeouts", obj(vec![("create", s("10 minutes"))])), "timeouts.create"),
+        ("endpoint subnet malformed", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("subnet_ids", arr(&["subnet-zz"]))])]), "endpoint[0].subnet_ids"),
+        ("empty name", P, with(&pipeline(), "name", s("")), "name"),
+        ("name too long", P, with(&pipeline(), "name", s(&"x".repeat(41))), "name"),
+        ("vpc id malformed", P, with(&pipeline(), "vpc_id", s("vpc-1")), "vpc_id"),
+        ("no subnets", P, with(&pipeline(), "subnet_ids", V::Array(vec![])), "subnet_ids"),
+        ("subnet id malformed", P, with(&pipeline(), "subnet_ids", arr(&["subnet-1"])), "subnet_ids"),
+        ("unknown runtime", P, with(&pipeline(), "producer.runtime", s("python2.7")), "producer.runtime"),
+        ("memory too small", P, with(&pipeline(), "producer.memory_size", V::from(64)), "producer.memory_size"),
+        ("timeout over 15 minutes", P, with(&pipeline(), "consumer.timeout", V::from(901)), "consumer.timeout"),
+        ("two code sources", P, with(&pipeline(), "producer.filename", s("code.zip")), "producer.filename"),
+        ("no code source", P, with(&pipeline(), "consumer.source_dir", V::Nil), "consumer.source_dir"),
+        ("reserved environment name", P, with(&pipeline(), "producer.environment", obj(vec![("AWS_REGION", s("x"))])), "producer.environment[\"AWS_REGION\"]"),
+        ("role ARN not an ARN", P, with(&pipeline(), "consumer.role_arn", s("admin")), "consumer.role_arn"),
+        ("visibility below the consumer timeout", P, with(&pipeline(), "queue", obj(vec![("visibility_timeout_seconds", V::from(10))])), "queue.visibility_timeout_seconds"),
+        ("FIFO with a batching window", P, with(&with(&pipeline(), "queue", obj(vec![("fifo", V::Boolean(true))])), "event_source", obj(vec![("maximum_batching_window_seconds", V::from(5))])), "event_source.maximum_batching_window_seconds"),
+        ("batch size zero", P, with(&pipeline(), "event_source", obj(vec![("batch_size", V::from(0))])), "event_source.batch_size"),
+        ("batch size 100 without a window", P, with(&pipeline(), "event_source", obj(vec![("batch_size", V::from(100))])), "event_source.batch_size"),
+        ("max receive count zero", P, with(&pipeline(), "queue", obj(vec![("max_receive_count", V::from(0))])), "queue.max_receive_count"),
+        ("retention under a minute", P, with(&pipeline(), "queue", obj(vec![("message_retention_seconds", V::from(30))])), "queue.message_retention_seconds"),
+        ("concurrency of one", P, with(&pipeline(), "event_source", obj(vec![("maximum_concurrency", V::from(1))])), "event_source.maximum_concurrency"),
+        ("filter pattern not JSON", P, with(&pipeline(), "event_source", obj(vec![("filter_patterns", arr(&["nope"]))])), "event_source.filter_patterns[0]"),
+        ("endpoint made and reused", P, with(&pipeline(), "endpoint", obj(vec![("create", V::Boolean(true)), ("endpoint_id", s("vpce-0123456789abcdef0"))])), "endpoint.endpoint_id"),
+        ("no endpoint at all", P, with(&pipeline(), "endpoint", obj(vec![("create", V::Boolean(false))])), "endpoint.create"),
+        ("endpoint id malformed", P, with(&pipeline(), "endpoint", obj(vec![("endpoint_id", s("vpce-1"))])), "endpoint.endpoint_id"),
+        ("empty handler", P, with(&pipeline(), "producer.handler", s("")), "producer.handler"),
+        ("queue URL variable reserved", P, with(&pipeline(), "producer.queue_url_env_var", s("AWS_QUEUE")), "producer.queue_url_env_var"),
+        ("extra group malformed", P, with(&pipeline(), "producer.security_group_ids", arr(&["sg-1"])), "producer.security_group_ids"),
+        ("code hash without a file", P, with(&pipeline(), "producer.source_code_hash", s("abc")), "producer.source_code_hash"),
+        ("delete timeout not a duration", P, with(&pipeline(), "timeouts", obj(vec![("delete", s("forever"))])), "timeouts.delete"),
+        ("missing code directory", P, with(&pipeline(), "producer.source_dir", s("/nonexistent/producer")), "producer.source_dir"),
+        ("region malformed", "provider", obj(vec![("region", s("moon-1"))]), "region"),
+        ("endpoint without scheme", "provider", obj(vec![("endpoints", obj(vec![("sqs", s("localhost:4566"))]))]), "endpoints.sqs"),
+        ("role to assume not an ARN", "provider", obj(vec![("assume_role", obj(vec![("role_arn", s("admin"))]))]), "assume_role.role_arn"),
+        ("access key without secret", "provider", obj(vec![("access_key", s("AKIAEXAMPLE"))]), "secret_key"),
+        ("retries out of range", "provider", obj(vec![("max_retries", V::from(500))]), "max_retries"),
+        ("token without keys", "provider", obj(vec![("token", s("t"))]), "token"),
+        ("reserved default tag", "provider", obj(vec![("default_tags", obj(vec![("tags", obj(vec![("aws:x", s("1"))]))]))]), "default_tags.tags[\"aws:x\"]"),
+        ("session name too short", "provider", obj(vec![("assume_role", obj(vec![("role_arn", s("arn:aws:iam::123456789012:role/x")), ("session_name", s("a"))]))]), "assume_role.session_name"),
+    ]
+}
+
+#[tokio::test]
+async fn bad_inputs_are_refused_before_any_aws_call() {
+    let moto = Moto::start();
+    let proxy = Proxy::start(moto.port, Faults::none());
+    let plugin = Plugin::start(&[]);
+    let mut tf = Driver::new(&plugin, "", &proxy.url(), &[]).await;
+    let cases = corpus();
+    assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
+    let mut refused = 0;
+    let mut misses = Vec::new();
+    for (what, kind, config, want) in &cases {
+        let diags = if *kind == "provider" {
+            let mut cfg = config.clone();
+            set(&mut cfg, &["endpoints", "ec2"], s(&proxy.url()));
+            tf.client
+                .validate_provider_config(pb::validate_provider_config::Request {
+                    config: Some(pb::DynamicValue { msgpack: common::msgpack(cfg), json: vec![] }),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .diagnostics
+        } else {
+            tf.type_name = kind.to_string();
+            match tf.plan(&V::Nil, config).await {
+                Ok(_) => vec![],
+                Err(d) => d,
+            }
+        };
+        let paths: Vec<String> = errors(&diags).iter().map(|d| path_of(d)).collect();
+        if paths.iter().any(|p| p == want) {
+            refused += 1;
+        } else {
+            misses.push(format!("{what}: wanted an error at {want}, got {paths:?}\n{}", show(&diags)));
+        }
+    }
+    let calls = proxy.calls();
+    println!("\nbad-input corpus: {} configurations, {refused} refused at validate/plan with the attribute path, AWS calls made: {}", cases.len(), calls.len());
+    assert!(misses.is_empty(), "{}", misses.join("\n\n"));
+    assert!(calls.is_empty(), "bad input cost AWS calls: {calls:?}");
+    // The count can fail: a valid configuration's plan-time checks do go
+    // through the proxy to moto (here they find no such subnets).
+    tf.type_name = "privatelink_service_endpoint_bundle".into();
+    let _ = tf.plan(&V::Nil, &bundle()).await;
+    assert!(proxy.requests() > 0, "the proxy saw the plan-time checks of a valid configuration");
+}
