@@ -206,3 +206,271 @@ async fn bad_inputs_are_refused_before_any_aws_call() {
     let _ = tf.plan(&V::Nil, &bundle()).await;
     assert!(proxy.requests() > 0, "the proxy saw the plan-time checks of a valid configuration");
 }
+
+// ---------------------------------------------------------------- fault scenarios
+
+/// A named fault profile.
+fn profiles() -> Vec<(&'static str, Faults)> {
+    let full = std::env::var("FAULTS").is_ok_and(|v| v == "full");
+    let p = |throttle, server_error, reset_before, reset_after, latency_ms, seed| Faults {
+        seed,
+        throttle,
+        server_error,
+        reset_before,
+        reset_after,
+        latency: std::time::Duration::from_millis(latency_ms),
+        max_faults: 6,
+    };
+    let mut list = vec![("mixed errors", p(0.15, 0.1, 0.1, 0.0, 0, 7)), ("answers lost after the call", p(0.0, 0.0, 0.0, 0.2, 0, 11))];
+    if full {
+        list.extend([
+            ("throttling", p(0.4, 0.0, 0.0, 0.0, 0, 13)),
+            ("server errors", p(0.0, 0.35, 0.0, 0.0, 0, 17)),
+            ("connections reset", p(0.0, 0.0, 0.3, 0.0, 0, 19)),
+            ("latency 100 ms", p(0.0, 0.0, 0.0, 0.0, 100, 23)),
+        ]);
+    }
+    list
+}
+
+struct Figures {
+    scenarios: usize,
+    faults: usize,
+    applies: Vec<usize>,
+    orphans: usize,
+    duplicates: usize,
+    unconverged: Vec<String>,
+}
+
+/// Applies `config` (or destroys, for Nil) as a user would: refresh, plan,
+/// apply, and again while an apply fails, at most `limit` times. Returns
+/// the final state and how many applies it took (None: did not converge).
+async fn converge(tf: &mut Driver, mut state: V, config: &V, limit: usize) -> (V, Option<usize>) {
+    for attempt in 1..=limit {
+        if state != V::Nil {
+            match tf.try_read(&state).await {
+                Ok(s) => state = s,
+                Err(_) => continue,
+            }
+        }
+        let planned = if *config == V::Nil {
+            V::Nil
+        } else {
+            match tf.plan(&state, config).await {
+                Ok((p, _)) => p,
+                Err(_) => continue,
+            }
+        };
+        let (next, diags) = tf.apply(&state, &planned).await;
+        // A failed create returns what it made; keep it (Terraform does).
+        if next != V::Nil || *config == V::Nil {
+            state = next;
+        }
+        if errors(&diags).is_empty() {
+            return (state, Some(attempt));
+        }
+    }
+    (state, None)
+}
+
+/// Our objects in the emulator, counted directly (not through the proxy).
+async fn census(aws: &privatelink::aws::Aws, vpc: &str, owner: &str, name: Option<&str>) -> Vec<(&'static str, usize)> {
+    use aws_sdk_ec2::types::Filter;
+    let by_owner = |n: &str| Filter::builder().name(n).values(owner).build();
+    let endpoints = aws
+        .ec2
+        .describe_vpc_endpoints()
+        .filters(by_owner("tag:privatelink:owner"))
+        .filters(Filter::builder().name("vpc-id").values(vpc).build())
+        .send()
+        .await
+        .unwrap()
+        .vpc_endpoints()
+        .iter()
+        .filter(|e| !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(), Some("deleted" | "deleting")))
+        .count();
+    let groups = aws.ec2.describe_security_groups().filters(by_owner("tag:privatelink:owner")).send().await.unwrap().security_groups().len();
+    let mut out = vec![("endpoints", endpoints), ("security groups", groups)];
+    if let Some(name) = name {
+        let prefix = |n: &str| n == name || n.starts_with(&format!("{name}-")) || n.starts_with(&format!("{name}."));
+        let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().iter().filter(|u| u.rsplit('/').next().is_some_and(prefix)).count();
+        let functions = aws.lambda.list_functions().send().await.unwrap().functions().iter().filter(|f| f.function_name().is_some_and(prefix)).count();
+        let roles = aws.iam.list_roles().send().await.unwrap().roles().iter().filter(|r| prefix(r.role_name())).count();
+        let mappings = aws
+            .lambda
+            .list_event_source_mappings()
+            .send()
+            .await
+            .unwrap()
+            .event_source_mappings()
+            .iter()
+            .filter(|m| m.function_arn().is_some_and(|a| a.ends_with(&format!(":function:{name}-consumer"))))
+            .count();
+        out.extend([("queues", queues), ("functions", functions), ("roles", roles), ("mappings", mappings)]);
+    }
+    out
+}
+
+fn excess(found: &[(&str, usize)], expected: &[(&str, usize)]) -> usize {
+    found.iter().map(|(k, n)| n.saturating_sub(expected.iter().find(|(e, _)| e == k).map(|(_, m)| *m).unwrap_or(0))).sum()
+}
+
+#[tokio::test]
+async fn composites_converge_under_faults_and_leave_nothing() {
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    let subnets = common::list_var(&net, "subnet_ids");
+    let rtbs = common::list_var(&net, "route_table_ids");
+    let app = common::var(&net, "app_security_group_id").to_string();
+    let direct = common::aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port, Faults::none());
+    let plugin = Plugin::start(&[]);
+    let mut tf = Driver::new(&plugin, "", &proxy.url(), &[]).await;
+    let mut fig = Figures { scenarios: 0, faults: 0, applies: vec![], orphans: 0, duplicates: 0, unconverged: vec![] };
+    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
+
+    for (i, (profile, faults)) in profiles().into_iter().enumerate() {
+        // --- the bundle: create, update, destroy under faults
+        let name = format!("faults{i}");
+        let bundle = |subnets: &[String], extra: bool| {
+            let mut eps = vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])];
+            if extra {
+                eps.push(obj(vec![("service", s("logs")), ("private_dns_enabled", V::Boolean(false))]));
+            }
+            obj(vec![
+                ("name", s(&name)),
+                ("vpc_id", s(&vpc)),
+                ("subnet_ids", list(subnets)),
+                ("route_table_ids", list(&rtbs)),
+                ("allowed_security_group_ids", list(&[app.clone()])),
+                ("endpoint", V::Array(eps)),
+            ])
+        };
+        tf.type_name = "privatelink_service_endpoint_bundle".into();
+        let mut state = V::Nil;
+        let mut owner = String::new();
+        for (phase, config, expected) in [
+            ("create", bundle(&subnets, false), vec![("endpoints", 2), ("security groups", 1)]),
+            ("update", bundle(&subnets[..1], true), vec![("endpoints", 3), ("security groups", 1)]),
+        ] {
+            proxy.set_faults(faults.clone());
+            let before = proxy.injected();
+            let (next, applies) = converge(&mut tf, state, &config, 5).await;
+            fig.faults += proxy.injected() - before;
+            proxy.set_faults(Faults::none());
+            state = next;
+            fig.scenarios += 1;
+            match applies {
+                Some(n) => fig.applies.push(n),
+                None => fig.unconverged.push(format!("bundle {phase} under {profile}")),
+            }
+            if let Some(id) = rmpv_str(&state, "id") {
+                owner = id;
+            }
+            let found = census(&direct, &vpc, &owner, None).await;
+            let dup = excess(&found, &expected);
+            if dup > 0 {
+                println!("duplicates after bundle {phase} under {profile}: {found:?}");
+            }
+            fig.duplicates += dup;
+            // Converged means: the next plan (no faults) is empty.
+            let fresh = tf.read(&state).await;
+            let (planned, _) = tf.plan(&fresh, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+            assert_eq!(common::driver::canon(&planned), common::driver::canon(&fresh), "bundle {phase} under {profile}: the next plan is not empty");
+            state = fresh;
+        }
+        proxy.set_faults(faults.clone());
+        let before = proxy.injected();
+        let (_, applies) = converge(&mut tf, state, &V::Nil, 5).await;
+        fig.faults += proxy.injected() - before;
+        proxy.set_faults(Faults::none());
+        fig.scenarios += 1;
+        match applies {
+            Some(n) => fig.applies.push(n),
+            None => fig.unconverged.push(format!("bundle destroy under {profile}")),
+        }
+        let left = census(&direct, &vpc, &owner, None).await;
+        fig.orphans += left.iter().map(|(_, n)| n).sum::<usize>();
+        if left.iter().any(|(_, n)| *n > 0) {
+            println!("left after bundle destroy under {profile}: {left:?}");
+        }
+
+        // --- the pipeline: create, update, destroy under faults
+        let pname = format!("pipe{i}");
+        let pipeline = |memory: i64, batch: i64| {
+            obj(vec![
+                ("name", s(&pname)),
+                ("vpc_id", s(&vpc)),
+                ("subnet_ids", list(&subnets[..1])),
+                ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12")), ("memory_size", V::from(memory))])),
+                ("consumer", function("consumer")),
+                ("event_source", obj(vec![("batch_size", V::from(batch))])),
+                // The bundle above owns no SQS endpoint any more; each pipeline makes its own.
+            ])
+        };
+        tf.type_name = "privatelink_private_lambda_pipeline".into();
+        let powner = format!("pipeline/{pname}");
+        let expected = vec![("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
+        let mut state = V::Nil;
+        for (phase, config) in [("create", pipeline(128, 10)), ("update", pipeline(256, 5))] {
+            proxy.set_faults(faults.clone());
+            let before = proxy.injected();
+            let (next, applies) = converge(&mut tf, state, &config, 5).await;
+            fig.faults += proxy.injected() - before;
+            proxy.set_faults(Faults::none());
+            state = next;
+            fig.scenarios += 1;
+            match applies {
+                Some(n) => fig.applies.push(n),
+                None => fig.unconverged.push(format!("pipeline {phase} under {profile}")),
+            }
+            let found = census(&direct, &vpc, &powner, Some(&pname)).await;
+            let dup = excess(&found, &expected);
+            if dup > 0 {
+                println!("duplicates after pipeline {phase} under {profile}: {found:?}");
+            }
+            fig.duplicates += dup;
+            let fresh = tf.read(&state).await;
+            let (planned, _) = tf.plan(&fresh, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+            assert_eq!(common::driver::canon(&planned), common::driver::canon(&fresh), "pipeline {phase} under {profile}: the next plan is not empty");
+            state = fresh;
+        }
+        proxy.set_faults(faults.clone());
+        let before = proxy.injected();
+        let (_, applies) = converge(&mut tf, state, &V::Nil, 5).await;
+        fig.faults += proxy.injected() - before;
+        proxy.set_faults(Faults::none());
+        fig.scenarios += 1;
+        match applies {
+            Some(n) => fig.applies.push(n),
+            None => fig.unconverged.push(format!("pipeline destroy under {profile}")),
+        }
+        let left = census(&direct, &vpc, &powner, Some(&pname)).await;
+        fig.orphans += left.iter().map(|(_, n)| n).sum::<usize>();
+        if left.iter().any(|(_, n)| *n > 0) {
+            println!("left after pipeline destroy under {profile}: {left:?}");
+        }
+    }
+
+    let mut applies = fig.applies.clone();
+    applies.sort();
+    let median = applies.get(applies.len() / 2).copied().unwrap_or(0);
+    let max = applies.last().copied().unwrap_or(0);
+    println!(
+        "\nfault scenarios: {} run, {} faults injected, applies to converge median {median} max {max}, orphans after destroy {}, duplicates {}, not converged {}",
+        fig.scenarios,
+        fig.faults,
+        fig.orphans,
+        fig.duplicates,
+        fig.unconverged.len()
+    );
+    assert!(fig.unconverged.is_empty(), "did not converge within 5 applies: {:?}", fig.unconverged);
+    assert_eq!(fig.orphans, 0, "objects left behind");
+    assert_eq!(fig.duplicates, 0, "duplicate objects");
+    assert!(fig.faults > 0, "the profiles injected no fault");
+}
+
+fn rmpv_str(v: &V, k: &str) -> Option<String> {
+    common::field(v, k).as_str().map(str::to_string)
+}

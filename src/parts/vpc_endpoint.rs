@@ -233,7 +233,25 @@ pub async fn ensure(
             id
         }
     };
+    remove_twins(ec2, spec, &id, timeout).await?;
     wait_available(ec2, &id, timeout).await
+}
+
+/// Other endpoints carrying the same ownership tags as `keep`: made by a
+/// create whose answer was lost and that was sent again (AWS's ClientToken
+/// prevents that within its window; an emulator or an expired token does
+/// not). They are deleted so nothing of ours is left behind.
+async fn remove_twins(ec2: &aws_sdk_ec2::Client, spec: &EndpointSpec, keep: &str, timeout: Duration) -> PartResult<()> {
+    let owned: Tags = spec.tags.iter().filter(|(k, _)| k.starts_with("privatelink:")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if owned.is_empty() {
+        return Ok(());
+    }
+    let twins: Vec<String> = find_by_tags(ec2, &spec.vpc_id, &owned).await?.into_iter().map(|e| e.id).filter(|id| id != keep).collect();
+    if !twins.is_empty() {
+        tracing::warn!(keep = %keep, twins = ?twins, "deleting duplicate endpoints of the same part");
+        delete(ec2, &twins, timeout).await?;
+    }
+    Ok(())
 }
 
 async fn adoptable(ec2: &aws_sdk_ec2::Client, spec: &EndpointSpec, adopt_existing: bool) -> PartResult<Option<Endpoint>> {

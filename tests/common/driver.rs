@@ -140,6 +140,27 @@ impl Driver {
         self.apply(state, &V::Nil).await
     }
 
+    /// Read, with the diagnostics instead of a panic (for runs under faults).
+    pub async fn try_read(&mut self, state: &V) -> Result<V, Vec<pb::Diagnostic>> {
+        let r = self
+            .client
+            .read_resource(pb::read_resource::Request {
+                type_name: self.type_name.clone(),
+                current_state: dv(state),
+                private: vec![],
+                provider_meta: None,
+                client_capabilities: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if errors(&r.diagnostics).is_empty() {
+            Ok(state_of(r.new_state))
+        } else {
+            Err(r.diagnostics)
+        }
+    }
+
     pub async fn read(&mut self, state: &V) -> V {
         let r = self
             .client

@@ -44,6 +44,8 @@ struct Shared {
     faults: Mutex<Faults>,
     requests: AtomicUsize,
     injected: AtomicUsize,
+    /// Faults injected since the profile was set (what max_faults bounds).
+    budget_used: AtomicUsize,
     calls: Mutex<Vec<String>>,
     stop: AtomicBool,
 }
@@ -62,6 +64,7 @@ impl Proxy {
             faults: Mutex::new(faults),
             requests: AtomicUsize::new(0),
             injected: AtomicUsize::new(0),
+            budget_used: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
         });
@@ -83,8 +86,10 @@ impl Proxy {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// A new profile, with a fresh fault budget.
     pub fn set_faults(&self, f: Faults) {
         *self.shared.faults.lock().unwrap() = f;
+        self.shared.budget_used.store(0, Ordering::SeqCst);
     }
 
     /// Requests that reached the proxy (faulted or not).
@@ -209,9 +214,10 @@ fn serve(client: TcpStream, s: &Shared) {
         if !faults.latency.is_zero() {
             std::thread::sleep(faults.latency);
         }
-        let fault = choose(&faults, n, s.injected.load(Ordering::SeqCst));
+        let fault = choose(&faults, n, s.budget_used.load(Ordering::SeqCst));
         if fault.is_some() {
             s.injected.fetch_add(1, Ordering::SeqCst);
+            s.budget_used.fetch_add(1, Ordering::SeqCst);
         }
         match fault {
             Some(Fault::Throttle) => {
