@@ -255,3 +255,22 @@ async fn service_catalogue() {
     assert!(all.iter().any(|n| n == S3));
     assert_eq!(all.iter().filter(|n| *n == S3).count(), 1, "each name once");
 }
+
+/// Regression (found by the fault suite): a create whose answer was lost
+/// and was sent again leaves a second endpoint with the same ownership
+/// tags (moto ignores ClientToken; AWS's token also expires). `ensure`
+/// keeps one and deletes the twin, so nothing is left behind.
+#[tokio::test]
+async fn ensure_deletes_twins_left_by_a_repeated_create() {
+    let moto = Moto::start();
+    let aws = connect(&moto).await;
+    let net = network(&aws.ec2).await;
+    let spec = interface_spec(&net);
+    let first = ve::create(&aws.ec2, &spec).await.unwrap();
+    let twin = ve::create(&aws.ec2, &spec).await.unwrap();
+    assert_ne!(first, twin, "moto made two endpoints for one part");
+    let kept = ve::ensure(&aws.ec2, &spec, None, false, TIMEOUT, |_| {}).await.unwrap();
+    let live: Vec<String> = ve::find_by_tags(&aws.ec2, &net.vpc, &spec.tags).await.unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(live, vec![kept.id.clone()], "exactly one endpoint of the part is left");
+    assert!(kept.id == first || kept.id == twin);
+}
