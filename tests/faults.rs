@@ -474,3 +474,112 @@ async fn composites_converge_under_faults_and_leave_nothing() {
 fn rmpv_str(v: &V, k: &str) -> Option<String> {
     common::field(v, k).as_str().map(str::to_string)
 }
+
+// ---------------------------------------------------------------- crash safety
+
+/// The provider is killed (SIGKILL) at seeded points of a create: after
+/// the proxy has seen N calls. Terraform then has no state for it, so the
+/// next apply creates again from nothing; it must find what the killed run
+/// made (by ownership tags and names) instead of duplicating it, and a
+/// destroy must leave nothing.
+#[tokio::test]
+async fn a_provider_killed_mid_create_leaves_nothing_behind() {
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    let subnets = common::list_var(&net, "subnet_ids");
+    let rtbs = common::list_var(&net, "route_table_ids");
+    let app = common::var(&net, "app_security_group_id").to_string();
+    let direct = common::aws(&moto.url()).await;
+    let proxy = Proxy::start(moto.port, Faults::none());
+    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
+    let points: Vec<usize> = {
+        // Seeded kill points, spread over a create's calls.
+        let seed = 42u64;
+        (0..3u64).map(|i| 2 + ((seed.wrapping_mul(2654435761).wrapping_add(i * 7919)) % 14) as usize).collect()
+    };
+    let (mut kills, mut duplicates, mut orphans, mut made_before_kill) = (0, 0, 0, 0);
+    for (round, point) in points.iter().enumerate() {
+        for kind in ["privatelink_service_endpoint_bundle", "privatelink_private_lambda_pipeline"] {
+            let name = format!("crash{round}");
+            let config = if kind.contains("bundle") {
+                obj(vec![
+                    ("name", s(&name)),
+                    ("vpc_id", s(&vpc)),
+                    ("subnet_ids", list(&subnets)),
+                    ("route_table_ids", list(&rtbs)),
+                    ("allowed_security_group_ids", list(&[app.clone()])),
+                    ("endpoint", V::Array(vec![obj(vec![("service", s("sqs")), ("private_dns_enabled", V::Boolean(false))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])])),
+                ])
+            } else {
+                obj(vec![
+                    ("name", s(&name)),
+                    ("vpc_id", s(&vpc)),
+                    ("subnet_ids", list(&subnets[..1])),
+                    ("producer", function("producer")),
+                    ("consumer", function("consumer")),
+                ])
+            };
+            // The run that gets killed.
+            let mut doomed = Plugin::start(&[]);
+            let mut tf = Driver::new(&doomed, kind, &proxy.url(), &[]).await;
+            let (planned, _) = tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+            proxy.reset_counts();
+            let run = tokio::spawn(async move {
+                // The provider dies under this call: a transport error.
+                let _ = tf.try_apply(&V::Nil, &planned).await;
+            });
+            let start = std::time::Instant::now();
+            while proxy.requests() < *point && !run.is_finished() && start.elapsed() < std::time::Duration::from_secs(60) {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            doomed.kill();
+            let _ = run.await;
+            kills += 1;
+            // What the killed run had made (by owner tags and names).
+            let (owner, pname) = if kind.contains("bundle") {
+                (privatelink::resources::service_endpoint_bundle::bundle_id(&vpc, Some(&name), &[
+                    ("com.amazonaws.us-east-1.sqs".into(), privatelink::parts::vpc_endpoint::Kind::Interface),
+                    ("com.amazonaws.us-east-1.s3".into(), privatelink::parts::vpc_endpoint::Kind::Gateway),
+                ]), None)
+            } else {
+                (format!("pipeline/{name}"), Some(name.as_str()))
+            };
+            made_before_kill += census(&direct, &vpc, &owner, pname).await.iter().map(|(_, n)| n).sum::<usize>();
+
+            // Terraform has no state for it: the next apply creates again.
+            let survivor = Plugin::start(&[]);
+            let mut tf = Driver::new(&survivor, kind, &proxy.url(), &[]).await;
+            let (state, applies) = converge(&mut tf, V::Nil, &config, 3).await;
+            assert!(applies.is_some(), "{kind} did not converge after a kill at call {point}");
+            let (owner, expected, pname) = if kind.contains("bundle") {
+                (rmpv_str(&state, "id").unwrap(), vec![("endpoints", 2), ("security groups", 1)], None)
+            } else {
+                (
+                    format!("pipeline/{name}"),
+                    vec![("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)],
+                    Some(name.as_str()),
+                )
+            };
+            let found = census(&direct, &vpc, &owner, pname).await;
+            let dup = excess(&found, &expected);
+            if dup > 0 {
+                println!("duplicates after a kill at call {point} of {kind}: {found:?}");
+            }
+            duplicates += dup;
+            let (_, applies) = converge(&mut tf, state, &V::Nil, 3).await;
+            assert!(applies.is_some(), "{kind} destroy did not converge");
+            let left = census(&direct, &vpc, &owner, pname).await;
+            orphans += left.iter().map(|(_, n)| n).sum::<usize>();
+            if left.iter().any(|(_, n)| *n > 0) {
+                println!("left after destroy, kill at call {point} of {kind}: {left:?}");
+            }
+        }
+    }
+    println!(
+        "\ncrash safety: {kills} kills at calls {points:?}, {made_before_kill} objects made by the killed runs, duplicates after the next apply {duplicates}, orphans after destroy {orphans}"
+    );
+    assert!(made_before_kill > 0, "the kills came before anything was made: the test proves nothing");
+    assert_eq!(duplicates, 0);
+    assert_eq!(orphans, 0);
+}

@@ -112,6 +112,11 @@ impl Driver {
     }
 
     pub async fn apply(&mut self, prior: &V, planned: &V) -> (V, Vec<pb::Diagnostic>) {
+        self.try_apply(prior, planned).await.expect("ApplyResourceChange answered")
+    }
+
+    /// Apply, with the transport error if the provider went away mid-call.
+    pub async fn try_apply(&mut self, prior: &V, planned: &V) -> Result<(V, Vec<pb::Diagnostic>), tonic::Status> {
         let r = self
             .client
             .apply_resource_change(pb::apply_resource_change::Request {
@@ -122,10 +127,9 @@ impl Driver {
                 planned_private: vec![],
                 provider_meta: None,
             })
-            .await
-            .unwrap()
+            .await?
             .into_inner();
-        (state_of(r.new_state), r.diagnostics)
+        Ok((state_of(r.new_state), r.diagnostics))
     }
 
     /// Plan then apply; panics if either reports an error.
