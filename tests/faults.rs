@@ -693,3 +693,101 @@ fn terraform_converges_under_faults_and_leaves_nothing() {
     assert_eq!(orphans, 0);
     assert!(faults > 0);
 }
+
+// ---------------------------------------------------------------- security checks
+
+/// The security properties, checked on what the composites really made:
+/// only Terraform's client may connect; every group opens TCP 443 only,
+/// to or from named groups or blocks; role policies name their resources
+/// except the ENI actions AWS requires "*" for; no secret reaches the log
+/// even at TRACE.
+#[tokio::test]
+async fn security_properties_hold_on_what_was_made() {
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    let subnets = common::list_var(&net, "subnet_ids");
+    let app = common::var(&net, "app_security_group_id").to_string();
+    let secret = "sEcReT-value-Zz81";
+    let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "TRACE"), ("AWS_SECRET_ACCESS_KEY", secret)]);
+
+    // 1. A client without Terraform's certificate is refused.
+    let stranger = common::plugin::ClientIdentity::generate();
+    let served = match plugin.connect_as(Some(&stranger)).await {
+        Err(_) => false,
+        Ok(ch) => pb::provider_client::ProviderClient::new(ch).get_provider_schema(pb::get_provider_schema::Request {}).await.is_ok(),
+    };
+    assert!(!served, "a client with a foreign certificate was served");
+
+    // Make one of each composite.
+    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
+    let mut tf = Driver::new(&plugin, "privatelink_service_endpoint_bundle", &moto.url(), &[]).await;
+    let bundle = tf
+        .converge(
+            &V::Nil,
+            &obj(vec![
+                ("vpc_id", s(&vpc)),
+                ("subnet_ids", list(&subnets)),
+                ("allowed_security_group_ids", list(&[app.clone()])),
+                ("allowed_cidr_blocks", list(&["10.0.1.0/24".to_string()])),
+                ("endpoint", V::Array(vec![obj(vec![("service", s("logs"))])])),
+            ]),
+        )
+        .await;
+    tf.type_name = "privatelink_private_lambda_pipeline".into();
+    let pipeline = tf
+        .converge(
+            &V::Nil,
+            &obj(vec![("name", s("sec")), ("vpc_id", s(&vpc)), ("subnet_ids", list(&subnets[..1])), ("producer", function("producer")), ("consumer", function("consumer"))]),
+        )
+        .await;
+
+    // 2. Every group of ours: TCP 443 only, from or to a named group or block, never 0.0.0.0/0.
+    let aws = common::aws(&moto.url()).await;
+    let groups = aws
+        .ec2
+        .describe_security_groups()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("privatelink:owner").build())
+        .send()
+        .await
+        .unwrap();
+    let ours = groups.security_groups();
+    assert_eq!(ours.len(), 3, "the bundle's group and the pipeline's two");
+    let named = [app.clone(), "10.0.1.0/24".into()]
+        .into_iter()
+        .chain(ours.iter().filter_map(|g| g.group_id().map(str::to_string)))
+        .collect::<Vec<_>>();
+    for g in ours {
+        for p in g.ip_permissions().iter().chain(g.ip_permissions_egress()) {
+            assert_eq!((p.ip_protocol(), p.from_port(), p.to_port()), (Some("tcp"), Some(443), Some(443)), "{:?} opens more than 443: {p:?}", g.group_id());
+            for r in p.ip_ranges() {
+                assert_ne!(r.cidr_ip(), Some("0.0.0.0/0"));
+                assert!(named.iter().any(|n| Some(n.as_str()) == r.cidr_ip()), "unnamed source {r:?}");
+            }
+            for pair in p.user_id_group_pairs() {
+                assert!(named.iter().any(|n| Some(n.as_str()) == pair.group_id()), "unnamed group {pair:?}");
+            }
+        }
+    }
+
+    // 3. Role policies: "*" only for the ENI actions.
+    let eni: std::collections::BTreeSet<String> = privatelink::policy::VPC_ENI_ACTIONS.iter().map(|a| a.to_string()).collect();
+    for role in ["sec-producer", "sec-consumer"] {
+        let doc = aws.iam.get_role_policy().role_name(role).policy_name("pipeline").send().await.unwrap();
+        let doc = privatelink::parts::role::decode_policy_document(doc.policy_document());
+        for action in privatelink::policy::wildcard_resources(&doc) {
+            assert!(eni.contains(&action), "{role} has {action} on every resource");
+        }
+    }
+
+    // Tear down, then 4. the whole TRACE log holds no secret.
+    let (_, d) = tf.destroy(&pipeline).await;
+    assert!(errors(&d).is_empty(), "{}", show(&d));
+    tf.type_name = "privatelink_service_endpoint_bundle".into();
+    let (_, d) = tf.destroy(&bundle).await;
+    assert!(errors(&d).is_empty(), "{}", show(&d));
+    let log = plugin.stderr();
+    assert!(log.lines().count() > 50, "TRACE logging was on");
+    assert!(!log.contains(secret), "a secret reached the log");
+    println!("\nsecurity checks: foreign client refused, {} groups 443-only from named sources, role policies without stray \"*\", {} log lines at TRACE without secrets", ours.len(), log.lines().count());
+}
