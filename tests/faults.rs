@@ -315,6 +315,60 @@ fn excess(found: &[(&str, usize)], expected: &[(&str, usize)]) -> usize {
     found.iter().map(|(k, n)| n.saturating_sub(expected.iter().find(|(e, _)| e == k).map(|(_, m)| *m).unwrap_or(0))).sum()
 }
 
+/// One composite created, updated (`phases`) and destroyed under one fault
+/// profile, each step retried as a user would; after each apply the
+/// emulator is counted against the phase's expected counts and the next plan must
+/// be empty; after destroy nothing of `owner` may be left.
+#[allow(clippy::too_many_arguments)]
+async fn lifecycle(
+    fig: &mut Figures,
+    tf: &mut Driver,
+    proxy: &Proxy,
+    faults: &Faults,
+    what: &str,
+    phases: Vec<(&str, V, Vec<(&'static str, usize)>)>,
+    direct: &privatelink::aws::Aws,
+    vpc: &str,
+    name: Option<&str>,
+    owner_of: impl Fn(&V) -> String,
+) {
+    let mut state = V::Nil;
+    let mut owner = String::new();
+    let steps = phases.into_iter().map(|(p, c, e)| (p, Some((c, e)))).chain(std::iter::once(("destroy", None)));
+    for (phase, step) in steps {
+        let config = step.as_ref().map(|(c, _)| c.clone());
+        proxy.set_faults(faults.clone());
+        let before = proxy.injected();
+        let (next, applies) = converge(tf, state, config.as_ref().unwrap_or(&V::Nil), 5).await;
+        fig.faults += proxy.injected() - before;
+        proxy.set_faults(Faults::none());
+        state = next;
+        fig.scenarios += 1;
+        match applies {
+            Some(n) => fig.applies.push(n),
+            None => fig.unconverged.push(format!("{what}: {phase}")),
+        }
+        let (Some(config), Some((_, expected))) = (config, step) else { break };
+        owner = owner_of(&state);
+        let found = census(direct, vpc, &owner, name).await;
+        let dup = excess(&found, &expected);
+        if dup > 0 {
+            println!("duplicates after {phase} of {what}: {found:?}");
+        }
+        fig.duplicates += dup;
+        // Converged means: the next plan (no faults) is empty.
+        let fresh = tf.read(&state).await;
+        let (planned, _) = tf.plan(&fresh, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+        assert_eq!(common::driver::canon(&planned), common::driver::canon(&fresh), "{what}, {phase}: the next plan is not empty");
+        state = fresh;
+    }
+    let left = census(direct, vpc, &owner, name).await;
+    fig.orphans += left.iter().map(|(_, n)| n).sum::<usize>();
+    if left.iter().any(|(_, n)| *n > 0) {
+        println!("left after destroying {what}: {left:?}");
+    }
+}
+
 #[tokio::test]
 async fn composites_converge_under_faults_and_leave_nothing() {
     let moto = Moto::start();
@@ -348,53 +402,11 @@ async fn composites_converge_under_faults_and_leave_nothing() {
             ])
         };
         tf.type_name = "privatelink_service_endpoint_bundle".into();
-        let mut state = V::Nil;
-        let mut owner = String::new();
-        for (phase, config, expected) in [
+        let phases = vec![
             ("create", bundle(&subnets, false), vec![("endpoints", 2), ("security groups", 1)]),
             ("update", bundle(&subnets[..1], true), vec![("endpoints", 3), ("security groups", 1)]),
-        ] {
-            proxy.set_faults(faults.clone());
-            let before = proxy.injected();
-            let (next, applies) = converge(&mut tf, state, &config, 5).await;
-            fig.faults += proxy.injected() - before;
-            proxy.set_faults(Faults::none());
-            state = next;
-            fig.scenarios += 1;
-            match applies {
-                Some(n) => fig.applies.push(n),
-                None => fig.unconverged.push(format!("bundle {phase} under {profile}")),
-            }
-            if let Some(id) = rmpv_str(&state, "id") {
-                owner = id;
-            }
-            let found = census(&direct, &vpc, &owner, None).await;
-            let dup = excess(&found, &expected);
-            if dup > 0 {
-                println!("duplicates after bundle {phase} under {profile}: {found:?}");
-            }
-            fig.duplicates += dup;
-            // Converged means: the next plan (no faults) is empty.
-            let fresh = tf.read(&state).await;
-            let (planned, _) = tf.plan(&fresh, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-            assert_eq!(common::driver::canon(&planned), common::driver::canon(&fresh), "bundle {phase} under {profile}: the next plan is not empty");
-            state = fresh;
-        }
-        proxy.set_faults(faults.clone());
-        let before = proxy.injected();
-        let (_, applies) = converge(&mut tf, state, &V::Nil, 5).await;
-        fig.faults += proxy.injected() - before;
-        proxy.set_faults(Faults::none());
-        fig.scenarios += 1;
-        match applies {
-            Some(n) => fig.applies.push(n),
-            None => fig.unconverged.push(format!("bundle destroy under {profile}")),
-        }
-        let left = census(&direct, &vpc, &owner, None).await;
-        fig.orphans += left.iter().map(|(_, n)| n).sum::<usize>();
-        if left.iter().any(|(_, n)| *n > 0) {
-            println!("left after bundle destroy under {profile}: {left:?}");
-        }
+        ];
+        lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("bundle under {profile}"), phases, &direct, &vpc, None, |st| rmpv_str(st, "id").unwrap_or_default()).await;
 
         // --- the pipeline: create, update, destroy under faults
         let pname = format!("pipe{i}");
@@ -410,47 +422,10 @@ async fn composites_converge_under_faults_and_leave_nothing() {
             ])
         };
         tf.type_name = "privatelink_private_lambda_pipeline".into();
-        let powner = format!("pipeline/{pname}");
         let expected = vec![("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
-        let mut state = V::Nil;
-        for (phase, config) in [("create", pipeline(128, 10)), ("update", pipeline(256, 5))] {
-            proxy.set_faults(faults.clone());
-            let before = proxy.injected();
-            let (next, applies) = converge(&mut tf, state, &config, 5).await;
-            fig.faults += proxy.injected() - before;
-            proxy.set_faults(Faults::none());
-            state = next;
-            fig.scenarios += 1;
-            match applies {
-                Some(n) => fig.applies.push(n),
-                None => fig.unconverged.push(format!("pipeline {phase} under {profile}")),
-            }
-            let found = census(&direct, &vpc, &powner, Some(&pname)).await;
-            let dup = excess(&found, &expected);
-            if dup > 0 {
-                println!("duplicates after pipeline {phase} under {profile}: {found:?}");
-            }
-            fig.duplicates += dup;
-            let fresh = tf.read(&state).await;
-            let (planned, _) = tf.plan(&fresh, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-            assert_eq!(common::driver::canon(&planned), common::driver::canon(&fresh), "pipeline {phase} under {profile}: the next plan is not empty");
-            state = fresh;
-        }
-        proxy.set_faults(faults.clone());
-        let before = proxy.injected();
-        let (_, applies) = converge(&mut tf, state, &V::Nil, 5).await;
-        fig.faults += proxy.injected() - before;
-        proxy.set_faults(Faults::none());
-        fig.scenarios += 1;
-        match applies {
-            Some(n) => fig.applies.push(n),
-            None => fig.unconverged.push(format!("pipeline destroy under {profile}")),
-        }
-        let left = census(&direct, &vpc, &powner, Some(&pname)).await;
-        fig.orphans += left.iter().map(|(_, n)| n).sum::<usize>();
-        if left.iter().any(|(_, n)| *n > 0) {
-            println!("left after pipeline destroy under {profile}: {left:?}");
-        }
+        let phases = vec![("create", pipeline(128, 10), expected.clone()), ("update", pipeline(256, 5), expected)];
+        let owner = format!("pipeline/{pname}");
+        lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("pipeline under {profile}"), phases, &direct, &vpc, Some(&pname), |_| owner.clone()).await;
     }
 
     let mut applies = fig.applies.clone();
@@ -599,8 +574,10 @@ fn terraform_converges_under_faults_and_leaves_nothing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let direct = rt.block_on(common::aws(&moto.url()));
     let (mut runs, mut retries_needed, mut faults, mut orphans) = (0, Vec::new(), 0, 0);
+    let one_subnet = format!("[\"{}\"]", common::list_var(&net, "subnet_ids")[0]);
     for (profile, f) in profiles() {
-        for (example, update) in [("lambda-s3-endpoint", None), ("private-lambda-sqs", Some(("consumer_memory", "256")))] {
+        // The update: one subnet fewer for the bundle, more memory for the consumer.
+        for (example, update) in [("lambda-s3-endpoint", ("subnet_ids", one_subnet.as_str())), ("private-lambda-sqs", ("consumer_memory", "256"))] {
             let tf = common::terraform::Terraform::from_example(example);
             for dir in ["producer", "consumer"] {
                 let src = common::root().join("examples").join(example).join(dir);
@@ -617,10 +594,8 @@ fn terraform_converges_under_faults_and_leaves_nothing() {
             let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
             vars.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
             let base: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let mut updated = base.clone();
-            if let Some(u) = update {
-                updated.push(u);
-            }
+            let mut updated: Vec<(&str, &str)> = base.iter().filter(|(k, _)| *k != update.0).copied().collect();
+            updated.push(update);
             let steps: [(&str, &Vec<(&str, &str)>); 3] = [("apply", &base), ("apply", &updated), ("destroy", &updated)];
             for (command, vars) in steps {
                 proxy.set_faults(f.clone());

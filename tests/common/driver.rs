@@ -166,20 +166,7 @@ impl Driver {
     }
 
     pub async fn read(&mut self, state: &V) -> V {
-        let r = self
-            .client
-            .read_resource(pb::read_resource::Request {
-                type_name: self.type_name.clone(),
-                current_state: dv(state),
-                private: vec![],
-                provider_meta: None,
-                client_capabilities: None,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(errors(&r.diagnostics).is_empty(), "read failed:\n{}", show(&r.diagnostics));
-        state_of(r.new_state)
+        self.try_read(state).await.unwrap_or_else(|d| panic!("read failed:\n{}", show(&d)))
     }
 
     pub async fn import(&mut self, id: &str) -> Result<V, Vec<pb::Diagnostic>> {
