@@ -241,7 +241,9 @@ impl Aws {
         let ep = |s: &str| cfg.endpoints.get(s).cloned();
         macro_rules! client {
             ($krate:ident, $svc:literal) => {{
-                let mut b = $krate::config::Builder::from(&base);
+                // Every attempt is counted (src/calls.rs) for the DEBUG log's
+                // critical-path figures.
+                let mut b = $krate::config::Builder::from(&base).interceptor(crate::calls::CountCalls);
                 if let Some(u) = ep($svc) {
                     b = b.endpoint_url(u);
                 }

@@ -50,6 +50,9 @@ impl Outcome {
 /// no work this time is simply absent).
 pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
     let names: BTreeSet<String> = steps.iter().map(|s| s.name.clone()).collect();
+    // The graph as given, for the critical-path figure logged at the end.
+    let graph: BTreeMap<String, Vec<String>> = steps.iter().map(|s| (s.name.clone(), s.after.iter().filter(|d| names.contains(*d)).cloned().collect())).collect();
+    let mut calls: BTreeMap<String, usize> = BTreeMap::new();
     let mut waiting: BTreeMap<String, (BTreeSet<String>, BoxFuture<'_, Result<(), Diagnostic>>)> = steps
         .into_iter()
         .map(|s| {
@@ -87,9 +90,16 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
         for n in ready {
             let (_, fut) = waiting.remove(&n).expect("ready step is waiting");
             tracing::debug!(step = %n, "step started");
-            running.push(async move { (n, fut.await) });
+            running.push(async move {
+                let (result, made) = crate::calls::counted(fut).await;
+                (n, result, made)
+            });
         }
-        match running.next().await {
+        let next = running.next().await.map(|(n, result, made)| {
+            calls.insert(n.clone(), made);
+            (n, result)
+        });
+        match next {
             Some((n, Ok(()))) => {
                 tracing::debug!(step = %n, "step done");
                 outcome.done.push(n);
@@ -103,6 +113,14 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
     }
     // Anything still waiting has a dependency cycle: a programming error,
     // reported rather than hung on.
+    let (longest, chain) = crate::calls::critical_path(&graph, &calls);
+    tracing::debug!(
+        phase = "steps",
+        critical_path_calls = longest,
+        total_calls = calls.values().sum::<usize>(),
+        chain = %chain.join(" > "),
+        "calls of the step graph"
+    );
     for (n, _) in waiting {
         outcome.failed.push((n.clone(), Diagnostic::error("Internal error: dependency cycle", format!("step {n} waits on itself"))));
     }

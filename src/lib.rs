@@ -7,6 +7,7 @@
 //! dispatch) -> `resources` / `data_sources` -> `aws` (the shared SDK context).
 
 pub mod aws;
+pub mod calls;
 pub mod data_sources;
 pub mod diag;
 pub mod engine;

@@ -13,7 +13,13 @@ fn main() -> ExitCode {
     // aws-lc-rs verifies Terraform's P-521 client certificate (ring cannot).
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     privatelink::logging::init();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        // A composite's apply is one deep future (the step graph, each part's
+        // waits); unoptimised builds lay it out on the worker's stack, which
+        // 2 MiB (tokio's default) does not hold. Untouched stack costs no RSS.
+        .thread_stack_size(8 * 1024 * 1024)
+        .enable_all()
+        .build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("terraform-provider-privatelink: cannot start the async runtime: {e}");

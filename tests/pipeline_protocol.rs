@@ -230,6 +230,43 @@ async fn create_refresh_update_and_destroy() {
         .unwrap();
     assert!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy].contains(str_of(&state3, "dead_letter_queue_arn")));
 
+    // Drift: the producer's egress revoked and SSH opened on the endpoint's
+    // group by hand show in rule_drift, plan an update, and apply repairs both.
+    let (producer_group, endpoint_group) = (str_of(&state3, "producer_security_group_id"), str_of(&state3, "endpoint_security_group_id"));
+    let https_to = |group: &str| {
+        aws_sdk_ec2::types::IpPermission::builder()
+            .ip_protocol("tcp")
+            .from_port(443)
+            .to_port(443)
+            .user_id_group_pairs(aws_sdk_ec2::types::UserIdGroupPair::builder().group_id(group).build())
+            .build()
+    };
+    aws.ec2.revoke_security_group_egress().group_id(producer_group).ip_permissions(https_to(endpoint_group)).send().await.unwrap();
+    let ssh = aws_sdk_ec2::types::IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    aws.ec2.authorize_security_group_ingress().group_id(endpoint_group).ip_permissions(ssh).send().await.unwrap();
+    let drifted = b.tf.read(&state3).await;
+    let drift: Vec<String> = field(&drifted, "rule_drift").as_array().unwrap().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    assert_eq!(
+        drift,
+        vec![
+            "endpoint group: unexpected ingress tcp 22 from 0.0.0.0/0".to_string(),
+            format!("producer group: missing egress tcp 443 from {endpoint_group}"),
+        ],
+        "rule drift reported"
+    );
+    let (planned, _) = b.tf.plan(&drifted, &updated).await.unwrap();
+    assert_eq!(field(&planned, "rule_drift"), &V::Array(vec![]), "planned repair");
+    let (state3, diags) = b.tf.apply(&drifted, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let repaired = b.tf.read(&state3).await;
+    assert_eq!(field(&repaired, "rule_drift"), &V::Array(vec![]), "rules repaired in AWS");
+    assert_eq!(canon(&repaired), canon(&state3), "exact refresh after the repair");
+
     // Destroy: nothing of ours is left.
     let (gone, diags) = b.tf.destroy(&state3).await;
     assert!(errors(&diags).is_empty(), "{}", show(&diags));

@@ -164,16 +164,24 @@ pub async fn create(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec) -> PartResult<Q
 /// GetQueueAttributes(All) + ListQueueTags; `None` when the queue does not
 /// exist.
 pub async fn find(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Option<Queue>> {
-    let attributes = match sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::All).send().await {
-        Ok(out) => attributes_from_sqs(out.attributes()),
-        Err(e) if has_code(&e, &QUEUE_MISSING) => return Ok(None),
-        Err(e) => return Err(call_failed(PART, "sqs:GetQueueAttributes", &e)),
-    };
-    let tags = match sqs.list_queue_tags().queue_url(url).send().await {
+    let Some(mut queue) = find_settings(sqs, url).await? else { return Ok(None) };
+    queue.tags = match sqs.list_queue_tags().queue_url(url).send().await {
         Ok(out) => out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
         // Deleted between the two calls.
         Err(e) if has_code(&e, &QUEUE_MISSING) => return Ok(None),
         Err(e) => return Err(call_failed(PART, "sqs:ListQueueTags", &e)),
+    };
+    Ok(Some(queue))
+}
+
+/// GetQueueAttributes(All) only: the queue's settings without its tags
+/// (`tags` is left empty). For refreshes, which show settings but not the
+/// queue's tags; never the input of `update`, which would re-tag.
+pub async fn find_settings(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Option<Queue>> {
+    let attributes = match sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::All).send().await {
+        Ok(out) => attributes_from_sqs(out.attributes()),
+        Err(e) if has_code(&e, &QUEUE_MISSING) => return Ok(None),
+        Err(e) => return Err(call_failed(PART, "sqs:GetQueueAttributes", &e)),
     };
     let Some(arn) = attributes.get(QUEUE_ARN).filter(|a| !a.is_empty()).cloned() else {
         return Err(Diagnostic::error(
@@ -182,7 +190,7 @@ pub async fn find(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Option<Que
         ));
     };
     let name = arn.rsplit(':').next().unwrap_or_default().to_string();
-    Ok(Some(Queue { url: url.to_string(), arn, name, attributes, tags }))
+    Ok(Some(Queue { url: url.to_string(), arn, name, attributes, tags: Tags::default() }))
 }
 
 /// GetQueueUrl, then `find`; `None` when no queue has that name.

@@ -79,6 +79,16 @@ pub async fn create(iam: &aws_sdk_iam::Client, spec: &RoleSpec) -> PartResult<Ro
     find(iam, &spec.name).await?.ok_or_else(|| vanished(&spec.name))
 }
 
+/// GetRole only: the role's ARN, `None` when it does not exist. For
+/// refreshes and for recording what exists; `find` reads the policies.
+pub async fn arn_of(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<String>> {
+    match iam.get_role().role_name(name).send().await {
+        Ok(out) => Ok(out.role().map(|r| r.arn().to_string())),
+        Err(e) if has_code(&e, &MISSING) => Ok(None),
+        Err(e) => Err(call_failed(PART, "iam:GetRole", &e)),
+    }
+}
+
 /// GetRole + its inline policies, attached policies and tags; `None` when
 /// the role does not exist (or goes away while being read).
 pub async fn find(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<Role>> {

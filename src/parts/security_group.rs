@@ -178,6 +178,40 @@ pub async fn find(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Option<Grou
     Ok(Some(group_from_ec2(group, id, rules)))
 }
 
+/// Several groups in two calls (DescribeSecurityGroups with every id, then
+/// DescribeSecurityGroupRules filtered on them all), for refreshes that
+/// read a composite's groups together. Groups that do not exist are left
+/// out. AWS refuses the whole Describe when one id is missing, so then each
+/// id is read alone (the rare path: something was deleted).
+pub async fn find_many(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Vec<Group>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let out = match ec2.describe_security_groups().set_group_ids(Some(ids.to_vec())).send().await {
+        Ok(out) => out,
+        Err(e) if has_code(&e, &GROUP_MISSING) => return find_each(ec2, ids).await,
+        Err(e) => return Err(call_failed(PART, "ec2:DescribeSecurityGroups", &e)),
+    };
+    let groups: Vec<&SecurityGroup> = out.security_groups().iter().filter(|g| g.group_id().is_some_and(|id| ids.iter().any(|i| i == id))).collect();
+    let found: Vec<&str> = groups.iter().filter_map(|g| g.group_id()).collect();
+    let mut rules = observed_rules_of(ec2, &found).await?;
+    Ok(groups
+        .into_iter()
+        .map(|g| {
+            let id = g.group_id().unwrap_or_default();
+            group_from_ec2(g, id, rules.remove(id).unwrap_or_default())
+        })
+        .collect())
+}
+
+async fn find_each(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Vec<Group>> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.extend(find(ec2, id).await?);
+    }
+    Ok(out)
+}
+
 /// Group ids in `vpc_id` carrying every tag of `tags` (adoption after a
 /// lost create answer).
 pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) -> PartResult<Vec<String>> {
@@ -307,16 +341,30 @@ async fn wait_visible(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Group> 
 /// rather than rule ids: it answers an empty list for a group that just
 /// went away instead of failing.
 async fn observed_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> PartResult<Vec<Rule>> {
+    Ok(observed_rules_of(ec2, &[group_id]).await?.remove(group_id).unwrap_or_default())
+}
+
+/// The rules of several groups in one paginated call, by group id.
+async fn observed_rules_of(ec2: &aws_sdk_ec2::Client, group_ids: &[&str]) -> PartResult<std::collections::HashMap<String, Vec<Rule>>> {
+    let mut by_group: std::collections::HashMap<String, Vec<Rule>> = std::collections::HashMap::new();
+    if group_ids.is_empty() {
+        return Ok(by_group);
+    }
     let rules = ec2
         .describe_security_group_rules()
-        .filters(ec2_filter("group-id", [group_id]))
+        .filters(ec2_filter("group-id", group_ids.iter().copied()))
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
         .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroupRules", &e))?;
-    Ok(rules.iter().filter_map(rule_from_ec2).collect())
+    for r in &rules {
+        if let (Some(group), Some(rule)) = (r.group_id(), rule_from_ec2(r)) {
+            by_group.entry(group.to_string()).or_default().push(rule);
+        }
+    }
+    Ok(by_group)
 }
 
 fn group_from_ec2(group: &SecurityGroup, id: &str, rules: Vec<Rule>) -> Group {

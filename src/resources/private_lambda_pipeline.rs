@@ -114,7 +114,8 @@ fn schema() -> Schema {
         .attr(attr("vpc_id", Type::String, Mode::Required, "The VPC. Changing it replaces the pipeline."))
         .attr(attr("subnet_ids", Type::set(Type::String), Mode::Required, "Private subnets of the producer (and of the endpoint), one per Availability Zone."))
         .attr(attr("tags", Type::map(Type::String), Mode::Optional, "Tags for every object, over the provider's default_tags."))
-        .attr(attr("tags_all", Type::map(Type::String), Mode::Computed, "tags merged over the provider's default_tags."));
+        .attr(attr("tags_all", Type::map(Type::String), Mode::Computed, "tags merged over the provider's default_tags."))
+        .attr(attr("rule_drift", Type::list(Type::String), Mode::Computed, "How the security groups' rules differ from what the pipeline needs (changed outside Terraform); the next apply repairs them."));
     for (name, description) in COMPUTED {
         root = root.attr(attr(name, Type::String, Mode::Computed, description));
     }
@@ -742,6 +743,7 @@ fn plan_state(default_tags: &Tags, prior: &Value, proposed: &Value, config: &Val
         };
         fields.insert(name.into(), planned);
     }
+    fields.insert("rule_drift".into(), Value::List(vec![]));
     Ok(Planned { state, requires_replace })
 }
 
@@ -846,46 +848,87 @@ impl Ids<'_> {
     }
 }
 
-/// Everything the prior state recorded, as it is now (a handful of reads).
-async fn observe(ctx: &Ctx, prior: &Value) -> Result<Record, Diagnostic> {
+/// How much `observe` reads. Apply and destroy get what they may change
+/// (a queue's tags with its settings); a refresh gets only what the state
+/// shows, so a no-change plan costs one call per API object kind and no more
+/// (issue 6's budget: at most 10).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Depth {
+    Apply,
+    Refresh,
+}
+
+/// Everything the prior state recorded, as it is now: independent reads,
+/// sent together (both groups in one Describe).
+async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Record, Diagnostic> {
     let aws = &ctx.aws;
     let ids = Ids(prior);
-    let mut r = Record::default();
     if prior.is_null() {
-        return Ok(r);
+        return Ok(Record::default());
     }
     let name = prior.get("name").as_str().unwrap_or("");
-    if let Some(u) = ids.get("dead_letter_queue_url") {
-        r.dlq = queue::find(&aws.sqs, &u).await?;
-    }
-    if let Some(u) = ids.get("queue_url") {
-        r.queue = queue::find(&aws.sqs, &u).await?;
-    }
-    if ids.own_role("producer", "producer_role_arn").is_some() {
-        r.producer_role = role::find(&aws.iam, &format!("{name}-producer")).await?.map(|x| x.arn);
-    }
-    if ids.own_role("consumer", "consumer_role_arn").is_some() {
-        r.consumer_role = role::find(&aws.iam, &format!("{name}-consumer")).await?.map(|x| x.arn);
-    }
-    if let Some(g) = ids.get("producer_security_group_id") {
-        r.producer_group = sg::find(&aws.ec2, &g).await?;
-    }
-    if let Some(g) = ids.get("endpoint_security_group_id") {
-        r.endpoint_group = sg::find(&aws.ec2, &g).await?;
-    }
-    if let Some(e) = ids.get("endpoint_id") {
-        r.endpoint = vpce::find_many(&aws.ec2, &[e]).await?.into_iter().find(|e| !e.is_gone());
-    }
-    if ids.get("producer_function_arn").is_some() {
-        r.producer = function::find(&aws.lambda, &format!("{name}-producer")).await?;
-    }
-    if ids.get("consumer_function_arn").is_some() {
-        r.consumer = function::find(&aws.lambda, &format!("{name}-consumer")).await?;
-    }
-    if let Some(u) = ids.get("event_source_mapping_id") {
-        r.mapping = esm::find(&aws.lambda, &u).await?;
-    }
-    Ok(r)
+    let queue = |url: Option<String>| async move {
+        match (url, depth) {
+            (None, _) => Ok(None),
+            (Some(u), Depth::Apply) => queue::find(&aws.sqs, &u).await,
+            (Some(u), Depth::Refresh) => queue::find_settings(&aws.sqs, &u).await,
+        }
+    };
+    // Only the ARN: ensure_role reads the policies itself before changing them.
+    let role = |own: Option<String>, who: &'static str| async move {
+        match own {
+            None => Ok(None),
+            Some(_) => role::arn_of(&aws.iam, &format!("{name}-{who}")).await,
+        }
+    };
+    let function = |recorded: Option<String>, who: &'static str| async move {
+        match recorded {
+            None => Ok(None),
+            Some(_) => function::find(&aws.lambda, &format!("{name}-{who}")).await,
+        }
+    };
+    let (producer_group_id, endpoint_group_id) = (ids.get("producer_security_group_id"), ids.get("endpoint_security_group_id"));
+    let group_ids: Vec<String> = producer_group_id.iter().chain(endpoint_group_id.iter()).cloned().collect();
+    let groups = sg::find_many(&aws.ec2, &group_ids);
+    let endpoint = async {
+        match ids.get("endpoint_id") {
+            None => Ok(None),
+            Some(e) => Ok(vpce::find_many(&aws.ec2, &[e]).await?.into_iter().find(|e| !e.is_gone())),
+        }
+    };
+    let mapping = async {
+        match ids.get("event_source_mapping_id") {
+            None => Ok(None),
+            Some(u) => esm::find(&aws.lambda, &u).await,
+        }
+    };
+    use crate::calls::with_count as n;
+    let ((dlq, c1), (queue, c2), (producer_role, c3), (consumer_role, c4), (groups, c5), (endpoint, c6), (producer, c7), (consumer, c8), (mapping, c9)) = tokio::try_join!(
+        n(queue(ids.get("dead_letter_queue_url"))).boxed(),
+        n(queue(ids.get("queue_url"))).boxed(),
+        n(role(ids.own_role("producer", "producer_role_arn"), "producer")).boxed(),
+        n(role(ids.own_role("consumer", "consumer_role_arn"), "consumer")).boxed(),
+        n(groups).boxed(),
+        n(endpoint).boxed(),
+        n(function(ids.get("producer_function_arn"), "producer")).boxed(),
+        n(function(ids.get("consumer_function_arn"), "consumer")).boxed(),
+        n(mapping).boxed(),
+    )?;
+    crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9]);
+    let group = |id: &Option<String>| id.as_ref().and_then(|id| groups.iter().find(|g| &g.id == id).cloned());
+    Ok(Record {
+        dlq,
+        queue,
+        producer_role,
+        consumer_role,
+        producer_group: group(&producer_group_id),
+        endpoint_group: group(&endpoint_group_id),
+        endpoint,
+        producer,
+        consumer,
+        mapping,
+        ..Record::default()
+    })
 }
 
 fn stopped_or(outcome: Result<engine::Outcome, Diagnostic>) -> Diagnostics {
@@ -898,7 +941,7 @@ fn stopped_or(outcome: Result<engine::Outcome, Diagnostic>) -> Diagnostics {
 async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
     let desired = Desired::from(planned);
     let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
-    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior)).await {
+    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior, Depth::Apply)).await {
         Ok(r) => r,
         Err(e) => return (prior.clone(), e.into()),
     };
@@ -1185,7 +1228,7 @@ fn state_after(planned: &Value, r: &Record, reuse: bool) -> Value {
 }
 
 async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
-    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior)).await {
+    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior, Depth::Apply)).await {
         Ok(r) => r,
         Err(e) => return (prior.clone(), e.into()),
     };
@@ -1308,7 +1351,7 @@ async fn remove_producer_group(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration
 // ---------------------------------------------------------------- read
 
 async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
-    let r = observe(ctx, state).await?;
+    let r = observe(ctx, state, Depth::Refresh).await?;
     let ids = Ids(state);
     let nothing = r.queue.is_none()
         && r.dlq.is_none()
@@ -1324,6 +1367,8 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     }
     let mut out = state_after(state, &r, !ids.own_endpoint());
     let Value::Object(fields) = &mut out else { return Ok(out) };
+    let drift = rule_drift(&Desired::from(state), &r, ids.own_endpoint());
+    fields.insert("rule_drift".into(), Value::List(drift.into_iter().map(Value::string).collect()));
     // Roles the user brings are not ours to refresh.
     for (block, attr) in [("producer", "producer_role_arn"), ("consumer", "consumer_role_arn")] {
         if ids.own_role(block, attr).is_some() {
@@ -1359,6 +1404,33 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
         write_block(fields, "queue", &observed, &queue_defaults(&d));
     }
     Ok(out)
+}
+
+/// How the groups' rules differ from what the pipeline needs, one line
+/// each (e.g. `producer group: unexpected egress all from 0.0.0.0/0`).
+/// Plan puts `[]` there, so a rule changed by hand makes the next plan an
+/// update, and that apply repairs the rules.
+fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let endpoint_groups = if own_endpoint {
+        r.endpoint_group.as_ref().map(|g| vec![g.id.clone()])
+    } else {
+        r.endpoint.as_ref().map(|e| e.security_group_ids.clone())
+    };
+    if let (Some(g), Some(targets)) = (&r.producer_group, endpoint_groups) {
+        out.extend(rule_differences("producer group", &g.rules, &d.producer_group_spec(&targets).rules));
+    }
+    if let (true, Some(g), Some(producer)) = (own_endpoint, &r.endpoint_group, &r.producer_group) {
+        out.extend(rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(&producer.id).rules));
+    }
+    out.sort();
+    out
+}
+
+fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<String> {
+    let (unexpected, missing) = sg::plan_rule_changes(observed, desired);
+    let unexpected = unexpected.into_iter().map(|r| format!("{group}: unexpected {}", r.describe()));
+    unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
 }
 
 /// A settings block from what AWS has: written when the block is in the

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::engine::{self, Step};
-use crate::parts::security_group::{self as sg, GroupSpec, Peer, Rule};
+use crate::parts::security_group::{self as sg, Group, GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
@@ -799,16 +799,11 @@ async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnos
     let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
     let (prior_group, prior_eps) = recorded(prior, &region);
 
-    // Observe what the prior state recorded, in two calls.
+    // Observe what the prior state recorded: the group and the endpoints,
+    // read together.
     let record = Mutex::new(Record::default());
-    let observed = async {
-        let group = match &prior_group {
-            Some(g) => sg::find(ec2, g).await?,
-            None => None,
-        };
-        let eps = vpce::find_many(ec2, &prior_eps.values().cloned().collect::<Vec<_>>()).await?;
-        Ok::<_, Diagnostic>((group, eps))
-    };
+    let prior_ids: Vec<String> = prior_eps.values().cloned().collect();
+    let observed = observe(ec2, prior_group.as_deref(), &prior_ids, "read the bundle");
     match ctx.run("reading the bundle's parts", observed).await {
         Ok((group, eps)) => {
             let mut r = record.lock().unwrap();
@@ -1009,15 +1004,27 @@ async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
 
 // ---------------------------------------------------------------- read
 
+/// The bundle's group (if it has one) and its endpoints as they are now:
+/// independent reads, sent together.
+async fn observe(ec2: &aws_sdk_ec2::Client, group_id: Option<&str>, endpoint_ids: &[String], phase: &str) -> Result<(Option<Group>, Vec<Endpoint>), Diagnostic> {
+    use crate::calls::with_count as n;
+    let group = async {
+        match group_id {
+            Some(g) => sg::find(ec2, g).await,
+            None => Ok(None),
+        }
+    };
+    let ((group, c1), (endpoints, c2)) = tokio::try_join!(n(group), n(vpce::find_many(ec2, endpoint_ids)))?;
+    crate::calls::log_concurrent_reads(phase, &[c1, c2]);
+    Ok((group, endpoints))
+}
+
 async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     let ec2 = &ctx.aws.ec2;
     let region = ctx.aws.region.clone();
     let (group_id, eps) = recorded(state, &region);
-    let group = match &group_id {
-        Some(g) => sg::find(ec2, g).await?,
-        None => None,
-    };
-    let found = vpce::find_many(ec2, &eps.values().cloned().collect::<Vec<_>>()).await?;
+    let ids: Vec<String> = eps.values().cloned().collect();
+    let (group, found) = observe(ec2, group_id.as_deref(), &ids, "refresh the bundle").await?;
     let found = with_prefix_lists(ctx, found.into_iter().filter(|e| !e.is_gone()).collect()).await?;
     let live: BTreeMap<&String, &Endpoint> = found.iter().filter(|e| !e.is_gone()).map(|e| (&e.id, e)).collect();
     if group.is_none() && eps.values().all(|id| !live.contains_key(id)) {

