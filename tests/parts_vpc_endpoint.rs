@@ -274,3 +274,24 @@ async fn ensure_deletes_twins_left_by_a_repeated_create() {
     assert_eq!(live, vec![kept.id.clone()], "exactly one endpoint of the part is left");
     assert!(kept.id == first || kept.id == twin);
 }
+
+/// Regression (found by the fault suite): a delete whose answer was lost
+/// is sent again. AWS answers the second one "not found"; moto fails it
+/// with InvalidRoute.NotFound, because the first delete already removed
+/// the Gateway endpoint's routes (a moto quirk). Either way the endpoint
+/// is gone, so `delete` succeeds; an endpoint still standing would fail it.
+#[tokio::test]
+async fn a_delete_sent_again_after_it_worked_succeeds() {
+    let moto = Moto::start();
+    let aws = connect(&moto).await;
+    let net = network(&aws.ec2).await;
+    let id = ve::create(&aws.ec2, &gateway_spec(&net)).await.unwrap();
+    // The first delete, as if its answer had been lost.
+    aws.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&id).send().await.unwrap();
+    let again = aws.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&id).send().await;
+    let refused_by_moto = again.as_ref().err().and_then(|e| aws_smithy_types::error::metadata::ProvideErrorMetadata::code(e)).map(str::to_string);
+    println!("moto answers a repeated delete with {refused_by_moto:?}");
+    ve::delete(&aws.ec2, std::slice::from_ref(&id), TIMEOUT).await.expect("the endpoint is gone: delete is done");
+    let left = ve::find_many(&aws.ec2, std::slice::from_ref(&id)).await.unwrap();
+    assert!(left.iter().all(|e| e.is_gone()), "{left:?}");
+}
