@@ -1,7 +1,14 @@
+# The network usually comes from hashicorp/aws resources in the same
+# configuration (vpc_id = aws_vpc.main.id, subnet_ids =
+# aws_subnet.private[*].id); here it comes in as variables. The code
+# directories hold each function's handler (index.py).
+variable "vpc_id" { type = string }
+variable "private_subnet_ids" { type = list(string) }
+
 resource "privatelink_private_lambda_pipeline" "orders" {
   name       = "orders"
-  vpc_id     = aws_vpc.main.id
-  subnet_ids = [aws_subnet.private_a.id, aws_subnet.private_b.id]
+  vpc_id     = var.vpc_id
+  subnet_ids = var.private_subnet_ids
 
   producer {
     source_dir = "${path.module}/producer"

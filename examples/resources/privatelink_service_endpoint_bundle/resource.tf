@@ -1,13 +1,22 @@
 # Endpoints for Lambda functions in private subnets with no NAT: SQS, STS
 # and CloudWatch Logs by network interface, S3 by route. Only the functions'
 # group may connect; SQS is limited to this account's queues.
+#
+# The network usually comes from hashicorp/aws resources in the same
+# configuration (vpc_id = aws_vpc.main.id, subnet_ids =
+# aws_subnet.private[*].id, ...); here it comes in as variables.
+variable "vpc_id" { type = string }
+variable "private_subnet_ids" { type = list(string) }
+variable "private_route_table_ids" { type = list(string) }
+variable "lambda_security_group_id" { type = string }
+
 resource "privatelink_service_endpoint_bundle" "core" {
   name            = "core"
-  vpc_id          = aws_vpc.main.id
-  subnet_ids      = [aws_subnet.private_a.id, aws_subnet.private_b.id]
-  route_table_ids = [aws_route_table.private.id]
+  vpc_id          = var.vpc_id
+  subnet_ids      = var.private_subnet_ids
+  route_table_ids = var.private_route_table_ids
 
-  allowed_security_group_ids = [aws_security_group.lambda.id]
+  allowed_security_group_ids = [var.lambda_security_group_id]
 
   endpoint {
     service = "sqs"
