@@ -114,19 +114,16 @@ fn every_example_validates() {
     example_folders(&common::root().join("examples"), &mut folders);
     assert!(folders.len() >= 6, "found {} example folders", folders.len());
     let mut failures = Vec::new();
+    let examples = common::root().join("examples");
     for folder in &folders {
-        let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "tf"))
-            .map(|p| (p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read_to_string(&p).unwrap()))
-            .collect();
-        if !files.iter().any(|(_, text)| text.contains("required_providers")) {
-            files.push(("required_providers.tf".into(), required_providers().into()));
+        let rel = folder.strip_prefix(&examples).unwrap().display().to_string();
+        // A copy of the whole tree, so module sources resolve; folders that
+        // are not a root module get the provider's source declared.
+        let tf = Terraform::in_examples(&rel);
+        let declared = std::fs::read_dir(tf.workdir()).unwrap().flatten().any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("required_providers")));
+        if !declared {
+            tf.write("required_providers.tf", required_providers());
         }
-        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        let tf = Terraform::new(&refs);
         tf.init();
         let r = tf.run(&["validate", "-no-color"]);
         if r.code != 0 {

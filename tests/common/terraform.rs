@@ -13,6 +13,8 @@ pub const VERSION: &str = "0.1.0";
 pub struct Terraform {
     dir: tempfile::TempDir,
     env: Vec<(String, String)>,
+    /// The folder Terraform runs in, under the working dir.
+    sub: PathBuf,
 }
 
 pub struct Run {
@@ -64,7 +66,17 @@ impl Terraform {
             ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
             ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
         ];
-        Terraform { dir, env }
+        Terraform { dir, env, sub: PathBuf::new() }
+    }
+
+    /// A copy of the whole examples/ tree, run in `folder` of it, so
+    /// relative module sources and code paths resolve as in the repository.
+    pub fn in_examples(folder: &str) -> Terraform {
+        let mut t = Terraform::new(&[]);
+        copy_tree(&super::root().join("examples"), &t.dir.path().join("work"));
+        t.sub = PathBuf::from(folder);
+        assert!(t.workdir().is_dir(), "no examples/{folder}");
+        t
     }
 
     /// Copies a folder of examples/ into the working dir.
@@ -82,7 +94,7 @@ impl Terraform {
     }
 
     pub fn workdir(&self) -> PathBuf {
-        self.dir.path().join("work")
+        self.dir.path().join("work").join(&self.sub)
     }
 
     pub fn set_env(&mut self, k: &str, v: &str) {
@@ -158,6 +170,24 @@ fn cli_config_text(mirror: &Path) -> String {
 
 /// The unpacked mirror layout Terraform reads:
 /// HOST/NAMESPACE/TYPE/VERSION/OS_ARCH/terraform-provider-TYPE_vVERSION
+/// Copies `from` into `to`, leaving out what a local run left behind
+/// (.terraform, state files, lock files).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        if name == ".terraform" || name.starts_with("terraform.tfstate") || name == ".terraform.lock.hcl" {
+            continue;
+        }
+        let p = e.path();
+        if p.is_dir() {
+            copy_tree(&p, &to.join(&name));
+        } else {
+            std::fs::copy(&p, to.join(&name)).unwrap();
+        }
+    }
+}
+
 fn mirror_provider(mirror: &Path) {
     let target = mirror.join(format!("registry.terraform.io/privatelink/privatelink/{VERSION}/linux_amd64"));
     std::fs::create_dir_all(&target).unwrap();
