@@ -22,7 +22,7 @@ use common::driver::Driver;
 use common::moto::Moto;
 use common::plugin::{plugin_command, ClientIdentity, Plugin};
 use common::proxy::{Faults, Proxy};
-use common::{obj, s};
+use common::{obj, s, Net};
 use privatelink::proto::tfplugin6 as pb;
 use rmpv::Value as V;
 
@@ -156,40 +156,12 @@ fn null_provider() -> Option<std::path::PathBuf> {
 /// AWS calls per lifecycle step, counted at the proxy, by call name.
 async fn calls() {
     let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let vpc = common::var(&net, "vpc_id").to_string();
-    let subnets = common::list_var(&net, "subnet_ids");
-    let rtbs = common::list_var(&net, "route_table_ids");
-    let app = common::var(&net, "app_security_group_id").to_string();
+    let net = Net::make(&moto.url());
     let proxy = Proxy::start(moto.port, Faults::none());
     let plugin = Plugin::start(&[]);
-    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
-    let bundle = |extra: bool| {
-        let mut eps = vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])];
-        if extra {
-            eps.push(obj(vec![("service", s("sts"))]));
-        }
-        obj(vec![
-            ("vpc_id", s(&vpc)),
-            ("subnet_ids", list(&subnets)),
-            ("route_table_ids", list(&rtbs)),
-            ("allowed_security_group_ids", list(&[app.clone()])),
-            ("endpoint", V::Array(eps)),
-        ])
-    };
-    let code = |w: &str| common::root().join("examples/private-lambda-sqs").join(w).display().to_string();
-    let pipeline = |memory: i64| {
-        obj(vec![
-            ("name", s("bench")),
-            ("vpc_id", s(&vpc)),
-            ("subnet_ids", list(&subnets[..1])),
-            ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12")), ("memory_size", V::from(memory))])),
-            ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
-        ])
-    };
     for (kind, label, create, update) in [
-        ("privatelink_service_endpoint_bundle", "bundle with 3 endpoints (update: a 4th)", bundle(false), bundle(true)),
-        ("privatelink_private_lambda_pipeline", "pipeline (update: producer memory)", pipeline(128), pipeline(256)),
+        ("privatelink_service_endpoint_bundle", "bundle with 3 endpoints (update: a 4th)", bundle_config(&net, false), bundle_config(&net, true)),
+        ("privatelink_private_lambda_pipeline", "pipeline (update: producer memory)", pipeline_config(&net, "bench", 128), pipeline_config(&net, "bench", 256)),
     ] {
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
         println!("\nAWS calls of the {label}:");
@@ -207,6 +179,37 @@ async fn calls() {
         let (_, _) = tf.destroy(&updated).await;
         report("destroy", &proxy.calls());
     }
+}
+
+fn list(items: &[String]) -> V {
+    V::Array(items.iter().map(|i| s(i)).collect())
+}
+
+/// A bundle with SQS, Logs and an S3 Gateway endpoint (`extra`: and STS).
+fn bundle_config(net: &Net, extra: bool) -> V {
+    let mut eps = vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])];
+    if extra {
+        eps.push(obj(vec![("service", s("sts"))]));
+    }
+    obj(vec![
+        ("vpc_id", s(&net.vpc)),
+        ("subnet_ids", list(&net.subnets)),
+        ("route_table_ids", list(&net.route_tables)),
+        ("allowed_security_group_ids", list(std::slice::from_ref(&net.app_group))),
+        ("endpoint", V::Array(eps)),
+    ])
+}
+
+/// The example's pipeline in the first subnet, its producer with `memory` MB.
+fn pipeline_config(net: &Net, name: &str, memory: i64) -> V {
+    let code = |w: &str| common::root().join("examples/private-lambda-sqs").join(w).display().to_string();
+    obj(vec![
+        ("name", s(name)),
+        ("vpc_id", s(&net.vpc)),
+        ("subnet_ids", list(&net.subnets[..1])),
+        ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12")), ("memory_size", V::from(memory))])),
+        ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
+    ])
 }
 
 fn report(step: &str, calls: &[String]) {
@@ -268,29 +271,10 @@ fn logged_sum(log: &str, field: &str) -> u64 {
 async fn latency() {
     const LATENCY: Duration = Duration::from_millis(100);
     let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let vpc = common::var(&net, "vpc_id").to_string();
-    let subnets = common::list_var(&net, "subnet_ids");
-    let rtbs = common::list_var(&net, "route_table_ids");
-    let app = common::var(&net, "app_security_group_id").to_string();
+    let net = Net::make(&moto.url());
     let proxy = Proxy::start(moto.port, Faults::none());
     let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "DEBUG")]);
-    let list = |items: &[String]| V::Array(items.iter().map(|i| s(i)).collect());
-    let bundle = obj(vec![
-        ("vpc_id", s(&vpc)),
-        ("subnet_ids", list(&subnets)),
-        ("route_table_ids", list(&rtbs)),
-        ("allowed_security_group_ids", list(&[app.clone()])),
-        ("endpoint", V::Array(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])])),
-    ]);
-    let code = |w: &str| common::root().join("examples/private-lambda-sqs").join(w).display().to_string();
-    let pipeline = obj(vec![
-        ("name", s("latency")),
-        ("vpc_id", s(&vpc)),
-        ("subnet_ids", list(&subnets[..1])),
-        ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
-        ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
-    ]);
+    let (bundle, pipeline) = (bundle_config(&net, false), pipeline_config(&net, "latency", 128));
     println!("\napply under latency: {} ms added to every AWS call at the proxy", LATENCY.as_millis());
     println!("  {:<28} {:>9} {:>7} {:>9} {:>7} {:>9} {:>11} {:>9}", "", "wall", "calls", "critical", "serial", "wall/crit", "wall/serial", "at 0 ms");
     for (kind, label, config) in [("privatelink_service_endpoint_bundle", "bundle (3 endpoints)", bundle), ("privatelink_private_lambda_pipeline", "pipeline", pipeline)] {

@@ -102,3 +102,25 @@ pub async fn aws(moto_url: &str) -> privatelink::aws::Aws {
     .await
     .expect("AWS context for moto")
 }
+
+/// The network scripts/network.py made, by part.
+pub struct Net {
+    pub vpc: String,
+    pub subnets: Vec<String>,
+    pub route_tables: Vec<String>,
+    /// The application functions' group (egress 443 only).
+    pub app_group: String,
+}
+
+impl Net {
+    /// Runs scripts/network.py against the emulator at `moto_url`.
+    pub fn make(moto_url: &str) -> Net {
+        let vars = network(moto_url);
+        Net {
+            vpc: var(&vars, "vpc_id").to_string(),
+            subnets: list_var(&vars, "subnet_ids"),
+            route_tables: list_var(&vars, "route_table_ids"),
+            app_group: var(&vars, "app_security_group_id").to_string(),
+        }
+    }
+}
