@@ -6,6 +6,7 @@
 //! runs in, and to nothing outside one. The figures go to the DEBUG log,
 //! where the benchmarks read them; nothing decides on them.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -59,12 +60,12 @@ pub fn log_concurrent_reads(phase: &str, counts: &[usize]) {
 /// The longest chain through `after` (step -> the steps it waits for),
 /// weighted by each step's calls: its weight, and the steps along it in
 /// order. Steps missing from `calls` (skipped) weigh nothing.
-pub fn critical_path(after: &std::collections::BTreeMap<String, Vec<String>>, calls: &std::collections::BTreeMap<String, usize>) -> (usize, Vec<String>) {
+pub fn critical_path(after: &BTreeMap<String, Vec<String>>, calls: &BTreeMap<String, usize>) -> (usize, Vec<String>) {
     fn best<'a>(
         step: &'a str,
-        after: &'a std::collections::BTreeMap<String, Vec<String>>,
-        calls: &std::collections::BTreeMap<String, usize>,
-        memo: &mut std::collections::BTreeMap<&'a str, (usize, Vec<String>)>,
+        after: &'a BTreeMap<String, Vec<String>>,
+        calls: &BTreeMap<String, usize>,
+        memo: &mut BTreeMap<&'a str, (usize, Vec<String>)>,
         depth: usize,
     ) -> (usize, Vec<String>) {
         if let Some(hit) = memo.get(step) {
@@ -87,7 +88,7 @@ pub fn critical_path(after: &std::collections::BTreeMap<String, Vec<String>>, ca
         memo.insert(step, result.clone());
         result
     }
-    let mut memo = std::collections::BTreeMap::new();
+    let mut memo = BTreeMap::new();
     let mut overall = (0, Vec::new());
     for step in after.keys() {
         let candidate = best(step, after, calls, &mut memo, 0);
@@ -101,7 +102,6 @@ pub fn critical_path(after: &std::collections::BTreeMap<String, Vec<String>>, ca
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn graph(edges: &[(&str, &[&str])]) -> BTreeMap<String, Vec<String>> {
         edges.iter().map(|(s, a)| (s.to_string(), a.iter().map(|x| x.to_string()).collect())).collect()

@@ -50,16 +50,13 @@ impl Outcome {
 /// no work this time is simply absent).
 pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
     let names: BTreeSet<String> = steps.iter().map(|s| s.name.clone()).collect();
-    // The graph as given, for the critical-path figure logged at the end.
-    let graph: BTreeMap<String, Vec<String>> = steps.iter().map(|s| (s.name.clone(), s.after.iter().filter(|d| names.contains(*d)).cloned().collect())).collect();
+    // Each step's dependencies among the steps given (also what the
+    // critical-path figure logged at the end walks).
+    let graph: BTreeMap<String, Vec<String>> =
+        steps.iter().map(|s| (s.name.clone(), s.after.iter().filter(|d| names.contains(*d) && **d != s.name).cloned().collect())).collect();
     let mut calls: BTreeMap<String, usize> = BTreeMap::new();
-    let mut waiting: BTreeMap<String, (BTreeSet<String>, BoxFuture<'_, Result<(), Diagnostic>>)> = steps
-        .into_iter()
-        .map(|s| {
-            let deps = s.after.into_iter().filter(|d| names.contains(d) && *d != s.name).collect();
-            (s.name, (deps, s.run))
-        })
-        .collect();
+    let mut waiting: BTreeMap<String, (BTreeSet<String>, BoxFuture<'_, Result<(), Diagnostic>>)> =
+        steps.into_iter().map(|s| (s.name.clone(), (graph[&s.name].iter().cloned().collect(), s.run))).collect();
     let mut outcome = Outcome::default();
     let mut running = FuturesUnordered::new();
     loop {

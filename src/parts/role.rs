@@ -82,8 +82,16 @@ pub async fn create(iam: &aws_sdk_iam::Client, spec: &RoleSpec) -> PartResult<Ro
 /// GetRole only: the role's ARN, `None` when it does not exist. For
 /// refreshes and for recording what exists; `find` reads the policies.
 pub async fn arn_of(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<String>> {
+    Ok(get_role(iam, name).await?.map(|r| r.arn().to_string()))
+}
+
+/// GetRole; `None` when the role does not exist.
+async fn get_role(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<aws_sdk_iam::types::Role>> {
     match iam.get_role().role_name(name).send().await {
-        Ok(out) => Ok(out.role().map(|r| r.arn().to_string())),
+        Ok(out) => match out.role() {
+            Some(role) => Ok(Some(role.clone())),
+            None => Err(Diagnostic::error(format!("{PART}: iam:GetRole answered no role"), format!("AWS's answer for role {name:?} carried no Role."))),
+        },
         Err(e) if has_code(&e, &MISSING) => Ok(None),
         Err(e) => Err(call_failed(PART, "iam:GetRole", &e)),
     }
@@ -92,19 +100,7 @@ pub async fn arn_of(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<
 /// GetRole + its inline policies, attached policies and tags; `None` when
 /// the role does not exist (or goes away while being read).
 pub async fn find(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<Role>> {
-    let role = match iam.get_role().role_name(name).send().await {
-        Ok(out) => match out.role() {
-            Some(role) => role.clone(),
-            None => {
-                return Err(Diagnostic::error(
-                    format!("{PART}: iam:GetRole answered no role"),
-                    format!("AWS's answer for role {name:?} carried no Role."),
-                ))
-            }
-        },
-        Err(e) if has_code(&e, &MISSING) => return Ok(None),
-        Err(e) => return Err(call_failed(PART, "iam:GetRole", &e)),
-    };
+    let Some(role) = get_role(iam, name).await? else { return Ok(None) };
     let Some(inline_policies) = inline_policies(iam, name).await? else { return Ok(None) };
     let Some(managed_policy_arns) = attached_policy_arns(iam, name).await? else { return Ok(None) };
     let Some(tags) = role_tags(iam, name).await? else { return Ok(None) };

@@ -3,6 +3,7 @@
 //! `reconcile_rules` revokes what is not wanted and authorizes what is
 //! missing, so a rule added behind Terraform's back is removed.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
@@ -166,35 +167,34 @@ pub async fn create(ec2: &aws_sdk_ec2::Client, spec: &GroupSpec, on_created: imp
 /// DescribeSecurityGroups + DescribeSecurityGroupRules for one id; `None`
 /// when the group does not exist (InvalidGroup.NotFound).
 pub async fn find(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Option<Group>> {
-    let out = match ec2.describe_security_groups().group_ids(id).send().await {
-        Ok(out) => out,
-        Err(e) if has_code(&e, &GROUP_MISSING) => return Ok(None),
-        Err(e) => return Err(call_failed(PART, "ec2:DescribeSecurityGroups", &e)),
-    };
-    let Some(group) = out.security_groups().iter().find(|g| g.group_id() == Some(id)) else {
-        return Ok(None);
-    };
-    let rules = observed_rules(ec2, id).await?;
-    Ok(Some(group_from_ec2(group, id, rules)))
+    Ok(find_many(ec2, &[id.to_string()]).await?.into_iter().next())
 }
 
-/// Several groups in two calls (DescribeSecurityGroups with every id, then
-/// DescribeSecurityGroupRules filtered on them all), for refreshes that
-/// read a composite's groups together. Groups that do not exist are left
-/// out. AWS refuses the whole Describe when one id is missing, so then each
-/// id is read alone (the rare path: something was deleted).
+/// Groups in two calls (DescribeSecurityGroups with every id, then
+/// DescribeSecurityGroupRules filtered on them all), so a composite reads
+/// all its groups together. Groups that do not exist are left out. AWS
+/// refuses the whole Describe when one id is missing: with one id that
+/// group is gone; with several, each is read alone (the rare path:
+/// something was deleted).
 pub async fn find_many(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Vec<Group>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let out = match ec2.describe_security_groups().set_group_ids(Some(ids.to_vec())).send().await {
         Ok(out) => out,
-        Err(e) if has_code(&e, &GROUP_MISSING) => return find_each(ec2, ids).await,
+        Err(e) if has_code(&e, &GROUP_MISSING) && ids.len() == 1 => return Ok(Vec::new()),
+        Err(e) if has_code(&e, &GROUP_MISSING) => {
+            let mut found = Vec::new();
+            for id in ids {
+                found.extend(Box::pin(find_many(ec2, std::slice::from_ref(id))).await?);
+            }
+            return Ok(found);
+        }
         Err(e) => return Err(call_failed(PART, "ec2:DescribeSecurityGroups", &e)),
     };
     let groups: Vec<&SecurityGroup> = out.security_groups().iter().filter(|g| g.group_id().is_some_and(|id| ids.iter().any(|i| i == id))).collect();
     let found: Vec<&str> = groups.iter().filter_map(|g| g.group_id()).collect();
-    let mut rules = observed_rules_of(ec2, &found).await?;
+    let mut rules = observed_rules(ec2, &found).await?;
     Ok(groups
         .into_iter()
         .map(|g| {
@@ -202,14 +202,6 @@ pub async fn find_many(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<
             group_from_ec2(g, id, rules.remove(id).unwrap_or_default())
         })
         .collect())
-}
-
-async fn find_each(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Vec<Group>> {
-    let mut out = Vec::new();
-    for id in ids {
-        out.extend(find(ec2, id).await?);
-    }
-    Ok(out)
 }
 
 /// Group ids in `vpc_id` carrying every tag of `tags` (adoption after a
@@ -337,16 +329,11 @@ async fn wait_visible(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Group> 
     .await
 }
 
-/// Every rule of one group, both directions, with their sgr- ids. A filter
-/// rather than rule ids: it answers an empty list for a group that just
-/// went away instead of failing.
-async fn observed_rules(ec2: &aws_sdk_ec2::Client, group_id: &str) -> PartResult<Vec<Rule>> {
-    Ok(observed_rules_of(ec2, &[group_id]).await?.remove(group_id).unwrap_or_default())
-}
-
-/// The rules of several groups in one paginated call, by group id.
-async fn observed_rules_of(ec2: &aws_sdk_ec2::Client, group_ids: &[&str]) -> PartResult<std::collections::HashMap<String, Vec<Rule>>> {
-    let mut by_group: std::collections::HashMap<String, Vec<Rule>> = std::collections::HashMap::new();
+/// Every rule of the groups, both directions, with their sgr- ids, by
+/// group id: one paginated call. A filter rather than rule ids: it answers
+/// an empty list for a group that just went away instead of failing.
+async fn observed_rules(ec2: &aws_sdk_ec2::Client, group_ids: &[&str]) -> PartResult<HashMap<String, Vec<Rule>>> {
+    let mut by_group: HashMap<String, Vec<Rule>> = HashMap::new();
     if group_ids.is_empty() {
         return Ok(by_group);
     }

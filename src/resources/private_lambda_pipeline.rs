@@ -904,15 +904,15 @@ async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Record, Diagn
     };
     use crate::calls::with_count as n;
     let ((dlq, c1), (queue, c2), (producer_role, c3), (consumer_role, c4), (groups, c5), (endpoint, c6), (producer, c7), (consumer, c8), (mapping, c9)) = tokio::try_join!(
-        n(queue(ids.get("dead_letter_queue_url"))).boxed(),
-        n(queue(ids.get("queue_url"))).boxed(),
-        n(role(ids.own_role("producer", "producer_role_arn"), "producer")).boxed(),
-        n(role(ids.own_role("consumer", "consumer_role_arn"), "consumer")).boxed(),
-        n(groups).boxed(),
-        n(endpoint).boxed(),
-        n(function(ids.get("producer_function_arn"), "producer")).boxed(),
-        n(function(ids.get("consumer_function_arn"), "consumer")).boxed(),
-        n(mapping).boxed(),
+        n(queue(ids.get("dead_letter_queue_url"))),
+        n(queue(ids.get("queue_url"))),
+        n(role(ids.own_role("producer", "producer_role_arn"), "producer")),
+        n(role(ids.own_role("consumer", "consumer_role_arn"), "consumer")),
+        n(groups),
+        n(endpoint),
+        n(function(ids.get("producer_function_arn"), "producer")),
+        n(function(ids.get("consumer_function_arn"), "consumer")),
+        n(mapping),
     )?;
     crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9]);
     let group = |id: &Option<String>| id.as_ref().and_then(|id| groups.iter().find(|g| &g.id == id).cloned());
@@ -1367,8 +1367,6 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     }
     let mut out = state_after(state, &r, !ids.own_endpoint());
     let Value::Object(fields) = &mut out else { return Ok(out) };
-    let drift = rule_drift(&Desired::from(state), &r, ids.own_endpoint());
-    fields.insert("rule_drift".into(), Value::List(drift.into_iter().map(Value::string).collect()));
     // Roles the user brings are not ours to refresh.
     for (block, attr) in [("producer", "producer_role_arn"), ("consumer", "consumer_role_arn")] {
         if ids.own_role(block, attr).is_some() {
@@ -1395,6 +1393,8 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     // Defaults follow the functions as they are now (visibility from the
     // consumer's timeout).
     let d = Desired::from(&Value::Object(fields.clone()));
+    let drift = rule_drift(&d, &r, ids.own_endpoint());
+    fields.insert("rule_drift".into(), Value::List(drift.into_iter().map(Value::string).collect()));
     if let Some(m) = &r.mapping {
         let observed = observed_mapping(m);
         write_block(fields, "event_source", &observed, &mapping_defaults());
