@@ -119,7 +119,7 @@ fn every_example_validates() {
         let rel = folder.strip_prefix(&examples).unwrap().display().to_string();
         // A copy of the whole tree, so module sources resolve; folders that
         // are not a root module get the provider's source declared.
-        let tf = Terraform::in_examples(&rel);
+        let tf = Terraform::from_example(&rel);
         let declared = std::fs::read_dir(tf.workdir()).unwrap().flatten().any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("required_providers")));
         if !declared {
             tf.write("required_providers.tf", required_providers());

@@ -578,17 +578,8 @@ fn terraform_converges_under_faults_and_leaves_nothing() {
     for (profile, f) in profiles() {
         // The update: one subnet fewer for the bundle, more memory for the consumer.
         for (example, update) in [("lambda-s3-endpoint", ("subnet_ids", one_subnet.as_str())), ("private-lambda-sqs", ("consumer_memory", "256"))] {
+            // The example's code folders come with it.
             let tf = common::terraform::Terraform::from_example(example);
-            for dir in ["producer", "consumer"] {
-                let src = common::root().join("examples").join(example).join(dir);
-                if src.is_dir() {
-                    std::fs::create_dir_all(tf.workdir().join(dir)).unwrap();
-                    for e in std::fs::read_dir(&src).unwrap() {
-                        let p = e.unwrap().path();
-                        std::fs::copy(&p, tf.workdir().join(dir).join(p.file_name().unwrap())).unwrap();
-                    }
-                }
-            }
             tf.init();
             let url = proxy.url();
             let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];

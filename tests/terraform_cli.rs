@@ -192,8 +192,6 @@ fn private_lambda_sqs_example_full_lifecycle() {
     }
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let tf = Terraform::from_example("private-lambda-sqs");
-    copy_dir(&common::root().join("examples/private-lambda-sqs/producer"), &tf.workdir().join("producer"));
-    copy_dir(&common::root().join("examples/private-lambda-sqs/consumer"), &tf.workdir().join("consumer"));
     tf.init();
     tf.apply(&refs).ok("apply");
     let out = tf.outputs();
@@ -272,14 +270,4 @@ fn private_lambda_sqs_example_full_lifecycle() {
         (queues, functions, mappings, roles, groups, endpoints)
     });
     assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
-        }
-    }
 }

@@ -71,26 +71,12 @@ impl Terraform {
 
     /// A copy of the whole examples/ tree, run in `folder` of it, so
     /// relative module sources and code paths resolve as in the repository.
-    pub fn in_examples(folder: &str) -> Terraform {
+    pub fn from_example(folder: &str) -> Terraform {
         let mut t = Terraform::new(&[]);
         copy_tree(&super::root().join("examples"), &t.dir.path().join("work"));
         t.sub = PathBuf::from(folder);
         assert!(t.workdir().is_dir(), "no examples/{folder}");
         t
-    }
-
-    /// Copies a folder of examples/ into the working dir.
-    pub fn from_example(name: &str) -> Terraform {
-        let src = super::root().join("examples").join(name);
-        let mut files = Vec::new();
-        for e in std::fs::read_dir(&src).unwrap_or_else(|e| panic!("{}: {e}", src.display())) {
-            let p = e.unwrap().path();
-            if p.extension().is_some_and(|x| x == "tf") {
-                files.push((p.file_name().unwrap().to_string_lossy().to_string(), std::fs::read_to_string(&p).unwrap()));
-            }
-        }
-        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-        Terraform::new(&refs)
     }
 
     pub fn workdir(&self) -> PathBuf {
