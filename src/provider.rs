@@ -181,3 +181,27 @@ fn provider_schema() -> Schema {
             ),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::protocol_errors;
+
+    /// Every schema the provider serves passes the checks Terraform runs
+    /// when it loads a provider (Terraform 1.0.3 ran none; every release
+    /// users run today refuses the provider on the first failure).
+    #[test]
+    fn every_served_schema_is_valid_for_terraform() {
+        let p = Provider::new();
+        let mut errors = Vec::new();
+        let mut check = |what: String, s: &Schema| errors.extend(protocol_errors(&s.to_proto()).into_iter().map(|e| format!("{what}: {e}")));
+        check("provider".into(), p.schema());
+        for (name, s) in p.resource_schemas() {
+            check(format!("resource {name}"), s);
+        }
+        for (name, s) in p.data_source_schemas() {
+            check(format!("data source {name}"), s);
+        }
+        assert!(errors.is_empty(), "schemas Terraform would refuse:\n{}", errors.join("\n"));
+    }
+}

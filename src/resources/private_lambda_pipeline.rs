@@ -9,7 +9,7 @@
 //! Delete runs it backwards, taking VPC functions out of the VPC first.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -86,6 +86,8 @@ fn function_block(description: &'static str, consumer: bool) -> Block {
     b
 }
 
+static SCHEMA: LazyLock<Schema> = LazyLock::new(schema);
+
 fn schema() -> Schema {
     let queue = Block::new("The queue and its dead-letter queue.")
         .attr(attr("fifo", Type::Bool, Mode::OptionalComputed, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
@@ -102,7 +104,7 @@ fn schema() -> Schema {
         .attr(attr("enabled", Type::Bool, Mode::OptionalComputed, "Whether the mapping polls (default true)."))
         .attr(attr("filter_patterns", Type::list(Type::String), Mode::Optional, "Event filter patterns (JSON), at most 5."));
     let endpoint = Block::new("The SQS Interface endpoint the producer reaches the queue through.")
-        .attr(attr("create", Type::Bool, Mode::Optional, "Make the endpoint (default true), with its own group allowing TCP 443 only from the producer."))
+        .attr(attr("create", Type::Bool, Mode::OptionalComputed, "Make the endpoint (default: true unless endpoint_id is given), with its own group allowing TCP 443 only from the producer."))
         .attr(attr("endpoint_id", Type::String, Mode::Optional, "Use this existing SQS endpoint instead (e.g. from a privatelink_service_endpoint_bundle)."));
     let timeouts = Block::new("How long create, update and delete may take (default 10m each).")
         .attr(attr("create", Type::String, Mode::Optional, "e.g. `15m`."))
@@ -120,12 +122,15 @@ fn schema() -> Schema {
         root = root.attr(attr(name, Type::String, Mode::Computed, description));
     }
     Schema::new(
-        root.block_at_least("producer", Nesting::Single, 1, function_block("The producer function, placed in the subnets.", false))
-            .block_at_least("consumer", Nesting::Single, 1, function_block("The consumer function, fed by the event source mapping.", true))
-            .block("queue", Nesting::Single, queue)
-            .block("event_source", Nesting::Single, event_source)
-            .block("endpoint", Nesting::Single, endpoint)
-            .block("timeouts", Nesting::Single, timeouts),
+        // Settings blocks are Group blocks: always in the state with their
+        // effective values, whether the configuration writes them or not,
+        // so an import plans no change either way.
+        root.required_block("producer", function_block("The producer function, placed in the subnets.", false))
+            .required_block("consumer", function_block("The consumer function, fed by the event source mapping.", true))
+            .block("queue", Nesting::Group, queue)
+            .block("event_source", Nesting::Group, event_source)
+            .block("endpoint", Nesting::Group, endpoint)
+            .block("timeouts", Nesting::Group, timeouts),
     )
 }
 
@@ -700,9 +705,16 @@ fn plan_state(default_tags: &Tags, prior: &Value, proposed: &Value, config: &Val
     if diags.has_errors() {
         return Err(diags);
     }
-    // Written blocks show their effective settings (defaults filled in), so
-    // a setting changed behind Terraform's back shows as a diff.
-    let effective = Desired::from(&Value::Object(fields.clone()));
+    // Settings blocks show their effective values: what the configuration
+    // says, else the default. Terraform proposes the prior (observed) value
+    // for an unset optional+computed setting; planning the default instead
+    // is what makes a setting changed behind Terraform's back a diff that
+    // apply repairs.
+    let mut basis = fields.clone();
+    for block in ["queue", "event_source"] {
+        basis.insert(block.into(), config.get(block).clone());
+    }
+    let effective = Desired::from(&Value::Object(basis));
     if let Some(Value::Object(q)) = fields.get_mut("queue") {
         let cfg = config.get("queue");
         let mut fill = |k: &str, v: Value| {
@@ -727,6 +739,12 @@ fn plan_state(default_tags: &Tags, prior: &Value, proposed: &Value, config: &Val
         fill("maximum_batching_window_seconds", Value::Number(effective.mapping.window as f64));
         fill("report_batch_item_failures", Value::Bool(effective.mapping.report_failures));
         fill("enabled", Value::Bool(effective.mapping.enabled));
+    }
+    if let Some(Value::Object(ep)) = fields.get_mut("endpoint") {
+        if config.get("endpoint").get("create").is_null() {
+            let reuse = config.get("endpoint").get("endpoint_id");
+            ep.insert("create".into(), if reuse.is_unknown() { Value::Unknown } else { Value::Bool(reuse.is_null()) });
+        }
     }
     // Ids of the parts: kept when the part exists and stays, unknown when
     // apply makes it; the endpoint's depend on the endpoint choice.
@@ -1396,13 +1414,18 @@ async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     let drift = rule_drift(&d, &r, ids.own_endpoint());
     fields.insert("rule_drift".into(), Value::List(drift.into_iter().map(Value::string).collect()));
     if let Some(m) = &r.mapping {
-        let observed = observed_mapping(m);
-        write_block(fields, "event_source", &observed, &mapping_defaults());
+        let mut observed = observed_mapping(m);
+        // Equal JSON written another way is the same filter.
+        let written = state.get("event_source").get("filter_patterns");
+        if same_json_list(written, &m.filter_patterns) {
+            observed.retain(|(k, _)| *k != "filter_patterns");
+        }
+        write_block(fields, "event_source", &observed);
     }
     if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
-        let observed = observed_queue(q, dlq);
-        write_block(fields, "queue", &observed, &queue_defaults(&d));
+        write_block(fields, "queue", &observed_queue(q, dlq));
     }
+    write_block(fields, "endpoint", &[("create", Value::Bool(ids.own_endpoint()))]);
     Ok(out)
 }
 
@@ -1433,17 +1456,12 @@ fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<Str
     unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
 }
 
-/// A settings block from what AWS has: written when the block is in the
-/// state, or when AWS differs from the defaults (then the plan shows the
-/// block going, which puts the defaults back).
-fn write_block(fields: &mut BTreeMap<String, Value>, block: &str, observed: &[(&str, Value)], defaults: &[(&str, Value)]) {
-    let present = matches!(fields.get(block), Some(Value::Object(_)));
-    let drifted = observed.iter().any(|(k, v)| defaults.iter().any(|(dk, dv)| dk == k && dv != v));
-    if !present && !drifted {
-        return;
-    }
-    let mut b = match fields.get(block) {
-        Some(Value::Object(o)) => o.clone(),
+/// A settings block with what AWS has, over what the state had. The
+/// block is a Group block, so it is always there: an import shows every
+/// setting, and a setting changed by hand differs from the plan.
+fn write_block(fields: &mut BTreeMap<String, Value>, block: &str, observed: &[(&str, Value)]) {
+    let mut b = match fields.remove(block) {
+        Some(Value::Object(o)) => o,
         _ => BTreeMap::new(),
     };
     for (k, v) in observed {
@@ -1452,22 +1470,26 @@ fn write_block(fields: &mut BTreeMap<String, Value>, block: &str, observed: &[(&
     fields.insert(block.into(), Value::Object(b));
 }
 
+/// Whether `written` (a list of JSON strings in the state) says the same as
+/// `observed`, element by element, as JSON values.
+fn same_json_list(written: &Value, observed: &[String]) -> bool {
+    let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
+    let written = written.elements();
+    written.len() == observed.len()
+        && written.iter().zip(observed).all(|(w, o)| w.as_str().and_then(parse).is_some_and(|w| Some(w) == parse(o)))
+}
+
 fn observed_mapping(m: &Mapping) -> Vec<(&'static str, Value)> {
     vec![
         ("batch_size", Value::Number(m.batch_size as f64)),
         ("maximum_batching_window_seconds", Value::Number(m.maximum_batching_window_seconds as f64)),
         ("report_batch_item_failures", Value::Bool(m.report_batch_item_failures)),
         ("enabled", Value::Bool(matches!(m.state.as_str(), "Enabled" | "Enabling"))),
-    ]
-}
-
-/// The mapping settings a pipeline gets when its `event_source` block says nothing.
-fn mapping_defaults() -> Vec<(&'static str, Value)> {
-    vec![
-        ("batch_size", Value::Number(DEFAULT_BATCH_SIZE as f64)),
-        ("maximum_batching_window_seconds", Value::Number(0.0)),
-        ("report_batch_item_failures", Value::Bool(true)),
-        ("enabled", Value::Bool(true)),
+        ("maximum_concurrency", m.maximum_concurrency.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null)),
+        (
+            "filter_patterns",
+            if m.filter_patterns.is_empty() { Value::Null } else { Value::List(m.filter_patterns.iter().cloned().map(Value::string).collect()) },
+        ),
     ]
 }
 
@@ -1491,18 +1513,8 @@ fn observed_queue(q: &Queue, dlq: &Queue) -> Vec<(&'static str, Value)> {
             _ => None,
         });
     out.push(("max_receive_count", num(max_receive)));
+    out.push(("kms_master_key_id", Value::opt_string(q.attributes.get(queue::KMS_MASTER_KEY_ID).filter(|k| !k.is_empty()).cloned())));
     out
-}
-
-/// The queue settings a pipeline gets when its `queue` block says nothing.
-fn queue_defaults(d: &Desired) -> Vec<(&'static str, Value)> {
-    vec![
-        ("fifo", Value::Bool(false)),
-        ("visibility_timeout_seconds", Value::Number(recommended_visibility(d.consumer.timeout as i64, 0) as f64)),
-        ("message_retention_seconds", Value::Number(DEFAULT_RETENTION as f64)),
-        ("dead_letter_retention_seconds", Value::Number(DEFAULT_DLQ_RETENTION as f64)),
-        ("max_receive_count", Value::Number(DEFAULT_MAX_RECEIVE as f64)),
-    ]
 }
 
 // ---------------------------------------------------------------- import
@@ -1583,9 +1595,7 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
     if fifo {
         state.insert("queue".into(), Value::object([("fifo", Value::Bool(true))]));
     }
-    if let Some(id) = &reused {
-        state.insert("endpoint".into(), Value::object([("endpoint_id", Value::string(id.clone()))]));
-    }
+    state.insert("endpoint".into(), Value::object([("create", Value::Bool(reused.is_none())), ("endpoint_id", Value::opt_string(reused.clone()))]));
     let ids: [(&str, Option<String>); 12] = [
         ("queue_url", queue.as_ref().map(|q| q.url.clone())),
         ("queue_arn", queue.as_ref().map(|q| q.arn.clone())),
@@ -1617,7 +1627,7 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        SCHEMA.clone()
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -1630,7 +1640,9 @@ impl Resource for PrivateLambdaPipeline {
             return Err(diags);
         }
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let planned = plan_state(&default_tags, prior, proposed, config)?;
+        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
+        let (prior, config) = (&prior, &config);
+        let planned = plan_state(&default_tags, prior, &proposed, config)?;
         if let Some(ctx) = ctx {
             let prior = if planned.requires_replace.is_empty() { prior } else { &Value::Null };
             let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned.state)).await?;
@@ -1650,12 +1662,14 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        ctx.run("refreshing the pipeline", read_state(ctx, state)).await.map_err(Diagnostics::from)
+        let fresh = ctx.run("refreshing the pipeline", read_state(ctx, state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = ctx.run("importing the pipeline", import_state(ctx, id)).await?;
-        ctx.run("reading the imported pipeline", read_state(ctx, &state)).await.map_err(Diagnostics::from)
+        let fresh = ctx.run("reading the imported pipeline", read_state(ctx, &state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
     }
 }
 

@@ -39,7 +39,7 @@ impl Resource for ServiceEndpointBundle {
     }
 
     fn schema(&self) -> Schema {
-        schema()
+        SCHEMA.clone()
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -53,7 +53,9 @@ impl Resource for ServiceEndpointBundle {
         }
         let region = ctx.map(|c| c.aws.region.as_str());
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let planned = plan_state(region, &default_tags, prior, proposed, config);
+        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
+        let prior = &prior;
+        let planned = plan_state(region, &default_tags, prior, &proposed, &config);
         if let Some(ctx) = ctx {
             let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned.state)).await?;
             if diags.has_errors() {
@@ -72,18 +74,22 @@ impl Resource for ServiceEndpointBundle {
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        ctx.run("refreshing the bundle", read_state(ctx, state)).await.map_err(Diagnostics::from)
+        let fresh = ctx.run("refreshing the bundle", read_state(ctx, state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        tokio::select! {
-            r = import_state(ctx, id) => r,
-            _ = ctx.cancel.cancelled() => Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
-        }
+        let state = tokio::select! {
+            r = import_state(ctx, id) => r?,
+            _ = ctx.cancel.cancelled() => return Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
+        };
+        Ok(SCHEMA.block.with_groups(state))
     }
 }
 
 // ---------------------------------------------------------------- schema
+
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
 
 fn schema() -> Schema {
     let set = || Type::set(Type::String);
@@ -121,7 +127,9 @@ fn schema() -> Schema {
             .attr(attr("security_group_id", Type::String, Mode::Computed, "The managed security group in front of the Interface endpoints."))
             .attr(attr("unexpected_rules", Type::list(Type::String), Mode::Computed, "Rules found on the managed group that the bundle did not make; the next apply removes them."))
             .block_at_least("endpoint", Nesting::List, 1, endpoint)
-            .block("timeouts", Nesting::Single, timeouts),
+            // A Group block: in the state whether written or not, so an
+            // import that leaves it out plans no change.
+            .block("timeouts", Nesting::Group, timeouts),
     )
 }
 
