@@ -11,6 +11,7 @@ pub mod calls;
 pub mod data_sources;
 pub mod diag;
 pub mod engine;
+pub mod identity;
 pub mod logging;
 pub mod parts;
 pub mod policy;

@@ -239,17 +239,83 @@ async fn stop_provider_cancels_work_in_flight_and_keeps_serving() {
     drop(silent);
 }
 
-/// Newer Terraform calls RPCs this protocol subset does not define; they
-/// must get UNIMPLEMENTED (which Terraform tolerates), not a diagnostic.
-#[tokio::test]
-async fn unknown_rpcs_answer_unimplemented() {
-    let plugin = Plugin::start(&[]);
-    let mut grpc = tonic::client::Grpc::new(plugin.channel().await);
+/// The methods of protocol 6.10 this provider serves.
+const SERVED: [&str; 16] = [
+    "GetMetadata",
+    "GetProviderSchema",
+    "ValidateProviderConfig",
+    "ValidateResourceConfig",
+    "ValidateDataResourceConfig",
+    "UpgradeResourceState",
+    "GetResourceIdentitySchemas",
+    "UpgradeResourceIdentity",
+    "ConfigureProvider",
+    "ReadResource",
+    "PlanResourceChange",
+    "ApplyResourceChange",
+    "ImportResourceState",
+    "ReadDataSource",
+    "GetFunctions",
+    "StopProvider",
+];
+
+/// The methods of protocol 6.10 for features this provider does not have.
+const NOT_SERVED: [&str; 20] = [
+    "MoveResourceState",
+    "GenerateResourceConfig",
+    "ValidateEphemeralResourceConfig",
+    "OpenEphemeralResource",
+    "RenewEphemeralResource",
+    "CloseEphemeralResource",
+    "ListResource",
+    "ValidateListResourceConfig",
+    "CallFunction",
+    "ValidateStateStoreConfig",
+    "ConfigureStateStore",
+    "ReadStateBytes",
+    "WriteStateBytes",
+    "LockState",
+    "UnlockState",
+    "GetStates",
+    "DeleteState",
+    "PlanAction",
+    "InvokeAction",
+    "ValidateActionConfig",
+];
+
+/// A call of `/tfplugin6.Provider/<method>` with an empty message, as any
+/// client may send (an empty message is a valid request of every method).
+async fn call_by_name(channel: tonic::transport::Channel, method: &str) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
     grpc.ready().await.unwrap();
-    let codec: tonic::codec::ProstCodec<pb::get_metadata::Request, pb::get_metadata::Response> = Default::default();
-    let path = tonic::codegen::http::uri::PathAndQuery::from_static("/tfplugin6.Provider/GetResourceIdentitySchemas");
-    let err = grpc.unary(tonic::Request::new(pb::get_metadata::Request {}), path, codec).await.unwrap_err();
-    assert_eq!(err.code(), tonic::Code::Unimplemented);
+    let codec: tonic::codec::ProstCodec<pb::get_metadata::Request, pb::get_metadata::Request> = Default::default();
+    let path: tonic::codegen::http::uri::PathAndQuery = format!("/tfplugin6.Provider/{method}").parse().unwrap();
+    grpc.unary(tonic::Request::new(pb::get_metadata::Request {}), path, codec).await.map(|_| ())
+}
+
+/// Every method of the protocol the provider has no feature for answers
+/// gRPC UNIMPLEMENTED, which Terraform and OpenTofu read as "not
+/// supported", never as an error diagnostic; so does a method of a future
+/// protocol version. The lists cover exactly the service in proto/.
+#[tokio::test]
+async fn rpcs_without_a_feature_answer_unimplemented() {
+    let proto = std::fs::read_to_string(common::root().join("proto/tfplugin6.proto")).unwrap();
+    let mut declared: Vec<&str> = proto.lines().filter_map(|l| l.trim().strip_prefix("rpc ")?.split('(').next()).collect();
+    declared.sort();
+    let mut listed: Vec<&str> = SERVED.iter().chain(NOT_SERVED.iter()).copied().collect();
+    listed.sort();
+    assert_eq!(declared, listed, "SERVED and NOT_SERVED must list every method of the Provider service");
+
+    let plugin = Plugin::start(&[]);
+    for method in NOT_SERVED.iter().copied().chain(["SomeMethodOfAFutureProtocol"]) {
+        let err = call_by_name(plugin.channel().await, method).await.expect_err(method);
+        assert_eq!(err.code(), tonic::Code::Unimplemented, "{method}: {err:?}");
+    }
+    // The served ones are really served (an empty request may get a
+    // diagnostic, never UNIMPLEMENTED).
+    for method in ["GetMetadata", "GetProviderSchema", "GetResourceIdentitySchemas", "GetFunctions"] {
+        call_by_name(plugin.channel().await, method).await.unwrap_or_else(|e| panic!("{method}: {e:?}"));
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@
 pub mod code;
 pub mod event_source_mapping;
 pub mod function;
+pub mod network_interface;
 pub mod queue;
 pub mod role;
 pub mod security_group;

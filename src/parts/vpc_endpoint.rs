@@ -198,6 +198,15 @@ pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) 
     Ok(found.into_iter().filter(|e| !e.is_gone() && carries_all(&e.tags, tags)).collect())
 }
 
+/// Endpoints (not gone) carrying every tag of `tags`, in any VPC of the
+/// region: finding a composite's endpoints by its owner tag alone.
+pub async fn find_by_tags_anywhere(ec2: &aws_sdk_ec2::Client, tags: &Tags) -> PartResult<Vec<Endpoint>> {
+    let filters = tags.iter().map(|(k, v)| ec2_filter(&format!("tag:{k}"), [v.as_str()])).collect();
+    let found = describe(ec2, &[], filters).await.map_err(|e| call_failed(PART, DESCRIBE, &e))?;
+    // Exact check, as in find_by_tags (filter values are patterns).
+    Ok(found.into_iter().filter(|e| !e.is_gone() && carries_all(&e.tags, tags)).collect())
+}
+
 /// Brings an endpoint to `spec` and waits until it is available: the
 /// endpoint `known` (recorded and still there), else one carrying the
 /// spec's ownership tags (a create whose answer was lost), else, with

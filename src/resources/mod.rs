@@ -3,11 +3,13 @@
 //! the parts it needs. Resource code never calls the AWS SDK: it goes
 //! through `crate::parts`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::identity::{self, IdentitySchema};
+use crate::parts::network_interface::{self as eni, Interface, User};
 use crate::parts::vpc::Subnet;
 use crate::provider::Ctx;
 use crate::schema::Schema;
@@ -47,10 +49,122 @@ pub trait Resource: Send + Sync {
 
     /// A state that `read` can complete, from the id the user gave.
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics>;
+
+    /// Resource identity (Terraform and OpenTofu 1.12+): what names one
+    /// instance, e.g. for `import { identity = {...} }`. Only attributes
+    /// that never change in place: an identity is permanent.
+    fn identity_schema(&self) -> IdentitySchema;
+
+    /// The identity of the resource in `state` (planned, applied or read)
+    /// in `region`. Parts unknown in a planned state stay unknown.
+    fn identity(&self, state: &Value, region: &str) -> Value;
+
+    /// Import by identity: the id `import` takes for `identity` (whose
+    /// required attributes and region are already checked), or errors
+    /// naming the identity attribute that is wrong.
+    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics>;
+
+    /// The plan of a destroy (Terraform asks for one because the provider
+    /// declares `plan_destroy`): warnings about what still depends on the
+    /// resource. Never an error: a destroy must stay possible.
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics;
 }
 
 pub fn all() -> Vec<Arc<dyn Resource>> {
     vec![Arc::new(service_endpoint_bundle::ServiceEndpointBundle), Arc::new(private_lambda_pipeline::PrivateLambdaPipeline)]
+}
+
+/// Import by identity (`import { identity = {...} }`): the identity is
+/// checked (required attributes, the provider's region), mapped to the id
+/// the resource imports by, and imported as that id would be. Returns the
+/// state and its whole identity (Terraform stores the provider's, not the
+/// possibly partial one the user wrote). Every error says which identity
+/// was used, so a wrong `identity.name` reads as such.
+pub async fn import_by_identity(r: &dyn Resource, ctx: &Ctx, asked: &Value) -> Result<(Value, Value), Diagnostics> {
+    let schema = r.identity_schema();
+    let region = ctx.aws.region.as_str();
+    let missing = schema.missing(asked);
+    if missing.has_errors() {
+        return Err(missing);
+    }
+    identity::check_region(asked, region)?;
+    let used = |d: Diagnostics| identity_used(d, &schema, asked);
+    let id = r.import_id(ctx, asked).await.map_err(used)?;
+    let state = r.import(ctx, &id).await.map_err(used)?;
+    let found = r.identity(&state, region);
+    let wrong = identity::mismatches(&schema, asked, &found);
+    if wrong.has_errors() {
+        return Err(wrong);
+    }
+    Ok((state, found))
+}
+
+/// Each error of an import by identity, with the identity it used.
+fn identity_used(mut d: Diagnostics, schema: &IdentitySchema, asked: &Value) -> Diagnostics {
+    let used = format!("The import used {}.", schema.describe(asked));
+    for diag in d.0.iter_mut().filter(|d| d.severity == crate::diag::Severity::Error) {
+        diag.detail = format!("{} {used}", diag.detail);
+    }
+    d
+}
+
+/// Endpoints a destroy takes away, for the warnings of its plan.
+pub struct Going<'a> {
+    /// What is destroyed, e.g. `the Interface endpoints of bundle peb-...`.
+    pub what: String,
+    /// What clients reach through it, e.g. `sqs, logs`.
+    pub services: String,
+    pub vpc_id: &'a str,
+}
+
+impl Going<'_> {
+    /// The clients in the VPC that reach the services through these
+    /// endpoints: network interfaces carrying a group the endpoints admit
+    /// (`admitted`) that are not the composite's own (`own`). A warning
+    /// naming them, nothing when there are none, nothing asked of AWS when
+    /// no group is admitted. A failed lookup is a warning too.
+    pub async fn client_warnings(&self, ctx: &Ctx, admitted: &[String], own: impl Fn(&Interface) -> bool) -> Diagnostics {
+        if admitted.is_empty() {
+            return Diagnostics::default();
+        }
+        let found = ctx.run("looking for clients of the endpoints", eni::find_by_groups(&ctx.aws.ec2, self.vpc_id, admitted)).await;
+        match found {
+            Ok(interfaces) => {
+                let users: BTreeSet<User> = interfaces.iter().filter(|i| !i.is_endpoint() && !own(i)).map(Interface::user).collect();
+                Diagnostics(self.clients_warning(&users.into_iter().collect::<Vec<_>>()).into_iter().collect())
+            }
+            Err(e) => self.unchecked(e).into(),
+        }
+    }
+
+    /// The warning naming `users`, none when there is no one.
+    pub fn clients_warning(&self, users: &[User]) -> Option<Diagnostic> {
+        if users.is_empty() {
+            return None;
+        }
+        let names = users.iter().map(User::to_string).collect::<Vec<_>>().join(", ");
+        Some(Diagnostic::warning(
+            "Clients still reach AWS through endpoints this destroys",
+            format!(
+                "Destroying {} in {} takes away the private path to {} of: {names}. \
+                 Their security groups are ones the endpoints admit; once the endpoints are gone their calls to {} fail, \
+                 unless their subnets have another way there (a NAT, another endpoint). Point them at another endpoint, or destroy them first, if that is not what you want.",
+                self.what, self.vpc_id, self.services, self.services
+            ),
+        ))
+    }
+
+    /// The lookup failed: say so (its detail names the call), and what it
+    /// would have told.
+    pub fn unchecked(&self, e: Diagnostic) -> Diagnostic {
+        Diagnostic::warning(
+            "Could not check who still uses endpoints this destroys",
+            format!(
+                "{} The destroy can go ahead; any client in {} that reaches {} through {} loses that private path.",
+                e.detail, self.vpc_id, self.services, self.what
+            ),
+        )
+    }
 }
 
 /// Subnets of `ids` (found by `parts::vpc::subnets`) that do not exist, are
@@ -146,6 +260,28 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn going() -> Going<'static> {
+        Going { what: "the Interface endpoints of bundle core".into(), services: "sqs, logs".into(), vpc_id: "vpc-1" }
+    }
+
+    #[test]
+    fn the_clients_warning_names_each_client() {
+        assert_eq!(going().clients_warning(&[]), None, "no clients, no warning");
+        let users = [User::Function("orders-worker".into()), User::Instance("i-0abc".into()), User::Other("eni-0def".into())];
+        let w = going().clients_warning(&users).expect("a warning");
+        assert_eq!(w.severity, crate::diag::Severity::Warning);
+        for want in ["Lambda function orders-worker", "EC2 instance i-0abc", "network interface eni-0def", "sqs, logs", "vpc-1", "bundle core"] {
+            assert!(w.detail.contains(want), "{want} missing: {}", w.detail);
+        }
+    }
+
+    #[test]
+    fn a_failed_lookup_is_a_warning_that_says_so() {
+        let w = going().unchecked(Diagnostic::error("network interface: ec2:DescribeNetworkInterfaces failed", "ec2:DescribeNetworkInterfaces answered Throttling"));
+        assert_eq!(w.severity, crate::diag::Severity::Warning);
+        assert!(w.detail.contains("answered Throttling") && w.detail.contains("can go ahead"), "{}", w.detail);
+    }
 
     #[test]
     fn durations() {

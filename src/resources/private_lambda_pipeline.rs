@@ -1616,6 +1616,60 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
     Ok(Value::Object(state))
 }
 
+// ---------------------------------------------------------------- identity
+
+/// The pipeline's identity: its name, which every object's name and owner
+/// tag derive from and which replaces the pipeline when changed, and the
+/// region (one name per region).
+fn identity_schema() -> crate::identity::IdentitySchema {
+    use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
+    IdentitySchema::new(vec![
+        IdentityAttribute::required("name", "The pipeline's `name`."),
+        IdentityAttribute::optional(REGION, "The pipeline's region; default the provider's."),
+    ])
+}
+
+fn identity_of(state: &Value, region: &str) -> Value {
+    Value::object([("name", state.get("name").clone()), (crate::identity::REGION, Value::string(region))])
+}
+
+/// Import by identity is import by name.
+fn import_id_of(identity: &Value) -> Result<String, Diagnostics> {
+    let name = identity.get("name").as_str().unwrap_or("");
+    check_name(name).map_err(|e| Diagnostic::error("Invalid import identity", format!("identity.name: {e}")))?;
+    Ok(name.to_string())
+}
+
+/// Destroy plan: the pipeline's own SQS endpoint goes with it (a reused
+/// one stays: nothing to check). Clients it admits, network interfaces in
+/// a group its endpoint group lets in other than the pipeline's own
+/// functions (e.g. another function put in the producer's group), lose
+/// their private path to SQS.
+async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
+    let ids = Ids(prior);
+    let (true, Some(group_id), Some(vpc_id)) = (ids.own_endpoint(), ids.get("endpoint_security_group_id"), prior.get("vpc_id").as_str()) else {
+        return Diagnostics::default();
+    };
+    let name = prior.get("name").as_str().unwrap_or("");
+    let going = crate::resources::Going { what: format!("the SQS endpoint of pipeline {name}"), services: "SQS".into(), vpc_id };
+    let admitted = match ctx.run("reading the endpoint's group", sg::find(&ctx.aws.ec2, &group_id)).await {
+        Ok(Some(g)) => admitted_groups(&g),
+        Ok(None) => return Diagnostics::default(),
+        Err(e) => return going.unchecked(e).into(),
+    };
+    let own = [format!("{name}-producer"), format!("{name}-consumer")];
+    going.client_warnings(ctx, &admitted, |i| i.lambda_function().is_some_and(|f| own.contains(&f))).await
+}
+
+/// The groups a group lets in (ingress rules naming a group).
+fn admitted_groups(g: &Group) -> Vec<String> {
+    let groups = g.rules.iter().filter(|r| r.direction == Direction::Ingress).filter_map(|r| match &r.peer {
+        Peer::Group(id) => Some(id.clone()),
+        _ => None,
+    });
+    groups.collect::<std::collections::BTreeSet<_>>().into_iter().collect()
+}
+
 // ---------------------------------------------------------------- resource
 
 pub struct PrivateLambdaPipeline;
@@ -1670,6 +1724,22 @@ impl Resource for PrivateLambdaPipeline {
         let state = ctx.run("importing the pipeline", import_state(ctx, id)).await?;
         let fresh = ctx.run("reading the imported pipeline", read_state(ctx, &state)).await?;
         Ok(SCHEMA.block.with_groups(fresh))
+    }
+
+    fn identity_schema(&self) -> crate::identity::IdentitySchema {
+        identity_schema()
+    }
+
+    fn identity(&self, state: &Value, region: &str) -> Value {
+        identity_of(state, region)
+    }
+
+    async fn import_id(&self, _ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+        import_id_of(identity)
+    }
+
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
     }
 }
 

@@ -30,6 +30,74 @@ const GROUP_PART: &str = "security-group";
 /// Services AWS offers as Gateway endpoints.
 const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
 
+// ---------------------------------------------------------------- identity
+
+/// The bundle's identity: its id and the region. The id is derived from
+/// the VPC, name and services the bundle was made with and then kept for
+/// its life, and every object made carries it in its owner tag, so an
+/// import finds the bundle by it. `vpc_id` and `name` alone would not tell
+/// two unnamed bundles of one VPC apart; the services would, but they
+/// change in place, and an identity must not.
+fn identity_schema() -> crate::identity::IdentitySchema {
+    use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
+    IdentitySchema::new(vec![
+        IdentityAttribute::required("id", "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag."),
+        IdentityAttribute::optional(REGION, "The bundle's region; default the provider's."),
+    ])
+}
+
+fn identity_of(state: &Value, region: &str) -> Value {
+    Value::object([("id", state.get("id").clone()), (crate::identity::REGION, Value::string(region))])
+}
+
+/// `peb-` + 16 lower-case hex digits, as `bundle_id` makes them.
+fn is_bundle_id(s: &str) -> bool {
+    s.strip_prefix("peb-").is_some_and(|h| h.len() == 16 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+}
+
+/// Import by identity: the ids of the endpoints carrying the bundle's
+/// owner tag, which is what the import by id takes, in order of service
+/// name (AWS keeps no order of the blocks; this one is stable and easy to
+/// write the configuration in).
+async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+    let id = identity.get("id").as_str().unwrap_or("");
+    if !is_bundle_id(id) {
+        return Err(Diagnostic::error("Invalid import identity", format!("identity.id is {id:?}; a bundle id is `peb-` followed by 16 hex digits, like peb-0123456789abcdef (the bundle's `id` attribute).")).into());
+    }
+    let owned = [(OWNER_TAG.to_string(), id.to_string())].into_iter().collect();
+    let found = ctx.run("finding the bundle's endpoints", vpce::find_by_tags_anywhere(&ctx.aws.ec2, &owned)).await?;
+    if found.is_empty() {
+        return Err(Diagnostic::error(
+            "No bundle with this identity",
+            format!(
+                "identity.id = {id:?}: no VPC endpoint in {} carries {OWNER_TAG} = {id}. Check the id; a bundle imported from endpoints the provider did not make gets that tag at its first apply, until then import it by its endpoint ids.",
+                ctx.aws.region
+            ),
+        )
+        .into());
+    }
+    let mut found: Vec<(String, &str, &str)> = found.iter().map(|e| (short_service_name(&e.service_name), e.kind.as_str(), e.id.as_str())).collect();
+    found.sort();
+    Ok(found.iter().map(|(_, _, id)| *id).collect::<Vec<_>>().join(","))
+}
+
+/// Destroy plan: clients that the bundle's Interface endpoints admit by
+/// security group, still with a network interface in the VPC, lose their
+/// private path to those services. Gateway endpoints admit by route table
+/// and CIDR clients have no name: neither is checked.
+async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
+    let interface: Vec<&Value> = prior.get("endpoint").elements().iter().filter(|b| kind_of(b) == Kind::Interface && b.get("id").as_str().is_some()).collect();
+    let (Some(vpc_id), false) = (prior.get("vpc_id").as_str(), interface.is_empty()) else { return Diagnostics::default() };
+    let services: Vec<String> = interface.iter().map(|b| short_service_name(b.get("service").as_str().unwrap_or(""))).collect();
+    let bundle = match prior.get("name").as_str() {
+        Some(name) => format!("{name} ({})", prior.get("id").as_str().unwrap_or("")),
+        None => prior.get("id").as_str().unwrap_or("").to_string(),
+    };
+    let going = crate::resources::Going { what: format!("the Interface endpoints of bundle {bundle}"), services: services.join(", "), vpc_id };
+    let own: BTreeSet<String> = interface.iter().flat_map(|b| b.get("network_interface_ids").strings()).collect();
+    going.client_warnings(ctx, &prior.get("allowed_security_group_ids").strings(), |i| own.contains(&i.id)).await
+}
+
 pub struct ServiceEndpointBundle;
 
 #[tonic::async_trait]
@@ -84,6 +152,22 @@ impl Resource for ServiceEndpointBundle {
             _ = ctx.cancel.cancelled() => return Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
         };
         Ok(SCHEMA.block.with_groups(state))
+    }
+
+    fn identity_schema(&self) -> crate::identity::IdentitySchema {
+        identity_schema()
+    }
+
+    fn identity(&self, state: &Value, region: &str) -> Value {
+        identity_of(state, region)
+    }
+
+    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+        import_id_of(ctx, identity).await
+    }
+
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
     }
 }
 

@@ -9,9 +9,11 @@ use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::identity;
 use crate::logging::request_id;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
+use crate::resources::{self, Resource};
 use crate::schema::Type;
 use crate::value::Value;
 use pb::provider_server::{Provider as ProviderRpc, ProviderServer};
@@ -50,23 +52,63 @@ fn summary(d: &Diagnostics) -> String {
     d.0.first().map(|d| d.summary.clone()).unwrap_or_default()
 }
 
+/// What the provider supports beyond the base protocol. `plan_destroy`:
+/// Terraform (1.3+) calls PlanResourceChange for destroys too, which lets a
+/// composite warn about clients that lose their path to a service.
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities { plan_destroy: true, ..Default::default() }
+}
+
+/// An identity on the wire, or Null when the request carries none (every
+/// Terraform before 1.12, and 1.12+ before it has stored one).
+fn decode_identity(d: Option<pb::ResourceIdentityData>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
+    decode(d.and_then(|d| d.identity_data), ty, what)
+}
+
+fn identity_data(v: &Value, ty: &Type) -> pb::ResourceIdentityData {
+    pb::ResourceIdentityData { identity_data: Some(encode(v, ty)) }
+}
+
+/// The identity to send with a state after read, apply or import: none
+/// without a state, and none rather than one with unknown parts, which
+/// Terraform refuses there. Clients that know no identity skip the field.
+fn known_identity(r: &dyn Resource, state: &Value, region: &str) -> Option<pb::ResourceIdentityData> {
+    if state.is_null() {
+        return None;
+    }
+    let id = r.identity(state, region);
+    if !id.is_wholly_known() {
+        tracing::warn!(identity = ?id, "identity not wholly known after read, apply or import; none sent");
+        return None;
+    }
+    Some(identity_data(&id, &r.identity_schema().ty()))
+}
+
+/// Answer for a method of protocol 6.10 whose feature this provider does
+/// not have. Clients treat UNIMPLEMENTED as "not supported", never as an
+/// error of a resource.
+fn not_served(rpc: &'static str) -> Status {
+    tracing::debug!(parent: &span(rpc, ""), "not served: answering UNIMPLEMENTED");
+    Status::unimplemented(format!("terraform-provider-privatelink does not implement {rpc}"))
+}
+
 #[tonic::async_trait]
 impl ProviderRpc for Service {
     async fn get_metadata(&self, _req: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
         let p = &self.provider;
         Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: Some(pb::ServerCapabilities::default()),
+            server_capabilities: Some(capabilities()),
             diagnostics: vec![],
+            // No functions (OpenTofu asks for them), ephemeral or list
+            // resources, state stores or actions.
+            functions: vec![],
             data_sources: p
                 .data_source_schemas()
                 .keys()
                 .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() })
                 .collect(),
-            resources: p
-                .resource_schemas()
-                .keys()
-                .map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() })
-                .collect(),
+            resources: p.resource_schemas().keys().map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() }).collect(),
+            ..Default::default()
         }))
     }
 
@@ -80,9 +122,60 @@ impl ProviderRpc for Service {
             provider: Some(p.schema().to_proto()),
             resource_schemas: p.resource_schemas().iter().map(|(k, s)| (k.to_string(), s.to_proto())).collect(),
             data_source_schemas: p.data_source_schemas().iter().map(|(k, s)| (k.to_string(), s.to_proto())).collect(),
+            functions: Default::default(),
             diagnostics: vec![],
             provider_meta: None,
-            server_capabilities: Some(pb::ServerCapabilities::default()),
+            server_capabilities: Some(capabilities()),
+            // No ephemeral or list resources, state stores or actions.
+            ..Default::default()
+        }))
+    }
+
+    async fn get_functions(&self, _req: Request<pb::get_functions::Request>) -> Result<Response<pb::get_functions::Response>, Status> {
+        tracing::debug!(parent: &span("GetFunctions", ""), "no functions");
+        Ok(Response::new(pb::get_functions::Response { functions: Default::default(), diagnostics: vec![] }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _req: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        let p = &self.provider;
+        tracing::debug!(parent: &span("GetResourceIdentitySchemas", ""), "serving identity schemas");
+        let identity_schemas = p
+            .resource_schemas()
+            .keys()
+            .filter_map(|k| p.resource(k).ok())
+            .map(|(r, _)| (r.type_name().to_string(), r.identity_schema().to_proto()))
+            .collect();
+        Ok(Response::new(pb::get_resource_identity_schemas::Response { identity_schemas, diagnostics: vec![] }))
+    }
+
+    /// Version 0 is the only identity version so far: the stored JSON is
+    /// read with the current identity schema and handed back as msgpack.
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let req = req.into_inner();
+        let s = span("UpgradeResourceIdentity", &req.type_name);
+        let _e = s.enter();
+        let result = (|| {
+            let (r, _) = self.provider.resource(&req.type_name)?;
+            let schema = r.identity_schema();
+            if req.version > schema.version {
+                return Err(Diagnostic::error(
+                    "Identity from a newer provider",
+                    format!("The stored identity has version {}; this provider knows versions up to {}. Use the provider version that wrote it, or a newer one.", req.version, schema.version),
+                ));
+            }
+            let raw = req.raw_identity.unwrap_or_default();
+            let v = Value::from_json(&raw.json, &schema.ty()).map_err(|e| Diagnostic::error("Could not read the stored identity", e.0))?;
+            Ok(identity_data(&v, &schema.ty()))
+        })();
+        Ok(Response::new(match result {
+            Ok(v) => pb::upgrade_resource_identity::Response { upgraded_identity: Some(v), diagnostics: vec![] },
+            Err(d) => pb::upgrade_resource_identity::Response { upgraded_identity: None, diagnostics: vec![d.to_proto()] },
         }))
     }
 
@@ -193,21 +286,35 @@ impl ProviderRpc for Service {
                 let ty = schema.ty();
                 let state = decode(req.current_state.clone(), &ty, "current state")?;
                 if state.is_null() {
-                    return Ok::<_, Diagnostics>(encode(&Value::Null, &ty));
+                    return Ok::<_, Diagnostics>((encode(&Value::Null, &ty), None));
                 }
                 let ctx = p.ctx()?;
                 let fresh = r.read(&ctx, &state).await?;
                 if fresh.is_null() {
                     tracing::info!("every part is gone: the resource is removed from state");
                 }
-                Ok(encode(&fresh, &ty))
+                // Also when Terraform sent none: that is how a resource made
+                // before Terraform knew identities gets one.
+                Ok((encode(&fresh, &ty), known_identity(r.as_ref(), &fresh, &ctx.aws.region)))
             }
             .await;
             Ok(Response::new(match result {
-                Ok(v) => pb::read_resource::Response { new_state: Some(v), diagnostics: vec![], private: req.private },
+                Ok((v, new_identity)) => pb::read_resource::Response {
+                    new_state: Some(v),
+                    diagnostics: vec![],
+                    private: req.private,
+                    new_identity,
+                    ..Default::default()
+                },
                 Err(d) => {
                     tracing::warn!(error = %summary(&d), "read failed");
-                    pb::read_resource::Response { new_state: req.current_state, diagnostics: d.to_proto(), private: req.private }
+                    pb::read_resource::Response {
+                        new_state: req.current_state,
+                        diagnostics: d.to_proto(),
+                        private: req.private,
+                        new_identity: req.current_identity,
+                        ..Default::default()
+                    }
                 }
             }))
         }
@@ -230,22 +337,39 @@ impl ProviderRpc for Service {
                 let proposed = decode(req.proposed_new_state, &ty, "proposed state")?;
                 let config = decode(req.config, &ty, "configuration")?;
                 if proposed.is_null() {
-                    // Destroy: nothing to plan.
-                    return Ok::<_, Diagnostics>((encode(&Value::Null, &ty), vec![]));
+                    // Destroy: the planned state is null; the warnings say
+                    // who still depends on what goes.
+                    let warnings = match p.ctx() {
+                        Ok(ctx) if !prior.is_null() => r.plan_destroy(&ctx, &prior).await,
+                        _ => Diagnostics::default(),
+                    };
+                    return Ok::<_, Diagnostics>(PlanAnswer {
+                        state: encode(&Value::Null, &ty),
+                        replace: vec![],
+                        identity: None,
+                        diags: warnings,
+                    });
                 }
                 let ctx = p.ctx().ok();
                 let planned = r.plan(ctx.as_ref(), &prior, &proposed, &config).await?;
+                let id_ty = r.identity_schema().ty();
+                let prior_identity = decode_identity(req.prior_identity, &id_ty, "prior identity")?;
+                let stays = !prior.is_null() && planned.requires_replace.is_empty();
+                let from_plan = ctx.as_ref().map(|c| r.identity(&planned.state, &c.aws.region));
+                let identity = identity::planned(stays, &prior_identity, from_plan).map(|v| identity_data(&v, &id_ty));
                 let replace = planned.requires_replace.iter().map(|p| p.to_proto()).collect();
-                Ok((encode(&planned.state, &ty), replace))
+                Ok(PlanAnswer { state: encode(&planned.state, &ty), replace, identity, diags: Diagnostics::default() })
             }
             .await;
             Ok(Response::new(match result {
-                Ok((state, requires_replace)) => pb::plan_resource_change::Response {
-                    planned_state: Some(state),
-                    requires_replace,
+                Ok(a) => pb::plan_resource_change::Response {
+                    planned_state: Some(a.state),
+                    requires_replace: a.replace,
                     planned_private: req.prior_private,
-                    diagnostics: vec![],
+                    diagnostics: a.diags.to_proto(),
                     legacy_type_system: false,
+                    deferred: None,
+                    planned_identity: a.identity,
                 },
                 Err(d) => {
                     tracing::debug!(error = %summary(&d), "plan refused");
@@ -273,18 +397,34 @@ impl ProviderRpc for Service {
                 let planned = decode(req.planned_state, &ty, "planned state")?;
                 let ctx = p.ctx()?;
                 let (state, diags) = r.apply(&ctx, &prior, &planned).await;
-                Ok::<_, Diagnostics>((encode(&state, &ty), diags))
+                // The identity of whatever state is true now, also after a
+                // partial failure; none once destroyed.
+                let identity = known_identity(r.as_ref(), &state, &ctx.aws.region);
+                Ok::<_, Diagnostics>((encode(&state, &ty), identity, diags))
             }
             .await;
             Ok(Response::new(match result {
-                Ok((state, diags)) => {
+                Ok((state, new_identity, diags)) => {
                     if diags.has_errors() {
                         tracing::warn!(error = %summary(&diags), "apply failed; returning the state reached");
                     }
-                    pb::apply_resource_change::Response { new_state: Some(state), private: req.planned_private, diagnostics: diags.to_proto() }
+                    pb::apply_resource_change::Response {
+                        new_state: Some(state),
+                        private: req.planned_private,
+                        diagnostics: diags.to_proto(),
+                        legacy_type_system: false,
+                        new_identity,
+                    }
                 }
-                // Nothing was attempted: the prior state still holds.
-                Err(d) => pb::apply_resource_change::Response { new_state: prior_raw, private: req.planned_private, diagnostics: d.to_proto() },
+                // Nothing was attempted: the prior state still holds. No
+                // identity: the next read returns it.
+                Err(d) => pb::apply_resource_change::Response {
+                    new_state: prior_raw,
+                    private: req.planned_private,
+                    diagnostics: d.to_proto(),
+                    legacy_type_system: false,
+                    new_identity: None,
+                },
             }))
         }
         .instrument(s)
@@ -302,20 +442,28 @@ impl ProviderRpc for Service {
             let result = async {
                 let (r, schema) = p.resource(&req.type_name)?;
                 let ctx = p.ctx()?;
-                let state = r.import(&ctx, &req.id).await?;
-                Ok::<_, Diagnostics>(encode(&state, &schema.ty()))
+                let asked = decode_identity(req.identity, &r.identity_schema().ty(), "import identity")?;
+                // `import { identity = {...} }` sends the identity and no id.
+                let state = if req.id.is_empty() && !asked.is_null() {
+                    resources::import_by_identity(r.as_ref(), &ctx, &asked).await?.0
+                } else {
+                    r.import(&ctx, &req.id).await?
+                };
+                Ok::<_, Diagnostics>((encode(&state, &schema.ty()), known_identity(r.as_ref(), &state, &ctx.aws.region)))
             }
             .await;
             Ok(Response::new(match result {
-                Ok(state) => pb::import_resource_state::Response {
+                Ok((state, identity)) => pb::import_resource_state::Response {
                     imported_resources: vec![pb::import_resource_state::ImportedResource {
                         type_name: req.type_name.clone(),
                         state: Some(state),
                         private: vec![],
+                        identity,
                     }],
                     diagnostics: vec![],
+                    deferred: None,
                 },
-                Err(d) => pb::import_resource_state::Response { imported_resources: vec![], diagnostics: d.to_proto() },
+                Err(d) => pb::import_resource_state::Response { imported_resources: vec![], diagnostics: d.to_proto(), deferred: None },
             }))
         }
         .instrument(s)
@@ -341,11 +489,11 @@ impl ProviderRpc for Service {
             let resp = match result {
                 Ok((state, ty)) => {
                     tracing::debug!("data source read");
-                    pb::read_data_source::Response { state: Some(encode(&state, &ty)), diagnostics: vec![] }
+                    pb::read_data_source::Response { state: Some(encode(&state, &ty)), diagnostics: vec![], deferred: None }
                 }
                 Err(diags) => {
                     tracing::warn!(error = %diags.0.first().map(|d| d.summary.as_str()).unwrap_or(""), "data source read failed");
-                    pb::read_data_source::Response { state: None, diagnostics: diags.to_proto() }
+                    pb::read_data_source::Response { state: None, diagnostics: diags.to_proto(), deferred: None }
                 }
             };
             Ok(Response::new(resp))
@@ -359,4 +507,134 @@ impl ProviderRpc for Service {
         self.provider.stop();
         Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }
+
+    // ---- methods of protocol 6.10 for features this provider does not have
+
+    async fn move_resource_state(
+        &self,
+        _: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        Err(not_served("MoveResourceState"))
+    }
+
+    async fn generate_resource_config(
+        &self,
+        _: Request<pb::generate_resource_config::Request>,
+    ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        Err(not_served("GenerateResourceConfig"))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        _: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        Err(not_served("ValidateEphemeralResourceConfig"))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        _: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        Err(not_served("OpenEphemeralResource"))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        _: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        Err(not_served("RenewEphemeralResource"))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        _: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        Err(not_served("CloseEphemeralResource"))
+    }
+
+    type ListResourceStream = futures::stream::Empty<Result<pb::list_resource::Event, Status>>;
+
+    async fn list_resource(&self, _: Request<pb::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
+        Err(not_served("ListResource"))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        _: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        Err(not_served("ValidateListResourceConfig"))
+    }
+
+    async fn call_function(&self, _: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
+        Err(not_served("CallFunction"))
+    }
+
+    async fn validate_state_store_config(
+        &self,
+        _: Request<pb::validate_state_store::Request>,
+    ) -> Result<Response<pb::validate_state_store::Response>, Status> {
+        Err(not_served("ValidateStateStoreConfig"))
+    }
+
+    async fn configure_state_store(
+        &self,
+        _: Request<pb::configure_state_store::Request>,
+    ) -> Result<Response<pb::configure_state_store::Response>, Status> {
+        Err(not_served("ConfigureStateStore"))
+    }
+
+    type ReadStateBytesStream = futures::stream::Empty<Result<pb::read_state_bytes::Response, Status>>;
+
+    async fn read_state_bytes(&self, _: Request<pb::read_state_bytes::Request>) -> Result<Response<Self::ReadStateBytesStream>, Status> {
+        Err(not_served("ReadStateBytes"))
+    }
+
+    async fn write_state_bytes(
+        &self,
+        _: Request<tonic::Streaming<pb::write_state_bytes::RequestChunk>>,
+    ) -> Result<Response<pb::write_state_bytes::Response>, Status> {
+        Err(not_served("WriteStateBytes"))
+    }
+
+    async fn lock_state(&self, _: Request<pb::lock_state::Request>) -> Result<Response<pb::lock_state::Response>, Status> {
+        Err(not_served("LockState"))
+    }
+
+    async fn unlock_state(&self, _: Request<pb::unlock_state::Request>) -> Result<Response<pb::unlock_state::Response>, Status> {
+        Err(not_served("UnlockState"))
+    }
+
+    async fn get_states(&self, _: Request<pb::get_states::Request>) -> Result<Response<pb::get_states::Response>, Status> {
+        Err(not_served("GetStates"))
+    }
+
+    async fn delete_state(&self, _: Request<pb::delete_state::Request>) -> Result<Response<pb::delete_state::Response>, Status> {
+        Err(not_served("DeleteState"))
+    }
+
+    async fn plan_action(&self, _: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
+        Err(not_served("PlanAction"))
+    }
+
+    type InvokeActionStream = futures::stream::Empty<Result<pb::invoke_action::Event, Status>>;
+
+    async fn invoke_action(&self, _: Request<pb::invoke_action::Request>) -> Result<Response<Self::InvokeActionStream>, Status> {
+        Err(not_served("InvokeAction"))
+    }
+
+    async fn validate_action_config(
+        &self,
+        _: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        Err(not_served("ValidateActionConfig"))
+    }
+}
+
+/// The answer to PlanResourceChange, before encoding.
+struct PlanAnswer {
+    state: pb::DynamicValue,
+    replace: Vec<pb::AttributePath>,
+    identity: Option<pb::ResourceIdentityData>,
+    /// Warnings (a destroy's); errors go the Err way.
+    diags: Diagnostics,
 }

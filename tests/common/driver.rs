@@ -24,6 +24,17 @@ fn state_of(d: Option<pb::DynamicValue>) -> V {
     d.map(|d| if d.msgpack.is_empty() { V::Nil } else { decode_msgpack(&d.msgpack) }).unwrap_or(V::Nil)
 }
 
+/// An identity as Terraform 1.12+ sends it; None sends none, as Terraform
+/// before 1.12 (and 1.12+ before it has stored one) does.
+fn identity_data(v: Option<&V>) -> Option<pb::ResourceIdentityData> {
+    v.map(|v| pb::ResourceIdentityData { identity_data: dv(v) })
+}
+
+/// The identity in an answer; None when the provider sent none.
+pub fn identity_of(d: Option<pb::ResourceIdentityData>) -> Option<V> {
+    d.and_then(|d| d.identity_data).map(|d| state_of(Some(d)))
+}
+
 pub fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
     diags.iter().filter(|d| d.severity == pb::diagnostic::Severity::Error as i32).collect()
 }
@@ -57,13 +68,13 @@ impl Driver {
     pub async fn new(plugin: &super::plugin::Plugin, type_name: &str, moto_url: &str, default_tags: &[(&str, &str)]) -> Driver {
         let mut client = plugin.client().await;
         let tags = obj(default_tags.iter().map(|(k, v)| (*k, s(v))).collect());
-        let config = obj(vec![
-            ("region", s("us-east-1")),
-            ("endpoints", endpoints(moto_url)),
-            ("default_tags", obj(vec![("tags", tags)])),
-        ]);
+        let config = obj(vec![("region", s("us-east-1")), ("endpoints", endpoints(moto_url)), ("default_tags", obj(vec![("tags", tags)]))]);
         let r = client
-            .configure_provider(pb::configure_provider::Request { terraform_version: "1.0.3".into(), config: dv(&config), client_capabilities: None })
+            .configure_provider(pb::configure_provider::Request {
+                terraform_version: "1.0.3".into(),
+                config: dv(&config),
+                client_capabilities: None,
+            })
             .await
             .unwrap()
             .into_inner();
@@ -73,7 +84,11 @@ impl Driver {
 
     pub async fn validate(&mut self, config: &V) -> Vec<pb::Diagnostic> {
         self.client
-            .validate_resource_config(pb::validate_resource_config::Request { type_name: self.type_name.clone(), config: dv(config) })
+            .validate_resource_config(pb::validate_resource_config::Request {
+                type_name: self.type_name.clone(),
+                config: dv(config),
+                client_capabilities: None,
+            })
             .await
             .unwrap()
             .into_inner()
@@ -82,33 +97,47 @@ impl Driver {
 
     /// (planned state, replace paths) or the plan's diagnostics.
     pub async fn plan(&mut self, prior: &V, config: &V) -> Result<(V, Vec<String>), Vec<pb::Diagnostic>> {
+        self.plan_with_identity(prior, None, config).await.map(|p| (p.state, p.replace))
+    }
+
+    /// Plan as Terraform 1.12+ does, with the identity it stored for the
+    /// prior state (if any); the answer's planned identity comes back too.
+    pub async fn plan_with_identity(&mut self, prior: &V, prior_identity: Option<&V>, config: &V) -> Result<Plan, Vec<pb::Diagnostic>> {
         let diags = self.validate(config).await;
         if !errors(&diags).is_empty() {
             return Err(diags);
         }
-        let r = self
-            .client
+        let r = self.plan_call(prior, prior_identity, config, config).await;
+        if !errors(&r.diagnostics).is_empty() {
+            return Err(r.diagnostics);
+        }
+        let replace =
+            r.requires_replace.iter().map(|p| path_of(&pb::Diagnostic { attribute: Some(p.clone()), ..Default::default() })).collect();
+        Ok(Plan { state: state_of(r.planned_state), replace, identity: identity_of(r.planned_identity), diagnostics: r.diagnostics })
+    }
+
+    /// The plan of a destroy, as Terraform (1.3+) asks for one from a
+    /// provider declaring plan_destroy: proposed state and config null.
+    pub async fn plan_destroy(&mut self, prior: &V, prior_identity: Option<&V>) -> Plan {
+        let r = self.plan_call(prior, prior_identity, &V::Nil, &V::Nil).await;
+        Plan { state: state_of(r.planned_state), replace: vec![], identity: identity_of(r.planned_identity), diagnostics: r.diagnostics }
+    }
+
+    async fn plan_call(&mut self, prior: &V, prior_identity: Option<&V>, proposed: &V, config: &V) -> pb::plan_resource_change::Response {
+        self.client
             .plan_resource_change(pb::plan_resource_change::Request {
                 type_name: self.type_name.clone(),
                 prior_state: dv(prior),
-                proposed_new_state: dv(config),
+                proposed_new_state: dv(proposed),
                 config: dv(config),
                 prior_private: vec![],
                 provider_meta: None,
                 client_capabilities: None,
+                prior_identity: identity_data(prior_identity),
             })
             .await
             .unwrap()
-            .into_inner();
-        if !errors(&r.diagnostics).is_empty() {
-            return Err(r.diagnostics);
-        }
-        let replace = r
-            .requires_replace
-            .iter()
-            .map(|p| path_of(&pb::Diagnostic { attribute: Some(p.clone()), ..Default::default() }))
-            .collect();
-        Ok((state_of(r.planned_state), replace))
+            .into_inner()
     }
 
     pub async fn apply(&mut self, prior: &V, planned: &V) -> (V, Vec<pb::Diagnostic>) {
@@ -117,6 +146,28 @@ impl Driver {
 
     /// Apply, with the transport error if the provider went away mid-call.
     pub async fn try_apply(&mut self, prior: &V, planned: &V) -> Result<(V, Vec<pb::Diagnostic>), tonic::Status> {
+        let r = self.apply_call(prior, planned, None).await?;
+        Ok((state_of(r.new_state), r.diagnostics))
+    }
+
+    /// Apply as Terraform 1.12+ does, with the planned identity: (new
+    /// state, new identity, diagnostics).
+    pub async fn apply_with_identity(
+        &mut self,
+        prior: &V,
+        planned: &V,
+        planned_identity: Option<&V>,
+    ) -> (V, Option<V>, Vec<pb::Diagnostic>) {
+        let r = self.apply_call(prior, planned, planned_identity).await.expect("ApplyResourceChange answered");
+        (state_of(r.new_state), identity_of(r.new_identity), r.diagnostics)
+    }
+
+    async fn apply_call(
+        &mut self,
+        prior: &V,
+        planned: &V,
+        planned_identity: Option<&V>,
+    ) -> Result<pb::apply_resource_change::Response, tonic::Status> {
         let r = self
             .client
             .apply_resource_change(pb::apply_resource_change::Request {
@@ -126,10 +177,10 @@ impl Driver {
                 config: dv(planned),
                 planned_private: vec![],
                 provider_meta: None,
+                planned_identity: identity_data(planned_identity),
             })
-            .await?
-            .into_inner();
-        Ok((state_of(r.new_state), r.diagnostics))
+            .await?;
+        Ok(r.into_inner())
     }
 
     /// Plan then apply; panics if either reports an error.
@@ -146,6 +197,12 @@ impl Driver {
 
     /// Read, with the diagnostics instead of a panic (for runs under faults).
     pub async fn try_read(&mut self, state: &V) -> Result<V, Vec<pb::Diagnostic>> {
+        self.read_with_identity(state, None).await.map(|(state, _)| state)
+    }
+
+    /// Read as Terraform 1.12+ does, with the identity it stored: (fresh
+    /// state, new identity).
+    pub async fn read_with_identity(&mut self, state: &V, identity: Option<&V>) -> Result<(V, Option<V>), Vec<pb::Diagnostic>> {
         let r = self
             .client
             .read_resource(pb::read_resource::Request {
@@ -154,12 +211,13 @@ impl Driver {
                 private: vec![],
                 provider_meta: None,
                 client_capabilities: None,
+                current_identity: identity_data(identity),
             })
             .await
             .unwrap()
             .into_inner();
         if errors(&r.diagnostics).is_empty() {
-            Ok(state_of(r.new_state))
+            Ok((state_of(r.new_state), identity_of(r.new_identity)))
         } else {
             Err(r.diagnostics)
         }
@@ -170,12 +228,28 @@ impl Driver {
     }
 
     pub async fn import(&mut self, id: &str) -> Result<V, Vec<pb::Diagnostic>> {
+        self.import_call(id, None).await.map(|(state, _)| state)
+    }
+
+    /// `terraform import` / `import { id = ... }` as Terraform 1.12+ sees
+    /// it: the state and the identity that comes with it.
+    pub async fn import_with_identity(&mut self, id: &str) -> Result<(V, Option<V>), Vec<pb::Diagnostic>> {
+        self.import_call(id, None).await
+    }
+
+    /// `import { identity = {...} }` (Terraform 1.12+): no id, an identity.
+    pub async fn import_by_identity(&mut self, identity: &V) -> Result<(V, Option<V>), Vec<pb::Diagnostic>> {
+        self.import_call("", Some(identity)).await
+    }
+
+    async fn import_call(&mut self, id: &str, identity: Option<&V>) -> Result<(V, Option<V>), Vec<pb::Diagnostic>> {
         let r = self
             .client
             .import_resource_state(pb::import_resource_state::Request {
                 type_name: self.type_name.clone(),
                 id: id.into(),
                 client_capabilities: None,
+                identity: identity_data(identity),
             })
             .await
             .unwrap()
@@ -183,8 +257,23 @@ impl Driver {
         if !errors(&r.diagnostics).is_empty() {
             return Err(r.diagnostics);
         }
-        Ok(state_of(r.imported_resources.into_iter().next().and_then(|i| i.state)))
+        let imported = r.imported_resources.into_iter().next().unwrap_or_default();
+        Ok((state_of(imported.state), identity_of(imported.identity)))
     }
+}
+
+/// A PlanResourceChange answer, decoded.
+pub struct Plan {
+    pub state: V,
+    /// Replace paths written like HCL.
+    pub replace: Vec<String>,
+    pub identity: Option<V>,
+    /// Warnings (errors make plan_with_identity an Err).
+    pub diagnostics: Vec<pb::Diagnostic>,
+}
+
+pub fn warnings(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
+    diags.iter().filter(|d| d.severity == pb::diagnostic::Severity::Warning as i32).collect()
 }
 
 /// Is this msgpack value cty's unknown (extension 0)?

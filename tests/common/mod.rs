@@ -60,9 +60,7 @@ pub fn endpoints(url: &str) -> rmpv::Value {
 /// Looks a key up in an rmpv map.
 pub fn field<'a>(v: &'a rmpv::Value, key: &str) -> &'a rmpv::Value {
     static NIL: rmpv::Value = rmpv::Value::Nil;
-    v.as_map()
-        .and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v))
-        .unwrap_or(&NIL)
+    v.as_map().and_then(|m| m.iter().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v)).unwrap_or(&NIL)
 }
 
 /// Creates the user's network in moto with scripts/network.py (what users
@@ -75,10 +73,7 @@ pub fn network(moto_url: &str) -> Vec<(String, String)> {
         .output()
         .expect("run scripts/network.py");
     assert!(out.status.success(), "scripts/network.py failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
-        .collect()
+    String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))).collect()
 }
 
 /// A value of `network()` by name.

@@ -136,9 +136,12 @@ fn choose(f: &Faults, n: u64, injected: usize) -> Option<Fault> {
     }
     let x = draw(f.seed, n);
     let mut edge = 0.0;
-    for (p, fault) in
-        [(f.throttle, Fault::Throttle), (f.server_error, Fault::ServerError), (f.reset_before, Fault::ResetBefore), (f.reset_after, Fault::ResetAfter)]
-    {
+    for (p, fault) in [
+        (f.throttle, Fault::Throttle),
+        (f.server_error, Fault::ServerError),
+        (f.reset_before, Fault::ResetBefore),
+        (f.reset_after, Fault::ResetAfter),
+    ] {
         edge += p;
         if x < edge {
             return Some(fault);
@@ -227,7 +230,10 @@ fn serve(client: TcpStream, s: &Shared) {
             }
             Some(Fault::ServerError) => {
                 let body = r#"{"__type":"ServiceUnavailable","message":"injected by the fault proxy"}"#;
-                let answer = format!("HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+                let answer = format!(
+                    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
                 if client.write_all(answer.as_bytes()).is_err() {
                     return;
                 }
@@ -280,7 +286,12 @@ fn forward(req: &Request, upstream: u16) -> Option<(Vec<u8>, bool)> {
 /// A throttling error in the shape the calling SDK expects for its service.
 fn throttle_answer(req: &Request) -> Vec<u8> {
     let body = String::from_utf8_lossy(&req.body);
-    let (status, content_type, extra, text) = if req.header("x-amz-target").is_some() || req.header("content-type").is_some_and(|c| c.contains("json")) || req.head.starts_with("GET") || req.head.starts_with("DELETE") || req.head.starts_with("PUT") {
+    let (status, content_type, extra, text) = if req.header("x-amz-target").is_some()
+        || req.header("content-type").is_some_and(|c| c.contains("json"))
+        || req.head.starts_with("GET")
+        || req.head.starts_with("DELETE")
+        || req.head.starts_with("PUT")
+    {
         (
             "429 Too Many Requests",
             "application/json",
