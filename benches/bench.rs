@@ -7,6 +7,8 @@
 //!                           the critical path of the part graph and the serial sum
 //!   scripts/bench scale     N = 1, 10, 50, 200 pipelines through the Terraform CLI
 //!                           (or: scripts/bench scale 1 10)
+//!   scripts/bench idle      what a provider costs while Terraform is alive but
+//!                           idle: wake-ups and CPU per second (the host watch)
 //!
 //! Release build (the bench profile), never part of CI.
 
@@ -38,6 +40,9 @@ fn main() {
     }
     if all || what.iter().any(|w| w == "latency") {
         rt.block_on(latency());
+    }
+    if all || what.iter().any(|w| w == "idle") {
+        rt.block_on(idle());
     }
     if all || what.iter().any(|w| w == "scale") {
         let sizes: Vec<usize> = what.iter().filter_map(|w| w.parse().ok()).collect();
@@ -122,6 +127,41 @@ async fn startup() {
         }
         None => println!("baseline: the null provider is not installed (scripts/bench installs it)"),
     }
+}
+
+/// CPU time (ns, from schedstat) and context switches of every thread of
+/// a live process: a switch is a wake-up of a sleeping thread, or a
+/// preemption.
+fn cpu_and_switches(pid: u32) -> (u64, u64) {
+    let (mut ns, mut switches) = (0, 0);
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let sched = std::fs::read_to_string(task.path().join("schedstat")).unwrap_or_default();
+        ns += sched.split_whitespace().next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        switches += status
+            .lines()
+            .filter(|l| l.starts_with("voluntary_ctxt_switches") || l.starts_with("nonvoluntary_ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().last().and_then(|n| n.parse::<u64>().ok()))
+            .sum::<u64>();
+    }
+    (ns, switches)
+}
+
+/// An idle provider under a living host: the only periodic work is the
+/// host watch (one timer tick and one getppid a second).
+async fn idle() {
+    const SECONDS: u64 = 30;
+    let plugin = Plugin::start(&[]);
+    let mut client = plugin.client().await;
+    client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (ns0, sw0) = cpu_and_switches(plugin.pid());
+    tokio::time::sleep(Duration::from_secs(SECONDS)).await;
+    let (ns1, sw1) = cpu_and_switches(plugin.pid());
+    let threads = std::fs::read_dir(format!("/proc/{}/task", plugin.pid())).map(|d| d.count()).unwrap_or(0);
+    println!("idle provider, host alive, {SECONDS} s after its schema was served ({threads} threads):");
+    println!("  wake-ups (context switches)  {:.2} per second", (sw1 - sw0) as f64 / SECONDS as f64);
+    println!("  CPU                          {:.1} µs per second", (ns1 - ns0) as f64 / 1000.0 / SECONDS as f64);
 }
 
 fn zipped_size(path: &str) -> usize {

@@ -5,6 +5,9 @@ use privatelink::provider::Provider;
 use privatelink::server;
 
 fn main() -> ExitCode {
+    // Before anything else: the process that started us, which the server
+    // outlives by at most a second (server::host).
+    let host = server::host::Host::current();
     if std::env::args().any(|a| a == "--version" || a == "-v") {
         println!("terraform-provider-privatelink {}", privatelink::VERSION);
         return ExitCode::SUCCESS;
@@ -26,7 +29,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(server::serve(Arc::new(Provider::new()))) {
+    let served = rt.block_on(server::serve(Arc::new(Provider::new()), host));
+    // Calls still in flight (after the host vanished) are dropped, not
+    // awaited: the process ends now.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("terraform-provider-privatelink: {e}");

@@ -734,6 +734,89 @@ fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
     assert_eq!(excess(&left, &[]), 0, "left after destroy: {left:?}");
 }
 
+/// Processes running a binary under `dir`, with their parent pids.
+fn processes_under(dir: &std::path::Path) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(exe) = std::fs::read_link(e.path().join("exe")) else { continue };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else { continue };
+        // "PID (comm) STATE PPID ...": a zombie has ended already.
+        let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        if exe.starts_with(dir) && fields.first() != Some(&"Z") {
+            out.push((pid, fields.get(1).and_then(|p| p.parse().ok()).unwrap_or(0)));
+        }
+    }
+    out
+}
+
+/// Terraform killed mid-apply (SIGKILL to the Terraform process alone, not
+/// its group: a CI job cancelled, an OOM kill). Its provider must not
+/// outlive it by more than a few seconds, and the next apply, which knows
+/// nothing of the killed one, adopts what it made: no duplicates.
+#[test]
+fn terraform_killed_mid_apply_leaves_no_provider_and_no_duplicates() {
+    use std::time::Duration;
+    let moto = Moto::start();
+    let net = common::network(&moto.url());
+    let vpc = common::var(&net, "vpc_id").to_string();
+    let proxy = Proxy::start(moto.port, Faults { latency: Duration::from_millis(250), ..Faults::none() });
+    let tf = common::terraform::Terraform::from_example_v("1.0.3", "private-lambda-sqs");
+    tf.init();
+    let mut owned: Vec<(&str, String)> = vec![("aws_endpoint", proxy.url())];
+    owned.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut args: Vec<String> = vec!["apply".into(), "-auto-approve".into(), "-no-color".into()];
+    args.extend(refs.iter().map(|(k, v)| format!("-var={k}={v}")));
+
+    let mut cmd = tf.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    // A group of its own, so that whatever the test leaves is easy to end.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut apply = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("start terraform apply");
+    let before = proxy.requests();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let providers = loop {
+        let found = processes_under(tf.root_dir());
+        if !found.is_empty() && proxy.requests() >= before + 12 {
+            break found;
+        }
+        assert!(std::time::Instant::now() < deadline, "the apply never got going");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // The Terraform process that started the provider, alone.
+    let terraform = providers[0].1;
+    assert!(terraform > 1);
+    // SAFETY: kill sends a signal to the one process the test started (a child of its child).
+    assert_eq!(unsafe { libc::kill(terraform as libc::pid_t, libc::SIGKILL) }, 0, "kill -KILL {terraform}");
+    let start = std::time::Instant::now();
+    while !processes_under(tf.root_dir()).is_empty() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = processes_under(tf.root_dir());
+    // Whatever is left goes now, so a failure leaves no orphan behind.
+    for (pid, _) in &left {
+        let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+    }
+    let _ = apply.wait();
+    assert!(left.is_empty(), "provider processes of the killed Terraform still run 5 s later: {left:?}");
+    println!("the provider exited {:?} after Terraform (pid {terraform}) was killed", start.elapsed());
+
+    // The next apply starts from a state that knows nothing of the killed
+    // one, and finds what it made.
+    proxy.set_faults(Faults::none());
+    let _ = std::fs::remove_file(tf.workdir().join(".terraform.tfstate.lock.info"));
+    tf.apply(&refs).ok("apply after Terraform was killed");
+    tf.assert_no_changes(&refs);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let direct = rt.block_on(common::aws(&moto.url()));
+    let made = rt.block_on(census(&direct, &vpc, "pipeline/orders", Some("orders")));
+    let expected = [("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
+    assert_eq!(excess(&made, &expected), 0, "duplicates after the next apply: {made:?}");
+    tf.destroy(&refs).ok("destroy");
+    let left = rt.block_on(census(&direct, &vpc, "pipeline/orders", Some("orders")));
+    assert_eq!(excess(&left, &[]), 0, "left after destroy: {left:?}");
+}
+
 // ---------------------------------------------------------------- security checks
 
 /// The security properties, checked on what the composites really made:

@@ -215,7 +215,14 @@ fn import_plans_no_change(version: &'static str, url: &str, config: &str, addres
 
 /// `plan -generate-config-out` from an import block alone; the written
 /// configuration validates and plans the import with no change.
-fn generated_config_plans_no_change(version: &'static str, url: &str, config: &str, address: &str, id_of: impl Fn(&Terraform) -> String, what: &str) {
+fn generated_config_plans_no_change(
+    version: &'static str,
+    url: &str,
+    config: &str,
+    address: &str,
+    id_of: impl Fn(&Terraform) -> String,
+    what: &str,
+) {
     let made = Terraform::new_v(version, &[("main.tf", &format!("{}{config}", provider_block(url)))]);
     made.init();
     made.apply(&[]).ok(&format!("apply of the {what}"));

@@ -102,7 +102,8 @@ output "id" {{
 
 /// The identity Terraform stored for the one resource in `tf`'s state.
 fn stored_identity(tf: &Terraform) -> serde_json::Value {
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tf.workdir().join("terraform.tfstate")).expect("state file")).unwrap();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tf.workdir().join("terraform.tfstate")).expect("state file")).unwrap();
     state["resources"][0]["instances"][0]["identity"].clone()
 }
 
@@ -147,7 +148,13 @@ fn identity_is_stored_and_imports_with_no_change_on_terraform_1_15() {
     made.apply(&[]).ok("apply of the bundle");
     let id = made.outputs()["id"]["value"].as_str().unwrap().to_string();
     made.destroy(&[]).ok("destroy of the bundle");
-    import_by_identity(&url, &bundle("byidentity", &net), "privatelink_service_endpoint_bundle.this", serde_json::json!({ "id": id, "region": "us-east-1" }), "bundle");
+    import_by_identity(
+        &url,
+        &bundle("byidentity", &net),
+        "privatelink_service_endpoint_bundle.this",
+        serde_json::json!({ "id": id, "region": "us-east-1" }),
+        "bundle",
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ use tonic::transport::server::Connected;
 use crate::provider::Provider;
 
 mod grpc;
+pub mod host;
 mod plugin;
 pub mod tls;
 
@@ -122,8 +123,9 @@ fn accept_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>) -> Receiver
     ReceiverStream::new(rx)
 }
 
-/// Serve until Terraform calls GRPCController.Shutdown.
-pub async fn serve(provider: Arc<Provider>) -> Result<(), StartError> {
+/// Serve until Terraform calls GRPCController.Shutdown, or until `host`,
+/// the process that started the provider, is gone.
+pub async fn serve(provider: Arc<Provider>, host: host::Host) -> Result<(), StartError> {
     let client_pem = check_environment(|k| std::env::var(k).ok())?;
     let client_cert = tls::parse_client_cert(&client_pem).map_err(StartError::Setup)?;
     let (cert, key) = tls::server_identity().map_err(StartError::Setup)?;
@@ -137,7 +139,7 @@ pub async fn serve(provider: Arc<Provider>) -> Result<(), StartError> {
 
     let router = tonic::transport::Server::builder()
         .add_service(health)
-        .add_service(grpc::service(provider))
+        .add_service(grpc::service(provider.clone()))
         .add_service(plugin::controller(shutdown.clone()))
         .add_service(plugin::stdio())
         .add_service(plugin::broker());
@@ -161,6 +163,12 @@ pub async fn serve(provider: Arc<Provider>) -> Result<(), StartError> {
             // open streams (stdio, broker) would hold a graceful stop forever.
             tokio::time::sleep(Duration::from_millis(50)).await;
             tracing::debug!("shut down by GRPCController.Shutdown");
+        }
+        _ = host.gone() => {
+            // Nobody is left to save what the calls in flight would return;
+            // the next apply adopts what they made (by ownership tags).
+            provider.stop();
+            tracing::warn!(host_pid = host.pid(), "Terraform (pid {}) is gone without shutting the provider down: calls in flight cancelled, exiting", host.pid());
         }
     }
     Ok(())

@@ -149,25 +149,31 @@ impl Drop for Plugin {
     }
 }
 
-/// The binary with Terraform's environment and nothing inherited that could
-/// reach real AWS: test credentials, no instance metadata probe.
+/// Terraform's environment for the plugin, and nothing that could reach
+/// real AWS: test credentials, no instance metadata probe.
+pub fn plugin_env(identity: &ClientIdentity) -> Vec<(String, String)> {
+    [
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        (MAGIC_COOKIE.0, MAGIC_COOKIE.1.to_string()),
+        ("PLUGIN_PROTOCOL_VERSIONS", "5,6".into()),
+        ("PLUGIN_MIN_PORT", "10000".into()),
+        ("PLUGIN_MAX_PORT", "25000".into()),
+        ("PLUGIN_CLIENT_CERT", identity.cert_pem.clone()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The binary with `plugin_env` only, its stdout and stderr piped.
 pub fn plugin_command(identity: &ClientIdentity) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_terraform-provider-privatelink"));
-    cmd.env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env(MAGIC_COOKIE.0, MAGIC_COOKIE.1)
-        .env("PLUGIN_PROTOCOL_VERSIONS", "5,6")
-        .env("PLUGIN_MIN_PORT", "10000")
-        .env("PLUGIN_MAX_PORT", "25000")
-        .env("PLUGIN_CLIENT_CERT", &identity.cert_pem)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.env_clear().envs(plugin_env(identity)).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
 

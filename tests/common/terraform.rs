@@ -114,6 +114,13 @@ impl Terraform {
         self.version
     }
 
+    /// The temporary folder holding the working dir and the provider's
+    /// mirror: every provider process this Terraform starts runs a binary
+    /// under it.
+    pub fn root_dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     pub fn workdir(&self) -> PathBuf {
         self.dir.path().join("work").join(&self.sub)
     }
