@@ -661,6 +661,72 @@ every_terraform! {
     }
 }
 
+/// examples/private-lambda-sqs through the real Terraform 1.0.3 binary, every
+/// AWS call slowed by the proxy so that an apply can be cut off half way.
+struct SlowApply {
+    moto: Moto,
+    vpc: String,
+    proxy: Proxy,
+    tf: common::terraform::Terraform,
+    vars: Vec<(String, String)>,
+}
+
+impl SlowApply {
+    fn new() -> SlowApply {
+        let moto = Moto::start();
+        let net = common::network(&moto.url());
+        let vpc = common::var(&net, "vpc_id").to_string();
+        let proxy = Proxy::start(moto.port, Faults { latency: std::time::Duration::from_millis(250), ..Faults::none() });
+        let tf = common::terraform::Terraform::from_example_v("1.0.3", "private-lambda-sqs");
+        tf.init();
+        let mut vars = vec![("aws_endpoint".to_string(), proxy.url())];
+        vars.extend(net);
+        SlowApply { moto, vpc, proxy, tf, vars }
+    }
+
+    fn vars(&self) -> Vec<(&str, &str)> {
+        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    }
+
+    /// `terraform apply` started in a process group of its own (as a
+    /// terminal starts a job), and the proxy's request count before it.
+    fn start_apply(&self, out: std::process::Stdio, err: std::process::Stdio) -> (std::process::Child, usize) {
+        let mut args: Vec<String> = vec!["apply".into(), "-auto-approve".into(), "-no-color".into()];
+        args.extend(self.vars.iter().map(|(k, v)| format!("-var={k}={v}")));
+        let mut cmd = self.tf.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let before = self.proxy.requests();
+        (cmd.stdout(out).stderr(err).spawn().expect("start terraform apply"), before)
+    }
+
+    /// Waits until `ready` and at least a dozen AWS calls since `before`:
+    /// the create is under way, not done.
+    fn wait_half_way(&self, before: usize, ready: impl Fn() -> bool, context: impl Fn() -> String) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !(ready() && self.proxy.requests() >= before + 12) {
+            assert!(std::time::Instant::now() < deadline, "the apply never got going:\n{}", context());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// With the proxy fast again: the next apply finishes, the plan after it
+    /// is empty, exactly one of each part is there, and destroy leaves nothing.
+    fn finish_and_destroy(&self) {
+        self.proxy.set_faults(Faults::none());
+        let vars = self.vars();
+        self.tf.apply(&vars).ok("the next apply");
+        self.tf.assert_no_changes(&vars);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let direct = rt.block_on(common::aws(&self.moto.url()));
+        let made = rt.block_on(census(&direct, &self.vpc, "pipeline/orders", Some("orders")));
+        let one_each = [("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
+        assert_eq!(excess(&made, &one_each), 0, "duplicates after the next apply: {made:?}");
+        self.tf.destroy(&vars).ok("destroy");
+        let left = rt.block_on(census(&direct, &self.vpc, "pipeline/orders", Some("orders")));
+        assert_eq!(excess(&left, &[]), 0, "left after destroy: {left:?}");
+    }
+}
+
 /// Ctrl-C in the middle of an apply, as a terminal sends it: SIGINT to the
 /// whole process group (Terraform 1.0.3 re-executes itself under a wrapper
 /// that ignores a SIGINT sent to its pid alone). The real binary, because
@@ -671,23 +737,10 @@ every_terraform! {
 #[test]
 fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
     use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let vpc = common::var(&net, "vpc_id").to_string();
-    // Slow calls, so the interrupt lands with the create half done.
-    let proxy = Proxy::start(moto.port, Faults { latency: Duration::from_millis(250), ..Faults::none() });
-    let tf = common::terraform::Terraform::from_example_v("1.0.3", "private-lambda-sqs");
-    tf.init();
-    let mut vars: Vec<String> = vec![format!("-var=aws_endpoint={}", proxy.url())];
-    vars.extend(net.iter().map(|(k, v)| format!("-var={k}={v}")));
-    let mut args = vec!["apply", "-auto-approve", "-no-color"];
-    args.extend(vars.iter().map(String::as_str));
-
-    let mut cmd = tf.command(&args);
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("start terraform apply");
+    let run = SlowApply::new();
+    let (mut child, before) = run.start_apply(Stdio::piped(), Stdio::piped());
     let group = child.id();
     let out = Arc::new(Mutex::new(String::new()));
     let err = Arc::new(Mutex::new(String::new()));
@@ -701,12 +754,7 @@ fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
             s.push('\n');
         }
     });
-    let before = proxy.requests();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !(out.lock().unwrap().contains("Creating...") && proxy.requests() >= before + 12) {
-        assert!(std::time::Instant::now() < deadline, "the apply never got going:\n{}\n{}", out.lock().unwrap(), err.lock().unwrap());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    run.wait_half_way(before, || out.lock().unwrap().contains("Creating..."), || format!("{}\n{}", out.lock().unwrap(), err.lock().unwrap()));
     // The child leads a group of its own (process_group(0)), never ours.
     let group = group as libc::pid_t;
     assert!(group > 1 && group != unsafe { libc::getpgrp() }, "terraform's process group {group}");
@@ -718,20 +766,9 @@ fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
     assert!(!status.success(), "the interrupted apply reported success:\n{stdout}\n{stderr}");
     assert!(stdout.contains("Interrupt received"), "Terraform did not see the Ctrl-C:\n{stdout}\n{stderr}");
     assert!(stderr.contains("Stopped"), "the provider should say it stopped on Terraform's request:\n{stderr}");
-    let state = std::fs::read_to_string(tf.workdir().join("terraform.tfstate")).expect("state saved after the interrupt");
+    let state = std::fs::read_to_string(run.tf.workdir().join("terraform.tfstate")).expect("state saved after the interrupt");
     assert!(state.contains("privatelink_private_lambda_pipeline"), "what the interrupted apply made is in the state:\n{state}");
-
-    proxy.set_faults(Faults::none());
-    let mut owned: Vec<(&str, String)> = vec![("aws_endpoint", proxy.url())];
-    owned.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
-    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    tf.apply(&refs).ok("apply after the interrupt");
-    tf.assert_no_changes(&refs);
-    tf.destroy(&refs).ok("destroy");
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let direct = rt.block_on(common::aws(&moto.url()));
-    let left = rt.block_on(census(&direct, &vpc, "pipeline/orders", Some("orders")));
-    assert_eq!(excess(&left, &[]), 0, "left after destroy: {left:?}");
+    run.finish_and_destroy();
 }
 
 /// Processes running a binary under `dir`, with their parent pids.
@@ -757,42 +794,27 @@ fn processes_under(dir: &std::path::Path) -> Vec<(u32, u32)> {
 #[test]
 fn terraform_killed_mid_apply_leaves_no_provider_and_no_duplicates() {
     use std::time::Duration;
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let vpc = common::var(&net, "vpc_id").to_string();
-    let proxy = Proxy::start(moto.port, Faults { latency: Duration::from_millis(250), ..Faults::none() });
-    let tf = common::terraform::Terraform::from_example_v("1.0.3", "private-lambda-sqs");
-    tf.init();
-    let mut owned: Vec<(&str, String)> = vec![("aws_endpoint", proxy.url())];
-    owned.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
-    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut args: Vec<String> = vec!["apply".into(), "-auto-approve".into(), "-no-color".into()];
-    args.extend(refs.iter().map(|(k, v)| format!("-var={k}={v}")));
-
-    let mut cmd = tf.command(&args.iter().map(String::as_str).collect::<Vec<_>>());
-    // A group of its own, so that whatever the test leaves is easy to end.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let mut apply = cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).spawn().expect("start terraform apply");
-    let before = proxy.requests();
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let providers = loop {
-        let found = processes_under(tf.root_dir());
-        if !found.is_empty() && proxy.requests() >= before + 12 {
-            break found;
-        }
-        assert!(std::time::Instant::now() < deadline, "the apply never got going");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let run = SlowApply::new();
+    let (mut apply, before) = run.start_apply(std::process::Stdio::null(), std::process::Stdio::null());
+    let providers = std::cell::RefCell::new(Vec::new());
+    run.wait_half_way(
+        before,
+        || {
+            *providers.borrow_mut() = processes_under(run.tf.root_dir());
+            !providers.borrow().is_empty()
+        },
+        || "no provider process".into(),
+    );
     // The Terraform process that started the provider, alone.
-    let terraform = providers[0].1;
+    let terraform = providers.borrow()[0].1;
     assert!(terraform > 1);
     // SAFETY: kill sends a signal to the one process the test started (a child of its child).
     assert_eq!(unsafe { libc::kill(terraform as libc::pid_t, libc::SIGKILL) }, 0, "kill -KILL {terraform}");
     let start = std::time::Instant::now();
-    while !processes_under(tf.root_dir()).is_empty() && start.elapsed() < Duration::from_secs(5) {
+    while !processes_under(run.tf.root_dir()).is_empty() && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let left = processes_under(tf.root_dir());
+    let left = processes_under(run.tf.root_dir());
     // Whatever is left goes now, so a failure leaves no orphan behind.
     for (pid, _) in &left {
         let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
@@ -800,21 +822,9 @@ fn terraform_killed_mid_apply_leaves_no_provider_and_no_duplicates() {
     let _ = apply.wait();
     assert!(left.is_empty(), "provider processes of the killed Terraform still run 5 s later: {left:?}");
     println!("the provider exited {:?} after Terraform (pid {terraform}) was killed", start.elapsed());
-
     // The next apply starts from a state that knows nothing of the killed
     // one, and finds what it made.
-    proxy.set_faults(Faults::none());
-    let _ = std::fs::remove_file(tf.workdir().join(".terraform.tfstate.lock.info"));
-    tf.apply(&refs).ok("apply after Terraform was killed");
-    tf.assert_no_changes(&refs);
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let direct = rt.block_on(common::aws(&moto.url()));
-    let made = rt.block_on(census(&direct, &vpc, "pipeline/orders", Some("orders")));
-    let expected = [("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
-    assert_eq!(excess(&made, &expected), 0, "duplicates after the next apply: {made:?}");
-    tf.destroy(&refs).ok("destroy");
-    let left = rt.block_on(census(&direct, &vpc, "pipeline/orders", Some("orders")));
-    assert_eq!(excess(&left, &[]), 0, "left after destroy: {left:?}");
+    run.finish_and_destroy();
 }
 
 // ---------------------------------------------------------------- security checks

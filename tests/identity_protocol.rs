@@ -9,20 +9,13 @@ mod common;
 use common::driver::{canon, errors, show, warnings, Driver};
 use common::moto::Moto;
 use common::plugin::Plugin;
-use common::{endpoints, field, msgpack, obj, s, Net};
+use common::{clients, endpoints, field, msgpack, obj, s, Net};
 use privatelink::proto::tfplugin6 as pb;
 use rmpv::Value as V;
 
 const PIPELINE: &str = "privatelink_private_lambda_pipeline";
 const BUNDLE: &str = "privatelink_service_endpoint_bundle";
 const REGION: &str = "us-east-1";
-
-/// The name AWS Lambda gives the network interface it makes for a VPC
-/// function (InterfaceType `lambda`); moto's Lambda makes none, so tests
-/// make it with CreateNetworkInterface.
-fn lambda_eni_description(function: &str) -> String {
-    format!("AWS Lambda VPC ENI-{function}-6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b")
-}
 
 fn set(items: &[String]) -> V {
     V::Array(items.iter().map(|i| s(i)).collect())
@@ -69,12 +62,6 @@ async fn unreachable_driver(plugin: &Plugin, type_name: &str) -> Driver {
         .into_inner();
     assert!(errors(&r.diagnostics).is_empty(), "{}", show(&r.diagnostics));
     Driver { client, type_name: type_name.into() }
-}
-
-/// A network interface in `subnet` with `group`, as AWS makes for a client.
-async fn client_interface(aws: &privatelink::aws::Aws, subnet: &str, group: &str, description: &str) -> String {
-    let out = aws.ec2.create_network_interface().subnet_id(subnet).groups(group).description(description).send().await.unwrap();
-    out.network_interface().and_then(|n| n.network_interface_id()).unwrap().to_string()
 }
 
 #[tokio::test]
@@ -212,8 +199,8 @@ async fn pipeline_identity_from_create_to_import_and_destroy_warnings() {
     // through the pipeline's endpoint) is named; the pipeline's own
     // producer interface is not.
     let group = str_of(&state, "producer_security_group_id");
-    let worker = client_interface(&aws, &net.subnets[0], group, &lambda_eni_description("orders-worker")).await;
-    let own = client_interface(&aws, &net.subnets[1], group, &lambda_eni_description("orders-producer")).await;
+    let worker = clients::lambda_interface(&aws, &net.subnets[0], group, "orders-worker").await;
+    let own = clients::lambda_interface(&aws, &net.subnets[1], group, "orders-producer").await;
     let plan = tf.plan_destroy(&state, Some(&orders)).await;
     assert!(errors(&plan.diagnostics).is_empty(), "{}", show(&plan.diagnostics));
     assert_eq!(plan.state, V::Nil, "a destroy plans null");
@@ -331,22 +318,8 @@ async fn bundle_destroy_plan_warns_about_clients_that_lose_their_path() {
     // Clients in the allowed group: an instance (RunInstances gives it an
     // interface with the group) and a VPC function's interface, made as
     // AWS Lambda names it.
-    let image = b.aws.ec2.describe_images().owners("amazon").send().await.unwrap().images()[0].image_id().unwrap().to_string();
-    let run = b
-        .aws
-        .ec2
-        .run_instances()
-        .image_id(image)
-        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .subnet_id(&b.net.subnets[0])
-        .security_group_ids(&b.net.app_group)
-        .send()
-        .await
-        .unwrap();
-    let instance = run.instances()[0].instance_id().unwrap().to_string();
-    client_interface(&b.aws, &b.net.subnets[1], &b.net.app_group, &lambda_eni_description("orders-worker")).await;
+    let instance = clients::instance(&b.aws, &b.net.subnets[0], &b.net.app_group).await;
+    clients::lambda_interface(&b.aws, &b.net.subnets[1], &b.net.app_group, "orders-worker").await;
 
     let plan = b.tf.plan_destroy(&state, None).await;
     assert!(errors(&plan.diagnostics).is_empty(), "a destroy plan never fails on clients: {}", show(&plan.diagnostics));

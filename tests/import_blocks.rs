@@ -9,39 +9,10 @@
 mod common;
 
 use common::moto::Moto;
-use common::terraform::{Run, Terraform};
+use common::terraform::{emulator_provider, example_code, Run, Terraform};
 use common::Net;
 
 const IMPORT_ONLY: &str = "Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.";
-
-fn provider_block(url: &str) -> String {
-    format!(
-        r#"terraform {{
-  required_providers {{
-    privatelink = {{ source = "privatelink/privatelink" }}
-  }}
-}}
-
-provider "privatelink" {{
-  region = "us-east-1"
-  endpoints {{
-    ec2    = "{url}"
-    sqs    = "{url}"
-    lambda = "{url}"
-    iam    = "{url}"
-    sts    = "{url}"
-  }}
-  default_tags {{
-    tags = {{ "managed-by" = "terraform" }}
-  }}
-}}
-"#
-    )
-}
-
-fn code_dir(which: &str) -> String {
-    common::root().join("examples/private-lambda-sqs").join(which).display().to_string()
-}
 
 fn hcl_list(items: &[String]) -> String {
     format!("[{}]", items.iter().map(|i| format!("\"{i}\"")).collect::<Vec<_>>().join(", "))
@@ -102,8 +73,8 @@ resource "privatelink_private_lambda_pipeline" "this" {{
 "#,
         vpc = net.vpc,
         subnet = net.subnets[0],
-        producer = code_dir("producer"),
-        consumer = code_dir("consumer"),
+        producer = example_code("producer"),
+        consumer = example_code("consumer"),
     )
 }
 
@@ -191,12 +162,12 @@ fn summary(r: &Run) -> String {
 /// import block and the same configuration, and checks the plan; then
 /// applies the import and checks the plan is empty, and destroys.
 fn import_plans_no_change(version: &'static str, url: &str, config: &str, address: &str, id_of: impl Fn(&Terraform) -> String, what: &str) {
-    let made = Terraform::new_v(version, &[("main.tf", &format!("{}{config}", provider_block(url)))]);
+    let made = Terraform::new_v(version, &[("main.tf", &format!("{}{config}", emulator_provider(url)))]);
     made.init();
     made.apply(&[]).ok(&format!("apply of the {what}"));
     let id = id_of(&made);
 
-    let imported = Terraform::new_v(version, &[("main.tf", &format!("{}{config}{}", provider_block(url), import_block(address, &id)))]);
+    let imported = Terraform::new_v(version, &[("main.tf", &format!("{}{config}{}", emulator_provider(url), import_block(address, &id)))]);
     imported.init();
     let plan = imported.run(&["plan", "-no-color"]).ok(&format!("plan of the {what}'s import"));
     assert!(
@@ -223,12 +194,12 @@ fn generated_config_plans_no_change(
     id_of: impl Fn(&Terraform) -> String,
     what: &str,
 ) {
-    let made = Terraform::new_v(version, &[("main.tf", &format!("{}{config}", provider_block(url)))]);
+    let made = Terraform::new_v(version, &[("main.tf", &format!("{}{config}", emulator_provider(url)))]);
     made.init();
     made.apply(&[]).ok(&format!("apply of the {what}"));
     let id = id_of(&made);
 
-    let tf = Terraform::new_v(version, &[("main.tf", &format!("{}{}", provider_block(url), import_block(address, &id)))]);
+    let tf = Terraform::new_v(version, &[("main.tf", &format!("{}{}", emulator_provider(url), import_block(address, &id)))]);
     tf.init();
     let gen = tf.run(&["plan", "-no-color", "-generate-config-out=generated.tf"]);
     assert_ne!(gen.code, 1, "Terraform {version}: plan -generate-config-out for the {what}:\n{}", gen.all());

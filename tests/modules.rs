@@ -10,65 +10,13 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::census::Census;
 use common::moto::Moto;
 use common::terraform::{Run, Terraform};
 
 const ALL: &str = "{orders={producer_memory=128,batch_size=10},invoices={producer_memory=128,batch_size=5},emails={producer_memory=256,batch_size=10}}";
 const TWO: &str = "{orders={producer_memory=128,batch_size=10},emails={producer_memory=256,batch_size=10}}";
 const BIGGER: &str = "{orders={producer_memory=512,batch_size=10},invoices={producer_memory=128,batch_size=5},emails={producer_memory=256,batch_size=10}}";
-
-/// What the emulator holds of ours: SQS endpoints not deleted, queues,
-/// functions, roles and groups carrying the ownership tag.
-struct Census {
-    sqs_endpoints: Vec<String>,
-    queues: Vec<String>,
-    functions: Vec<String>,
-    roles: Vec<String>,
-    groups: usize,
-}
-
-async fn census(aws: &privatelink::aws::Aws, vpc: &str) -> Census {
-    let eps = aws
-        .ec2
-        .describe_vpc_endpoints()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc).build())
-        .send()
-        .await
-        .unwrap();
-    let sqs_endpoints = eps
-        .vpc_endpoints()
-        .iter()
-        .filter(|e| e.service_name().is_some_and(|s| s.ends_with(".sqs")) && e.state().map(|s| s.as_str().to_lowercase()) != Some("deleted".into()))
-        .filter_map(|e| e.vpc_endpoint_id().map(str::to_string))
-        .collect();
-    let mut queues: Vec<String> = aws.sqs.list_queues().send().await.unwrap().queue_urls().iter().map(|u| u.rsplit('/').next().unwrap().to_string()).collect();
-    queues.sort();
-    let mut functions: Vec<String> =
-        aws.lambda.list_functions().send().await.unwrap().functions().iter().filter_map(|f| f.function_name().map(str::to_string)).filter(|n| n != "app").collect();
-    functions.sort();
-    let mut roles: Vec<String> = aws
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .unwrap()
-        .roles()
-        .iter()
-        .map(|r| r.role_name().to_string())
-        .filter(|n| n.ends_with("-producer") || n.ends_with("-consumer"))
-        .collect();
-    roles.sort();
-    let groups = aws
-        .ec2
-        .describe_security_groups()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("tag-key").values("privatelink:owner").build())
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-        .len();
-    Census { sqs_endpoints, queues, functions, roles, groups }
-}
 
 fn names(workers: &[&str], suffixes: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = workers.iter().flat_map(|w| suffixes.iter().map(move |s| format!("{w}{s}"))).collect();
@@ -111,11 +59,11 @@ every_terraform! {
         // Apply: one endpoint, three workers on it, and an empty plan after.
         tf.apply(&with(ALL)).ok("apply");
         tf.assert_no_changes(&with(ALL));
-        let c = rt.block_on(census(&aws, &vpc));
-        assert_eq!(c.sqs_endpoints.len(), 1, "one SQS endpoint in the VPC: {:?}", c.sqs_endpoints);
+        let c = rt.block_on(Census::take(&aws, &vpc));
+        assert_eq!(c.sqs_endpoints().len(), 1, "one SQS endpoint in the VPC: {:?}", c.sqs_endpoints());
         let out = tf.outputs();
         let shared = out["sqs_endpoint_id"]["value"].as_str().unwrap().to_string();
-        assert_eq!(c.sqs_endpoints, vec![shared.clone()]);
+        assert_eq!(c.sqs_endpoints(), vec![shared.clone()]);
         for (name, id) in out["worker_endpoint_ids"]["value"].as_object().unwrap() {
             assert_eq!(id.as_str(), Some(shared.as_str()), "worker {name} uses the shared endpoint");
         }
@@ -123,7 +71,7 @@ every_terraform! {
         assert_eq!(c.queues, names(&all, &["", "-dlq"]));
         assert_eq!(c.functions, names(&all, &["-consumer", "-producer"]));
         assert_eq!(c.roles, names(&all, &["-consumer", "-producer"]));
-        let groups_with_three = c.groups;
+        let groups_with_three = c.groups.len();
         let urls = queue_urls(&tf);
         assert_eq!(urls.keys().cloned().collect::<Vec<_>>(), vec!["emails", "invoices", "orders"]);
 
@@ -132,13 +80,13 @@ every_terraform! {
         assert_eq!(summary(&plan), "Plan: 0 to add, 0 to change, 1 to destroy.", "{}", plan.all());
         assert!(plan.stdout.contains("module.worker[\"invoices\"].privatelink_private_lambda_pipeline.this will be destroyed"), "{}", plan.stdout);
         tf.apply(&with(TWO)).ok("apply without invoices");
-        let c = rt.block_on(census(&aws, &vpc));
+        let c = rt.block_on(Census::take(&aws, &vpc));
         let two = ["emails", "orders"];
         assert_eq!(c.queues, names(&two, &["", "-dlq"]));
         assert_eq!(c.functions, names(&two, &["-consumer", "-producer"]));
         assert_eq!(c.roles, names(&two, &["-consumer", "-producer"]));
-        assert_eq!(c.sqs_endpoints, vec![shared.clone()], "the shared endpoint stays");
-        assert_eq!(c.groups, groups_with_three - 1, "only the removed worker's producer group went");
+        assert_eq!(c.sqs_endpoints(), vec![shared.clone()], "the shared endpoint stays");
+        assert_eq!(c.groups.len(), groups_with_three - 1, "only the removed worker's producer group went");
         let after = queue_urls(&tf);
         assert_eq!(after.get("orders"), urls.get("orders"), "the other workers are untouched");
         assert_eq!(after.get("emails"), urls.get("emails"));
@@ -148,9 +96,9 @@ every_terraform! {
         assert_eq!(summary(&plan), "Plan: 1 to add, 0 to change, 0 to destroy.", "{}", plan.all());
         tf.apply(&with(ALL)).ok("apply with invoices again");
         tf.assert_no_changes(&with(ALL));
-        let c = rt.block_on(census(&aws, &vpc));
+        let c = rt.block_on(Census::take(&aws, &vpc));
         assert_eq!(c.queues, names(&all, &["", "-dlq"]));
-        assert_eq!(c.sqs_endpoints, vec![shared.clone()]);
+        assert_eq!(c.sqs_endpoints(), vec![shared.clone()]);
 
         // A module input that updates in place: the orders producer's memory.
         let plan = tf.plan(&with(BIGGER));
@@ -166,12 +114,12 @@ every_terraform! {
 
         // Destroy: nothing of ours is left.
         tf.destroy(&with(BIGGER)).ok("destroy");
-        let c = rt.block_on(census(&aws, &vpc));
-        assert!(c.sqs_endpoints.is_empty(), "endpoints left: {:?}", c.sqs_endpoints);
+        let c = rt.block_on(Census::take(&aws, &vpc));
+        assert!(c.endpoints.is_empty(), "endpoints left: {:?}", c.endpoints);
         assert!(c.queues.is_empty(), "queues left: {:?}", c.queues);
         assert!(c.functions.is_empty(), "functions left: {:?}", c.functions);
         assert!(c.roles.is_empty(), "roles left: {:?}", c.roles);
-        assert_eq!(c.groups, 0, "groups of ours left");
+        assert!(c.groups.is_empty(), "groups of ours left: {:?}", c.groups);
         drop(moto);
     }
 }

@@ -8,37 +8,14 @@
 mod common;
 
 use common::moto::Moto;
-use common::terraform::Terraform;
+use common::terraform::{emulator_provider, example_code, Terraform};
 use common::Net;
 
 const NEWEST: &str = "1.15.5";
 const IMPORT_ONLY: &str = "Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.";
 const CLIENTS_WARNING: &str = "Clients still reach AWS through endpoints this destroys";
 
-fn provider_block(url: &str) -> String {
-    format!(
-        r#"terraform {{
-  required_providers {{
-    privatelink = {{ source = "privatelink/privatelink" }}
-  }}
-}}
-
-provider "privatelink" {{
-  region = "us-east-1"
-  endpoints {{
-    ec2    = "{url}"
-    sqs    = "{url}"
-    lambda = "{url}"
-    iam    = "{url}"
-    sts    = "{url}"
-  }}
-}}
-"#
-    )
-}
-
 fn pipeline(name: &str, net: &Net) -> String {
-    let code = |which: &str| common::root().join("examples/private-lambda-sqs").join(which).display().to_string();
     format!(
         r#"
 resource "privatelink_private_lambda_pipeline" "this" {{
@@ -65,8 +42,8 @@ resource "privatelink_private_lambda_pipeline" "this" {{
 "#,
         vpc = net.vpc,
         subnet = net.subnets[0],
-        producer = code("producer"),
-        consumer = code("consumer"),
+        producer = example_code("producer"),
+        consumer = example_code("consumer"),
     )
 }
 
@@ -111,14 +88,14 @@ fn stored_identity(tf: &Terraform) -> serde_json::Value {
 /// a fresh state with `import { identity = ... }` and the same
 /// configuration: only an import is planned, then the plan is empty.
 fn import_by_identity(url: &str, config: &str, address: &str, expected: serde_json::Value, what: &str) {
-    let made = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{config}", provider_block(url)))]);
+    let made = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{config}", emulator_provider(url)))]);
     made.init();
     made.apply(&[]).ok(&format!("apply of the {what}"));
     assert_eq!(stored_identity(&made), expected, "the identity Terraform stored for the {what}");
 
     let fields: Vec<String> = expected.as_object().unwrap().iter().map(|(k, v)| format!("    {k} = {v}")).collect();
     let import = format!("\nimport {{\n  to = {address}\n  identity = {{\n{}\n  }}\n}}\n", fields.join("\n"));
-    let fresh = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{config}{import}", provider_block(url)))]);
+    let fresh = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{config}{import}", emulator_provider(url)))]);
     fresh.init();
     let plan = fresh.run(&["plan", "-no-color"]).ok(&format!("plan of the {what}'s import by identity"));
     assert!(plan.stdout.contains(IMPORT_ONLY), "importing the {what} by identity should only import:\n{}", plan.stdout);
@@ -143,7 +120,7 @@ fn identity_is_stored_and_imports_with_no_change_on_terraform_1_15() {
     );
 
     // The bundle's identity is its id, which only apply tells.
-    let made = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{}", provider_block(&url), bundle("byidentity", &net)))]);
+    let made = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{}", emulator_provider(&url), bundle("byidentity", &net)))]);
     made.init();
     made.apply(&[]).ok("apply of the bundle");
     let id = made.outputs()["id"]["value"].as_str().unwrap().to_string();
@@ -163,7 +140,7 @@ fn a_wrong_identity_names_the_attribute() {
     let url = moto.url();
     let net = Net::make(&url);
     let import = "\nimport {\n  to = privatelink_private_lambda_pipeline.this\n  identity = {\n    name   = \"nosuch\"\n    region = \"us-east-1\"\n  }\n}\n";
-    let tf = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{}{import}", provider_block(&url), pipeline("nosuch", &net)))]);
+    let tf = Terraform::new_v(NEWEST, &[("main.tf", &format!("{}{}{import}", emulator_provider(&url), pipeline("nosuch", &net)))]);
     tf.init();
     let plan = tf.run(&["plan", "-no-color"]);
     assert_eq!(plan.code, 1, "{}", plan.all());
@@ -172,7 +149,7 @@ fn a_wrong_identity_names_the_attribute() {
 
 #[test]
 fn an_unknown_provider_function_is_reported_as_such_on_terraform_1_15() {
-    let config = format!("{}\noutput \"x\" {{\n  value = provider::privatelink::nosuch(\"a\")\n}}\n", provider_block("http://127.0.0.1:9"));
+    let config = format!("{}\noutput \"x\" {{\n  value = provider::privatelink::nosuch(\"a\")\n}}\n", emulator_provider("http://127.0.0.1:9"));
     let tf = Terraform::new_v(NEWEST, &[("main.tf", &config)]);
     tf.init();
     let r = tf.run(&["validate", "-no-color"]);
@@ -192,7 +169,7 @@ terraform_1_6_and_later! {
         let moto = Moto::start();
         let url = moto.url();
         let net = Net::make(&url);
-        let tf = Terraform::new_v(version, &[("main.tf", &format!("{}{}", provider_block(&url), bundle("shared", &net)))]);
+        let tf = Terraform::new_v(version, &[("main.tf", &format!("{}{}", emulator_provider(&url), bundle("shared", &net)))]);
         tf.init();
         tf.apply(&[]).ok("apply of the bundle");
         let quiet = tf.run(&["plan", "-destroy", "-no-color"]).ok("destroy plan with no clients");
@@ -201,31 +178,8 @@ terraform_1_6_and_later! {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let instance = rt.block_on(async {
             let aws = common::aws(&url).await;
-            // What Lambda does for a VPC function: an interface in the
-            // function's subnet with its groups, described after it (moto's
-            // Lambda makes none).
-            aws.ec2
-                .create_network_interface()
-                .subnet_id(&net.subnets[0])
-                .groups(&net.app_group)
-                .description("AWS Lambda VPC ENI-orders-worker-0d3c1f7e-5b8a-4c2e-9f61-2a7d4e8b9c10")
-                .send()
-                .await
-                .unwrap();
-            let image = aws.ec2.describe_images().owners("amazon").send().await.unwrap().images()[0].image_id().unwrap().to_string();
-            let run = aws
-                .ec2
-                .run_instances()
-                .image_id(image)
-                .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-                .min_count(1)
-                .max_count(1)
-                .subnet_id(&net.subnets[0])
-                .security_group_ids(&net.app_group)
-                .send()
-                .await
-                .unwrap();
-            run.instances()[0].instance_id().unwrap().to_string()
+            common::clients::lambda_interface(&aws, &net.subnets[0], &net.app_group, "orders-worker").await;
+            common::clients::instance(&aws, &net.subnets[0], &net.app_group).await
         });
         let warned = tf.run(&["plan", "-destroy", "-no-color"]).ok("destroy plan with clients");
         let text = warned.all();

@@ -14,6 +14,7 @@ mod common;
 
 use std::time::Instant;
 
+use common::census::Census;
 use common::moto::Moto;
 use common::terraform::{Run, Terraform};
 
@@ -51,70 +52,6 @@ fn run_names(folder: &str) -> Vec<String> {
         .collect()
 }
 
-/// What moto holds of ours in the VPC: endpoints by state (moto keeps a
-/// deleted endpoint, as "deleted"), the groups carrying the ownership tag,
-/// queues, functions other than network.py's "app", and the workers' roles.
-#[derive(Debug, Default, Clone, PartialEq)]
-struct Census {
-    live_endpoints: Vec<String>,
-    deleted_endpoints: usize,
-    groups: Vec<String>,
-    queues: Vec<String>,
-    functions: Vec<String>,
-    roles: Vec<String>,
-}
-
-impl Census {
-    /// What must be gone after terraform test: all but the deleted endpoints.
-    fn leftovers(&self) -> Census {
-        Census { deleted_endpoints: 0, ..self.clone() }
-    }
-}
-
-async fn census(aws: &privatelink::aws::Aws, vpc: &str) -> Census {
-    use aws_sdk_ec2::types::Filter;
-    let eps = aws.ec2.describe_vpc_endpoints().filters(Filter::builder().name("vpc-id").values(vpc).build()).send().await.unwrap();
-    let deleted = |e: &aws_sdk_ec2::types::VpcEndpoint| e.state().is_some_and(|s| s.as_str().eq_ignore_ascii_case("deleted"));
-    let live_endpoints =
-        eps.vpc_endpoints().iter().filter(|e| !deleted(e)).filter_map(|e| e.vpc_endpoint_id().map(str::to_string)).collect();
-    let deleted_endpoints = eps.vpc_endpoints().iter().filter(|e| deleted(e)).count();
-    let groups = aws
-        .ec2
-        .describe_security_groups()
-        .filters(Filter::builder().name("tag-key").values("privatelink:owner").build())
-        .send()
-        .await
-        .unwrap()
-        .security_groups()
-        .iter()
-        .filter_map(|g| g.group_id().map(str::to_string))
-        .collect();
-    let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().to_vec();
-    let functions = aws
-        .lambda
-        .list_functions()
-        .send()
-        .await
-        .unwrap()
-        .functions()
-        .iter()
-        .filter_map(|f| f.function_name().map(str::to_string))
-        .filter(|n| n != "app")
-        .collect();
-    let roles = aws
-        .iam
-        .list_roles()
-        .send()
-        .await
-        .unwrap()
-        .roles()
-        .iter()
-        .map(|r| r.role_name().to_string())
-        .filter(|n| n.ends_with("-producer") || n.ends_with("-consumer"))
-        .collect();
-    Census { live_endpoints, deleted_endpoints, groups, queues, functions, roles }
-}
-
 /// `terraform test -no-color -var ...` in the module's folder.
 fn terraform_test(tf: &Terraform, vars: &[(String, String)]) -> Run {
     let mut args = vec!["test".to_string(), "-no-color".into()];
@@ -132,7 +69,7 @@ terraform_1_6_and_later! {
         net.push(("client_security_group_ids".into(), format!("[\"{app_group}\"]")));
         let vpc = common::var(&net, "vpc_id").to_string();
         let aws = rt.block_on(common::aws(&url));
-        let before = rt.block_on(census(&aws, &vpc));
+        let before = rt.block_on(Census::take(&aws, &vpc));
         assert_eq!(before, Census::default(), "Terraform {version}: moto holds objects of ours before any test");
 
         let mut deleted_so_far = 0;
@@ -155,7 +92,7 @@ terraform_1_6_and_later! {
                 assert!(r.stdout.contains(&format!("run \"{run}\"... pass")), "run {run:?} did not pass\n{context}");
             }
 
-            let c = rt.block_on(census(&aws, &vpc));
+            let c = rt.block_on(Census::take(&aws, &vpc));
             assert_eq!(c.leftovers(), Census::default(), "Terraform {version}: terraform test in examples/{folder} left objects in moto\n{context}");
             // The runs reached moto, not real AWS: it kept their endpoints,
             // as deleted ones.

@@ -2,6 +2,7 @@
 //! provider process spoken to like Terraform does, and the Terraform CLI.
 #![allow(dead_code)]
 
+pub mod census;
 pub mod driver;
 pub mod moto;
 pub mod plugin;
@@ -121,5 +122,36 @@ impl Net {
             route_tables: list_var(&vars, "route_table_ids"),
             app_group: var(&vars, "app_security_group_id").to_string(),
         }
+    }
+}
+
+/// Clients of a VPC's endpoints, made in the emulator as AWS makes them.
+pub mod clients {
+    /// The network interface AWS Lambda makes for a VPC function
+    /// `function` (InterfaceType `lambda`, described after the function),
+    /// in `subnet` with `group`; moto's Lambda makes none itself.
+    pub async fn lambda_interface(aws: &privatelink::aws::Aws, subnet: &str, group: &str, function: &str) -> String {
+        let description = format!("AWS Lambda VPC ENI-{function}-6f1c2b3a-4d5e-4f60-8a7b-9c0d1e2f3a4b");
+        let out = aws.ec2.create_network_interface().subnet_id(subnet).groups(group).description(description).send().await.unwrap();
+        out.network_interface().and_then(|n| n.network_interface_id()).unwrap().to_string()
+    }
+
+    /// An EC2 instance in `subnet` with `group` (RunInstances gives it an
+    /// interface carrying the group); its id.
+    pub async fn instance(aws: &privatelink::aws::Aws, subnet: &str, group: &str) -> String {
+        let image = aws.ec2.describe_images().owners("amazon").send().await.unwrap().images()[0].image_id().unwrap().to_string();
+        let run = aws
+            .ec2
+            .run_instances()
+            .image_id(image)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .min_count(1)
+            .max_count(1)
+            .subnet_id(subnet)
+            .security_group_ids(group)
+            .send()
+            .await
+            .unwrap();
+        run.instances()[0].instance_id().unwrap().to_string()
     }
 }

@@ -188,6 +188,40 @@ impl Terraform {
     }
 }
 
+/// The `terraform` and `provider` blocks of a configuration run against the
+/// emulator at `url` (every service there) in us-east-1, with a default
+/// tag as users usually have one.
+pub fn emulator_provider(url: &str) -> String {
+    format!(
+        r#"terraform {{
+  required_providers {{
+    privatelink = {{ source = "privatelink/privatelink" }}
+  }}
+}}
+
+provider "privatelink" {{
+  region = "us-east-1"
+  endpoints {{
+    ec2    = "{url}"
+    sqs    = "{url}"
+    lambda = "{url}"
+    iam    = "{url}"
+    sts    = "{url}"
+  }}
+  default_tags {{
+    tags = {{ "managed-by" = "terraform" }}
+  }}
+}}
+"#
+    )
+}
+
+/// The producer's or the consumer's code of examples/private-lambda-sqs,
+/// as an absolute path for a configuration written elsewhere.
+pub fn example_code(which: &str) -> String {
+    super::root().join("examples/private-lambda-sqs").join(which).display().to_string()
+}
+
 /// `version` as the `VERSIONS` entry it names.
 fn known_version(version: &str) -> &'static str {
     VERSIONS
