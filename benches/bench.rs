@@ -13,7 +13,6 @@
 //! Release build (the bench profile), never part of CI.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::io::{BufRead, BufReader};
@@ -200,8 +199,18 @@ async fn calls() {
     let proxy = Proxy::start(moto.port, Faults::none());
     let plugin = Plugin::start(&[]);
     for (kind, label, create, update) in [
-        ("privatelink_service_endpoint_bundle", "bundle with 3 endpoints (update: a 4th)", bundle_config(&net, false), bundle_config(&net, true)),
-        ("privatelink_private_lambda_pipeline", "pipeline (update: producer memory)", pipeline_config(&net, "bench", 128), pipeline_config(&net, "bench", 256)),
+        (
+            "privatelink_service_endpoint_bundle",
+            "bundle with 3 endpoints (update: a 4th)",
+            bundle_config(&net, false),
+            bundle_config(&net, true),
+        ),
+        (
+            "privatelink_private_lambda_pipeline",
+            "pipeline (update: producer memory)",
+            pipeline_config(&net, "bench", 128),
+            pipeline_config(&net, "bench", 256),
+        ),
     ] {
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
         println!("\nAWS calls of the {label}:");
@@ -227,7 +236,8 @@ fn list(items: &[String]) -> V {
 
 /// A bundle with SQS, Logs and an S3 Gateway endpoint (`extra`: and STS).
 fn bundle_config(net: &Net, extra: bool) -> V {
-    let mut eps = vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])];
+    let mut eps =
+        vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("logs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])];
     if extra {
         eps.push(obj(vec![("service", s("sts"))]));
     }
@@ -247,7 +257,15 @@ fn pipeline_config(net: &Net, name: &str, memory: i64) -> V {
         ("name", s(name)),
         ("vpc_id", s(&net.vpc)),
         ("subnet_ids", list(&net.subnets[..1])),
-        ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12")), ("memory_size", V::from(memory))])),
+        (
+            "producer",
+            obj(vec![
+                ("source_dir", s(&code("producer"))),
+                ("handler", s("index.handler")),
+                ("runtime", s("python3.12")),
+                ("memory_size", V::from(memory)),
+            ]),
+        ),
         ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
     ])
 }
@@ -292,7 +310,12 @@ fn short(call: &str) -> String {
     match call.split_once(' ') {
         Some((method, path)) if call.starts_with("lambda:") => {
             let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-            let kind = segments.iter().rev().find(|s| matches!(**s, "functions" | "event-source-mappings" | "configuration" | "code" | "tags" | "concurrency")).copied().unwrap_or("?");
+            let kind = segments
+                .iter()
+                .rev()
+                .find(|s| matches!(**s, "functions" | "event-source-mappings" | "configuration" | "code" | "tags" | "concurrency"))
+                .copied()
+                .unwrap_or("?");
             format!("{method} {kind}")
         }
         _ => call.to_string(),
@@ -301,7 +324,10 @@ fn short(call: &str) -> String {
 
 /// Sums a figure over the provider's DEBUG log lines (hclog JSON).
 fn logged_sum(log: &str, field: &str) -> u64 {
-    log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter_map(|v| v.get(field).and_then(|n| n.as_u64())).sum()
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get(field).and_then(|n| n.as_u64()))
+        .sum()
 }
 
 /// Create and destroy of each composite with `LATENCY` added to every AWS
@@ -316,8 +342,14 @@ async fn latency() {
     let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "DEBUG")]);
     let (bundle, pipeline) = (bundle_config(&net, false), pipeline_config(&net, "latency", 128));
     println!("\napply under latency: {} ms added to every AWS call at the proxy", LATENCY.as_millis());
-    println!("  {:<28} {:>9} {:>7} {:>9} {:>7} {:>9} {:>11} {:>9}", "", "wall", "calls", "critical", "serial", "wall/crit", "wall/serial", "at 0 ms");
-    for (kind, label, config) in [("privatelink_service_endpoint_bundle", "bundle (3 endpoints)", bundle), ("privatelink_private_lambda_pipeline", "pipeline", pipeline)] {
+    println!(
+        "  {:<28} {:>9} {:>7} {:>9} {:>7} {:>9} {:>11} {:>9}",
+        "", "wall", "calls", "critical", "serial", "wall/crit", "wall/serial", "at 0 ms"
+    );
+    for (kind, label, config) in [
+        ("privatelink_service_endpoint_bundle", "bundle (3 endpoints)", bundle),
+        ("privatelink_private_lambda_pipeline", "pipeline", pipeline),
+    ] {
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
         // The same create and destroy without latency first: what moto and
         // the provider themselves take.
@@ -374,14 +406,18 @@ fn row(what: &str, wall: Duration, latency: Duration, proxy: &Proxy, log: &str, 
 /// with private DNS), made by a bundle in the same configuration.
 fn scale(sizes: Vec<usize>) {
     println!("\nscale: N pipelines in one configuration, Terraform 1.0.3 (parallelism 10) against moto");
-    println!("  {:>4} {:>10} {:>12} {:>10} {:>12} {:>12} {:>10} {:>14}", "N", "apply", "per pipeline", "plan", "per pipeline", "calls/apply", "calls/plan", "provider RSS");
+    println!(
+        "  {:>4} {:>10} {:>12} {:>10} {:>12} {:>12} {:>10} {:>14}",
+        "N", "apply", "per pipeline", "plan", "per pipeline", "calls/apply", "calls/plan", "provider RSS"
+    );
     for n in sizes {
         let moto = Moto::start();
         let net = common::network(&moto.url());
         let proxy = Proxy::start(moto.port, Faults::none());
         let tf = common::terraform::Terraform::new(&[("main.tf", &scale_config(n))]);
         tf.init();
-        let mut vars: Vec<(&str, &str)> = net.iter().filter(|(k, _)| k != "app_function_name").map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut vars: Vec<(&str, &str)> =
+            net.iter().filter(|(k, _)| k != "app_function_name").map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let url = proxy.url();
         vars.push(("aws_endpoint", &url));
         let code = common::root().join("examples/private-lambda-sqs").display().to_string();

@@ -14,8 +14,8 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::region::Region;
 
 use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::value::Value;
 use crate::validate;
+use crate::value::Value;
 
 /// The services whose endpoints can be overridden (for an emulator).
 pub const SERVICES: [&str; 5] = ["ec2", "sqs", "lambda", "iam", "sts"];
@@ -110,8 +110,7 @@ impl ProviderConfig {
                 }
             }
             if let Some(Value::String(s)) = ar.get("session_name") {
-                let ok = (2..=64).contains(&s.len())
-                    && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
+                let ok = (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
                 if !ok {
                     diags.push(
                         Diagnostic::error("Invalid session_name", format!("{s:?}: 2 to 64 characters of letters, digits and =,.@-_"))
@@ -158,10 +157,8 @@ impl ProviderConfig {
             session_name: opt_string(ar.get("session_name")),
             external_id: opt_string(ar.get("external_id")),
         });
-        let endpoints = SERVICES
-            .iter()
-            .filter_map(|s| config.get("endpoints").get(s).as_str().map(|u| (s.to_string(), u.to_string())))
-            .collect();
+        let endpoints =
+            SERVICES.iter().filter_map(|s| config.get("endpoints").get(s).as_str().map(|u| (s.to_string(), u.to_string()))).collect();
         let default_tags = config
             .get("default_tags")
             .get("tags")

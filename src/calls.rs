@@ -30,7 +30,12 @@ impl Intercept for CountCalls {
         "CountCalls"
     }
 
-    fn read_before_attempt(&self, _: &BeforeTransmitInterceptorContextRef<'_>, _: &RuntimeComponents, _: &mut ConfigBag) -> Result<(), BoxError> {
+    fn read_before_attempt(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
         let _ = CALLS.try_with(|c| c.fetch_add(1, Ordering::Relaxed));
         Ok(())
     }
@@ -110,7 +115,8 @@ mod tests {
     #[test]
     fn the_heaviest_chain_wins_not_the_longest_in_steps() {
         let after = graph(&[("group", &[]), ("endpoint", &["group"]), ("role", &[]), ("function", &["role", "endpoint"])]);
-        let calls: BTreeMap<String, usize> = [("group", 3), ("endpoint", 2), ("role", 7), ("function", 2)].map(|(k, v)| (k.to_string(), v)).into();
+        let calls: BTreeMap<String, usize> =
+            [("group", 3), ("endpoint", 2), ("role", 7), ("function", 2)].map(|(k, v)| (k.to_string(), v)).into();
         assert_eq!(critical_path(&after, &calls), (9, vec!["role".to_string(), "function".to_string()]));
     }
 

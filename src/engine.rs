@@ -45,6 +45,9 @@ impl Outcome {
     }
 }
 
+/// A step not started yet: the steps it still waits on, and its work.
+type Waiting<'a> = (BTreeSet<String>, BoxFuture<'a, Result<(), Diagnostic>>);
+
 /// Runs `steps` along their dependencies, at most `limit` at a time.
 /// Dependencies on names that are not steps are ignored (a part that needs
 /// no work this time is simply absent).
@@ -55,7 +58,7 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
     let graph: BTreeMap<String, Vec<String>> =
         steps.iter().map(|s| (s.name.clone(), s.after.iter().filter(|d| names.contains(*d) && **d != s.name).cloned().collect())).collect();
     let mut calls: BTreeMap<String, usize> = BTreeMap::new();
-    let mut waiting: BTreeMap<String, (BTreeSet<String>, BoxFuture<'_, Result<(), Diagnostic>>)> =
+    let mut waiting: BTreeMap<String, Waiting<'_>> =
         steps.into_iter().map(|s| (s.name.clone(), (graph[&s.name].iter().cloned().collect(), s.run))).collect();
     let mut outcome = Outcome::default();
     let mut running = FuturesUnordered::new();
@@ -64,9 +67,7 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
         loop {
             let blocked: Vec<String> = waiting
                 .iter()
-                .filter(|(_, (deps, _))| {
-                    deps.iter().any(|d| outcome.skipped.contains(d) || outcome.failed.iter().any(|(f, _)| f == d))
-                })
+                .filter(|(_, (deps, _))| deps.iter().any(|d| outcome.skipped.contains(d) || outcome.failed.iter().any(|(f, _)| f == d)))
                 .map(|(n, _)| n.clone())
                 .collect();
             if blocked.is_empty() {
@@ -108,8 +109,6 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
             None => break,
         }
     }
-    // Anything still waiting has a dependency cycle: a programming error,
-    // reported rather than hung on.
     let (longest, chain) = crate::calls::critical_path(&graph, &calls);
     tracing::debug!(
         phase = "steps",
@@ -118,6 +117,8 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
         chain = %chain.join(" > "),
         "calls of the step graph"
     );
+    // Anything still waiting has a dependency cycle: a programming error,
+    // reported rather than hung on.
     for (n, _) in waiting {
         outcome.failed.push((n.clone(), Diagnostic::error("Internal error: dependency cycle", format!("step {n} waits on itself"))));
     }

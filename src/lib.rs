@@ -2,12 +2,15 @@
 //! protocol 6) whose composite resources put Lambda functions in private
 //! subnets and reach AWS services through VPC endpoints, with no NAT.
 //!
-//! Layers, calling downwards only (see docs/design.md):
-//! `server` (protocol, mTLS, handshake) -> `provider` (schema, configure,
-//! dispatch) -> `resources` / `data_sources` -> `aws` (the shared SDK context).
+//! Layers, calling downwards only (README, "Design"):
+//! `server` (protocol, mTLS, handshake, exit with the host) -> `provider`
+//! (schema, configure, dispatch) -> `resources` / `data_sources` -> `ctx`
+//! (one call's AWS clients and stop signal) -> `engine` and `parts` (one
+//! file per kind of AWS object) -> `aws` (the SDK clients).
 
 pub mod aws;
 pub mod calls;
+pub mod ctx;
 pub mod data_sources;
 pub mod diag;
 pub mod engine;

@@ -66,10 +66,7 @@ pub fn level_from_env(provider: Option<&str>, global: Option<&str>) -> LevelFilt
 /// level; libraries (SDK, HTTP, TLS) at most INFO, because their request
 /// dumps are noise to a Terraform user and may carry signed headers.
 pub fn init() {
-    let level = level_from_env(
-        std::env::var("TF_LOG_PROVIDER").ok().as_deref(),
-        std::env::var("TF_LOG").ok().as_deref(),
-    );
+    let level = level_from_env(std::env::var("TF_LOG_PROVIDER").ok().as_deref(), std::env::var("TF_LOG").ok().as_deref());
     for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
         if let Ok(v) = std::env::var(var) {
             redact(&v);

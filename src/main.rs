@@ -22,7 +22,8 @@ fn main() -> ExitCode {
         // 2 MiB (tokio's default) does not hold. Untouched stack costs no RSS.
         .thread_stack_size(8 * 1024 * 1024)
         .enable_all()
-        .build() {
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("terraform-provider-privatelink: cannot start the async runtime: {e}");

@@ -576,10 +576,7 @@ mod tests {
         assert_eq!(validate(&doc), Ok(()));
         assert_eq!(grants(&doc, "SendToQueue"), (owned(&["sqs:SendMessage", "sqs:GetQueueUrl"]), owned(&[QUEUE])));
         assert_eq!(grants(&doc, "CreateLogGroup"), (owned(&["logs:CreateLogGroup"]), owned(&[LOGS])));
-        assert_eq!(
-            grants(&doc, "WriteLogs"),
-            (owned(&["logs:CreateLogStream", "logs:PutLogEvents"]), vec![format!("{LOGS}:*")])
-        );
+        assert_eq!(grants(&doc, "WriteLogs"), (owned(&["logs:CreateLogStream", "logs:PutLogEvents"]), vec![format!("{LOGS}:*")]));
         assert_eq!(statements(&doc).len(), 3, "nothing else: {doc}");
     }
 

@@ -2,39 +2,17 @@
 //! resources and data sources that the protocol layer dispatches to.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::{Aws, ProviderConfig, SERVICES};
+use crate::ctx::Ctx;
 use crate::data_sources::{self, DataSource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::resources::{self, Resource};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
-
-/// What a resource or data source gets for one call: the AWS clients and
-/// a token that fires when Terraform sends StopProvider.
-#[derive(Clone)]
-pub struct Ctx {
-    pub aws: Arc<Aws>,
-    pub cancel: CancellationToken,
-}
-
-impl Ctx {
-    /// Run `fut` unless Terraform asks the provider to stop first; then
-    /// the call is abandoned and the caller gets a diagnostic saying so.
-    pub async fn run<T>(&self, what: &str, fut: impl Future<Output = Result<T, Diagnostic>>) -> Result<T, Diagnostic> {
-        tokio::select! {
-            r = fut => r,
-            _ = self.cancel.cancelled() => Err(Diagnostic::error(
-                "Stopped",
-                format!("Terraform asked the provider to stop (interrupt) while it was {what}."),
-            )),
-        }
-    }
-}
 
 pub struct Provider {
     schema: Schema,
@@ -59,8 +37,7 @@ impl Provider {
             data_sources.insert(ds.type_name(), ds);
         }
         let data_source_schemas = data_sources.iter().map(|(k, d)| (*k, d.schema())).collect();
-        let resources: BTreeMap<&'static str, Arc<dyn Resource>> =
-            resources::all().into_iter().map(|r| (r.type_name(), r)).collect();
+        let resources: BTreeMap<&'static str, Arc<dyn Resource>> = resources::all().into_iter().map(|r| (r.type_name(), r)).collect();
         let resource_schemas = resources.iter().map(|(k, r)| (*k, r.schema())).collect();
         Provider {
             schema: provider_schema(),
@@ -134,9 +111,12 @@ impl Provider {
     /// The context for a call that needs AWS; an error if Terraform has not
     /// configured the provider (which it always does before such calls).
     pub fn ctx(&self) -> Result<Ctx, Diagnostic> {
-        let aws = self.aws.read().unwrap_or_else(|e| e.into_inner()).clone().ok_or_else(|| {
-            Diagnostic::error("Provider not configured", "ConfigureProvider must succeed before this call.")
-        })?;
+        let aws = self
+            .aws
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| Diagnostic::error("Provider not configured", "ConfigureProvider must succeed before this call."))?;
         let cancel = self.stop.lock().unwrap_or_else(|e| e.into_inner()).clone();
         Ok(Ctx { aws, cancel })
     }
@@ -152,32 +132,66 @@ impl Provider {
 }
 
 fn provider_schema() -> Schema {
-    let mut endpoints = Block::new("Override the API endpoint of a service, e.g. to use an emulator such as moto or LocalStack. Leave unset against real AWS.");
+    let mut endpoints = Block::new(
+        "Override the API endpoint of a service, e.g. to use an emulator such as moto or LocalStack. Leave unset against real AWS.",
+    );
     for svc in SERVICES {
         endpoints = endpoints.attr(attr(svc, Type::String, Mode::Optional, "Endpoint URL (http:// or https://) for this service."));
     }
     Schema::new(
         Block::new("Private Lambda pipelines and VPC endpoint bundles on AWS, with no NAT.")
-            .attr(attr("region", Type::String, Mode::Optional, "AWS region, e.g. `eu-west-1`. Defaults to the region of the AWS credential chain (AWS_REGION, profile)."))
-            .attr(attr("profile", Type::String, Mode::Optional, "Named profile of the shared AWS config and credentials files (SSO and web identity profiles work)."))
-            .attr(attr("access_key", Type::String, Mode::Optional, "Static access key id. Prefer the credential chain (environment, profile, SSO, instance role).").sensitive())
+            .attr(attr(
+                "region",
+                Type::String,
+                Mode::Optional,
+                "AWS region, e.g. `eu-west-1`. Defaults to the region of the AWS credential chain (AWS_REGION, profile).",
+            ))
+            .attr(attr(
+                "profile",
+                Type::String,
+                Mode::Optional,
+                "Named profile of the shared AWS config and credentials files (SSO and web identity profiles work).",
+            ))
+            .attr(
+                attr(
+                    "access_key",
+                    Type::String,
+                    Mode::Optional,
+                    "Static access key id. Prefer the credential chain (environment, profile, SSO, instance role).",
+                )
+                .sensitive(),
+            )
             .attr(attr("secret_key", Type::String, Mode::Optional, "Static secret access key, with `access_key`.").sensitive())
             .attr(attr("token", Type::String, Mode::Optional, "Session token for temporary static credentials.").sensitive())
-            .attr(attr("max_retries", Type::Number, Mode::Optional, "How many times a throttled or failed AWS call is retried with backoff (0-100, default 10)."))
+            .attr(attr(
+                "max_retries",
+                Type::Number,
+                Mode::Optional,
+                "How many times a throttled or failed AWS call is retried with backoff (0-100, default 10).",
+            ))
             .block(
                 "assume_role",
                 Nesting::Single,
                 Block::new("Assume this IAM role with the credentials found, and make every call as that role.")
                     .attr(attr("role_arn", Type::String, Mode::Required, "ARN of the role to assume."))
-                    .attr(attr("session_name", Type::String, Mode::Optional, "Session name shown in CloudTrail (default `terraform-provider-privatelink`)."))
+                    .attr(attr(
+                        "session_name",
+                        Type::String,
+                        Mode::Optional,
+                        "Session name shown in CloudTrail (default `terraform-provider-privatelink`).",
+                    ))
                     .attr(attr("external_id", Type::String, Mode::Optional, "External id the role's trust policy requires.")),
             )
             .block("endpoints", Nesting::Single, endpoints)
             .block(
                 "default_tags",
                 Nesting::Single,
-                Block::new("Tags applied to every AWS object the provider creates; resource `tags` win on conflict.")
-                    .attr(attr("tags", Type::map(Type::String), Mode::Optional, "Tag keys and values.")),
+                Block::new("Tags applied to every AWS object the provider creates; resource `tags` win on conflict.").attr(attr(
+                    "tags",
+                    Type::map(Type::String),
+                    Mode::Optional,
+                    "Tag keys and values.",
+                )),
             ),
     )
 }
@@ -194,7 +208,8 @@ mod tests {
     fn every_served_schema_is_valid_for_terraform() {
         let p = Provider::new();
         let mut errors = Vec::new();
-        let mut check = |what: String, s: &Schema| errors.extend(protocol_errors(&s.to_proto()).into_iter().map(|e| format!("{what}: {e}")));
+        let mut check =
+            |what: String, s: &Schema| errors.extend(protocol_errors(&s.to_proto()).into_iter().map(|e| format!("{what}: {e}")));
         check("provider".into(), p.schema());
         for (name, s) in p.resource_schemas() {
             check(format!("resource {name}"), s);

@@ -172,8 +172,7 @@ impl Block {
     /// The object type of a value of this block: attributes plus nested
     /// blocks (single -> object, list -> list of objects, set -> set of objects).
     pub fn implied_type(&self) -> Type {
-        let mut fields: BTreeMap<String, Type> =
-            self.attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect();
+        let mut fields: BTreeMap<String, Type> = self.attributes.iter().map(|a| (a.name.to_string(), a.ty.clone())).collect();
         for b in &self.blocks {
             let inner = b.block.implied_type();
             let t = match b.nesting {
@@ -309,9 +308,7 @@ fn block_errors(b: &pb::schema::Block, prefix: &str, out: &mut Vec<String>) {
                 out.push(format!("{at}: MinItems and MaxItems must be set to either 0 or 1 in NestingSingle mode"))
             }
             N::Group if min != 0 || max != 0 => out.push(format!("{at}: MinItems and MaxItems cannot be used in NestingGroup mode")),
-            N::List | N::Set if min > max && max != 0 => {
-                out.push(format!("{at}: MinItems must be less than or equal to MaxItems"))
-            }
+            N::List | N::Set if min > max && max != 0 => out.push(format!("{at}: MinItems must be less than or equal to MaxItems")),
             N::Map if min != 0 || max != 0 => out.push(format!("{at}: MinItems and MaxItems must both be 0 in NestingMap mode")),
             N::Invalid => out.push(format!("{at}: invalid nesting mode")),
             _ => {}
@@ -381,13 +378,12 @@ mod tests {
 
     #[test]
     fn implied_type_includes_blocks() {
-        let b = Block::new("x")
-            .attr(attr("id", Type::String, Mode::Computed, ""))
-            .block("inner", Nesting::Single, Block::new("").attr(attr("k", Type::Bool, Mode::Optional, "")));
-        assert_eq!(
-            b.implied_type(),
-            Type::object([("id", Type::String), ("inner", Type::object([("k", Type::Bool)]))])
+        let b = Block::new("x").attr(attr("id", Type::String, Mode::Computed, "")).block(
+            "inner",
+            Nesting::Single,
+            Block::new("").attr(attr("k", Type::Bool, Mode::Optional, "")),
         );
+        assert_eq!(b.implied_type(), Type::object([("id", Type::String), ("inner", Type::object([("k", Type::Bool)]))]));
     }
 
     #[test]
@@ -419,7 +415,10 @@ mod tests {
         assert!(protocol_errors(&nested(Nesting::Single, 0, 0)).is_empty());
         assert!(protocol_errors(&nested(Nesting::Single, 1, 1)).is_empty());
         assert_eq!(protocol_errors(&nested(Nesting::Single, 0, 1)), ["inner: MinItems and MaxItems must match in NestingSingle mode"]);
-        assert_eq!(protocol_errors(&nested(Nesting::Single, 2, 2)), ["inner: MinItems and MaxItems must be set to either 0 or 1 in NestingSingle mode"]);
+        assert_eq!(
+            protocol_errors(&nested(Nesting::Single, 2, 2)),
+            ["inner: MinItems and MaxItems must be set to either 0 or 1 in NestingSingle mode"]
+        );
         assert!(protocol_errors(&nested(Nesting::Group, 0, 0)).is_empty());
         assert_eq!(protocol_errors(&nested(Nesting::Group, 1, 1)), ["inner: MinItems and MaxItems cannot be used in NestingGroup mode"]);
         assert!(protocol_errors(&nested(Nesting::List, 1, 0)).is_empty());
@@ -432,18 +431,24 @@ mod tests {
     fn attribute_rules_as_terraform_checks_them() {
         let one = |a: Attribute| protocol_errors(&Schema::new(Block::new("").attr(a)).to_proto());
         assert!(one(attr("ok_1", Type::String, Mode::OptionalComputed, "")).is_empty());
-        assert_eq!(one(attr("Bad-Name", Type::String, Mode::Optional, "")), ["Bad-Name: name may contain only lowercase letters, digits and underscores"]);
+        assert_eq!(
+            one(attr("Bad-Name", Type::String, Mode::Optional, "")),
+            ["Bad-Name: name may contain only lowercase letters, digits and underscores"]
+        );
         let mut p = Schema::new(Block::new("").attr(attr("a", Type::String, Mode::Required, ""))).to_proto();
         let a = &mut p.block.as_mut().unwrap().attributes[0];
         a.computed = true;
         a.optional = true;
-        assert_eq!(protocol_errors(&p), ["a: cannot set both Optional and Required", ]);
+        assert_eq!(protocol_errors(&p), ["a: cannot set both Optional and Required",]);
         let a = &mut p.block.as_mut().unwrap().attributes[0];
         a.optional = false;
         assert_eq!(protocol_errors(&p), ["a: cannot set both Computed and Required"]);
         let a = &mut p.block.as_mut().unwrap().attributes[0];
         (a.required, a.computed, a.r#type) = (false, false, b"[\"list\"]".to_vec());
-        assert_eq!(protocol_errors(&p), ["a: must set Optional, Required or Computed", "a: type [\"list\"] is not cty's JSON type notation"]);
+        assert_eq!(
+            protocol_errors(&p),
+            ["a: must set Optional, Required or Computed", "a: type [\"list\"] is not cty's JSON type notation"]
+        );
     }
 
     #[test]

@@ -118,8 +118,7 @@ impl Value {
 
     /// Sorted, de-duplicated strings of a set or list; empty for null.
     pub fn strings(&self) -> Vec<String> {
-        let set: std::collections::BTreeSet<String> =
-            self.elements().iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
+        let set: std::collections::BTreeSet<String> = self.elements().iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
         set.into_iter().collect()
     }
 
@@ -129,9 +128,7 @@ impl Value {
 
     /// The string entries of a map; empty for null.
     pub fn string_map(&self) -> BTreeMap<String, String> {
-        self.entries()
-            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
-            .unwrap_or_default()
+        self.entries().map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect()).unwrap_or_default()
     }
 
     pub fn from_string_map(m: &BTreeMap<String, String>) -> Value {
@@ -156,8 +153,7 @@ impl Value {
     // ---- JSON (stored state) ----
 
     pub fn from_json(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-        let raw: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("state JSON: {e}")))?;
+        let raw: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| DecodeError(format!("state JSON: {e}")))?;
         from_json_value(raw, ty, &mut Vec::new())
     }
 }
@@ -182,9 +178,7 @@ fn from_rmpv(raw: rmpv::Value, ty: &Type, path: &mut Vec<String>) -> Result<Valu
         (R::F32(f), Type::Number) => Value::Number(f as f64),
         (R::F64(f), Type::Number) => Value::Number(f),
         // cty sends numbers it cannot fit in a float64 as strings.
-        (R::String(s), Type::Number) => {
-            Value::Number(s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| bad("number", path))?)
-        }
+        (R::String(s), Type::Number) => Value::Number(s.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| bad("number", path))?),
         (R::String(s), Type::String) => Value::String(s.into_str().ok_or_else(|| bad("UTF-8 string", path))?),
         (R::Array(items), Type::List(el)) | (R::Array(items), Type::Set(el)) => {
             let mut out = Vec::with_capacity(items.len());
@@ -242,17 +236,15 @@ fn to_rmpv(v: &Value, ty: &Type) -> rmpv::Value {
             }
         }
         (Value::String(s), _) => R::String(s.clone().into()),
-        (Value::List(items), Type::List(el)) | (Value::Set(items), Type::Set(el)) | (Value::List(items), Type::Set(el)) | (Value::Set(items), Type::List(el)) => {
-            R::Array(items.iter().map(|i| to_rmpv(i, el)).collect())
-        }
+        (Value::List(items), Type::List(el))
+        | (Value::Set(items), Type::Set(el))
+        | (Value::List(items), Type::Set(el))
+        | (Value::Set(items), Type::List(el)) => R::Array(items.iter().map(|i| to_rmpv(i, el)).collect()),
         (Value::Map(m), Type::Map(el)) | (Value::Object(m), Type::Map(el)) => {
             R::Map(m.iter().map(|(k, v)| (R::String(k.clone().into()), to_rmpv(v, el))).collect())
         }
         (Value::Object(m), Type::Object(attrs)) | (Value::Map(m), Type::Object(attrs)) => R::Map(
-            attrs
-                .iter()
-                .map(|(k, aty)| (R::String(k.clone().into()), m.get(k).map(|v| to_rmpv(v, aty)).unwrap_or(R::Nil)))
-                .collect(),
+            attrs.iter().map(|(k, aty)| (R::String(k.clone().into()), m.get(k).map(|v| to_rmpv(v, aty)).unwrap_or(R::Nil))).collect(),
         ),
         // A value that does not fit its type is a provider bug; null is the
         // least harmful thing to send and Terraform will report the mismatch.

@@ -64,7 +64,7 @@ impl Bed {
             ("vpc_id", s(&self.vpc)),
             ("subnet_ids", set(subnets)),
             ("route_table_ids", set(&self.route_tables)),
-            ("allowed_security_group_ids", set(&[self.app_group.clone()])),
+            ("allowed_security_group_ids", set(std::slice::from_ref(&self.app_group))),
             ("tags", obj(vec![("service", s("orders"))])),
             ("endpoint", V::Array(endpoints)),
         ])
@@ -76,14 +76,8 @@ impl Bed {
 
     /// Endpoints of the VPC as moto has them, not deleted.
     async fn live_endpoints(&self) -> Vec<aws_sdk_ec2::types::VpcEndpoint> {
-        let out = self
-            .aws
-            .ec2
-            .describe_vpc_endpoints()
-            .filters(Filter::builder().name("vpc-id").values(&self.vpc).build())
-            .send()
-            .await
-            .unwrap();
+        let out =
+            self.aws.ec2.describe_vpc_endpoints().filters(Filter::builder().name("vpc-id").values(&self.vpc).build()).send().await.unwrap();
         // moto keeps deleted endpoints listed with state "deleted".
         out.vpc_endpoints()
             .iter()
@@ -235,7 +229,12 @@ async fn drift_is_shown_in_the_plan_and_repaired() {
         .authorize_security_group_ingress()
         .group_id(&group)
         .ip_permissions(
-            IpPermission::builder().ip_protocol("tcp").from_port(22).to_port(22).ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build(),
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
         )
         .send()
         .await
@@ -280,7 +279,9 @@ async fn import_reconstructs_a_bundle_whose_next_plan_is_empty() {
     let (planned, replace) = b.tf.plan(&imported, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     assert!(replace.is_empty(), "{replace:?}");
     // Compare what the user sees: every attribute except the order of blocks.
-    for key in ["id", "name", "vpc_id", "subnet_ids", "route_table_ids", "allowed_security_group_ids", "tags", "tags_all", "security_group_id"] {
+    for key in
+        ["id", "name", "vpc_id", "subnet_ids", "route_table_ids", "allowed_security_group_ids", "tags", "tags_all", "security_group_id"]
+    {
         assert_eq!(canon(field(&planned, key)), canon(field(&imported, key)), "{key} differs after import");
     }
     for svc in ["sqs", "s3"] {
@@ -298,7 +299,8 @@ async fn import_reconstructs_a_bundle_whose_next_plan_is_empty() {
 async fn plan_time_checks_name_the_attribute() {
     let mut b = bed().await;
     // A second subnet in the AZ of the first.
-    let az = b.aws.ec2.describe_subnets().subnet_ids(&b.subnets[0]).send().await.unwrap().subnets()[0].availability_zone().unwrap().to_string();
+    let az =
+        b.aws.ec2.describe_subnets().subnet_ids(&b.subnets[0]).send().await.unwrap().subnets()[0].availability_zone().unwrap().to_string();
     let twin = b.aws.ec2.create_subnet().vpc_id(&b.vpc).cidr_block("10.0.9.0/24").availability_zone(&az).send().await.unwrap();
     let twin = twin.subnet().unwrap().subnet_id().unwrap().to_string();
     let two_in_one_az = b.config(&[b.subnets[0].clone(), twin.clone()], vec![endpoint("sqs", None, None)]);

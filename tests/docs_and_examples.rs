@@ -43,7 +43,10 @@ fn missing_from(page: &Path, block: &serde_json::Value) -> Vec<String> {
     let text = std::fs::read_to_string(page).unwrap_or_default();
     let mut all = Vec::new();
     names(block, "", &mut all);
-    all.into_iter().filter(|(_, name)| !text.contains(&format!("`{name}`"))).map(|(path, _)| format!("{}: `{path}`", page.display())).collect()
+    all.into_iter()
+        .filter(|(_, name)| !text.contains(&format!("`{name}`")))
+        .map(|(path, _)| format!("{}: `{path}`", page.display()))
+        .collect()
 }
 
 every_terraform! {
@@ -90,7 +93,12 @@ fn examples_are_terraform_fmt_clean() {
         .env("CHECKPOINT_DISABLE", "1")
         .output()
         .expect("run terraform fmt");
-    assert!(out.status.success(), "terraform fmt -check found unformatted files:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "terraform fmt -check found unformatted files:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Folders under examples/ holding .tf files.

@@ -108,10 +108,20 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("malformed extra group", B, with(&bundle(), "security_group_ids", arr(&["sg-1"])), "security_group_ids"),
         ("Gateway for sqs", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("type", s("Gateway"))])]), "endpoint[0].type"),
         ("type in lower case", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("type", s("interface"))])]), "endpoint[0].type"),
-        ("private DNS on a Gateway", B, bundle_endpoints(vec![ep(vec![("service", s("s3")), ("type", s("Gateway")), ("private_dns_enabled", V::Boolean(true))])]), "endpoint[0].private_dns_enabled"),
+        (
+            "private DNS on a Gateway",
+            B,
+            bundle_endpoints(vec![ep(vec![("service", s("s3")), ("type", s("Gateway")), ("private_dns_enabled", V::Boolean(true))])]),
+            "endpoint[0].private_dns_enabled",
+        ),
         ("policy not JSON", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("policy", s("{not json"))])]), "endpoint[0].policy"),
         ("policy without Statement", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("policy", s("{}"))])]), "endpoint[0].policy"),
-        ("service twice", B, bundle_endpoints(vec![ep(vec![("service", s("sqs"))]), ep(vec![("service", s("sqs"))])]), "endpoint[1].service"),
+        (
+            "service twice",
+            B,
+            bundle_endpoints(vec![ep(vec![("service", s("sqs"))]), ep(vec![("service", s("sqs"))])]),
+            "endpoint[1].service",
+        ),
         ("service with bad characters", B, bundle_endpoints(vec![ep(vec![("service", s("SQS!"))])]), "endpoint[0].service"),
         ("Interface endpoint without subnets", B, with(&bundle(), "subnet_ids", V::Nil), "endpoint[0]"),
         ("Gateway endpoint without route tables", B, with(&bundle(), "route_table_ids", V::Nil), "endpoint[1]"),
@@ -119,7 +129,12 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("name with a space", B, with(&bundle(), "name", s("core net")), "name"),
         ("reserved tag prefix", B, with(&bundle(), "tags", obj(vec![("aws:team", s("x"))])), "tags[\"aws:team\"]"),
         ("timeout not a duration", B, with(&bundle(), "timeouts", obj(vec![("create", s("10 minutes"))])), "timeouts.create"),
-        ("endpoint subnet malformed", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("subnet_ids", arr(&["subnet-zz"]))])]), "endpoint[0].subnet_ids"),
+        (
+            "endpoint subnet malformed",
+            B,
+            bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("subnet_ids", arr(&["subnet-zz"]))])]),
+            "endpoint[0].subnet_ids",
+        ),
         ("empty name", P, with(&pipeline(), "name", s("")), "name"),
         ("name too long", P, with(&pipeline(), "name", s(&"x".repeat(41))), "name"),
         ("vpc id malformed", P, with(&pipeline(), "vpc_id", s("vpc-1")), "vpc_id"),
@@ -130,17 +145,61 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("timeout over 15 minutes", P, with(&pipeline(), "consumer.timeout", V::from(901)), "consumer.timeout"),
         ("two code sources", P, with(&pipeline(), "producer.filename", s("code.zip")), "producer.filename"),
         ("no code source", P, with(&pipeline(), "consumer.source_dir", V::Nil), "consumer.source_dir"),
-        ("reserved environment name", P, with(&pipeline(), "producer.environment", obj(vec![("AWS_REGION", s("x"))])), "producer.environment[\"AWS_REGION\"]"),
+        (
+            "reserved environment name",
+            P,
+            with(&pipeline(), "producer.environment", obj(vec![("AWS_REGION", s("x"))])),
+            "producer.environment[\"AWS_REGION\"]",
+        ),
         ("role ARN not an ARN", P, with(&pipeline(), "consumer.role_arn", s("admin")), "consumer.role_arn"),
-        ("visibility below the consumer timeout", P, with(&pipeline(), "queue", obj(vec![("visibility_timeout_seconds", V::from(10))])), "queue.visibility_timeout_seconds"),
-        ("FIFO with a batching window", P, with(&with(&pipeline(), "queue", obj(vec![("fifo", V::Boolean(true))])), "event_source", obj(vec![("maximum_batching_window_seconds", V::from(5))])), "event_source.maximum_batching_window_seconds"),
+        (
+            "visibility below the consumer timeout",
+            P,
+            with(&pipeline(), "queue", obj(vec![("visibility_timeout_seconds", V::from(10))])),
+            "queue.visibility_timeout_seconds",
+        ),
+        (
+            "FIFO with a batching window",
+            P,
+            with(
+                &with(&pipeline(), "queue", obj(vec![("fifo", V::Boolean(true))])),
+                "event_source",
+                obj(vec![("maximum_batching_window_seconds", V::from(5))]),
+            ),
+            "event_source.maximum_batching_window_seconds",
+        ),
         ("batch size zero", P, with(&pipeline(), "event_source", obj(vec![("batch_size", V::from(0))])), "event_source.batch_size"),
-        ("batch size 100 without a window", P, with(&pipeline(), "event_source", obj(vec![("batch_size", V::from(100))])), "event_source.batch_size"),
+        (
+            "batch size 100 without a window",
+            P,
+            with(&pipeline(), "event_source", obj(vec![("batch_size", V::from(100))])),
+            "event_source.batch_size",
+        ),
         ("max receive count zero", P, with(&pipeline(), "queue", obj(vec![("max_receive_count", V::from(0))])), "queue.max_receive_count"),
-        ("retention under a minute", P, with(&pipeline(), "queue", obj(vec![("message_retention_seconds", V::from(30))])), "queue.message_retention_seconds"),
-        ("concurrency of one", P, with(&pipeline(), "event_source", obj(vec![("maximum_concurrency", V::from(1))])), "event_source.maximum_concurrency"),
-        ("filter pattern not JSON", P, with(&pipeline(), "event_source", obj(vec![("filter_patterns", arr(&["nope"]))])), "event_source.filter_patterns[0]"),
-        ("endpoint made and reused", P, with(&pipeline(), "endpoint", obj(vec![("create", V::Boolean(true)), ("endpoint_id", s("vpce-0123456789abcdef0"))])), "endpoint.endpoint_id"),
+        (
+            "retention under a minute",
+            P,
+            with(&pipeline(), "queue", obj(vec![("message_retention_seconds", V::from(30))])),
+            "queue.message_retention_seconds",
+        ),
+        (
+            "concurrency of one",
+            P,
+            with(&pipeline(), "event_source", obj(vec![("maximum_concurrency", V::from(1))])),
+            "event_source.maximum_concurrency",
+        ),
+        (
+            "filter pattern not JSON",
+            P,
+            with(&pipeline(), "event_source", obj(vec![("filter_patterns", arr(&["nope"]))])),
+            "event_source.filter_patterns[0]",
+        ),
+        (
+            "endpoint made and reused",
+            P,
+            with(&pipeline(), "endpoint", obj(vec![("create", V::Boolean(true)), ("endpoint_id", s("vpce-0123456789abcdef0"))])),
+            "endpoint.endpoint_id",
+        ),
         ("no endpoint at all", P, with(&pipeline(), "endpoint", obj(vec![("create", V::Boolean(false))])), "endpoint.create"),
         ("endpoint id malformed", P, with(&pipeline(), "endpoint", obj(vec![("endpoint_id", s("vpce-1"))])), "endpoint.endpoint_id"),
         ("empty handler", P, with(&pipeline(), "producer.handler", s("")), "producer.handler"),
@@ -155,8 +214,18 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("access key without secret", "provider", obj(vec![("access_key", s("AKIAEXAMPLE"))]), "secret_key"),
         ("retries out of range", "provider", obj(vec![("max_retries", V::from(500))]), "max_retries"),
         ("token without keys", "provider", obj(vec![("token", s("t"))]), "token"),
-        ("reserved default tag", "provider", obj(vec![("default_tags", obj(vec![("tags", obj(vec![("aws:x", s("1"))]))]))]), "default_tags.tags[\"aws:x\"]"),
-        ("session name too short", "provider", obj(vec![("assume_role", obj(vec![("role_arn", s("arn:aws:iam::123456789012:role/x")), ("session_name", s("a"))]))]), "assume_role.session_name"),
+        (
+            "reserved default tag",
+            "provider",
+            obj(vec![("default_tags", obj(vec![("tags", obj(vec![("aws:x", s("1"))]))]))]),
+            "default_tags.tags[\"aws:x\"]",
+        ),
+        (
+            "session name too short",
+            "provider",
+            obj(vec![("assume_role", obj(vec![("role_arn", s("arn:aws:iam::123456789012:role/x")), ("session_name", s("a"))]))]),
+            "assume_role.session_name",
+        ),
     ]
 }
 
@@ -197,7 +266,11 @@ async fn bad_inputs_are_refused_before_any_aws_call() {
         }
     }
     let calls = proxy.calls();
-    println!("\nbad-input corpus: {} configurations, {refused} refused at validate/plan with the attribute path, AWS calls made: {}", cases.len(), calls.len());
+    println!(
+        "\nbad-input corpus: {} configurations, {refused} refused at validate/plan with the attribute path, AWS calls made: {}",
+        cases.len(),
+        calls.len()
+    );
     assert!(misses.is_empty(), "{}", misses.join("\n\n"));
     assert!(calls.is_empty(), "bad input cost AWS calls: {calls:?}");
     // The count can fail: a valid configuration's plan-time checks do go
@@ -289,12 +362,15 @@ async fn census(aws: &privatelink::aws::Aws, vpc: &str, owner: &str, name: Optio
         .iter()
         .filter(|e| !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(), Some("deleted" | "deleting")))
         .count();
-    let groups = aws.ec2.describe_security_groups().filters(by_owner("tag:privatelink:owner")).send().await.unwrap().security_groups().len();
+    let groups =
+        aws.ec2.describe_security_groups().filters(by_owner("tag:privatelink:owner")).send().await.unwrap().security_groups().len();
     let mut out = vec![("endpoints", endpoints), ("security groups", groups)];
     if let Some(name) = name {
         let prefix = |n: &str| n == name || n.starts_with(&format!("{name}-")) || n.starts_with(&format!("{name}."));
-        let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().iter().filter(|u| u.rsplit('/').next().is_some_and(prefix)).count();
-        let functions = aws.lambda.list_functions().send().await.unwrap().functions().iter().filter(|f| f.function_name().is_some_and(prefix)).count();
+        let queues =
+            aws.sqs.list_queues().send().await.unwrap().queue_urls().iter().filter(|u| u.rsplit('/').next().is_some_and(prefix)).count();
+        let functions =
+            aws.lambda.list_functions().send().await.unwrap().functions().iter().filter(|f| f.function_name().is_some_and(prefix)).count();
         let roles = aws.iam.list_roles().send().await.unwrap().roles().iter().filter(|r| prefix(r.role_name())).count();
         let mappings = aws
             .lambda
@@ -315,6 +391,10 @@ fn excess(found: &[(&str, usize)], expected: &[(&str, usize)]) -> usize {
     found.iter().map(|(k, n)| n.saturating_sub(expected.iter().find(|(e, _)| e == k).map(|(_, m)| *m).unwrap_or(0))).sum()
 }
 
+/// One phase of a lifecycle: its name, the configuration applied, and the
+/// count of each kind of object expected after it.
+type Phase = (&'static str, V, Vec<(&'static str, usize)>);
+
 /// One composite created, updated (`phases`) and destroyed under one fault
 /// profile, each step retried as a user would; after each apply the
 /// emulator is counted against the phase's expected counts and the next plan must
@@ -326,7 +406,7 @@ async fn lifecycle(
     proxy: &Proxy,
     faults: &Faults,
     what: &str,
-    phases: Vec<(&str, V, Vec<(&'static str, usize)>)>,
+    phases: Vec<Phase>,
     direct: &privatelink::aws::Aws,
     vpc: &str,
     name: Option<&str>,
@@ -397,7 +477,7 @@ async fn composites_converge_under_faults_and_leave_nothing() {
                 ("vpc_id", s(&vpc)),
                 ("subnet_ids", list(subnets)),
                 ("route_table_ids", list(&rtbs)),
-                ("allowed_security_group_ids", list(&[app.clone()])),
+                ("allowed_security_group_ids", list(std::slice::from_ref(&app))),
                 ("endpoint", V::Array(eps)),
             ])
         };
@@ -406,7 +486,10 @@ async fn composites_converge_under_faults_and_leave_nothing() {
             ("create", bundle(&subnets, false), vec![("endpoints", 2), ("security groups", 1)]),
             ("update", bundle(&subnets[..1], true), vec![("endpoints", 3), ("security groups", 1)]),
         ];
-        lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("bundle under {profile}"), phases, &direct, &vpc, None, |st| rmpv_str(st, "id").unwrap_or_default()).await;
+        lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("bundle under {profile}"), phases, &direct, &vpc, None, |st| {
+            rmpv_str(st, "id").unwrap_or_default()
+        })
+        .await;
 
         // --- the pipeline: create, update, destroy under faults
         let pname = format!("pipe{i}");
@@ -415,7 +498,15 @@ async fn composites_converge_under_faults_and_leave_nothing() {
                 ("name", s(&pname)),
                 ("vpc_id", s(&vpc)),
                 ("subnet_ids", list(&subnets[..1])),
-                ("producer", obj(vec![("source_dir", s(&code("producer"))), ("handler", s("index.handler")), ("runtime", s("python3.12")), ("memory_size", V::from(memory))])),
+                (
+                    "producer",
+                    obj(vec![
+                        ("source_dir", s(&code("producer"))),
+                        ("handler", s("index.handler")),
+                        ("runtime", s("python3.12")),
+                        ("memory_size", V::from(memory)),
+                    ]),
+                ),
                 ("consumer", function("consumer")),
                 ("event_source", obj(vec![("batch_size", V::from(batch))])),
                 // The bundle above owns no SQS endpoint any more; each pipeline makes its own.
@@ -425,7 +516,10 @@ async fn composites_converge_under_faults_and_leave_nothing() {
         let expected = vec![("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
         let phases = vec![("create", pipeline(128, 10), expected.clone()), ("update", pipeline(256, 5), expected)];
         let owner = format!("pipeline/{pname}");
-        lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("pipeline under {profile}"), phases, &direct, &vpc, Some(&pname), |_| owner.clone()).await;
+        lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("pipeline under {profile}"), phases, &direct, &vpc, Some(&pname), |_| {
+            owner.clone()
+        })
+        .await;
     }
 
     let mut applies = fig.applies.clone();
@@ -483,8 +577,14 @@ async fn a_provider_killed_mid_create_leaves_nothing_behind() {
                     ("vpc_id", s(&vpc)),
                     ("subnet_ids", list(&subnets)),
                     ("route_table_ids", list(&rtbs)),
-                    ("allowed_security_group_ids", list(&[app.clone()])),
-                    ("endpoint", V::Array(vec![obj(vec![("service", s("sqs")), ("private_dns_enabled", V::Boolean(false))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])])),
+                    ("allowed_security_group_ids", list(std::slice::from_ref(&app))),
+                    (
+                        "endpoint",
+                        V::Array(vec![
+                            obj(vec![("service", s("sqs")), ("private_dns_enabled", V::Boolean(false))]),
+                            obj(vec![("service", s("s3")), ("type", s("Gateway"))]),
+                        ]),
+                    ),
                 ])
             } else {
                 obj(vec![
@@ -513,10 +613,17 @@ async fn a_provider_killed_mid_create_leaves_nothing_behind() {
             kills += 1;
             // What the killed run had made (by owner tags and names).
             let (owner, pname) = if kind.contains("bundle") {
-                (privatelink::resources::service_endpoint_bundle::bundle_id(&vpc, Some(&name), &[
-                    ("com.amazonaws.us-east-1.sqs".into(), privatelink::parts::vpc_endpoint::Kind::Interface),
-                    ("com.amazonaws.us-east-1.s3".into(), privatelink::parts::vpc_endpoint::Kind::Gateway),
-                ]), None)
+                (
+                    privatelink::resources::service_endpoint_bundle::bundle_id(
+                        &vpc,
+                        Some(&name),
+                        &[
+                            ("com.amazonaws.us-east-1.sqs".into(), privatelink::parts::vpc_endpoint::Kind::Interface),
+                            ("com.amazonaws.us-east-1.s3".into(), privatelink::parts::vpc_endpoint::Kind::Gateway),
+                        ],
+                    ),
+                    None,
+                )
             } else {
                 (format!("pipeline/{name}"), Some(name.as_str()))
             };
@@ -754,7 +861,11 @@ fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
             s.push('\n');
         }
     });
-    run.wait_half_way(before, || out.lock().unwrap().contains("Creating..."), || format!("{}\n{}", out.lock().unwrap(), err.lock().unwrap()));
+    run.wait_half_way(
+        before,
+        || out.lock().unwrap().contains("Creating..."),
+        || format!("{}\n{}", out.lock().unwrap(), err.lock().unwrap()),
+    );
     // The child leads a group of its own (process_group(0)), never ours.
     let group = group as libc::pid_t;
     assert!(group > 1 && group != unsafe { libc::getpgrp() }, "terraform's process group {group}");
@@ -861,7 +972,7 @@ async fn security_properties_hold_on_what_was_made() {
             &obj(vec![
                 ("vpc_id", s(&vpc)),
                 ("subnet_ids", list(&subnets)),
-                ("allowed_security_group_ids", list(&[app.clone()])),
+                ("allowed_security_group_ids", list(std::slice::from_ref(&app))),
                 ("allowed_cidr_blocks", list(&["10.0.1.0/24".to_string()])),
                 ("endpoint", V::Array(vec![obj(vec![("service", s("logs"))])])),
             ]),
@@ -871,7 +982,13 @@ async fn security_properties_hold_on_what_was_made() {
     let pipeline = tf
         .converge(
             &V::Nil,
-            &obj(vec![("name", s("sec")), ("vpc_id", s(&vpc)), ("subnet_ids", list(&subnets[..1])), ("producer", function("producer")), ("consumer", function("consumer"))]),
+            &obj(vec![
+                ("name", s("sec")),
+                ("vpc_id", s(&vpc)),
+                ("subnet_ids", list(&subnets[..1])),
+                ("producer", function("producer")),
+                ("consumer", function("consumer")),
+            ]),
         )
         .await;
 
@@ -892,7 +1009,12 @@ async fn security_properties_hold_on_what_was_made() {
         .collect::<Vec<_>>();
     for g in ours {
         for p in g.ip_permissions().iter().chain(g.ip_permissions_egress()) {
-            assert_eq!((p.ip_protocol(), p.from_port(), p.to_port()), (Some("tcp"), Some(443), Some(443)), "{:?} opens more than 443: {p:?}", g.group_id());
+            assert_eq!(
+                (p.ip_protocol(), p.from_port(), p.to_port()),
+                (Some("tcp"), Some(443), Some(443)),
+                "{:?} opens more than 443: {p:?}",
+                g.group_id()
+            );
             for r in p.ip_ranges() {
                 assert_ne!(r.cidr_ip(), Some("0.0.0.0/0"));
                 assert!(named.iter().any(|n| Some(n.as_str()) == r.cidr_ip()), "unnamed source {r:?}");

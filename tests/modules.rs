@@ -14,9 +14,11 @@ use common::census::Census;
 use common::moto::Moto;
 use common::terraform::{Run, Terraform};
 
-const ALL: &str = "{orders={producer_memory=128,batch_size=10},invoices={producer_memory=128,batch_size=5},emails={producer_memory=256,batch_size=10}}";
+const ALL: &str =
+    "{orders={producer_memory=128,batch_size=10},invoices={producer_memory=128,batch_size=5},emails={producer_memory=256,batch_size=10}}";
 const TWO: &str = "{orders={producer_memory=128,batch_size=10},emails={producer_memory=256,batch_size=10}}";
-const BIGGER: &str = "{orders={producer_memory=512,batch_size=10},invoices={producer_memory=128,batch_size=5},emails={producer_memory=256,batch_size=10}}";
+const BIGGER: &str =
+    "{orders={producer_memory=512,batch_size=10},invoices={producer_memory=128,batch_size=5},emails={producer_memory=256,batch_size=10}}";
 
 fn names(workers: &[&str], suffixes: &[&str]) -> Vec<String> {
     let mut v: Vec<String> = workers.iter().flat_map(|w| suffixes.iter().map(move |s| format!("{w}{s}"))).collect();

@@ -73,9 +73,7 @@ async fn create_leaves_exactly_the_wanted_rules_and_the_tags() {
     let wanted = vec![Rule::https_from(Peer::Cidr("10.1.0.0/16".into())), Rule::https_from(Peer::Group(peer.clone()))];
 
     let mut recorded = None;
-    let id = security_group::create(ec2, &spec(&vpc_id, "peb-1", wanted.clone()), |id| recorded = Some(id.to_string()))
-        .await
-        .unwrap();
+    let id = security_group::create(ec2, &spec(&vpc_id, "peb-1", wanted.clone()), |id| recorded = Some(id.to_string())).await.unwrap();
     assert_eq!(recorded.as_deref(), Some(id.as_str()), "the id is handed over as soon as the group exists");
 
     let group = security_group::find(ec2, &id).await.unwrap().expect("the new group is found");
@@ -92,8 +90,14 @@ async fn create_keeps_the_default_egress_when_it_is_wanted() {
     let bed = bed().await;
     let ec2 = &bed.aws.ec2;
     let vpc_id = create_vpc(ec2, "10.2.0.0/16").await;
-    let all_out =
-        Rule { direction: Direction::Egress, protocol: "-1".into(), from_port: -1, to_port: -1, peer: Peer::Cidr("0.0.0.0/0".into()), id: None };
+    let all_out = Rule {
+        direction: Direction::Egress,
+        protocol: "-1".into(),
+        from_port: -1,
+        to_port: -1,
+        peer: Peer::Cidr("0.0.0.0/0".into()),
+        id: None,
+    };
     let wanted = vec![Rule::https_from(Peer::Cidr("10.2.0.0/16".into())), all_out.clone()];
 
     let id = security_group::create(ec2, &spec(&vpc_id, "peb-2", wanted.clone()), |_| {}).await.unwrap();

@@ -214,8 +214,7 @@ fn role_spec(name: &str) -> RoleSpec {
     RoleSpec {
         name: name.into(),
         trust_policy: policy::lambda_trust(),
-        inline_policies: [("queue".to_string(), policy::producer(QUEUE_ARN, &logs, true)), ("extra".to_string(), extra.to_string())]
-            .into(),
+        inline_policies: [("queue".to_string(), policy::producer(QUEUE_ARN, &logs, true)), ("extra".to_string(), extra.to_string())].into(),
         tags: tags(&[("privatelink:owner", "plp-orders"), ("privatelink:part", "producer-role"), ("team", "payments")]),
     }
 }

@@ -140,7 +140,7 @@ async fn endpoint_lifecycle() {
     let unknown = "vpce-0123456789abcdef0".to_string();
     let found = ve::find_many(ec2, &[sqs_id.clone(), s3_id.clone(), unknown.clone()]).await.unwrap();
     assert_eq!(ids_of(&found), sorted(vec![sqs_id.clone(), s3_id.clone()]));
-    assert!(ve::find_many(ec2, &[unknown.clone()]).await.unwrap().is_empty());
+    assert!(ve::find_many(ec2, std::slice::from_ref(&unknown)).await.unwrap().is_empty());
     let both = ve::find_many(ec2, &[sqs_id.clone(), s3_id.clone()]).await.unwrap();
     assert_eq!(ids_of(&both), sorted(vec![sqs_id.clone(), s3_id.clone()]));
 
@@ -193,7 +193,7 @@ async fn endpoint_lifecycle() {
         }
     );
     ve::modify(ec2, &s3_id, &change).await.unwrap();
-    let s3 = ve::find_many(ec2, &[s3_id.clone()]).await.unwrap().pop().unwrap();
+    let s3 = ve::find_many(ec2, std::slice::from_ref(&s3_id)).await.unwrap().pop().unwrap();
     assert_eq!(s3.route_table_ids, vec![net.route_table_1.clone()]);
     assert!(ve::diff(&s3, &s3_wanted).is_empty(), "{:?}", ve::diff(&s3, &s3_wanted));
 
@@ -289,7 +289,8 @@ async fn a_delete_sent_again_after_it_worked_succeeds() {
     // The first delete, as if its answer had been lost.
     aws.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&id).send().await.unwrap();
     let again = aws.ec2.delete_vpc_endpoints().vpc_endpoint_ids(&id).send().await;
-    let refused_by_moto = again.as_ref().err().and_then(|e| aws_smithy_types::error::metadata::ProvideErrorMetadata::code(e)).map(str::to_string);
+    let refused_by_moto =
+        again.as_ref().err().and_then(|e| aws_smithy_types::error::metadata::ProvideErrorMetadata::code(e)).map(str::to_string);
     println!("moto answers a repeated delete with {refused_by_moto:?}");
     ve::delete(&aws.ec2, std::slice::from_ref(&id), TIMEOUT).await.expect("the endpoint is gone: delete is done");
     let left = ve::find_many(&aws.ec2, std::slice::from_ref(&id)).await.unwrap();

@@ -138,7 +138,12 @@ async fn create_refresh_update_and_destroy() {
     let doc = privatelink::parts::role::decode_policy_document(doc.policy_document());
     assert_eq!(
         privatelink::policy::wildcard_resources(&doc),
-        privatelink::policy::VPC_ENI_ACTIONS.iter().map(|a| a.to_string()).collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>()
+        privatelink::policy::VPC_ENI_ACTIONS
+            .iter()
+            .map(|a| a.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
     );
     assert!(doc.contains("sqs:SendMessage") && !doc.contains("sqs:ReceiveMessage"));
 
@@ -228,7 +233,8 @@ async fn create_refresh_update_and_destroy() {
         .send()
         .await
         .unwrap();
-    assert!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy].contains(str_of(&state3, "dead_letter_queue_arn")));
+    assert!(attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy]
+        .contains(str_of(&state3, "dead_letter_queue_arn")));
 
     // Drift: the producer's egress revoked and SSH opened on the endpoint's
     // group by hand show in rule_drift, plan an update, and apply repairs both.
@@ -250,7 +256,8 @@ async fn create_refresh_update_and_destroy() {
         .build();
     aws.ec2.authorize_security_group_ingress().group_id(endpoint_group).ip_permissions(ssh).send().await.unwrap();
     let drifted = b.tf.read(&state3).await;
-    let drift: Vec<String> = field(&drifted, "rule_drift").as_array().unwrap().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
+    let drift: Vec<String> =
+        field(&drifted, "rule_drift").as_array().unwrap().iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
     assert_eq!(
         drift,
         vec![
@@ -307,7 +314,9 @@ async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
     assert_eq!(errs.len(), 1, "{}", show(&diags));
     assert!(errs[0].summary.contains("lambda function"), "the error names the part: {}", show(&diags));
     assert!(errs[0].detail.contains("does-not-exist"), "and the role: {}", errs[0].detail);
-    for made in ["queue_url", "dead_letter_queue_url", "producer_function_arn", "producer_security_group_id", "endpoint_id", "producer_role_arn"] {
+    for made in
+        ["queue_url", "dead_letter_queue_url", "producer_function_arn", "producer_security_group_id", "endpoint_id", "producer_role_arn"]
+    {
         assert!(field(&partial, made).is_str(), "{made} was made and must be in the state");
     }
     assert_eq!(field(&partial, "consumer_function_arn"), &V::Nil, "the consumer was not made");
@@ -326,7 +335,16 @@ async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
     assert!(errors(&diags).is_empty(), "{}", show(&diags));
     assert_eq!(gone, V::Nil);
     assert!(b.aws.sqs.list_queues().send().await.unwrap().queue_urls().is_empty());
-    assert!(b.aws.lambda.list_functions().send().await.unwrap().functions().iter().all(|f| !f.function_name().unwrap_or("").starts_with("orders-")));
+    assert!(b
+        .aws
+        .lambda
+        .list_functions()
+        .send()
+        .await
+        .unwrap()
+        .functions()
+        .iter()
+        .all(|f| !f.function_name().unwrap_or("").starts_with("orders-")));
 }
 
 #[tokio::test]
@@ -374,12 +392,26 @@ async fn an_existing_sqs_endpoint_is_named_at_plan_and_can_be_reused() {
     let e = errors(&d).into_iter().find(|d| d.summary.contains("already has an SQS endpoint")).unwrap_or_else(|| panic!("{}", show(&d)));
     assert!(e.detail.contains(&theirs), "{}", e.detail);
 
-    let reuse = b.config(function("producer", vec![]), function("consumer", vec![]), vec![("endpoint", obj(vec![("endpoint_id", s(&theirs))]))]);
+    let reuse =
+        b.config(function("producer", vec![]), function("consumer", vec![]), vec![("endpoint", obj(vec![("endpoint_id", s(&theirs))]))]);
     let state = b.tf.converge(&V::Nil, &reuse).await;
     assert_eq!(str_of(&state, "endpoint_id"), theirs);
     assert_eq!(field(&state, "endpoint_security_group_id"), &V::Nil, "no endpoint group of our own");
-    let g = b.aws.ec2.describe_security_groups().group_ids(str_of(&state, "producer_security_group_id")).send().await.unwrap().security_groups()[0].clone();
-    assert_eq!(g.ip_permissions_egress()[0].user_id_group_pairs()[0].group_id(), Some(group.as_str()), "the producer may reach the reused endpoint's group");
+    let g = b
+        .aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(str_of(&state, "producer_security_group_id"))
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .clone();
+    assert_eq!(
+        g.ip_permissions_egress()[0].user_id_group_pairs()[0].group_id(),
+        Some(group.as_str()),
+        "the producer may reach the reused endpoint's group"
+    );
     let refreshed = b.tf.read(&state).await;
     assert_eq!(canon(&b.tf.plan(&refreshed, &reuse).await.unwrap().0), canon(&refreshed));
     let (_, diags) = b.tf.destroy(&refreshed).await;

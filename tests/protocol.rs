@@ -17,7 +17,6 @@ fn dv(v: V) -> Option<pb::DynamicValue> {
     Some(pb::DynamicValue { msgpack: msgpack(v), json: vec![] })
 }
 
-
 async fn configure(client: &mut pb::provider_client::ProviderClient<tonic::transport::Channel>, config: V) -> Vec<pb::Diagnostic> {
     client
         .configure_provider(pb::configure_provider::Request {
@@ -86,11 +85,7 @@ async fn handshake_over_mtls_serves_the_schema() {
 async fn the_plugin_health_service_reports_serving() {
     let plugin = Plugin::start(&[]);
     let mut health = tonic_health::pb::health_client::HealthClient::new(plugin.channel().await);
-    let r = health
-        .check(tonic_health::pb::HealthCheckRequest { service: "plugin".into() })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = health.check(tonic_health::pb::HealthCheckRequest { service: "plugin".into() }).await.unwrap().into_inner();
     assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
 }
 
@@ -156,11 +151,7 @@ async fn invalid_provider_config_gets_diagnostics_with_attribute_paths() {
         ("endpoints", obj(vec![("sqs", s("localhost:4566")), ("ec2", s("http://127.0.0.1:5000"))])),
         ("default_tags", obj(vec![("tags", obj(vec![("aws:owner", s("x"))]))])),
     ]);
-    let r = client
-        .validate_provider_config(pb::validate_provider_config::Request { config: dv(config) })
-        .await
-        .unwrap()
-        .into_inner();
+    let r = client.validate_provider_config(pb::validate_provider_config::Request { config: dv(config) }).await.unwrap().into_inner();
     let errs = errors(&r.diagnostics);
     let paths: Vec<String> = errs.iter().map(|d| path_of(d)).collect();
     for want in ["region", "secret_key", "max_retries", "assume_role.role_arn", "endpoints.sqs", "default_tags.tags[\"aws:owner\"]"] {
@@ -191,7 +182,10 @@ async fn caller_identity_reads_sts_through_the_configured_endpoint() {
     assert_eq!(field(&state, "account_id").as_str(), Some("123456789012"));
     assert_eq!(field(&state, "id").as_str(), Some("123456789012"));
     assert_eq!(field(&state, "region").as_str(), Some("eu-west-1"));
-    assert!(field(&state, "arn").as_str().unwrap().starts_with("arn:aws:sts::123456789012:") || field(&state, "arn").as_str().unwrap().starts_with("arn:aws:iam::123456789012:"));
+    assert!(
+        field(&state, "arn").as_str().unwrap().starts_with("arn:aws:sts::123456789012:")
+            || field(&state, "arn").as_str().unwrap().starts_with("arn:aws:iam::123456789012:")
+    );
     assert!(moto.log().contains("POST / HTTP"), "the call went to moto:\n{}", moto.log());
 }
 

@@ -33,18 +33,28 @@ impl Signer {
     fn new() -> Signer {
         let home = tempfile::tempdir().unwrap();
         let gpg = |args: &[&str]| {
-            let out = Command::new("gpg").env("GNUPGHOME", home.path()).args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]).args(args).output().expect("run gpg");
+            let out = Command::new("gpg")
+                .env("GNUPGHOME", home.path())
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args)
+                .output()
+                .expect("run gpg");
             assert!(out.status.success(), "gpg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
             String::from_utf8_lossy(&out.stdout).to_string()
         };
         gpg(&["--quick-gen-key", "privatelink release test <release@privatelink.invalid>", "rsa2048", "sign", "never"]);
         let listing = gpg(&["--with-colons", "--list-keys"]);
-        let fingerprint = listing.lines().find_map(|l| l.strip_prefix("fpr:")).map(|l| l.trim_matches(':').to_string()).expect("a fingerprint");
+        let fingerprint =
+            listing.lines().find_map(|l| l.strip_prefix("fpr:")).map(|l| l.trim_matches(':').to_string()).expect("a fingerprint");
         Signer { home, fingerprint }
     }
 
     fn public_key(&self) -> String {
-        let out = Command::new("gpg").env("GNUPGHOME", self.home.path()).args(["--batch", "--armor", "--export", &self.fingerprint]).output().unwrap();
+        let out = Command::new("gpg")
+            .env("GNUPGHOME", self.home.path())
+            .args(["--batch", "--armor", "--export", &self.fingerprint])
+            .output()
+            .unwrap();
         String::from_utf8(out.stdout).unwrap()
     }
 }
@@ -162,7 +172,10 @@ fn routes(port: u16, files: HashMap<String, Vec<u8>>, public_key: &str, key_id: 
 }
 
 /// One HTTP/1.1 GET, answered and closed.
-async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut S, routes: &HashMap<String, (&'static str, Vec<u8>)>) -> std::io::Result<()> {
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    routes: &HashMap<String, (&'static str, Vec<u8>)>,
+) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -185,7 +198,11 @@ async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(stream:
 }
 
 fn dist_files(dist: &Path) -> HashMap<String, Vec<u8>> {
-    std::fs::read_dir(dist).unwrap().flatten().map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read(e.path()).unwrap())).collect()
+    std::fs::read_dir(dist)
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().to_string(), std::fs::read(e.path()).unwrap()))
+        .collect()
 }
 
 /// A Terraform working dir requiring the provider from `registry`, with
@@ -235,7 +252,10 @@ async fn release_artifacts_install_through_a_signed_registry() {
         let lock = std::fs::read_to_string(tf.workdir().join(".terraform.lock.hcl")).unwrap();
         assert!(lock.contains(&format!("provider \"{}\"", registry.source())), "Terraform {version}:\n{lock}");
         assert!(lock.contains(&format!("\"zh:{zip_sha}\"")), "Terraform {version}: the zip's hash from SHA256SUMS is locked:\n{lock}");
-        assert!(lock.contains(&format!("\"{}\"", h1_of_single_file(&inner_name, &inner))), "Terraform {version}: the package's h1 hash is locked:\n{lock}");
+        assert!(
+            lock.contains(&format!("\"{}\"", h1_of_single_file(&inner_name, &inner))),
+            "Terraform {version}: the package's h1 hash is locked:\n{lock}"
+        );
         let validate = tokio::task::block_in_place(|| tf.run(&["validate", "-no-color"]));
         assert_eq!(validate.code, 0, "Terraform {version}: the installed provider serves a schema it accepts:\n{}", validate.all());
     }
@@ -258,7 +278,11 @@ async fn a_tampered_zip_or_signature_fails_init() {
             let init = tokio::task::block_in_place(|| tf.run(&["init", "-no-color"]));
             assert_ne!(init.code, 0, "Terraform {version} accepted a tampered {what}:\n{}", init.all());
             let text = init.all().to_lowercase();
-            assert!(text.contains(expected), "Terraform {version}: init with a tampered {what} should fail on the {expected}:\n{}", init.all());
+            assert!(
+                text.contains(expected),
+                "Terraform {version}: init with a tampered {what} should fail on the {expected}:\n{}",
+                init.all()
+            );
             assert!(!tf.workdir().join(".terraform.lock.hcl").exists(), "Terraform {version}: nothing locked after a tampered {what}");
             println!("Terraform {version}, tampered {what}: {}", init.stderr.trim());
         }

@@ -149,7 +149,8 @@ fn a_wrong_identity_names_the_attribute() {
 
 #[test]
 fn an_unknown_provider_function_is_reported_as_such_on_terraform_1_15() {
-    let config = format!("{}\noutput \"x\" {{\n  value = provider::privatelink::nosuch(\"a\")\n}}\n", emulator_provider("http://127.0.0.1:9"));
+    let config =
+        format!("{}\noutput \"x\" {{\n  value = provider::privatelink::nosuch(\"a\")\n}}\n", emulator_provider("http://127.0.0.1:9"));
     let tf = Terraform::new_v(NEWEST, &[("main.tf", &config)]);
     tf.init();
     let r = tf.run(&["validate", "-no-color"]);

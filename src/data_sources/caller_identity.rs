@@ -2,8 +2,8 @@
 //! credential chain, role assumption and endpoint overrides end to end.
 
 use crate::aws::call_failed;
+use crate::ctx::Ctx;
 use crate::diag::Diagnostics;
-use crate::provider::Ctx;
 use crate::schema::{attr, Block, Mode, Schema, Type};
 use crate::value::Value;
 

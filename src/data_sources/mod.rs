@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::diag::{Diagnostics};
-use crate::provider::Ctx;
+use crate::ctx::Ctx;
+use crate::diag::Diagnostics;
 use crate::schema::Schema;
 use crate::value::Value;
 

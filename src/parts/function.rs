@@ -229,7 +229,7 @@ pub async fn update(
 /// subnets cannot be deleted until then: the caller's security group
 /// deletion must wait for them (retrying DependencyViolation), or the
 /// caller can move the function onto other groups with `update_config`
-/// before deleting it (see the design notes).
+/// before deleting it (the pipeline's destroy does: README, "Design").
 pub async fn delete(lambda: &aws_sdk_lambda::Client, name: &str, timeout: Duration) -> PartResult<()> {
     let start = Instant::now();
     let what = format!("{PART} {name} to accept being deleted");
@@ -500,7 +500,6 @@ fn sorted(list: &[String]) -> Vec<String> {
     list.dedup();
     list
 }
-
 
 /// What is left of `timeout` since `start` (zero once spent: a wait then
 /// still looks once before timing out).

@@ -186,7 +186,9 @@ pub async fn find_settings(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<O
     let Some(arn) = attributes.get(QUEUE_ARN).filter(|a| !a.is_empty()).cloned() else {
         return Err(Diagnostic::error(
             format!("{PART}: sqs:GetQueueAttributes answered no QueueArn"),
-            format!("The attributes of {url} carry no QueueArn, so the queue cannot be referenced (redrive, policies, event source mappings)."),
+            format!(
+                "The attributes of {url} carry no QueueArn, so the queue cannot be referenced (redrive, policies, event source mappings)."
+            ),
         ));
     };
     let name = arn.rsplit(':').next().unwrap_or_default().to_string();
@@ -243,10 +245,8 @@ enum Created {
 async fn create_or_find_url(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec) -> PartResult<String> {
     let attributes = create_attributes(spec);
     let tags: HashMap<String, String> = spec.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let what = format!(
-        "the name of queue {:?} to be free: AWS refuses a new queue with the name of one deleted less than 60 s ago",
-        spec.name
-    );
+    let what =
+        format!("the name of queue {:?} to be free: AWS refuses a new queue with the name of one deleted less than 60 s ago", spec.name);
     let created = wait::until(&what, NAME_REUSE_WAIT, Duration::from_secs(2), || {
         let call = sqs
             .create_queue()
@@ -273,11 +273,7 @@ async fn create_or_find_url(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec) -> Part
 /// The attributes CreateQueue carries: all but the policy, which names the
 /// queue's ARN (its account is known only from the answer).
 fn create_attributes(spec: &QueueSpec) -> HashMap<QueueAttributeName, String> {
-    desired_attributes(spec, "")
-        .into_iter()
-        .filter(|(k, _)| k != POLICY)
-        .map(|(k, v)| (QueueAttributeName::from(k.as_str()), v))
-        .collect()
+    desired_attributes(spec, "").into_iter().filter(|(k, _)| k != POLICY).map(|(k, v)| (QueueAttributeName::from(k.as_str()), v)).collect()
 }
 
 /// One CreateQueue answer as a round of the name-reuse wait.
@@ -338,12 +334,7 @@ async fn update_tags(sqs: &aws_sdk_sqs::Client, url: &str, current: &Tags, desir
     let (remove, add) = tags::tag_changes(current, desired);
     let remove: Vec<String> = remove.into_iter().filter(|k| !k.starts_with("aws:")).collect();
     if !remove.is_empty() {
-        sqs.untag_queue()
-            .queue_url(url)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| call_failed(PART, "sqs:UntagQueue", &e))?;
+        sqs.untag_queue().queue_url(url).set_tag_keys(Some(remove)).send().await.map_err(|e| call_failed(PART, "sqs:UntagQueue", &e))?;
     }
     if !add.is_empty() {
         sqs.tag_queue()
@@ -421,7 +412,6 @@ fn vanished(url: &str) -> Diagnostic {
         "The queue answered while being set up, then sqs:GetQueueAttributes said it does not exist: something else deleted it.",
     )
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -544,12 +534,10 @@ mod tests {
         s.redrive = None;
         s.tls_only = false;
         let changes = attribute_changes(&current, &desired_attributes(&s, ARN));
-        assert_eq!(
-            changes,
-            map(&[(KMS_MASTER_KEY_ID, ""), (POLICY, ""), (REDRIVE_POLICY, ""), (SQS_MANAGED_SSE_ENABLED, "true")])
-        );
+        assert_eq!(changes, map(&[(KMS_MASTER_KEY_ID, ""), (POLICY, ""), (REDRIVE_POLICY, ""), (SQS_MANAGED_SSE_ENABLED, "true")]));
         // Nothing to clear when it is already unset.
-        let bare = map(&[(VISIBILITY_TIMEOUT, "60"), (MESSAGE_RETENTION_PERIOD, "345600"), (SQS_MANAGED_SSE_ENABLED, "true"), (POLICY, "")]);
+        let bare =
+            map(&[(VISIBILITY_TIMEOUT, "60"), (MESSAGE_RETENTION_PERIOD, "345600"), (SQS_MANAGED_SSE_ENABLED, "true"), (POLICY, "")]);
         assert!(attribute_changes(&bare, &desired_attributes(&s, ARN)).is_empty());
     }
 

@@ -90,7 +90,10 @@ async fn get_role(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<aw
     match iam.get_role().role_name(name).send().await {
         Ok(out) => match out.role() {
             Some(role) => Ok(Some(role.clone())),
-            None => Err(Diagnostic::error(format!("{PART}: iam:GetRole answered no role"), format!("AWS's answer for role {name:?} carried no Role."))),
+            None => Err(Diagnostic::error(
+                format!("{PART}: iam:GetRole answered no role"),
+                format!("AWS's answer for role {name:?} carried no Role."),
+            )),
         },
         Err(e) if has_code(&e, &MISSING) => Ok(None),
         Err(e) => Err(call_failed(PART, "iam:GetRole", &e)),
@@ -261,18 +264,12 @@ async fn role_tags(iam: &aws_sdk_iam::Client, role: &str) -> PartResult<Option<T
 }
 
 async fn put_inline_policy(iam: &aws_sdk_iam::Client, role: &str, name: &str, document: &str) -> PartResult<()> {
-    iam.put_role_policy()
-        .role_name(role)
-        .policy_name(name)
-        .policy_document(document)
-        .send()
-        .await
-        .map_err(|e| {
-            // Which of the role's policies AWS refused (MalformedPolicyDocument...).
-            let mut d = call_failed(PART, "iam:PutRolePolicy", &e);
-            d.detail = format!("{} (inline policy {name:?} of role {role})", d.detail);
-            d
-        })?;
+    iam.put_role_policy().role_name(role).policy_name(name).policy_document(document).send().await.map_err(|e| {
+        // Which of the role's policies AWS refused (MalformedPolicyDocument...).
+        let mut d = call_failed(PART, "iam:PutRolePolicy", &e);
+        d.detail = format!("{} (inline policy {name:?} of role {role})", d.detail);
+        d
+    })?;
     Ok(())
 }
 
@@ -310,20 +307,10 @@ async fn update_tags(iam: &aws_sdk_iam::Client, role: &str, current: &Tags, desi
     let (remove, add) = tags::tag_changes(current, desired);
     let remove: Vec<String> = remove.into_iter().filter(|k| !k.starts_with("aws:")).collect();
     if !remove.is_empty() {
-        iam.untag_role()
-            .role_name(role)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| call_failed(PART, "iam:UntagRole", &e))?;
+        iam.untag_role().role_name(role).set_tag_keys(Some(remove)).send().await.map_err(|e| call_failed(PART, "iam:UntagRole", &e))?;
     }
     if !add.is_empty() {
-        iam.tag_role()
-            .role_name(role)
-            .set_tags(Some(to_iam(&add)?))
-            .send()
-            .await
-            .map_err(|e| call_failed(PART, "iam:TagRole", &e))?;
+        iam.tag_role().role_name(role).set_tags(Some(to_iam(&add)?)).send().await.map_err(|e| call_failed(PART, "iam:TagRole", &e))?;
     }
     Ok(())
 }
@@ -343,9 +330,11 @@ async fn wait_visible(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Role>
 fn to_iam(tags: &Tags) -> PartResult<Vec<Tag>> {
     tags.iter()
         .map(|(k, v)| {
-            Tag::builder().key(k).value(v).build().map_err(|e| {
-                Diagnostic::error(format!("{PART}: tag {k:?} cannot be sent"), format!("The AWS SDK refused the tag: {e}"))
-            })
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| Diagnostic::error(format!("{PART}: tag {k:?} cannot be sent"), format!("The AWS SDK refused the tag: {e}")))
         })
         .collect()
 }
@@ -360,7 +349,6 @@ fn vanished(name: &str) -> Diagnostic {
         "The role answered while being set up, then iam:GetRole said it does not exist: something else deleted it.",
     )
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -394,7 +382,8 @@ mod tests {
     #[test]
     fn inline_changes_compare_by_meaning() {
         let a = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:q"}]}"#;
-        let a_reformatted = r#"{"Statement":[{"Resource":["arn:q"],"Action":["sqs:SendMessage"],"Effect":"Allow"}],"Version":"2012-10-17"}"#;
+        let a_reformatted =
+            r#"{"Statement":[{"Resource":["arn:q"],"Action":["sqs:SendMessage"],"Effect":"Allow"}],"Version":"2012-10-17"}"#;
         let b = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:ReceiveMessage","Resource":"arn:q"}]}"#;
         let current = docs(&[("same", a_reformatted), ("changed", a), ("gone", a)]);
         let desired = docs(&[("same", a), ("changed", b), ("new", a)]);
@@ -406,7 +395,9 @@ mod tests {
     }
 
     fn delete_error(code: &str) -> DeleteRoleError {
-        DeleteRoleError::generic(ErrorMetadata::builder().code(code).message("Cannot delete entity, must detach all policies first.").build())
+        DeleteRoleError::generic(
+            ErrorMetadata::builder().code(code).message("Cannot delete entity, must detach all policies first.").build(),
+        )
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Security groups: the one group a composite puts in front of its
-//! endpoints (or functions), and its rules. Rules are managed as a set:
+//! Security groups: the groups a composite makes (the bundle's one in
+//! front of its endpoints; the pipeline's producer and endpoint groups),
+//! and their rules. Rules are managed as a set:
 //! `reconcile_rules` revokes what is not wanted and authorizes what is
 //! missing, so a rule added behind Terraform's back is removed.
 
@@ -7,9 +8,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_sdk_ec2::types::{
-    IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, SecurityGroupRule, UserIdGroupPair,
-};
+use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, ResourceType, SecurityGroup, SecurityGroupRule, UserIdGroupPair};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use super::tags::{self, Tags};
@@ -192,7 +191,8 @@ pub async fn find_many(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<
         }
         Err(e) => return Err(call_failed(PART, "ec2:DescribeSecurityGroups", &e)),
     };
-    let groups: Vec<&SecurityGroup> = out.security_groups().iter().filter(|g| g.group_id().is_some_and(|id| ids.iter().any(|i| i == id))).collect();
+    let groups: Vec<&SecurityGroup> =
+        out.security_groups().iter().filter(|g| g.group_id().is_some_and(|id| ids.iter().any(|i| i == id))).collect();
     let found: Vec<&str> = groups.iter().filter_map(|g| g.group_id()).collect();
     let mut rules = observed_rules(ec2, &found).await?;
     Ok(groups
@@ -272,7 +272,10 @@ async fn adoptable(ec2: &aws_sdk_ec2::Client, spec: &GroupSpec) -> PartResult<Op
 }
 
 fn vanished(id: &str) -> crate::diag::Diagnostic {
-    crate::diag::Diagnostic::error(format!("{PART}: vanished"), format!("Group {id} was just created or changed but can no longer be read."))
+    crate::diag::Diagnostic::error(
+        format!("{PART}: vanished"),
+        format!("Group {id} was just created or changed but can no longer be read."),
+    )
 }
 
 /// DeleteSecurityGroup; already gone is success. While the group is still
@@ -408,12 +411,8 @@ fn permission(rule: &Rule) -> IpPermission {
 /// authorized once (AWS refuses a duplicate within one call).
 pub(crate) fn plan_rule_changes<'a>(observed: &'a [Rule], desired: &'a [Rule]) -> (Vec<&'a Rule>, Vec<&'a Rule>) {
     let to_revoke = observed.iter().filter(|r| !desired.contains(r)).collect();
-    let to_authorize = desired
-        .iter()
-        .enumerate()
-        .filter(|(i, r)| !observed.contains(r) && !desired[..*i].contains(r))
-        .map(|(_, r)| r)
-        .collect();
+    let to_authorize =
+        desired.iter().enumerate().filter(|(i, r)| !observed.contains(r) && !desired[..*i].contains(r)).map(|(_, r)| r).collect();
     (to_revoke, to_authorize)
 }
 
@@ -532,8 +531,6 @@ impl Failed {
         self.code.as_deref().is_some_and(|c| codes.contains(&c))
     }
 }
-
-
 
 #[cfg(test)]
 mod tests {
@@ -657,7 +654,13 @@ mod tests {
         let result = tolerant_batch(vec!["a", "b"], &RULE_EXISTS, |items| {
             sent.lock().unwrap().push(items.clone());
             let refuse = items.len() > 1 || items == ["a"];
-            async move { if refuse { Err(failed_with("InvalidPermission.Duplicate")) } else { Ok(()) } }
+            async move {
+                if refuse {
+                    Err(failed_with("InvalidPermission.Duplicate"))
+                } else {
+                    Ok(())
+                }
+            }
         })
         .await;
         assert!(result.is_ok());

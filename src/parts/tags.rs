@@ -54,20 +54,10 @@ pub async fn update(ec2: &aws_sdk_ec2::Client, part: &str, id: &str, current: &T
     let (remove, add) = tag_changes(current, desired);
     if !remove.is_empty() {
         let keys = remove.iter().map(|k| Tag::builder().key(k.as_str()).build()).collect();
-        ec2.delete_tags()
-            .resources(id)
-            .set_tags(Some(keys))
-            .send()
-            .await
-            .map_err(|e| call_failed(part, "ec2:DeleteTags", &e))?;
+        ec2.delete_tags().resources(id).set_tags(Some(keys)).send().await.map_err(|e| call_failed(part, "ec2:DeleteTags", &e))?;
     }
     if !add.is_empty() {
-        ec2.create_tags()
-            .resources(id)
-            .set_tags(Some(to_ec2(&add)))
-            .send()
-            .await
-            .map_err(|e| call_failed(part, "ec2:CreateTags", &e))?;
+        ec2.create_tags().resources(id).set_tags(Some(to_ec2(&add))).send().await.map_err(|e| call_failed(part, "ec2:CreateTags", &e))?;
     }
     Ok(())
 }

@@ -97,11 +97,7 @@ pub async fn prefix_lists(ec2: &aws_sdk_ec2::Client, service_names: &[String]) -
         .send()
         .await
         .map_err(|e| call_failed(PART, "ec2:DescribePrefixLists", &e))?;
-    Ok(out
-        .prefix_lists()
-        .iter()
-        .filter_map(|p| Some((p.prefix_list_name()?.to_string(), p.prefix_list_id()?.to_string())))
-        .collect())
+    Ok(out.prefix_lists().iter().filter_map(|p| Some((p.prefix_list_name()?.to_string(), p.prefix_list_id()?.to_string()))).collect())
 }
 
 /// (enableDnsSupport, enableDnsHostnames) of a VPC; `None` when the VPC
@@ -133,7 +129,6 @@ async fn vpc_flag(ec2: &aws_sdk_ec2::Client, vpc_id: &str, attribute: VpcAttribu
     // then tells the user to turn the setting on, which is harmless.
     Ok(Some(value.and_then(|v| v.value()).unwrap_or(false)))
 }
-
 
 fn id_and_vpc(id: Option<&str>, vpc_id: Option<&str>) -> Option<(String, String)> {
     Some((id?.to_string(), vpc_id.unwrap_or_default().to_string()))

@@ -460,8 +460,6 @@ fn non_empty(list: &[String]) -> Option<Vec<String>> {
     (!list.is_empty()).then(|| list.to_vec())
 }
 
-
-
 /// Every page of DescribeVpcEndpoints for `ids` and `filters` (either may
 /// be empty), mapped to endpoints of the kinds this provider manages.
 async fn describe(ec2: &aws_sdk_ec2::Client, ids: &[String], filters: Vec<Filter>) -> Result<Vec<Endpoint>, DescribeError> {

@@ -6,9 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::diag::Diagnostic;
 
-/// Polls `check` until it returns `Ok(Some(_))`. Backoff starts at
-/// `first` and doubles up to 5 s. On timeout the error says what was being
-/// waited on and the last state seen (from `Ok(None)` rounds, via `last`).
+/// Polls `check` until it returns `Poll::Done`. Backoff starts at `first`
+/// and doubles up to 5 s. On timeout the error says what was being waited
+/// on and the last state a `Poll::Pending` round reported.
 pub async fn until<T, F, Fut>(what: &str, timeout: Duration, first: Duration, mut check: F) -> Result<T, Diagnostic>
 where
     F: FnMut() -> Fut,
@@ -45,7 +45,7 @@ pub enum Poll<T> {
 
 pub fn human(d: Duration) -> String {
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
+    if s >= 60 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else {
         format!("{s}s")

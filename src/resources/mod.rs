@@ -7,11 +7,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::identity::{self, IdentitySchema};
 use crate::parts::network_interface::{self as eni, Interface, User};
 use crate::parts::vpc::Subnet;
-use crate::provider::Ctx;
 use crate::schema::Schema;
 use crate::value::Value;
 
@@ -177,9 +177,9 @@ pub fn subnet_diagnostics(found: &[Subnet], vpc_id: &str, region: &str, ids: &[S
     for sid in ids {
         match found.iter().find(|s| &s.id == sid) {
             None => out.push(Diagnostic::error("Subnet not found", format!("Subnet {sid} does not exist in {region}.")).at(path.clone())),
-            Some(s) if s.vpc_id != vpc_id => {
-                out.push(Diagnostic::error("Subnet in another VPC", format!("Subnet {sid} is in {}, not in {vpc_id}.", s.vpc_id)).at(path.clone()))
-            }
+            Some(s) if s.vpc_id != vpc_id => out.push(
+                Diagnostic::error("Subnet in another VPC", format!("Subnet {sid} is in {}, not in {vpc_id}.", s.vpc_id)).at(path.clone()),
+            ),
             Some(s) => {
                 if let Some(other) = by_az.insert(&s.availability_zone, &s.id) {
                     out.push(
@@ -271,14 +271,19 @@ mod tests {
         let users = [User::Function("orders-worker".into()), User::Instance("i-0abc".into()), User::Other("eni-0def".into())];
         let w = going().clients_warning(&users).expect("a warning");
         assert_eq!(w.severity, crate::diag::Severity::Warning);
-        for want in ["Lambda function orders-worker", "EC2 instance i-0abc", "network interface eni-0def", "sqs, logs", "vpc-1", "bundle core"] {
+        for want in
+            ["Lambda function orders-worker", "EC2 instance i-0abc", "network interface eni-0def", "sqs, logs", "vpc-1", "bundle core"]
+        {
             assert!(w.detail.contains(want), "{want} missing: {}", w.detail);
         }
     }
 
     #[test]
     fn a_failed_lookup_is_a_warning_that_says_so() {
-        let w = going().unchecked(Diagnostic::error("network interface: ec2:DescribeNetworkInterfaces failed", "ec2:DescribeNetworkInterfaces answered Throttling"));
+        let w = going().unchecked(Diagnostic::error(
+            "network interface: ec2:DescribeNetworkInterfaces failed",
+            "ec2:DescribeNetworkInterfaces answered Throttling",
+        ));
         assert_eq!(w.severity, crate::diag::Severity::Warning);
         assert!(w.detail.contains("answered Throttling") && w.detail.contains("can go ahead"), "{}", w.detail);
     }

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 
+use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::engine::{self, Step};
 use crate::parts::code;
@@ -26,7 +27,6 @@ use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
-use crate::provider::Ctx;
 use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::validate;
@@ -66,22 +66,52 @@ const SOURCE_TAG: &str = "privatelink:source";
 
 fn function_block(description: &'static str, consumer: bool) -> Block {
     let mut b = Block::new(description)
-        .attr(attr("source_dir", Type::String, Mode::Optional, "Directory with the function's code; the provider zips it deterministically and updates the function when its content changes."))
+        .attr(attr(
+            "source_dir",
+            Type::String,
+            Mode::Optional,
+            "Directory with the function's code; the provider zips it deterministically and updates the function when its content changes.",
+        ))
         .attr(attr("filename", Type::String, Mode::Optional, "A zip file with the function's code (instead of source_dir)."))
-        .attr(attr("source_code_hash", Type::String, Mode::Optional, "With filename: a hash that changes when the code changes (e.g. filebase64sha256). Without it, the file's content is hashed."))
+        .attr(attr(
+            "source_code_hash",
+            Type::String,
+            Mode::Optional,
+            "With filename: a hash that changes when the code changes (e.g. filebase64sha256). Without it, the file's content is hashed.",
+        ))
         .attr(attr("handler", Type::String, Mode::Required, "Entry point, e.g. `index.handler`."))
         .attr(attr("runtime", Type::String, Mode::Required, "Lambda runtime, e.g. `python3.12`."))
         .attr(attr("memory_size", Type::Number, Mode::OptionalComputed, "MB, 128 to 10240 (default 128)."))
         .attr(attr("timeout", Type::Number, Mode::OptionalComputed, "Seconds, 1 to 900 (default 30)."))
         .attr(attr("environment", Type::map(Type::String), Mode::Optional, "Environment variables."))
-        .attr(attr("role_arn", Type::String, Mode::Optional, "Bring your own execution role; otherwise the pipeline creates a least-privilege one."))
+        .attr(attr(
+            "role_arn",
+            Type::String,
+            Mode::Optional,
+            "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
+        ))
         .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."));
     if consumer {
-        b = b.attr(attr("in_vpc", Type::Bool, Mode::OptionalComputed, "Put the consumer in the pipeline's subnets too (default false: it runs outside the VPC, as it needs no private access)."));
+        b = b.attr(attr(
+            "in_vpc",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Put the consumer in the pipeline's subnets too (default false: it runs outside the VPC, as it needs no private access).",
+        ));
     } else {
         b = b
-            .attr(attr("queue_url_env_var", Type::String, Mode::OptionalComputed, "Environment variable that carries the queue URL (default QUEUE_URL)."))
-            .attr(attr("security_group_ids", Type::set(Type::String), Mode::Optional, "Extra security groups for the producer, besides the one the pipeline makes."));
+            .attr(attr(
+                "queue_url_env_var",
+                Type::String,
+                Mode::OptionalComputed,
+                "Environment variable that carries the queue URL (default QUEUE_URL).",
+            ))
+            .attr(attr(
+                "security_group_ids",
+                Type::set(Type::String),
+                Mode::Optional,
+                "Extra security groups for the producer, besides the one the pipeline makes.",
+            ));
     }
     b
 }
@@ -91,21 +121,61 @@ static SCHEMA: LazyLock<Schema> = LazyLock::new(schema);
 fn schema() -> Schema {
     let queue = Block::new("The queue and its dead-letter queue.")
         .attr(attr("fifo", Type::Bool, Mode::OptionalComputed, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
-        .attr(attr("visibility_timeout_seconds", Type::Number, Mode::OptionalComputed, "At least the consumer's timeout; default six times the consumer's timeout plus the batching window (AWS's advice)."))
+        .attr(attr(
+            "visibility_timeout_seconds",
+            Type::Number,
+            Mode::OptionalComputed,
+            "At least the consumer's timeout; default six times the consumer's timeout plus the batching window (AWS's advice).",
+        ))
         .attr(attr("message_retention_seconds", Type::Number, Mode::OptionalComputed, "60 to 1209600 (default 345600, 4 days)."))
-        .attr(attr("max_receive_count", Type::Number, Mode::OptionalComputed, "Receives before a message moves to the dead-letter queue, 1 to 1000 (default 4)."))
+        .attr(attr(
+            "max_receive_count",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Receives before a message moves to the dead-letter queue, 1 to 1000 (default 4).",
+        ))
         .attr(attr("dead_letter_retention_seconds", Type::Number, Mode::OptionalComputed, "60 to 1209600 (default 1209600, 14 days)."))
-        .attr(attr("kms_master_key_id", Type::String, Mode::Optional, "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys)."));
+        .attr(attr(
+            "kms_master_key_id",
+            Type::String,
+            Mode::Optional,
+            "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys).",
+        ));
     let event_source = Block::new("The event source mapping from the queue to the consumer.")
-        .attr(attr("batch_size", Type::Number, Mode::OptionalComputed, "1 to 10 (FIFO, or no batching window), up to 10000 otherwise (default 10)."))
-        .attr(attr("maximum_batching_window_seconds", Type::Number, Mode::OptionalComputed, "0 to 300 (default 0); not allowed for FIFO queues."))
-        .attr(attr("report_batch_item_failures", Type::Bool, Mode::OptionalComputed, "Let the consumer report partial batch failures (default true)."))
+        .attr(attr(
+            "batch_size",
+            Type::Number,
+            Mode::OptionalComputed,
+            "1 to 10 (FIFO, or no batching window), up to 10000 otherwise (default 10).",
+        ))
+        .attr(attr(
+            "maximum_batching_window_seconds",
+            Type::Number,
+            Mode::OptionalComputed,
+            "0 to 300 (default 0); not allowed for FIFO queues.",
+        ))
+        .attr(attr(
+            "report_batch_item_failures",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Let the consumer report partial batch failures (default true).",
+        ))
         .attr(attr("maximum_concurrency", Type::Number, Mode::Optional, "2 to 1000 concurrent consumer invocations (default: no limit)."))
         .attr(attr("enabled", Type::Bool, Mode::OptionalComputed, "Whether the mapping polls (default true)."))
         .attr(attr("filter_patterns", Type::list(Type::String), Mode::Optional, "Event filter patterns (JSON), at most 5."));
     let endpoint = Block::new("The SQS Interface endpoint the producer reaches the queue through.")
-        .attr(attr("create", Type::Bool, Mode::OptionalComputed, "Make the endpoint (default: true unless endpoint_id is given), with its own group allowing TCP 443 only from the producer."))
-        .attr(attr("endpoint_id", Type::String, Mode::Optional, "Use this existing SQS endpoint instead (e.g. from a privatelink_service_endpoint_bundle)."));
+        .attr(attr(
+            "create",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Make the endpoint (default: true unless endpoint_id is given), with its own group allowing TCP 443 only from the producer.",
+        ))
+        .attr(attr(
+            "endpoint_id",
+            Type::String,
+            Mode::Optional,
+            "Use this existing SQS endpoint instead (e.g. from a privatelink_service_endpoint_bundle).",
+        ));
     let timeouts = Block::new("How long create, update and delete may take (default 10m each).")
         .attr(attr("create", Type::String, Mode::Optional, "e.g. `15m`."))
         .attr(attr("update", Type::String, Mode::Optional, "e.g. `10m`."))
@@ -161,7 +231,10 @@ fn check_range(d: &mut Diagnostics, block: &Value, at: &Path, name: &str, lo: i6
     let v = block.get(name);
     let Some(n) = v.as_f64() else { return };
     if n.fract() != 0.0 || (n as i64) < lo || (n as i64) > hi {
-        d.push(Diagnostic::error(format!("Invalid {name}"), format!("{n} is not a whole number of {what} from {lo} to {hi}.")).at(at.then(name)));
+        d.push(
+            Diagnostic::error(format!("Invalid {name}"), format!("{n} is not a whole number of {what} from {lo} to {hi}."))
+                .at(at.then(name)),
+        );
     }
 }
 
@@ -175,16 +248,31 @@ fn validate_function(d: &mut Diagnostics, f: &Value, at: &Path) {
         );
     }
     if !f.get("source_code_hash").is_null() && f.get("filename").is_null() && !f.get("filename").is_unknown() {
-        d.push(Diagnostic::error("source_code_hash without filename", "source_code_hash goes with filename; with source_dir the provider hashes the directory itself.").at(at.then("source_code_hash")));
+        d.push(
+            Diagnostic::error(
+                "source_code_hash without filename",
+                "source_code_hash goes with filename; with source_dir the provider hashes the directory itself.",
+            )
+            .at(at.then("source_code_hash")),
+        );
     }
     if let Some(r) = f.get("runtime").as_str() {
         if !RUNTIMES.contains(&r) {
-            d.push(Diagnostic::error("Unknown runtime", format!("{r:?} is not a Lambda runtime for zip packages; use one of {}.", RUNTIMES.join(", "))).at(at.then("runtime")));
+            d.push(
+                Diagnostic::error(
+                    "Unknown runtime",
+                    format!("{r:?} is not a Lambda runtime for zip packages; use one of {}.", RUNTIMES.join(", ")),
+                )
+                .at(at.then("runtime")),
+            );
         }
     }
     if let Some(h) = f.get("handler").as_str() {
         if h.is_empty() || h.len() > 128 || h.chars().any(char::is_whitespace) {
-            d.push(Diagnostic::error("Invalid handler", format!("{h:?}: 1 to 128 characters without spaces, e.g. index.handler.")).at(at.then("handler")));
+            d.push(
+                Diagnostic::error("Invalid handler", format!("{h:?}: 1 to 128 characters without spaces, e.g. index.handler."))
+                    .at(at.then("handler")),
+            );
         }
     }
     check_range(d, f, at, "memory_size", 128, 10_240, "MB");
@@ -197,9 +285,15 @@ fn validate_function(d: &mut Diagnostics, f: &Value, at: &Path) {
     for (k, _) in f.get("environment").string_map() {
         let ok = k.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ok {
-            d.push(Diagnostic::error("Invalid environment variable name", format!("{k:?}: letters, digits and _, starting with a letter.")).at(at.then("environment").key(&k)));
+            d.push(
+                Diagnostic::error("Invalid environment variable name", format!("{k:?}: letters, digits and _, starting with a letter."))
+                    .at(at.then("environment").key(&k)),
+            );
         } else if k.starts_with("AWS_") || k == "_HANDLER" {
-            d.push(Diagnostic::error("Reserved environment variable", format!("{k} is set by Lambda itself and cannot be overridden.")).at(at.then("environment").key(&k)));
+            d.push(
+                Diagnostic::error("Reserved environment variable", format!("{k} is set by Lambda itself and cannot be overridden."))
+                    .at(at.then("environment").key(&k)),
+            );
         }
     }
     for v in f.get("security_group_ids").elements() {
@@ -211,7 +305,10 @@ fn validate_function(d: &mut Diagnostics, f: &Value, at: &Path) {
     }
     if let Some(var) = f.get("queue_url_env_var").as_str() {
         if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.starts_with("AWS_") {
-            d.push(Diagnostic::error("Invalid queue_url_env_var", format!("{var:?}: letters, digits and _, not starting with AWS_.")).at(at.then("queue_url_env_var")));
+            d.push(
+                Diagnostic::error("Invalid queue_url_env_var", format!("{var:?}: letters, digits and _, not starting with AWS_."))
+                    .at(at.then("queue_url_env_var")),
+            );
         }
     }
 }
@@ -249,7 +346,10 @@ fn validate_config(config: &Value) -> Diagnostics {
     }
     let subnets = config.get("subnet_ids");
     if subnets.is_wholly_known() && subnets.elements().is_empty() {
-        d.push(Diagnostic::error("No subnets", "The producer needs at least one private subnet (one per Availability Zone).").at(Path::attr("subnet_ids")));
+        d.push(
+            Diagnostic::error("No subnets", "The producer needs at least one private subnet (one per Availability Zone).")
+                .at(Path::attr("subnet_ids")),
+        );
     }
     for v in subnets.elements() {
         if let Some(s) = v.as_str() {
@@ -273,12 +373,18 @@ fn validate_config(config: &Value) -> Diagnostics {
     let create = ep.get("create").as_bool();
     match (create, ep.get("endpoint_id")) {
         (Some(true), Value::String(_)) => d.push(
-            Diagnostic::error("Conflicting endpoint settings", "Either create = true (the pipeline makes the endpoint) or endpoint_id (use an existing one), not both.")
-                .at(Path::attr("endpoint").then("endpoint_id")),
+            Diagnostic::error(
+                "Conflicting endpoint settings",
+                "Either create = true (the pipeline makes the endpoint) or endpoint_id (use an existing one), not both.",
+            )
+            .at(Path::attr("endpoint").then("endpoint_id")),
         ),
         (Some(false), Value::Null) => d.push(
-            Diagnostic::error("No endpoint", "With create = false, give endpoint_id: the producer has no NAT and reaches SQS only through an Interface endpoint.")
-                .at(Path::attr("endpoint").then("create")),
+            Diagnostic::error(
+                "No endpoint",
+                "With create = false, give endpoint_id: the producer has no NAT and reaches SQS only through an Interface endpoint.",
+            )
+            .at(Path::attr("endpoint").then("create")),
         ),
         (_, Value::String(id)) => {
             if let Err(e) = validate::aws_id("vpce", id) {
@@ -304,23 +410,47 @@ fn validate_queue_and_mapping(config: &Value, d: &mut Diagnostics) {
     let fifo = q.get("fifo").as_bool() == Some(true);
     let window = number(es.get("maximum_batching_window_seconds")).unwrap_or(0);
     if fifo && window > 0 {
-        d.push(Diagnostic::error("Batching window on a FIFO queue", "Lambda does not allow maximum_batching_window_seconds for FIFO queues; remove it or use a standard queue.").at(ep.then("maximum_batching_window_seconds")));
+        d.push(
+            Diagnostic::error(
+                "Batching window on a FIFO queue",
+                "Lambda does not allow maximum_batching_window_seconds for FIFO queues; remove it or use a standard queue.",
+            )
+            .at(ep.then("maximum_batching_window_seconds")),
+        );
     }
     let max_batch = if fifo || window == 0 { 10 } else { 10_000 };
-    let why = if fifo { "a FIFO queue" } else if window == 0 { "no batching window" } else { "a standard queue with a batching window" };
+    let why = if fifo {
+        "a FIFO queue"
+    } else if window == 0 {
+        "no batching window"
+    } else {
+        "a standard queue with a batching window"
+    };
     if let Some(n) = es.get("batch_size").as_f64() {
         if n.fract() != 0.0 || n < 1.0 || n as i64 > max_batch {
-            d.push(Diagnostic::error("Invalid batch_size", format!("{n}: with {why} the batch size is 1 to {max_batch}.")).at(ep.then("batch_size")));
+            d.push(
+                Diagnostic::error("Invalid batch_size", format!("{n}: with {why} the batch size is 1 to {max_batch}."))
+                    .at(ep.then("batch_size")),
+            );
         }
     }
     let patterns = es.get("filter_patterns").elements();
     if patterns.len() > 5 {
-        d.push(Diagnostic::error("Too many filter patterns", "Lambda takes at most 5 filter patterns per mapping.").at(ep.then("filter_patterns")));
+        d.push(
+            Diagnostic::error("Too many filter patterns", "Lambda takes at most 5 filter patterns per mapping.")
+                .at(ep.then("filter_patterns")),
+        );
     }
     for (i, p) in patterns.iter().enumerate() {
         if let Some(s) = p.as_str() {
             if serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).is_err() {
-                d.push(Diagnostic::error("Invalid filter pattern", format!("{s:?} is not a JSON object such as {{\"body\":{{\"type\":[\"order\"]}}}}.")).at(ep.then("filter_patterns").index(i)));
+                d.push(
+                    Diagnostic::error(
+                        "Invalid filter pattern",
+                        format!("{s:?} is not a JSON object such as {{\"body\":{{\"type\":[\"order\"]}}}}."),
+                    )
+                    .at(ep.then("filter_patterns").index(i)),
+                );
             }
         }
     }
@@ -359,7 +489,6 @@ fn validate_queue_and_mapping(config: &Value, d: &mut Diagnostics) {
 pub fn recommended_visibility(function_timeout: i64, window: i64) -> i64 {
     (6 * function_timeout + window).min(43_200)
 }
-
 
 // ---------------------------------------------------------------- desired
 
@@ -563,7 +692,14 @@ impl Desired {
             tags: self.owned("producer-group"),
             rules: endpoint_groups
                 .iter()
-                .map(|g| Rule { direction: Direction::Egress, protocol: "tcp".into(), from_port: 443, to_port: 443, peer: Peer::Group(g.clone()), id: None })
+                .map(|g| Rule {
+                    direction: Direction::Egress,
+                    protocol: "tcp".into(),
+                    from_port: 443,
+                    to_port: 443,
+                    peer: Peer::Group(g.clone()),
+                    id: None,
+                })
                 .collect(),
         }
     }
@@ -792,9 +928,19 @@ async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<
         Value::String(id) if prior.get("endpoint").get("endpoint_id").as_str() != Some(id) => {
             match vpce::find_many(ec2, std::slice::from_ref(id)).await?.into_iter().find(|e| !e.is_gone()) {
                 None => d.push(Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {region}.")).at(at)),
-                Some(e) if e.vpc_id != vpc_id => d.push(Diagnostic::error("Endpoint in another VPC", format!("{id} is in {}, not in {vpc_id}.", e.vpc_id)).at(at)),
+                Some(e) if e.vpc_id != vpc_id => {
+                    d.push(Diagnostic::error("Endpoint in another VPC", format!("{id} is in {}, not in {vpc_id}.", e.vpc_id)).at(at))
+                }
                 Some(e) if e.service_name != sqs || e.kind != Kind::Interface => d.push(
-                    Diagnostic::error("Not an SQS Interface endpoint", format!("{id} is a {} endpoint for {}; the producer needs an Interface endpoint for {sqs}.", e.kind.as_str(), e.service_name)).at(at),
+                    Diagnostic::error(
+                        "Not an SQS Interface endpoint",
+                        format!(
+                            "{id} is a {} endpoint for {}; the producer needs an Interface endpoint for {sqs}.",
+                            e.kind.as_str(),
+                            e.service_name
+                        ),
+                    )
+                    .at(at),
                 ),
                 _ => {}
             }
@@ -859,7 +1005,11 @@ impl Ids<'_> {
     }
     /// A role the pipeline made (not one the user brought).
     fn own_role(&self, block: &str, attr: &str) -> Option<String> {
-        if self.0.get(block).get("role_arn").is_null() { self.get(attr) } else { None }
+        if self.0.get(block).get("role_arn").is_null() {
+            self.get(attr)
+        } else {
+            None
+        }
     }
     fn own_endpoint(&self) -> bool {
         self.0.get("endpoint").get("endpoint_id").is_null()
@@ -921,7 +1071,17 @@ async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Record, Diagn
         }
     };
     use crate::calls::with_count as n;
-    let ((dlq, c1), (queue, c2), (producer_role, c3), (consumer_role, c4), (groups, c5), (endpoint, c6), (producer, c7), (consumer, c8), (mapping, c9)) = tokio::try_join!(
+    let (
+        (dlq, c1),
+        (queue, c2),
+        (producer_role, c3),
+        (consumer_role, c4),
+        (groups, c5),
+        (endpoint, c6),
+        (producer, c7),
+        (consumer, c8),
+        (mapping, c9),
+    ) = tokio::try_join!(
         n(queue(ids.get("dead_letter_queue_url"))),
         n(queue(ids.get("queue_url"))),
         n(role(ids.own_role("producer", "producer_role_arn"), "producer")),
@@ -971,7 +1131,11 @@ async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnos
         Step::new("dead-letter-queue", &[], ensure_dlq(ctx, d, rec).boxed()),
         Step::new("queue", &["dead-letter-queue"], ensure_queue(ctx, d, rec).boxed()),
         Step::new("producer-group", &[], ensure_producer_group(ctx, d, rec).boxed()),
-        Step::new("producer", &["producer-role", "producer-egress", "endpoint", "queue"], ensure_function(ctx, d, rec, true, timeout).boxed()),
+        Step::new(
+            "producer",
+            &["producer-role", "producer-egress", "endpoint", "queue"],
+            ensure_function(ctx, d, rec, true, timeout).boxed(),
+        ),
         Step::new("consumer", &["consumer-role", "producer-egress"], ensure_function(ctx, d, rec, false, timeout).boxed()),
         Step::new("mapping", &["consumer", "queue"], ensure_mapping(ctx, d, rec, timeout).boxed()),
     ];
@@ -1032,7 +1196,9 @@ async fn ensure_one_queue(ctx: &Ctx, spec: &QueueSpec, known: Option<Queue>) -> 
     match known {
         Some(q) => {
             queue::update(sqs, &q, spec).await?;
-            queue::find(sqs, &q.url).await?.ok_or_else(|| Diagnostic::error("sqs queue: vanished", format!("{} disappeared while it was updated.", q.url)))
+            queue::find(sqs, &q.url)
+                .await?
+                .ok_or_else(|| Diagnostic::error("sqs queue: vanished", format!("{} disappeared while it was updated.", q.url)))
         }
         None => queue::create(sqs, spec).await,
     }
@@ -1069,7 +1235,8 @@ async fn ensure_producer_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> R
     };
     let spec = d.producer_group_spec(&targets);
     let on_created = |id: &str| {
-        rec.lock().unwrap().producer_group = Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
+        rec.lock().unwrap().producer_group =
+            Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
     };
     let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
     rec.lock().unwrap().producer_group = Some(g);
@@ -1083,7 +1250,8 @@ async fn ensure_endpoint_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> R
     };
     let spec = d.endpoint_group_spec(&producer);
     let on_created = |id: &str| {
-        rec.lock().unwrap().endpoint_group = Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
+        rec.lock().unwrap().endpoint_group =
+            Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
     };
     let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
     let mut r = rec.lock().unwrap();
@@ -1109,7 +1277,8 @@ async fn ensure_producer_egress(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> 
 async fn reused_endpoint_groups(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
     let id = d.endpoint_id.clone().unwrap_or_default();
     let ep = vpce::find_many(&ctx.aws.ec2, std::slice::from_ref(&id)).await?.into_iter().find(|e| !e.is_gone()).ok_or_else(|| {
-        Diagnostic::error("vpc endpoint: not found", format!("endpoint.endpoint_id {id} does not exist (or is deleted).")).at(Path::attr("endpoint").then("endpoint_id"))
+        Diagnostic::error("vpc endpoint: not found", format!("endpoint.endpoint_id {id} does not exist (or is deleted)."))
+            .at(Path::attr("endpoint").then("endpoint_id"))
     })?;
     rec.lock().unwrap().endpoint_groups = ep.security_group_ids.clone();
     ensure_producer_egress(ctx, d, rec).await
@@ -1261,20 +1430,36 @@ async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
         Step::new("remove producer", &[], remove_function(ctx, rec, true, timeout).boxed()),
         Step::new("remove queue", &["remove mapping", "remove producer"], remove_queue(ctx, rec, false).boxed()),
         Step::new("remove dead-letter-queue", &["remove queue"], remove_queue(ctx, rec, true).boxed()),
-        Step::new("remove producer-group", &["remove producer", "remove consumer", "remove endpoint-group"], remove_producer_group(ctx, rec, timeout).boxed()),
+        Step::new(
+            "remove producer-group",
+            &["remove producer", "remove consumer", "remove endpoint-group"],
+            remove_producer_group(ctx, rec, timeout).boxed(),
+        ),
     ];
     if ids.own_role("producer", "producer_role_arn").is_some() {
-        steps.push(Step::new("remove producer-role", &["remove producer"], remove_role(ctx, format!("{name}-producer"), rec, true).boxed()));
+        steps.push(Step::new(
+            "remove producer-role",
+            &["remove producer"],
+            remove_role(ctx, format!("{name}-producer"), rec, true).boxed(),
+        ));
     }
     if ids.own_role("consumer", "consumer_role_arn").is_some() {
-        steps.push(Step::new("remove consumer-role", &["remove consumer"], remove_role(ctx, format!("{name}-consumer"), rec, false).boxed()));
+        steps.push(Step::new(
+            "remove consumer-role",
+            &["remove consumer"],
+            remove_role(ctx, format!("{name}-consumer"), rec, false).boxed(),
+        ));
     }
     if ids.own_endpoint() {
         steps.push(Step::new("remove endpoint", &["remove producer", "remove consumer"], remove_endpoint(ctx, rec, timeout).boxed()));
         // A group named in another group's rule cannot be deleted: the
         // producer's egress rule goes first.
         steps.push(Step::new("remove producer-egress", &["remove producer", "remove consumer"], remove_producer_egress(ctx, rec).boxed()));
-        steps.push(Step::new("remove endpoint-group", &["remove endpoint", "remove producer-egress"], remove_endpoint_group(ctx, rec, timeout).boxed()));
+        steps.push(Step::new(
+            "remove endpoint-group",
+            &["remove endpoint", "remove producer-egress"],
+            remove_endpoint_group(ctx, rec, timeout).boxed(),
+        ));
     }
     let diags = stopped_or(ctx.run("destroying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
     if !diags.has_errors() {
@@ -1301,7 +1486,11 @@ async fn remove_function(ctx: &Ctx, rec: &Mutex<Record>, producer: bool, timeout
     let lambda = &ctx.aws.lambda;
     let f = {
         let r = rec.lock().unwrap();
-        if producer { r.producer.clone() } else { r.consumer.clone() }
+        if producer {
+            r.producer.clone()
+        } else {
+            r.consumer.clone()
+        }
     };
     if let Some(f) = f {
         if !f.subnet_ids.is_empty() {
@@ -1334,7 +1523,11 @@ async fn remove_function(ctx: &Ctx, rec: &Mutex<Record>, producer: bool, timeout
 async fn remove_queue(ctx: &Ctx, rec: &Mutex<Record>, dead_letter: bool) -> Result<(), Diagnostic> {
     let url = {
         let r = rec.lock().unwrap();
-        if dead_letter { r.dlq.as_ref().map(|q| q.url.clone()) } else { r.queue.as_ref().map(|q| q.url.clone()) }
+        if dead_letter {
+            r.dlq.as_ref().map(|q| q.url.clone())
+        } else {
+            r.queue.as_ref().map(|q| q.url.clone())
+        }
     };
     if let Some(u) = url {
         queue::delete(&ctx.aws.sqs, &u).await?;
@@ -1488,7 +1681,11 @@ fn observed_mapping(m: &Mapping) -> Vec<(&'static str, Value)> {
         ("maximum_concurrency", m.maximum_concurrency.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null)),
         (
             "filter_patterns",
-            if m.filter_patterns.is_empty() { Value::Null } else { Value::List(m.filter_patterns.iter().cloned().map(Value::string).collect()) },
+            if m.filter_patterns.is_empty() {
+                Value::Null
+            } else {
+                Value::List(m.filter_patterns.iter().cloned().map(Value::string).collect())
+            },
         ),
     ]
 }
@@ -1503,14 +1700,13 @@ fn observed_queue(q: &Queue, dlq: &Queue) -> Vec<(&'static str, Value)> {
     out.push(("visibility_timeout_seconds", num(attr_number(q, queue::VISIBILITY_TIMEOUT))));
     out.push(("message_retention_seconds", num(attr_number(q, queue::MESSAGE_RETENTION_PERIOD))));
     out.push(("dead_letter_retention_seconds", num(attr_number(dlq, queue::MESSAGE_RETENTION_PERIOD))));
-    let max_receive = q
-        .attributes
-        .get(queue::REDRIVE_POLICY)
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
-        .and_then(|r| match &r["maxReceiveCount"] {
-            serde_json::Value::Number(n) => n.as_f64(),
-            serde_json::Value::String(s) => s.parse().ok(),
-            _ => None,
+    let max_receive =
+        q.attributes.get(queue::REDRIVE_POLICY).and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()).and_then(|r| {
+            match &r["maxReceiveCount"] {
+                serde_json::Value::Number(n) => n.as_f64(),
+                serde_json::Value::String(s) => s.parse().ok(),
+                _ => None,
+            }
         });
     out.push(("max_receive_count", num(max_receive)));
     out.push(("kms_master_key_id", Value::opt_string(q.attributes.get(queue::KMS_MASTER_KEY_ID).filter(|k| !k.is_empty()).cloned())));
@@ -1539,7 +1735,11 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
     let subnets = producer.subnet_ids.clone();
     // The function's VpcConfig names its VPC, but moto always answers
     // vpc-123abc there; the subnets' own VPC is right on both.
-    let vpc_id = vpc::subnets(&aws.ec2, &subnets).await?.first().map(|s| s.vpc_id.clone()).ok_or_else(|| bad(format!("{name}-producer is in no subnet of this account")))?;
+    let vpc_id = vpc::subnets(&aws.ec2, &subnets)
+        .await?
+        .first()
+        .map(|s| s.vpc_id.clone())
+        .ok_or_else(|| bad(format!("{name}-producer is in no subnet of this account")))?;
     let owner = format!("pipeline/{name}");
     let tagged = |part: &str| {
         let mut t = Tags::new();
@@ -1554,7 +1754,18 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
         (Some(_), _) | (None, None) => None,
         // The producer's egress names the groups of the endpoint it uses.
         (None, Some(g)) => {
-            let targets: Vec<String> = sg::find(&aws.ec2, g).await?.map(|g| g.rules.iter().filter_map(|r| match &r.peer { Peer::Group(x) => Some(x.clone()), _ => None }).collect()).unwrap_or_default();
+            let targets: Vec<String> = sg::find(&aws.ec2, g)
+                .await?
+                .map(|g| {
+                    g.rules
+                        .iter()
+                        .filter_map(|r| match &r.peer {
+                            Peer::Group(x) => Some(x.clone()),
+                            _ => None,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             let sqs = vpce::find_for_service(&aws.ec2, &vpc_id, &format!("com.amazonaws.{}.sqs", aws.region)).await?;
             sqs.into_iter().find(|e| e.security_group_ids.iter().any(|x| targets.contains(x))).map(|e| e.id)
         }
@@ -1567,8 +1778,20 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
     let function_block = |f: &Function, is_producer: bool| {
         let source = f.tags.get(SOURCE_TAG).and_then(|t| CodeSource::from_tag(t));
         let mut b: BTreeMap<String, Value> = BTreeMap::new();
-        b.insert("source_dir".into(), Value::opt_string(match &source { Some(CodeSource::Dir(d)) => Some(d.display().to_string()), _ => None }));
-        b.insert("filename".into(), Value::opt_string(match &source { Some(CodeSource::File(p)) => Some(p.display().to_string()), _ => None }));
+        b.insert(
+            "source_dir".into(),
+            Value::opt_string(match &source {
+                Some(CodeSource::Dir(d)) => Some(d.display().to_string()),
+                _ => None,
+            }),
+        );
+        b.insert(
+            "filename".into(),
+            Value::opt_string(match &source {
+                Some(CodeSource::File(p)) => Some(p.display().to_string()),
+                _ => None,
+            }),
+        );
         b.insert("role_arn".into(), if own_role(f, &f.name) { Value::Null } else { Value::string(f.role_arn.clone()) });
         if is_producer {
             let var = queue.as_ref().and_then(|q| f.environment.iter().find(|(_, v)| **v == q.url).map(|(k, _)| k.clone()));
@@ -1582,7 +1805,8 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
         Value::Object(b)
     };
     let user_tags = tags::without_ownership(&producer.tags);
-    let own_tags: Tags = user_tags.iter().filter(|(k, v)| aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let own_tags: Tags =
+        user_tags.iter().filter(|(k, v)| aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let mut state: BTreeMap<String, Value> = BTreeMap::new();
     state.insert("id".into(), Value::string(name));
     state.insert("name".into(), Value::string(name));
@@ -1595,7 +1819,10 @@ async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnostic> {
     if fifo {
         state.insert("queue".into(), Value::object([("fifo", Value::Bool(true))]));
     }
-    state.insert("endpoint".into(), Value::object([("create", Value::Bool(reused.is_none())), ("endpoint_id", Value::opt_string(reused.clone()))]));
+    state.insert(
+        "endpoint".into(),
+        Value::object([("create", Value::Bool(reused.is_none())), ("endpoint_id", Value::opt_string(reused.clone()))]),
+    );
     let ids: [(&str, Option<String>); 12] = [
         ("queue_url", queue.as_ref().map(|q| q.url.clone())),
         ("queue_arn", queue.as_ref().map(|q| q.arn.clone())),
@@ -1647,7 +1874,8 @@ fn import_id_of(identity: &Value) -> Result<String, Diagnostics> {
 /// their private path to SQS.
 async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
     let ids = Ids(prior);
-    let (true, Some(group_id), Some(vpc_id)) = (ids.own_endpoint(), ids.get("endpoint_security_group_id"), prior.get("vpc_id").as_str()) else {
+    let (true, Some(group_id), Some(vpc_id)) = (ids.own_endpoint(), ids.get("endpoint_security_group_id"), prior.get("vpc_id").as_str())
+    else {
         return Diagnostics::default();
     };
     let name = prior.get("name").as_str().unwrap_or("");
@@ -1773,7 +2001,10 @@ mod tests {
         obj(f)
     }
     fn paths(d: &Diagnostics) -> Vec<String> {
-        d.0.iter().filter(|d| d.severity == crate::diag::Severity::Error).map(|d| d.path.clone().map(|p| p.to_string()).unwrap_or_default()).collect()
+        d.0.iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .map(|d| d.path.clone().map(|p| p.to_string()).unwrap_or_default())
+            .collect()
     }
 
     #[test]
@@ -1792,10 +2023,8 @@ mod tests {
 
     #[test]
     fn visibility_shorter_than_the_consumer_timeout_is_an_error() {
-        let c = config(vec![
-            ("consumer", function(vec![("timeout", n(120))])),
-            ("queue", obj(vec![("visibility_timeout_seconds", n(60))])),
-        ]);
+        let c =
+            config(vec![("consumer", function(vec![("timeout", n(120))])), ("queue", obj(vec![("visibility_timeout_seconds", n(60))]))]);
         let d = validate_config(&c);
         assert_eq!(paths(&d), vec!["queue.visibility_timeout_seconds"]);
         assert!(d.0[0].detail.contains("720"), "{}", d.0[0].detail);
@@ -1866,7 +2095,10 @@ mod tests {
 
     #[test]
     fn unknown_values_wait() {
-        let c = config(vec![("consumer", function(vec![("timeout", Value::Unknown)])), ("queue", obj(vec![("visibility_timeout_seconds", n(10))]))]);
+        let c = config(vec![
+            ("consumer", function(vec![("timeout", Value::Unknown)])),
+            ("queue", obj(vec![("visibility_timeout_seconds", n(10))])),
+        ]);
         assert!(paths(&validate_config(&c)).is_empty());
     }
 }

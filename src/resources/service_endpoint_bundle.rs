@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use futures::FutureExt;
 use sha2::{Digest, Sha256};
 
+use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::engine::{self, Step};
 use crate::parts::security_group::{self as sg, Group, GroupSpec, Peer, Rule};
@@ -19,7 +20,6 @@ use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
-use crate::provider::Ctx;
 use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::validate;
@@ -41,7 +41,10 @@ const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
 fn identity_schema() -> crate::identity::IdentitySchema {
     use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
     IdentitySchema::new(vec![
-        IdentityAttribute::required("id", "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag."),
+        IdentityAttribute::required(
+            "id",
+            "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag.",
+        ),
         IdentityAttribute::optional(REGION, "The bundle's region; default the provider's."),
     ])
 }
@@ -76,99 +79,10 @@ async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics
         )
         .into());
     }
-    let mut found: Vec<(String, &str, &str)> = found.iter().map(|e| (short_service_name(&e.service_name), e.kind.as_str(), e.id.as_str())).collect();
+    let mut found: Vec<(String, &str, &str)> =
+        found.iter().map(|e| (short_service_name(&e.service_name), e.kind.as_str(), e.id.as_str())).collect();
     found.sort();
     Ok(found.iter().map(|(_, _, id)| *id).collect::<Vec<_>>().join(","))
-}
-
-/// Destroy plan: clients that the bundle's Interface endpoints admit by
-/// security group, still with a network interface in the VPC, lose their
-/// private path to those services. Gateway endpoints admit by route table
-/// and CIDR clients have no name: neither is checked.
-async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
-    let interface: Vec<&Value> = prior.get("endpoint").elements().iter().filter(|b| kind_of(b) == Kind::Interface && b.get("id").as_str().is_some()).collect();
-    let (Some(vpc_id), false) = (prior.get("vpc_id").as_str(), interface.is_empty()) else { return Diagnostics::default() };
-    let services: Vec<String> = interface.iter().map(|b| short_service_name(b.get("service").as_str().unwrap_or(""))).collect();
-    let bundle = match prior.get("name").as_str() {
-        Some(name) => format!("{name} ({})", prior.get("id").as_str().unwrap_or("")),
-        None => prior.get("id").as_str().unwrap_or("").to_string(),
-    };
-    let going = crate::resources::Going { what: format!("the Interface endpoints of bundle {bundle}"), services: services.join(", "), vpc_id };
-    let own: BTreeSet<String> = interface.iter().flat_map(|b| b.get("network_interface_ids").strings()).collect();
-    going.client_warnings(ctx, &prior.get("allowed_security_group_ids").strings(), |i| own.contains(&i.id)).await
-}
-
-pub struct ServiceEndpointBundle;
-
-#[tonic::async_trait]
-impl Resource for ServiceEndpointBundle {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
-
-    fn schema(&self) -> Schema {
-        SCHEMA.clone()
-    }
-
-    fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(config)
-    }
-
-    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
-        let diags = validate_config(config);
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        let region = ctx.map(|c| c.aws.region.as_str());
-        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
-        let prior = &prior;
-        let planned = plan_state(region, &default_tags, prior, &proposed, &config);
-        if let Some(ctx) = ctx {
-            let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned.state)).await?;
-            if diags.has_errors() {
-                return Err(diags);
-            }
-        }
-        Ok(planned)
-    }
-
-    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-        if planned.is_null() {
-            destroy(ctx, prior).await
-        } else {
-            reconcile(ctx, prior, planned).await
-        }
-    }
-
-    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        let fresh = ctx.run("refreshing the bundle", read_state(ctx, state)).await?;
-        Ok(SCHEMA.block.with_groups(fresh))
-    }
-
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = tokio::select! {
-            r = import_state(ctx, id) => r?,
-            _ = ctx.cancel.cancelled() => return Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
-        };
-        Ok(SCHEMA.block.with_groups(state))
-    }
-
-    fn identity_schema(&self) -> crate::identity::IdentitySchema {
-        identity_schema()
-    }
-
-    fn identity(&self, state: &Value, region: &str) -> Value {
-        identity_of(state, region)
-    }
-
-    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
-        import_id_of(ctx, identity).await
-    }
-
-    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
-        destroy_warnings(ctx, prior).await
-    }
 }
 
 // ---------------------------------------------------------------- schema
@@ -178,12 +92,32 @@ static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
 fn schema() -> Schema {
     let set = || Type::set(Type::String);
     let endpoint = Block::new("One VPC endpoint.")
-        .attr(attr("service", Type::String, Mode::Required, "Service: a short name (`sqs`, `s3`, `logs`, `ecr.api`) or a full name `com.amazonaws.REGION.x`."))
+        .attr(attr(
+            "service",
+            Type::String,
+            Mode::Required,
+            "Service: a short name (`sqs`, `s3`, `logs`, `ecr.api`) or a full name `com.amazonaws.REGION.x`.",
+        ))
         .attr(attr("type", Type::String, Mode::OptionalComputed, "`Interface` (default) or `Gateway` (s3 and dynamodb only)."))
-        .attr(attr("private_dns_enabled", Type::Bool, Mode::OptionalComputed, "Resolve the service's public name to the endpoint inside the VPC. Default true for Interface; not allowed for Gateway."))
-        .attr(attr("policy", Type::String, Mode::OptionalComputed, "Endpoint policy (JSON). Unset: AWS's default full-access policy. Semantically equal JSON shows no diff."))
+        .attr(attr(
+            "private_dns_enabled",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Resolve the service's public name to the endpoint inside the VPC. Default true for Interface; not allowed for Gateway.",
+        ))
+        .attr(attr(
+            "policy",
+            Type::String,
+            Mode::OptionalComputed,
+            "Endpoint policy (JSON). Unset: AWS's default full-access policy. Semantically equal JSON shows no diff.",
+        ))
         .attr(attr("subnet_ids", set(), Mode::OptionalComputed, "Subnets for this Interface endpoint; default the bundle's `subnet_ids`."))
-        .attr(attr("route_table_ids", set(), Mode::OptionalComputed, "Route tables for this Gateway endpoint; default the bundle's `route_table_ids`."))
+        .attr(attr(
+            "route_table_ids",
+            set(),
+            Mode::OptionalComputed,
+            "Route tables for this Gateway endpoint; default the bundle's `route_table_ids`.",
+        ))
         .attr(attr("id", Type::String, Mode::Computed, "Endpoint id (vpce-...)."))
         .attr(attr("service_name", Type::String, Mode::Computed, "Full service name."))
         .attr(attr("state", Type::String, Mode::Computed, "Endpoint state as AWS reports it (lower case)."))
@@ -449,7 +383,10 @@ fn validate_endpoints(config: &Value, d: &mut Diagnostics) {
             Value::String(t) if t == "Interface" => Some(Kind::Interface),
             Value::String(t) if t == "Gateway" => Some(Kind::Gateway),
             Value::String(t) => {
-                d.push(Diagnostic::error("Invalid endpoint type", format!("{t:?}: expected \"Interface\" or \"Gateway\" (exactly so).")).at(at.then("type")));
+                d.push(
+                    Diagnostic::error("Invalid endpoint type", format!("{t:?}: expected \"Interface\" or \"Gateway\" (exactly so)."))
+                        .at(at.then("type")),
+                );
                 None
             }
             Value::Unknown => None,
@@ -467,17 +404,41 @@ fn validate_endpoints(config: &Value, d: &mut Diagnostics) {
                 d.push(Diagnostic::error("Invalid service name", format!("{service:?}: expected a short name such as \"sqs\", \"s3\", \"ecr.api\" or a full name such as \"com.amazonaws.eu-west-1.sqs\".")).at(at.then("service")));
             }
             if kind == Some(Kind::Gateway) && !gateway_capable(service) {
-                d.push(Diagnostic::error("Gateway endpoint not offered", format!("AWS offers Gateway endpoints only for {}; use type = \"Interface\" for {service:?}.", GATEWAY_SERVICES.join(" and "))).at(at.then("type")));
+                d.push(
+                    Diagnostic::error(
+                        "Gateway endpoint not offered",
+                        format!(
+                            "AWS offers Gateway endpoints only for {}; use type = \"Interface\" for {service:?}.",
+                            GATEWAY_SERVICES.join(" and ")
+                        ),
+                    )
+                    .at(at.then("type")),
+                );
             }
             if let Some(kind) = kind {
                 let key = (short_service_name(service), kind);
                 if let Some(first) = seen.insert(key, i) {
-                    d.push(Diagnostic::error("Duplicate endpoint", format!("endpoint[{first}] already asks for a {} endpoint to {service:?}; one per service and type.", kind.as_str())).at(at.then("service")));
+                    d.push(
+                        Diagnostic::error(
+                            "Duplicate endpoint",
+                            format!(
+                                "endpoint[{first}] already asks for a {} endpoint to {service:?}; one per service and type.",
+                                kind.as_str()
+                            ),
+                        )
+                        .at(at.then("service")),
+                    );
                 }
             }
         }
         if kind == Some(Kind::Gateway) && !b.get("private_dns_enabled").is_null() && !b.get("private_dns_enabled").is_unknown() {
-            d.push(Diagnostic::error("Private DNS on a Gateway endpoint", "Gateway endpoints work through route tables and have no DNS names; remove private_dns_enabled.").at(at.then("private_dns_enabled")));
+            d.push(
+                Diagnostic::error(
+                    "Private DNS on a Gateway endpoint",
+                    "Gateway endpoints work through route tables and have no DNS names; remove private_dns_enabled.",
+                )
+                .at(at.then("private_dns_enabled")),
+            );
         }
         if let Some(p) = b.get("policy").as_str() {
             if let Err(e) = policy::validate(p) {
@@ -495,7 +456,11 @@ fn validate_endpoints(config: &Value, d: &mut Diagnostics) {
         }
         let effective = |attr: &str| {
             let own = b.get(attr);
-            if own.is_null() { config.get(attr) } else { own }
+            if own.is_null() {
+                config.get(attr)
+            } else {
+                own
+            }
         };
         match kind {
             Some(Kind::Interface) => {
@@ -507,7 +472,13 @@ fn validate_endpoints(config: &Value, d: &mut Diagnostics) {
             Some(Kind::Gateway) => {
                 let r = effective("route_table_ids");
                 if !r.is_unknown() && r.elements().is_empty() && r.is_wholly_known() {
-                    d.push(Diagnostic::error("Gateway endpoint without route tables", "A Gateway endpoint works through route tables: set route_table_ids on the bundle or on this endpoint.").at(at.clone()));
+                    d.push(
+                        Diagnostic::error(
+                            "Gateway endpoint without route tables",
+                            "A Gateway endpoint works through route tables: set route_table_ids on the bundle or on this endpoint.",
+                        )
+                        .at(at.clone()),
+                    );
                 }
             }
             None => {}
@@ -528,9 +499,11 @@ fn validate_endpoints(config: &Value, d: &mut Diagnostics) {
 
 /// The prior endpoint block with the same key, if any.
 fn prior_endpoint<'a>(prior: &'a Value, key: &Key, region: &str) -> Option<&'a Value> {
-    prior.get("endpoint").elements().iter().find(|b| {
-        (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)) == *key
-    })
+    prior
+        .get("endpoint")
+        .elements()
+        .iter()
+        .find(|b| (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)) == *key)
 }
 
 fn plan_state(region: Option<&str>, default_tags: &Tags, prior: &Value, proposed: &Value, config: &Value) -> Planned {
@@ -779,7 +752,10 @@ async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<
                     }
                     let near = near_matches(&key.0, all_names.as_deref().unwrap_or_default());
                     let hint = if near.is_empty() { String::new() } else { format!(" Did you mean {}?", near.join(", ")) };
-                    d.push(Diagnostic::error("Unknown service", format!("{region} offers no VPC endpoint service {:?}.{hint}", key.0)).at(at.then("service")));
+                    d.push(
+                        Diagnostic::error("Unknown service", format!("{region} offers no VPC endpoint service {:?}.{hint}", key.0))
+                            .at(at.then("service")),
+                    );
                 }
                 Some(s) if !s.kinds.is_empty() && !s.kinds.contains(&key.1) => d.push(
                     Diagnostic::error(
@@ -793,7 +769,10 @@ async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<
             // Only one endpoint per service and VPC can own the private DNS name.
             if *dns_on && !adopt {
                 let existing = vpce::find_for_service(ec2, vpc_id, &key.0).await?;
-                let foreign: Vec<&Endpoint> = existing.iter().filter(|e| e.kind == key.1 && (id.is_none() || e.tags.get(OWNER_TAG).map(String::as_str) != id)).collect();
+                let foreign: Vec<&Endpoint> = existing
+                    .iter()
+                    .filter(|e| e.kind == key.1 && (id.is_none() || e.tags.get(OWNER_TAG).map(String::as_str) != id))
+                    .collect();
                 if let Some(e) = foreign.first() {
                     d.push(
                         Diagnostic::error(
@@ -837,6 +816,25 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// Destroy plan: clients that the bundle's Interface endpoints admit by
+/// security group, still with a network interface in the VPC, lose their
+/// private path to those services. Gateway endpoints admit by route table
+/// and CIDR clients have no name: neither is checked.
+async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
+    let interface: Vec<&Value> =
+        prior.get("endpoint").elements().iter().filter(|b| kind_of(b) == Kind::Interface && b.get("id").as_str().is_some()).collect();
+    let (Some(vpc_id), false) = (prior.get("vpc_id").as_str(), interface.is_empty()) else { return Diagnostics::default() };
+    let services: Vec<String> = interface.iter().map(|b| short_service_name(b.get("service").as_str().unwrap_or(""))).collect();
+    let bundle = match prior.get("name").as_str() {
+        Some(name) => format!("{name} ({})", prior.get("id").as_str().unwrap_or("")),
+        None => prior.get("id").as_str().unwrap_or("").to_string(),
+    };
+    let going =
+        crate::resources::Going { what: format!("the Interface endpoints of bundle {bundle}"), services: services.join(", "), vpc_id };
+    let own: BTreeSet<String> = interface.iter().flat_map(|b| b.get("network_interface_ids").strings()).collect();
+    going.client_warnings(ctx, &prior.get("allowed_security_group_ids").strings(), |i| own.contains(&i.id)).await
 }
 
 // ---------------------------------------------------------------- apply
@@ -950,7 +948,13 @@ async fn ensure_group(ctx: &Ctx, desired: &Desired, record: &Mutex<Record>) -> R
     Ok(())
 }
 
-async fn ensure_endpoint(ctx: &Ctx, desired: &Desired, e: &DesiredEndpoint, record: &Mutex<Record>, timeout: std::time::Duration) -> Result<(), Diagnostic> {
+async fn ensure_endpoint(
+    ctx: &Ctx,
+    desired: &Desired,
+    e: &DesiredEndpoint,
+    record: &Mutex<Record>,
+    timeout: std::time::Duration,
+) -> Result<(), Diagnostic> {
     let group_id = record.lock().unwrap().group_id.clone();
     let spec = desired.endpoint_spec(e, group_id.as_deref(), client_token(&desired.id, &e.key));
     let known = record.lock().unwrap().endpoints.get(&e.key).cloned();
@@ -1098,7 +1102,12 @@ async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
 
 /// The bundle's group (if it has one) and its endpoints as they are now:
 /// independent reads, sent together.
-async fn observe(ec2: &aws_sdk_ec2::Client, group_id: Option<&str>, endpoint_ids: &[String], phase: &str) -> Result<(Option<Group>, Vec<Endpoint>), Diagnostic> {
+async fn observe(
+    ec2: &aws_sdk_ec2::Client,
+    group_id: Option<&str>,
+    endpoint_ids: &[String],
+    phase: &str,
+) -> Result<(Option<Group>, Vec<Endpoint>), Diagnostic> {
     use crate::calls::with_count as n;
     let group = async {
         match group_id {
@@ -1222,7 +1231,10 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
     }
     let vpcs: BTreeSet<&str> = eps.iter().map(|e| e.vpc_id.as_str()).collect();
     if vpcs.len() > 1 {
-        d.push(Diagnostic::error("Endpoints in several VPCs", format!("A bundle belongs to one VPC; these endpoints are in {}.", vpcs.into_iter().collect::<Vec<_>>().join(", "))));
+        d.push(Diagnostic::error(
+            "Endpoints in several VPCs",
+            format!("A bundle belongs to one VPC; these endpoints are in {}.", vpcs.into_iter().collect::<Vec<_>>().join(", ")),
+        ));
     }
     if d.has_errors() {
         return Err(d);
@@ -1259,7 +1271,8 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
     let keys: Vec<Key> = eps.iter().map(|e| (e.service_name.clone(), e.kind)).collect();
     let bundle = owner.unwrap_or_else(|| bundle_id(&vpc_id, None, &keys));
     let user_tags = tags::without_ownership(&eps[0].tags);
-    let own_tags: Tags = user_tags.iter().filter(|(k, v)| ctx.aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let own_tags: Tags =
+        user_tags.iter().filter(|(k, v)| ctx.aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
 
     let bundle_subnets = interface.first().map(|e| sorted(&e.subnet_ids)).unwrap_or_default();
     let bundle_rts = eps.iter().find(|e| e.kind == Kind::Gateway).map(|e| sorted(&e.route_table_ids)).unwrap_or_default();
@@ -1269,9 +1282,15 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
             let mut bf: BTreeMap<String, Value> = BTreeMap::new();
             bf.insert("service".into(), Value::string(short_service_name(&e.service_name)));
             bf.insert("type".into(), Value::string(e.kind.as_str()));
-            bf.insert("private_dns_enabled".into(), if e.kind == Kind::Interface { Value::Bool(e.private_dns_enabled) } else { Value::Null });
+            bf.insert(
+                "private_dns_enabled".into(),
+                if e.kind == Kind::Interface { Value::Bool(e.private_dns_enabled) } else { Value::Null },
+            );
             bf.insert("subnet_ids".into(), if e.kind == Kind::Interface { Value::string_set(&sorted(&e.subnet_ids)) } else { Value::Null });
-            bf.insert("route_table_ids".into(), if e.kind == Kind::Gateway { Value::string_set(&sorted(&e.route_table_ids)) } else { Value::Null });
+            bf.insert(
+                "route_table_ids".into(),
+                if e.kind == Kind::Gateway { Value::string_set(&sorted(&e.route_table_ids)) } else { Value::Null },
+            );
             bf.insert(
                 "policy".into(),
                 match &e.policy {
@@ -1284,10 +1303,7 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         })
         .collect();
     // The group's name is "<name>-<bundle id>" (see Desired::group_spec).
-    let name = group
-        .as_ref()
-        .and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string))
-        .filter(|n| n != "privatelink");
+    let name = group.as_ref().and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string)).filter(|n| n != "privatelink");
     let nonempty = |v: Vec<String>| if v.is_empty() { Value::Null } else { Value::string_set(&v) };
     let (allowed_groups, allowed_cidrs, unexpected) = group.as_ref().map(|g| classify_rules(&g.rules)).unwrap_or_default();
     Ok(Value::object([
@@ -1307,6 +1323,81 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         ("endpoint", Value::List(blocks)),
         ("timeouts", Value::Null),
     ]))
+}
+
+// ---------------------------------------------------------------- resource
+
+pub struct ServiceEndpointBundle;
+
+#[tonic::async_trait]
+impl Resource for ServiceEndpointBundle {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        SCHEMA.clone()
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        validate_config(config)
+    }
+
+    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
+        let diags = validate_config(config);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let region = ctx.map(|c| c.aws.region.as_str());
+        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
+        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
+        let prior = &prior;
+        let planned = plan_state(region, &default_tags, prior, &proposed, &config);
+        if let Some(ctx) = ctx {
+            let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned.state)).await?;
+            if diags.has_errors() {
+                return Err(diags);
+            }
+        }
+        Ok(planned)
+    }
+
+    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+        if planned.is_null() {
+            destroy(ctx, prior).await
+        } else {
+            reconcile(ctx, prior, planned).await
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
+        let fresh = ctx.run("refreshing the bundle", read_state(ctx, state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
+    }
+
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+        let state = tokio::select! {
+            r = import_state(ctx, id) => r?,
+            _ = ctx.cancel.cancelled() => return Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
+        };
+        Ok(SCHEMA.block.with_groups(state))
+    }
+
+    fn identity_schema(&self) -> crate::identity::IdentitySchema {
+        identity_schema()
+    }
+
+    fn identity(&self, state: &Value, region: &str) -> Value {
+        identity_of(state, region)
+    }
+
+    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+        import_id_of(ctx, identity).await
+    }
+
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
+    }
 }
 
 #[cfg(test)]
@@ -1356,10 +1447,7 @@ mod tests {
 
     #[test]
     fn a_good_config_validates() {
-        let d = validate_config(&config(vec![
-            obj(vec![("service", s("sqs"))]),
-            obj(vec![("service", s("s3")), ("type", s("Gateway"))]),
-        ]));
+        let d = validate_config(&config(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])]));
         assert!(d.0.is_empty(), "{:?}", d.0);
     }
 
@@ -1458,7 +1546,14 @@ mod tests {
         let rules = vec![
             Rule::https_from(Peer::Group("sg-1".into())),
             Rule::https_from(Peer::Cidr("10.0.0.0/16".into())),
-            Rule { direction: sg::Direction::Ingress, protocol: "tcp".into(), from_port: 22, to_port: 22, peer: Peer::Cidr("0.0.0.0/0".into()), id: None },
+            Rule {
+                direction: sg::Direction::Ingress,
+                protocol: "tcp".into(),
+                from_port: 22,
+                to_port: 22,
+                peer: Peer::Cidr("0.0.0.0/0".into()),
+                id: None,
+            },
         ];
         let (g, c, other) = classify_rules(&rules);
         assert_eq!(g, vec!["sg-1"]);
@@ -1468,7 +1563,10 @@ mod tests {
 
     #[test]
     fn near_matches_suggest_close_names() {
-        let names: Vec<String> = ["com.amazonaws.us-east-1.sqs", "com.amazonaws.us-east-1.sns", "com.amazonaws.us-east-1.s3"].iter().map(|s| s.to_string()).collect();
+        let names: Vec<String> = ["com.amazonaws.us-east-1.sqs", "com.amazonaws.us-east-1.sns", "com.amazonaws.us-east-1.s3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let n = near_matches("com.amazonaws.us-east-1.sqq", &names);
         assert_eq!(n.first().map(String::as_str), Some("com.amazonaws.us-east-1.sqs"));
     }

@@ -33,13 +33,17 @@ pub const APP_PROTOCOL: u32 = 6;
 /// Why the plugin cannot start; printed on stderr, exit status 1.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("This binary is a plugin for Terraform and OpenTofu. It is not meant to be run directly: \
-             put it where Terraform finds providers and run terraform (see the README).")]
+    #[error(
+        "This binary is a plugin for Terraform and OpenTofu. It is not meant to be run directly: \
+             put it where Terraform finds providers and run terraform (see the README)."
+    )]
     NotStartedByTerraform,
     #[error("Terraform offered plugin protocol versions {0:?}; this provider speaks only version 6 (Terraform >= 1.0, any OpenTofu).")]
     NoCommonProtocol(String),
-    #[error("PLUGIN_CLIENT_CERT is not set: this provider only serves Terraform's own mTLS client (AutoMTLS). \
-             Do not set TF_DISABLE_PLUGIN_TLS.")]
+    #[error(
+        "PLUGIN_CLIENT_CERT is not set: this provider only serves Terraform's own mTLS client (AutoMTLS). \
+             Do not set TF_DISABLE_PLUGIN_TLS."
+    )]
     NoClientCertificate,
     #[error("{0}")]
     Setup(String),
@@ -114,7 +118,9 @@ fn accept_tls(listener: TcpListener, tls: Arc<rustls::ServerConfig>) -> Receiver
                     Ok(Ok(tls)) => {
                         let _ = tx.send(Ok(TlsConn(tls))).await;
                     }
-                    Ok(Err(e)) => tracing::warn!(%peer, error = %e, "refused a connection: TLS handshake failed (only Terraform's client certificate is accepted)"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(%peer, error = %e, "refused a connection: TLS handshake failed (only Terraform's client certificate is accepted)")
+                    }
                     Err(_) => tracing::warn!(%peer, "refused a connection: TLS handshake timed out"),
                 }
             });

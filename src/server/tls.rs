@@ -17,8 +17,7 @@ use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, Signatu
 /// certificate and its PKCS#8 key.
 pub fn server_identity() -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), String> {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|e| format!("server key: {e}"))?;
-    let mut params =
-        rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(|e| format!("server certificate: {e}"))?;
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).map_err(|e| format!("server certificate: {e}"))?;
     params.distinguished_name.push(rcgen::DnType::CommonName, "localhost");
     params.distinguished_name.push(rcgen::DnType::OrganizationName, "terraform-provider-privatelink");
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];

@@ -40,9 +40,27 @@ impl Census {
             .iter()
             .filter_map(|g| g.group_id().map(str::to_string))
             .collect();
-        let queues = aws.sqs.list_queues().send().await.unwrap().queue_urls().iter().filter_map(|u| u.rsplit('/').next().map(str::to_string)).collect();
-        let functions =
-            aws.lambda.list_functions().send().await.unwrap().functions().iter().filter_map(|f| f.function_name().map(str::to_string)).filter(|n| n != "app").collect();
+        let queues = aws
+            .sqs
+            .list_queues()
+            .send()
+            .await
+            .unwrap()
+            .queue_urls()
+            .iter()
+            .filter_map(|u| u.rsplit('/').next().map(str::to_string))
+            .collect();
+        let functions = aws
+            .lambda
+            .list_functions()
+            .send()
+            .await
+            .unwrap()
+            .functions()
+            .iter()
+            .filter_map(|f| f.function_name().map(str::to_string))
+            .filter(|n| n != "app")
+            .collect();
         let roles = aws
             .iam
             .list_roles()
