@@ -296,3 +296,30 @@ async fn a_delete_sent_again_after_it_worked_succeeds() {
     let left = ve::find_many(&aws.ec2, std::slice::from_ref(&id)).await.unwrap();
     assert!(left.iter().all(|e| e.is_gone()), "{left:?}");
 }
+
+/// The test proxy answers as EC2 does where moto does not: a create sent
+/// again with the same ClientToken (the SDK's retry after a lost answer)
+/// returns the first endpoint, and no twin is made. moto alone makes a
+/// second endpoint; for a Gateway endpoint on the same route table the
+/// twin's delete then takes the shared route with it and the kept
+/// endpoint can never be deleted in moto (InvalidRoute.NotFound), which
+/// AWS, honouring the token, never gets into.
+#[tokio::test]
+async fn through_the_proxy_a_repeated_client_token_makes_one_endpoint() {
+    let moto = Moto::start();
+    let proxy = common::proxy::Proxy::start(moto.port, common::proxy::Faults::none());
+    let aws = common::aws(&proxy.url()).await;
+    let net = network(&aws.ec2).await;
+    let spec = gateway_spec(&net);
+    let first = ve::create(&aws.ec2, &spec).await.unwrap();
+    let again = ve::create(&aws.ec2, &spec).await.unwrap();
+    assert_eq!(first, again, "the same client token gives the same endpoint");
+    let live: Vec<String> = ve::find_by_tags(&aws.ec2, &net.vpc, &spec.tags).await.unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(live, vec![first.clone()], "one endpoint, as AWS makes");
+    let mut other = spec.clone();
+    other.client_token = "peb-2-endpoint-s3".into();
+    other.route_table_ids = vec![];
+    let second = ve::create(&aws.ec2, &other).await.unwrap();
+    assert_ne!(second, first, "another token is another create");
+    ve::delete(&aws.ec2, &[first, second], TIMEOUT).await.expect("both endpoints delete");
+}

@@ -4,7 +4,10 @@
 //! answer a 5xx, drop the connection before the request reaches moto, drop
 //! it after moto handled it (the object exists, the caller never hears),
 //! or add latency. It counts every call by name, and stops when dropped.
+//! Where moto is laxer than AWS it answers as AWS does: an EC2 call
+//! repeated with the same ClientToken gets the first call's answer.
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -48,6 +51,8 @@ struct Shared {
     budget_used: AtomicUsize,
     calls: Mutex<Vec<String>>,
     stop: AtomicBool,
+    /// EC2 answers by idempotency key (see `answer_as_before`).
+    answered: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 pub struct Proxy {
@@ -67,6 +72,7 @@ impl Proxy {
             budget_used: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
+            answered: Mutex::new(HashMap::new()),
         });
         let s = shared.clone();
         std::thread::spawn(move || {
@@ -165,6 +171,14 @@ impl Request {
 
     /// `service:Action` for query and JSON protocols, `service:METHOD path`
     /// for REST (Lambda).
+    /// EC2's idempotency key of a call: its action and `ClientToken`, when
+    /// it has one.
+    fn client_token(&self) -> Option<String> {
+        let body = String::from_utf8_lossy(&self.body);
+        let token = body.split('&').find_map(|p| p.strip_prefix("ClientToken="))?;
+        (!token.is_empty()).then(|| format!("{}|{token}", self.call_name()))
+    }
+
     fn call_name(&self) -> String {
         let body = String::from_utf8_lossy(&self.body);
         let service = self
@@ -243,12 +257,12 @@ fn serve(client: TcpStream, s: &Shared) {
                 return;
             }
             Some(Fault::ResetAfter) => {
-                let _ = forward(&req, s.upstream);
+                let _ = forward_once(&req, s);
                 let _ = client.shutdown(Shutdown::Both);
                 return;
             }
             None => {
-                let Some((answer, keep_alive)) = forward(&req, s.upstream) else {
+                let Some((answer, keep_alive)) = forward_once(&req, s) else {
                     let _ = client.shutdown(Shutdown::Both);
                     return;
                 };
@@ -259,6 +273,25 @@ fn serve(client: TcpStream, s: &Shared) {
             }
         }
     }
+}
+
+/// Forwards `req`, unless it repeats an EC2 call with the same
+/// `ClientToken`: then the first call's answer comes back and moto never
+/// sees the repeat. That is what EC2 does ("Ensuring idempotency in Amazon
+/// EC2 API requests", EC2 Developer Guide: a retried request with the same
+/// client token returns the result of the original); moto ignores the
+/// token and makes a second object, so a create whose answer was lost and
+/// that the SDK sent again left twins that AWS never makes.
+fn forward_once(req: &Request, s: &Shared) -> Option<(Vec<u8>, bool)> {
+    let key = req.client_token();
+    if let Some(answer) = key.as_ref().and_then(|k| s.answered.lock().unwrap().get(k).cloned()) {
+        return Some((answer, true));
+    }
+    let (answer, keep_alive) = forward(req, s.upstream)?;
+    if let (Some(k), true) = (key, answer.starts_with(b"HTTP/1.1 200")) {
+        s.answered.lock().unwrap().insert(k, answer.clone());
+    }
+    Some((answer, keep_alive))
 }
 
 /// Sends the request to moto on a fresh connection and reads the whole
