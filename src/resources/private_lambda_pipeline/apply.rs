@@ -1,0 +1,593 @@
+//! Apply: observe the parts, then create, update or delete them along the part graph; destroy runs it backwards.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------- apply
+
+/// What exists, as apply learns it. Every finished step writes here, so a
+/// failure still returns everything that was made.
+#[derive(Default, Clone)]
+pub(super) struct Record {
+    pub(super) dlq: Option<Queue>,
+    pub(super) queue: Option<Queue>,
+    pub(super) producer_role: Option<String>,
+    pub(super) consumer_role: Option<String>,
+    pub(super) producer_group: Option<Group>,
+    pub(super) endpoint_group: Option<Group>,
+    pub(super) endpoint: Option<Endpoint>,
+    /// Groups of the endpoint the producer talks to (ours or a reused one).
+    pub(super) endpoint_groups: Vec<String>,
+    pub(super) producer: Option<Function>,
+    pub(super) consumer: Option<Function>,
+    pub(super) mapping: Option<Mapping>,
+}
+
+/// The state's ids of what the pipeline made.
+pub(super) struct Ids<'a>(pub(super) &'a Value);
+
+impl Ids<'_> {
+    pub(super) fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).as_str().map(str::to_string)
+    }
+    /// A role the pipeline made (not one the user brought).
+    pub(super) fn own_role(&self, block: &str, attr: &str) -> Option<String> {
+        if self.0.get(block).get("role_arn").is_null() {
+            self.get(attr)
+        } else {
+            None
+        }
+    }
+    pub(super) fn own_endpoint(&self) -> bool {
+        self.0.get("endpoint").get("endpoint_id").is_null()
+    }
+}
+
+/// How much `observe` reads. Apply and destroy get what they may change
+/// (a queue's tags with its settings); a refresh gets only what the state
+/// shows, so a no-change plan costs one call per API object kind and no more
+/// (issue 6's budget: at most 10).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Depth {
+    Apply,
+    Refresh,
+}
+
+/// Everything the prior state recorded, as it is now: independent reads,
+/// sent together (both groups in one Describe).
+pub(super) async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Record, Diagnostic> {
+    let aws = &ctx.aws;
+    let ids = Ids(prior);
+    if prior.is_null() {
+        return Ok(Record::default());
+    }
+    let name = prior.get("name").as_str().unwrap_or("");
+    let queue = |url: Option<String>| async move {
+        match (url, depth) {
+            (None, _) => Ok(None),
+            (Some(u), Depth::Apply) => queue::find(&aws.sqs, &u).await,
+            (Some(u), Depth::Refresh) => queue::find_settings(&aws.sqs, &u).await,
+        }
+    };
+    // Only the ARN: ensure_role reads the policies itself before changing them.
+    let role = |own: Option<String>, who: &'static str| async move {
+        match own {
+            None => Ok(None),
+            Some(_) => role::arn_of(&aws.iam, &format!("{name}-{who}")).await,
+        }
+    };
+    let function = |recorded: Option<String>, who: &'static str| async move {
+        match recorded {
+            None => Ok(None),
+            Some(_) => function::find(&aws.lambda, &format!("{name}-{who}")).await,
+        }
+    };
+    let (producer_group_id, endpoint_group_id) = (ids.get("producer_security_group_id"), ids.get("endpoint_security_group_id"));
+    let group_ids: Vec<String> = producer_group_id.iter().chain(endpoint_group_id.iter()).cloned().collect();
+    let groups = sg::find_many(&aws.ec2, &group_ids);
+    let endpoint = async {
+        match ids.get("endpoint_id") {
+            None => Ok(None),
+            Some(e) => Ok(vpce::find_many(&aws.ec2, &[e]).await?.into_iter().find(|e| !e.is_gone())),
+        }
+    };
+    let mapping = async {
+        match ids.get("event_source_mapping_id") {
+            None => Ok(None),
+            Some(u) => esm::find(&aws.lambda, &u).await,
+        }
+    };
+    use crate::calls::with_count as n;
+    let (
+        (dlq, c1),
+        (queue, c2),
+        (producer_role, c3),
+        (consumer_role, c4),
+        (groups, c5),
+        (endpoint, c6),
+        (producer, c7),
+        (consumer, c8),
+        (mapping, c9),
+    ) = tokio::try_join!(
+        n(queue(ids.get("dead_letter_queue_url"))),
+        n(queue(ids.get("queue_url"))),
+        n(role(ids.own_role("producer", "producer_role_arn"), "producer")),
+        n(role(ids.own_role("consumer", "consumer_role_arn"), "consumer")),
+        n(groups),
+        n(endpoint),
+        n(function(ids.get("producer_function_arn"), "producer")),
+        n(function(ids.get("consumer_function_arn"), "consumer")),
+        n(mapping),
+    )?;
+    crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9]);
+    let group = |id: &Option<String>| id.as_ref().and_then(|id| groups.iter().find(|g| &g.id == id).cloned());
+    Ok(Record {
+        dlq,
+        queue,
+        producer_role,
+        consumer_role,
+        producer_group: group(&producer_group_id),
+        endpoint_group: group(&endpoint_group_id),
+        endpoint,
+        producer,
+        consumer,
+        mapping,
+        ..Record::default()
+    })
+}
+
+pub(super) fn stopped_or(outcome: Result<engine::Outcome, Diagnostic>) -> Diagnostics {
+    match outcome {
+        Ok(o) => Diagnostics(o.errors()),
+        Err(stopped) => stopped.into(),
+    }
+}
+
+pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+    let desired = Desired::from(planned);
+    let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
+    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior, Depth::Apply)).await {
+        Ok(r) => r,
+        Err(e) => return (prior.clone(), e.into()),
+    };
+    let record = Mutex::new(observed);
+    let d = &desired;
+    let rec = &record;
+    let reuse = d.endpoint_id.is_some();
+    let mut steps = vec![
+        Step::new("dead-letter-queue", &[], ensure_dlq(ctx, d, rec).boxed()),
+        Step::new("queue", &["dead-letter-queue"], ensure_queue(ctx, d, rec).boxed()),
+        Step::new("producer-group", &[], ensure_producer_group(ctx, d, rec).boxed()),
+        Step::new(
+            "producer",
+            &["producer-role", "producer-egress", "endpoint", "queue"],
+            ensure_function(ctx, d, rec, true, timeout).boxed(),
+        ),
+        Step::new("consumer", &["consumer-role", "producer-egress"], ensure_function(ctx, d, rec, false, timeout).boxed()),
+        Step::new("mapping", &["consumer", "queue"], ensure_mapping(ctx, d, rec, timeout).boxed()),
+    ];
+    if d.producer.role_arn.is_none() {
+        steps.push(Step::new("producer-role", &["queue"], ensure_role(ctx, d, rec, true).boxed()));
+    }
+    if d.consumer.role_arn.is_none() {
+        steps.push(Step::new("consumer-role", &["queue"], ensure_role(ctx, d, rec, false).boxed()));
+    }
+    if reuse {
+        steps.push(Step::new("producer-egress", &["producer-group"], reused_endpoint_groups(ctx, d, rec).boxed()));
+    } else {
+        steps.push(Step::new("endpoint-group", &["producer-group"], ensure_endpoint_group(ctx, d, rec).boxed()));
+        steps.push(Step::new("producer-egress", &["endpoint-group"], ensure_producer_egress(ctx, d, rec).boxed()));
+        steps.push(Step::new("endpoint", &["endpoint-group"], ensure_endpoint(ctx, d, rec, timeout).boxed()));
+    }
+    // Parts the new configuration no longer wants (a role the user now
+    // brings, an endpoint now reused) go once the functions moved off them.
+    let ids = Ids(prior);
+    let drop_producer_role = d.producer.role_arn.is_some() && ids.own_role("producer", "producer_role_arn").is_some();
+    let drop_consumer_role = d.consumer.role_arn.is_some() && ids.own_role("consumer", "consumer_role_arn").is_some();
+    if drop_producer_role {
+        steps.push(Step::new("remove producer-role", &["producer"], remove_role(ctx, format!("{}-producer", d.name), rec, true).boxed()));
+    }
+    if drop_consumer_role {
+        steps.push(Step::new("remove consumer-role", &["consumer"], remove_role(ctx, format!("{}-consumer", d.name), rec, false).boxed()));
+    }
+    if reuse && !prior.is_null() && ids.own_endpoint() {
+        steps.push(Step::new("remove endpoint", &["producer"], remove_endpoint(ctx, rec, timeout).boxed()));
+        steps.push(Step::new("remove endpoint-group", &["remove endpoint"], remove_endpoint_group(ctx, rec, timeout).boxed()));
+    }
+    let diags = stopped_or(ctx.run("applying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
+    let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
+    (state_after(planned, &record, reuse), diags)
+}
+
+pub(super) async fn ensure_dlq(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let known = rec.lock().unwrap().dlq.clone();
+    let q = ensure_one_queue(ctx, &d.dlq_spec(), known).await?;
+    rec.lock().unwrap().dlq = Some(q);
+    Ok(())
+}
+
+pub(super) async fn ensure_queue(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (known, dlq) = {
+        let r = rec.lock().unwrap();
+        (r.queue.clone(), r.dlq.as_ref().map(|q| q.arn.clone()).unwrap_or_default())
+    };
+    let q = ensure_one_queue(ctx, &d.queue_spec(&dlq), known).await?;
+    rec.lock().unwrap().queue = Some(q);
+    Ok(())
+}
+
+/// A queue brought to `spec`: the known one updated, or created (SQS's
+/// create adopts a queue of that name).
+pub(super) async fn ensure_one_queue(ctx: &Ctx, spec: &QueueSpec, known: Option<Queue>) -> Result<Queue, Diagnostic> {
+    let sqs = &ctx.aws.sqs;
+    match known {
+        Some(q) => {
+            queue::update(sqs, &q, spec).await?;
+            queue::find(sqs, &q.url)
+                .await?
+                .ok_or_else(|| Diagnostic::error("sqs queue: vanished", format!("{} disappeared while it was updated.", q.url)))
+        }
+        None => queue::create(sqs, spec).await,
+    }
+}
+
+pub(super) async fn ensure_role(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, producer: bool) -> Result<(), Diagnostic> {
+    let iam = &ctx.aws.iam;
+    let queue_arn = rec.lock().unwrap().queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default();
+    let f = if producer { &d.producer } else { &d.consumer };
+    let spec = d.role_spec(f, &queue_arn, &ctx.aws.region, producer);
+    let role = match role::find(iam, &spec.name).await? {
+        Some(current) => {
+            role::update(iam, &current, &spec).await?;
+            current.arn
+        }
+        None => role::create(iam, &spec).await?.arn,
+    };
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer_role = Some(role);
+    } else {
+        r.consumer_role = Some(role);
+    }
+    Ok(())
+}
+
+pub(super) async fn ensure_producer_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    // The egress rule names the endpoint's group, which may not exist yet:
+    // keep what is known now, `producer-egress` completes it.
+    let (known, targets) = {
+        let r = rec.lock().unwrap();
+        let targets: Vec<String> = r.endpoint_group.iter().map(|g| g.id.clone()).collect();
+        (r.producer_group.clone(), targets)
+    };
+    let spec = d.producer_group_spec(&targets);
+    let on_created = |id: &str| {
+        rec.lock().unwrap().producer_group =
+            Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
+    };
+    let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
+    rec.lock().unwrap().producer_group = Some(g);
+    Ok(())
+}
+
+pub(super) async fn ensure_endpoint_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (known, producer) = {
+        let r = rec.lock().unwrap();
+        (r.endpoint_group.clone(), r.producer_group.as_ref().map(|g| g.id.clone()).unwrap_or_default())
+    };
+    let spec = d.endpoint_group_spec(&producer);
+    let on_created = |id: &str| {
+        rec.lock().unwrap().endpoint_group =
+            Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
+    };
+    let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
+    let mut r = rec.lock().unwrap();
+    r.endpoint_groups = vec![g.id.clone()];
+    r.endpoint_group = Some(g);
+    Ok(())
+}
+
+pub(super) async fn ensure_producer_egress(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (group, targets) = {
+        let r = rec.lock().unwrap();
+        (r.producer_group.clone(), r.endpoint_groups.clone())
+    };
+    let Some(group) = group else { return Ok(()) };
+    let spec = d.producer_group_spec(&targets);
+    sg::reconcile_rules(&ctx.aws.ec2, &group.id, &group.rules, &spec.rules).await?;
+    let fresh = sg::find(&ctx.aws.ec2, &group.id).await?;
+    rec.lock().unwrap().producer_group = fresh;
+    Ok(())
+}
+
+/// With a reused endpoint the producer may reach exactly its groups.
+pub(super) async fn reused_endpoint_groups(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let id = d.endpoint_id.clone().unwrap_or_default();
+    let ep = vpce::find_many(&ctx.aws.ec2, std::slice::from_ref(&id)).await?.into_iter().find(|e| !e.is_gone()).ok_or_else(|| {
+        Diagnostic::error("vpc endpoint: not found", format!("endpoint.endpoint_id {id} does not exist (or is deleted)."))
+            .at(Path::attr("endpoint").then("endpoint_id"))
+    })?;
+    rec.lock().unwrap().endpoint_groups = ep.security_group_ids.clone();
+    ensure_producer_egress(ctx, d, rec).await
+}
+
+pub(super) async fn ensure_endpoint(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let (known, group) = {
+        let r = rec.lock().unwrap();
+        (r.endpoint.clone(), r.endpoint_group.as_ref().map(|g| g.id.clone()).unwrap_or_default())
+    };
+    let spec = d.endpoint_spec(&ctx.aws.region, &group);
+    let on_created = |id: &str| tracing::info!(endpoint = %id, "sqs endpoint created");
+    let ep = vpce::ensure(&ctx.aws.ec2, &spec, known, false, timeout, on_created).await?;
+    rec.lock().unwrap().endpoint = Some(ep);
+    Ok(())
+}
+
+pub(super) async fn ensure_function(
+    ctx: &Ctx,
+    d: &Desired,
+    rec: &Mutex<Record>,
+    producer: bool,
+    timeout: Duration,
+) -> Result<(), Diagnostic> {
+    let lambda = &ctx.aws.lambda;
+    let f = if producer { &d.producer } else { &d.consumer };
+    let block = if producer { "producer" } else { "consumer" };
+    let code = f
+        .code
+        .as_ref()
+        .ok_or_else(|| Diagnostic::error("No function code", "Give source_dir or filename.").at(Path::attr(block)))?
+        .load()
+        .map_err(|e| Diagnostic::error("Cannot read the function's code", e).at(Path::attr(block)))?;
+    let (known, role, groups, queue_url) = {
+        let r = rec.lock().unwrap();
+        let known = if producer { r.producer.clone() } else { r.consumer.clone() };
+        let role = f.role_arn.clone().or(if producer { r.producer_role.clone() } else { r.consumer_role.clone() }).unwrap_or_default();
+        let groups: Vec<String> = r.producer_group.iter().map(|g| g.id.clone()).collect();
+        (known, role, groups, r.queue.as_ref().map(|q| q.url.clone()))
+    };
+    let spec = d.function_spec(f, &role, &groups, if producer { queue_url.as_deref() } else { None });
+    let current = match known {
+        Some(c) => Some(c),
+        None => function::find(lambda, &spec.name).await?,
+    };
+    let made = match current {
+        Some(c) => function::update(lambda, &c, &spec, &code, timeout).await?,
+        None => function::create(lambda, &spec, &code, timeout).await?,
+    };
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer = Some(made);
+    } else {
+        r.consumer = Some(made);
+    }
+    Ok(())
+}
+
+pub(super) async fn ensure_mapping(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let lambda = &ctx.aws.lambda;
+    let (known, queue_arn) = {
+        let r = rec.lock().unwrap();
+        (r.mapping.clone(), r.queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default())
+    };
+    let spec = d.mapping_spec(&queue_arn);
+    let m = match known {
+        Some(m) if m.event_source_arn == queue_arn => match esm::changes(&m, &spec) {
+            Some(u) => esm::update(lambda, &m.uuid, &u, timeout).await?,
+            None => m,
+        },
+        _ => esm::create(lambda, &spec, timeout).await?,
+    };
+    rec.lock().unwrap().mapping = Some(m);
+    Ok(())
+}
+
+pub(super) async fn remove_role(ctx: &Ctx, name: String, rec: &Mutex<Record>, producer: bool) -> Result<(), Diagnostic> {
+    role::delete(&ctx.aws.iam, &name).await?;
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer_role = None;
+    } else {
+        r.consumer_role = None;
+    }
+    Ok(())
+}
+
+pub(super) async fn remove_endpoint(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let id = rec.lock().unwrap().endpoint.as_ref().map(|e| e.id.clone());
+    if let Some(id) = id {
+        vpce::delete(&ctx.aws.ec2, &[id], timeout).await?;
+    }
+    rec.lock().unwrap().endpoint = None;
+    Ok(())
+}
+
+pub(super) async fn remove_endpoint_group(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let id = rec.lock().unwrap().endpoint_group.as_ref().map(|g| g.id.clone());
+    if let Some(id) = id {
+        sg::delete(&ctx.aws.ec2, &id, timeout).await?;
+    }
+    rec.lock().unwrap().endpoint_group = None;
+    Ok(())
+}
+
+/// The state after apply: the plan with every id from what exists now.
+pub(super) fn state_after(planned: &Value, r: &Record, reuse: bool) -> Value {
+    let mut state = planned.clone();
+    let Value::Object(fields) = &mut state else { return state };
+    let mut set = |k: &str, v: Option<String>| {
+        fields.insert(k.to_string(), Value::opt_string(v));
+    };
+    set("dead_letter_queue_url", r.dlq.as_ref().map(|q| q.url.clone()));
+    set("dead_letter_queue_arn", r.dlq.as_ref().map(|q| q.arn.clone()));
+    set("queue_url", r.queue.as_ref().map(|q| q.url.clone()));
+    set("queue_arn", r.queue.as_ref().map(|q| q.arn.clone()));
+    set("producer_security_group_id", r.producer_group.as_ref().map(|g| g.id.clone()));
+    set("producer_function_arn", r.producer.as_ref().map(|f| f.arn.clone()));
+    set("consumer_function_arn", r.consumer.as_ref().map(|f| f.arn.clone()));
+    set("event_source_mapping_id", r.mapping.as_ref().map(|m| m.uuid.clone()));
+    if !reuse {
+        set("endpoint_id", r.endpoint.as_ref().map(|e| e.id.clone()));
+        set("endpoint_security_group_id", r.endpoint_group.as_ref().map(|g| g.id.clone()));
+    }
+    for (attr, role) in [("producer_role_arn", &r.producer_role), ("consumer_role_arn", &r.consumer_role)] {
+        if fields.get(attr).is_some_and(Value::is_unknown) || role.is_some() {
+            fields.insert(attr.into(), Value::opt_string(role.clone()));
+        }
+    }
+    for (block, f) in [("producer", &r.producer), ("consumer", &r.consumer)] {
+        if let Some(Value::Object(b)) = fields.get_mut(block) {
+            if let Some(f) = f {
+                b.insert("code_sha256".into(), Value::string(f.code_sha256.clone()));
+            } else if b.get("code_sha256").is_some_and(Value::is_unknown) {
+                b.insert("code_sha256".into(), Value::Null);
+            }
+        }
+    }
+    state
+}
+
+pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
+    let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior, Depth::Apply)).await {
+        Ok(r) => r,
+        Err(e) => return (prior.clone(), e.into()),
+    };
+    let timeout = Timeouts::from_value(prior.get("timeouts")).delete;
+    let ids = Ids(prior);
+    let name = prior.get("name").as_str().unwrap_or("").to_string();
+    let rec = Mutex::new(observed);
+    let rec = &rec;
+    let mut steps = vec![
+        Step::new("remove mapping", &[], remove_mapping(ctx, rec, timeout).boxed()),
+        Step::new("remove consumer", &["remove mapping"], remove_function(ctx, rec, false, timeout).boxed()),
+        Step::new("remove producer", &[], remove_function(ctx, rec, true, timeout).boxed()),
+        Step::new("remove queue", &["remove mapping", "remove producer"], remove_queue(ctx, rec, false).boxed()),
+        Step::new("remove dead-letter-queue", &["remove queue"], remove_queue(ctx, rec, true).boxed()),
+        Step::new(
+            "remove producer-group",
+            &["remove producer", "remove consumer", "remove endpoint-group"],
+            remove_producer_group(ctx, rec, timeout).boxed(),
+        ),
+    ];
+    if ids.own_role("producer", "producer_role_arn").is_some() {
+        steps.push(Step::new(
+            "remove producer-role",
+            &["remove producer"],
+            remove_role(ctx, format!("{name}-producer"), rec, true).boxed(),
+        ));
+    }
+    if ids.own_role("consumer", "consumer_role_arn").is_some() {
+        steps.push(Step::new(
+            "remove consumer-role",
+            &["remove consumer"],
+            remove_role(ctx, format!("{name}-consumer"), rec, false).boxed(),
+        ));
+    }
+    if ids.own_endpoint() {
+        steps.push(Step::new("remove endpoint", &["remove producer", "remove consumer"], remove_endpoint(ctx, rec, timeout).boxed()));
+        // A group named in another group's rule cannot be deleted: the
+        // producer's egress rule goes first.
+        steps.push(Step::new("remove producer-egress", &["remove producer", "remove consumer"], remove_producer_egress(ctx, rec).boxed()));
+        steps.push(Step::new(
+            "remove endpoint-group",
+            &["remove endpoint", "remove producer-egress"],
+            remove_endpoint_group(ctx, rec, timeout).boxed(),
+        ));
+    }
+    let diags = stopped_or(ctx.run("destroying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
+    if !diags.has_errors() {
+        return (Value::Null, diags);
+    }
+    // Keep what is still there, so the next destroy finishes the job.
+    let r = rec.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    (state_after(prior, &r, !ids.own_endpoint()), diags)
+}
+
+pub(super) async fn remove_mapping(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let uuid = rec.lock().unwrap().mapping.as_ref().map(|m| m.uuid.clone());
+    if let Some(u) = uuid {
+        esm::delete(&ctx.aws.lambda, &u, timeout).await?;
+    }
+    rec.lock().unwrap().mapping = None;
+    Ok(())
+}
+
+/// A VPC function is first taken out of the VPC so Lambda starts releasing
+/// its network interfaces, which otherwise hold its security group for a
+/// long time after the delete; then it is deleted.
+pub(super) async fn remove_function(ctx: &Ctx, rec: &Mutex<Record>, producer: bool, timeout: Duration) -> Result<(), Diagnostic> {
+    let lambda = &ctx.aws.lambda;
+    let f = {
+        let r = rec.lock().unwrap();
+        if producer {
+            r.producer.clone()
+        } else {
+            r.consumer.clone()
+        }
+    };
+    if let Some(f) = f {
+        if !f.subnet_ids.is_empty() {
+            tracing::info!(function = %f.name, "detaching the function from the VPC before deleting it");
+            let spec = FunctionSpec {
+                name: f.name.clone(),
+                role_arn: f.role_arn.clone(),
+                handler: f.handler.clone(),
+                runtime: f.runtime.clone(),
+                memory_size: f.memory_size,
+                timeout: f.timeout,
+                environment: f.environment.clone(),
+                subnet_ids: vec![],
+                security_group_ids: vec![],
+                tags: f.tags.clone(),
+            };
+            function::update_config(lambda, &f.name, &spec, timeout).await?;
+        }
+        function::delete(lambda, &f.name, timeout).await?;
+    }
+    let mut r = rec.lock().unwrap();
+    if producer {
+        r.producer = None;
+    } else {
+        r.consumer = None;
+    }
+    Ok(())
+}
+
+pub(super) async fn remove_queue(ctx: &Ctx, rec: &Mutex<Record>, dead_letter: bool) -> Result<(), Diagnostic> {
+    let url = {
+        let r = rec.lock().unwrap();
+        if dead_letter {
+            r.dlq.as_ref().map(|q| q.url.clone())
+        } else {
+            r.queue.as_ref().map(|q| q.url.clone())
+        }
+    };
+    if let Some(u) = url {
+        queue::delete(&ctx.aws.sqs, &u).await?;
+    }
+    let mut r = rec.lock().unwrap();
+    if dead_letter {
+        r.dlq = None;
+    } else {
+        r.queue = None;
+    }
+    Ok(())
+}
+
+pub(super) async fn remove_producer_egress(ctx: &Ctx, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let group = rec.lock().unwrap().producer_group.clone();
+    if let Some(g) = group {
+        sg::reconcile_rules(&ctx.aws.ec2, &g.id, &g.rules, &[]).await?;
+        rec.lock().unwrap().producer_group = sg::find(&ctx.aws.ec2, &g.id).await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn remove_producer_group(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
+    let id = rec.lock().unwrap().producer_group.as_ref().map(|g| g.id.clone());
+    if let Some(id) = id {
+        sg::delete(&ctx.aws.ec2, &id, timeout).await?;
+    }
+    rec.lock().unwrap().producer_group = None;
+    Ok(())
+}

@@ -1,0 +1,444 @@
+//! `privatelink_private_lambda_pipeline`: a producer Lambda in private
+//! subnets with no NAT sends to an SQS queue through the queue service's
+//! Interface endpoint; a consumer Lambda takes the messages through an event
+//! source mapping; failures go to a dead-letter queue.
+//!
+//! Parts and their order: dead-letter queue -> queue -> roles; producer
+//! group -> endpoint group -> producer egress + endpoint; functions after
+//! their role, group and the queue; the mapping after the consumer.
+//! Delete runs it backwards, taking VPC functions out of the VPC first.
+
+use std::collections::BTreeMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use futures::FutureExt;
+
+use crate::ctx::Ctx;
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::engine::{self, Step};
+use crate::parts::code;
+use crate::parts::event_source_mapping::{self as esm, Mapping, MappingSpec};
+use crate::parts::function::{self, Function, FunctionSpec};
+use crate::parts::queue::{self, Queue, QueueSpec, Redrive};
+use crate::parts::role::{self, RoleSpec};
+use crate::parts::security_group::{self as sg, Direction, Group, GroupSpec, Peer, Rule};
+use crate::parts::tags::{self, Tags};
+use crate::parts::vpc;
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
+use crate::policy;
+use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
+use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
+use crate::value::Value;
+
+// One file per phase, the same in every composite: validate (the
+// configuration alone), config (the desired model and the parts' specs),
+// plan, apply, read and import. This file keeps the schema and the
+// Resource impl; the phase files share its imports and each other's items.
+mod apply;
+mod config;
+mod import;
+mod plan;
+mod read;
+mod validate;
+
+use apply::*;
+use config::*;
+use import::*;
+use plan::*;
+use read::*;
+pub use validate::recommended_visibility;
+use validate::*;
+
+pub const TYPE_NAME: &str = "privatelink_private_lambda_pipeline";
+
+/// Runtimes Lambda accepts for new functions (zip packages).
+pub const RUNTIMES: [&str; 16] = [
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "java11",
+    "java17",
+    "java21",
+    "dotnet8",
+    "ruby3.2",
+    "ruby3.3",
+    "provided.al2",
+    "provided.al2023",
+];
+
+pub const DEFAULT_MEMORY: i64 = 128;
+pub const DEFAULT_TIMEOUT: i64 = 30;
+pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
+pub const DEFAULT_RETENTION: i64 = 345_600;
+pub const DEFAULT_DLQ_RETENTION: i64 = 1_209_600;
+pub const DEFAULT_MAX_RECEIVE: i64 = 4;
+pub const DEFAULT_BATCH_SIZE: i64 = 10;
+/// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
+const SOURCE_TAG: &str = "privatelink:source";
+
+fn function_block(description: &'static str, consumer: bool) -> Block {
+    let mut b = Block::new(description)
+        .attr(attr(
+            "source_dir",
+            Type::String,
+            Mode::Optional,
+            "Directory with the function's code; the provider zips it deterministically and updates the function when its content changes.",
+        ))
+        .attr(attr("filename", Type::String, Mode::Optional, "A zip file with the function's code (instead of source_dir)."))
+        .attr(attr(
+            "source_code_hash",
+            Type::String,
+            Mode::Optional,
+            "With filename: a hash that changes when the code changes (e.g. filebase64sha256). Without it, the file's content is hashed.",
+        ))
+        .attr(attr("handler", Type::String, Mode::Required, "Entry point, e.g. `index.handler`."))
+        .attr(attr("runtime", Type::String, Mode::Required, "Lambda runtime, e.g. `python3.12`."))
+        .attr(attr("memory_size", Type::Number, Mode::OptionalComputed, "MB, 128 to 10240 (default 128)."))
+        .attr(attr("timeout", Type::Number, Mode::OptionalComputed, "Seconds, 1 to 900 (default 30)."))
+        .attr(attr("environment", Type::map(Type::String), Mode::Optional, "Environment variables."))
+        .attr(attr(
+            "role_arn",
+            Type::String,
+            Mode::Optional,
+            "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
+        ))
+        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."));
+    if consumer {
+        b = b.attr(attr(
+            "in_vpc",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Put the consumer in the pipeline's subnets too (default false: it runs outside the VPC, as it needs no private access).",
+        ));
+    } else {
+        b = b
+            .attr(attr(
+                "queue_url_env_var",
+                Type::String,
+                Mode::OptionalComputed,
+                "Environment variable that carries the queue URL (default QUEUE_URL).",
+            ))
+            .attr(attr(
+                "security_group_ids",
+                Type::set(Type::String),
+                Mode::Optional,
+                "Extra security groups for the producer, besides the one the pipeline makes.",
+            ));
+    }
+    b
+}
+
+static SCHEMA: LazyLock<Schema> = LazyLock::new(schema);
+
+fn schema() -> Schema {
+    let queue = Block::new("The queue and its dead-letter queue.")
+        .attr(attr("fifo", Type::Bool, Mode::OptionalComputed, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
+        .attr(attr(
+            "visibility_timeout_seconds",
+            Type::Number,
+            Mode::OptionalComputed,
+            "At least the consumer's timeout; default six times the consumer's timeout plus the batching window (AWS's advice).",
+        ))
+        .attr(attr("message_retention_seconds", Type::Number, Mode::OptionalComputed, "60 to 1209600 (default 345600, 4 days)."))
+        .attr(attr(
+            "max_receive_count",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Receives before a message moves to the dead-letter queue, 1 to 1000 (default 4).",
+        ))
+        .attr(attr("dead_letter_retention_seconds", Type::Number, Mode::OptionalComputed, "60 to 1209600 (default 1209600, 14 days)."))
+        .attr(attr(
+            "kms_master_key_id",
+            Type::String,
+            Mode::Optional,
+            "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys).",
+        ));
+    let event_source = Block::new("The event source mapping from the queue to the consumer.")
+        .attr(attr(
+            "batch_size",
+            Type::Number,
+            Mode::OptionalComputed,
+            "1 to 10 (FIFO, or no batching window), up to 10000 otherwise (default 10).",
+        ))
+        .attr(attr(
+            "maximum_batching_window_seconds",
+            Type::Number,
+            Mode::OptionalComputed,
+            "0 to 300 (default 0); not allowed for FIFO queues.",
+        ))
+        .attr(attr(
+            "report_batch_item_failures",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Let the consumer report partial batch failures (default true).",
+        ))
+        .attr(attr("maximum_concurrency", Type::Number, Mode::Optional, "2 to 1000 concurrent consumer invocations (default: no limit)."))
+        .attr(attr("enabled", Type::Bool, Mode::OptionalComputed, "Whether the mapping polls (default true)."))
+        .attr(attr("filter_patterns", Type::list(Type::String), Mode::Optional, "Event filter patterns (JSON), at most 5."));
+    let endpoint = Block::new("The SQS Interface endpoint the producer reaches the queue through.")
+        .attr(attr(
+            "create",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Make the endpoint (default: true unless endpoint_id is given), with its own group allowing TCP 443 only from the producer.",
+        ))
+        .attr(attr(
+            "endpoint_id",
+            Type::String,
+            Mode::Optional,
+            "Use this existing SQS endpoint instead (e.g. from a privatelink_service_endpoint_bundle).",
+        ));
+    let timeouts = Block::new("How long create, update and delete may take (default 10m each).")
+        .attr(attr("create", Type::String, Mode::Optional, "e.g. `15m`."))
+        .attr(attr("update", Type::String, Mode::Optional, "e.g. `10m`."))
+        .attr(attr("delete", Type::String, Mode::Optional, "e.g. `45m` (VPC functions release their network interfaces slowly)."));
+    let mut root = Block::new("A private producer Lambda (no NAT) -> SQS through an Interface endpoint -> a consumer Lambda on an event source mapping, with a dead-letter queue, security groups and least-privilege roles.")
+        .attr(attr("id", Type::String, Mode::Computed, "The pipeline's name."))
+        .attr(attr("name", Type::String, Mode::Required, "Prefix of every object's name. Changing it replaces the pipeline."))
+        .attr(attr("vpc_id", Type::String, Mode::Required, "The VPC. Changing it replaces the pipeline."))
+        .attr(attr("subnet_ids", Type::set(Type::String), Mode::Required, "Private subnets of the producer (and of the endpoint), one per Availability Zone."))
+        .attr(attr("tags", Type::map(Type::String), Mode::Optional, "Tags for every object, over the provider's default_tags."))
+        .attr(attr("tags_all", Type::map(Type::String), Mode::Computed, "tags merged over the provider's default_tags."))
+        .attr(attr("rule_drift", Type::list(Type::String), Mode::Computed, "How the security groups' rules differ from what the pipeline needs (changed outside Terraform); the next apply repairs them."));
+    for (name, description) in COMPUTED {
+        root = root.attr(attr(name, Type::String, Mode::Computed, description));
+    }
+    Schema::new(
+        // Settings blocks are Group blocks: always in the state with their
+        // effective values, whether the configuration writes them or not,
+        // so an import plans no change either way.
+        root.required_block("producer", function_block("The producer function, placed in the subnets.", false))
+            .required_block("consumer", function_block("The consumer function, fed by the event source mapping.", true))
+            .block("queue", Nesting::Group, queue)
+            .block("event_source", Nesting::Group, event_source)
+            .block("endpoint", Nesting::Group, endpoint)
+            .block("timeouts", Nesting::Group, timeouts),
+    )
+}
+
+/// The ids of what the pipeline made, all computed.
+const COMPUTED: [(&str, &str); 12] = [
+    ("queue_url", "URL of the queue."),
+    ("queue_arn", "ARN of the queue."),
+    ("dead_letter_queue_url", "URL of the dead-letter queue."),
+    ("dead_letter_queue_arn", "ARN of the dead-letter queue."),
+    ("producer_function_arn", "ARN of the producer function."),
+    ("consumer_function_arn", "ARN of the consumer function."),
+    ("event_source_mapping_id", "UUID of the event source mapping."),
+    ("producer_security_group_id", "The producer's security group (egress TCP 443 to the endpoint only)."),
+    ("endpoint_id", "The SQS Interface endpoint used."),
+    ("endpoint_security_group_id", "The endpoint's group, when the pipeline made the endpoint."),
+    ("producer_role_arn", "The producer's execution role."),
+    ("consumer_role_arn", "The consumer's execution role."),
+];
+
+// ---------------------------------------------------------------- resource
+
+pub struct PrivateLambdaPipeline;
+
+#[tonic::async_trait]
+impl Resource for PrivateLambdaPipeline {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        SCHEMA.clone()
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        validate_config(config)
+    }
+
+    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
+        let diags = validate_config(config);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
+        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
+        let (prior, config) = (&prior, &config);
+        let planned = plan_state(&default_tags, prior, &proposed, config)?;
+        if let Some(ctx) = ctx {
+            let prior = if planned.requires_replace.is_empty() { prior } else { &Value::Null };
+            let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned.state)).await?;
+            if diags.has_errors() {
+                return Err(diags);
+            }
+        }
+        Ok(planned)
+    }
+
+    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+        if planned.is_null() {
+            destroy(ctx, prior).await
+        } else {
+            reconcile(ctx, prior, planned).await
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
+        let fresh = ctx.run("refreshing the pipeline", read_state(ctx, state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
+    }
+
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+        let state = ctx.run("importing the pipeline", import_state(ctx, id)).await?;
+        let fresh = ctx.run("reading the imported pipeline", read_state(ctx, &state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
+    }
+
+    fn identity_schema(&self) -> crate::identity::IdentitySchema {
+        identity_schema()
+    }
+
+    fn identity(&self, state: &Value, region: &str) -> Value {
+        identity_of(state, region)
+    }
+
+    async fn import_id(&self, _ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+        import_id_of(identity)
+    }
+
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::string(v)
+    }
+    fn n(v: i64) -> Value {
+        Value::Number(v as f64)
+    }
+    fn obj(fields: Vec<(&str, Value)>) -> Value {
+        Value::object(fields)
+    }
+    fn function(extra: Vec<(&str, Value)>) -> Value {
+        let mut f = vec![("source_dir", s("./src")), ("handler", s("index.handler")), ("runtime", s("python3.12"))];
+        f.extend(extra);
+        obj(f)
+    }
+    fn config(extra: Vec<(&str, Value)>) -> Value {
+        let mut f = vec![
+            ("name", s("orders")),
+            ("vpc_id", s("vpc-0123456789abcdef0")),
+            ("subnet_ids", Value::Set(vec![s("subnet-0123456789abcdef0")])),
+            ("producer", function(vec![])),
+            ("consumer", function(vec![])),
+        ];
+        f.extend(extra);
+        obj(f)
+    }
+    fn paths(d: &Diagnostics) -> Vec<String> {
+        d.0.iter()
+            .filter(|d| d.severity == crate::diag::Severity::Error)
+            .map(|d| d.path.clone().map(|p| p.to_string()).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn schema_has_every_computed_id() {
+        let s = schema();
+        for (name, _) in COMPUTED {
+            assert!(s.block.attribute(name).is_some(), "{name}");
+        }
+        assert_eq!(s.block.nested("producer").unwrap().min_items, 1);
+    }
+
+    #[test]
+    fn a_minimal_config_is_valid() {
+        assert!(paths(&validate_config(&config(vec![]))).is_empty());
+    }
+
+    #[test]
+    fn visibility_shorter_than_the_consumer_timeout_is_an_error() {
+        let c =
+            config(vec![("consumer", function(vec![("timeout", n(120))])), ("queue", obj(vec![("visibility_timeout_seconds", n(60))]))]);
+        let d = validate_config(&c);
+        assert_eq!(paths(&d), vec!["queue.visibility_timeout_seconds"]);
+        assert!(d.0[0].detail.contains("720"), "{}", d.0[0].detail);
+        // Enough but below the advice: a warning only.
+        let c = config(vec![("consumer", function(vec![("timeout", n(60))])), ("queue", obj(vec![("visibility_timeout_seconds", n(90))]))]);
+        let d = validate_config(&c);
+        assert!(paths(&d).is_empty());
+        assert_eq!(d.0.len(), 1);
+    }
+
+    #[test]
+    fn fifo_rules() {
+        let c = config(vec![
+            ("queue", obj(vec![("fifo", Value::Bool(true))])),
+            ("event_source", obj(vec![("maximum_batching_window_seconds", n(5)), ("batch_size", n(100))])),
+        ]);
+        let p = paths(&validate_config(&c));
+        assert!(p.contains(&"event_source.maximum_batching_window_seconds".to_string()), "{p:?}");
+        assert!(p.contains(&"event_source.batch_size".to_string()), "{p:?}");
+        // Standard queue with a window: large batches are fine.
+        let c = config(vec![("event_source", obj(vec![("maximum_batching_window_seconds", n(5)), ("batch_size", n(100))]))]);
+        assert!(paths(&validate_config(&c)).is_empty());
+    }
+
+    #[test]
+    fn function_mistakes_name_the_attribute() {
+        let c = config(vec![
+            (
+                "producer",
+                obj(vec![
+                    ("source_dir", s("./a")),
+                    ("filename", s("a.zip")),
+                    ("handler", s("index.handler")),
+                    ("runtime", s("python2.7")),
+                    ("memory_size", n(64)),
+                    ("timeout", n(901)),
+                    ("environment", Value::Map([("AWS_REGION".to_string(), s("x")), ("1BAD".to_string(), s("y"))].into())),
+                ]),
+            ),
+            ("consumer", obj(vec![("handler", s("index.handler")), ("runtime", s("python3.12")), ("role_arn", s("admin"))])),
+            ("endpoint", obj(vec![("create", Value::Bool(true)), ("endpoint_id", s("vpce-0123456789abcdef0"))])),
+            ("subnet_ids", Value::Set(vec![])),
+            ("name", s("has space")),
+        ]);
+        let p = paths(&validate_config(&c));
+        for want in [
+            "name",
+            "subnet_ids",
+            "producer.filename",
+            "producer.runtime",
+            "producer.memory_size",
+            "producer.timeout",
+            "producer.environment[\"AWS_REGION\"]",
+            "producer.environment[\"1BAD\"]",
+            "consumer.source_dir",
+            "consumer.role_arn",
+            "endpoint.endpoint_id",
+        ] {
+            assert!(p.iter().any(|x| x == want), "no error at {want}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn filter_patterns_must_be_json_objects() {
+        let c = config(vec![("event_source", obj(vec![("filter_patterns", Value::List(vec![s("{\"body\":{}}"), s("nope")]))]))]);
+        assert_eq!(paths(&validate_config(&c)), vec!["event_source.filter_patterns[1]"]);
+    }
+
+    #[test]
+    fn unknown_values_wait() {
+        let c = config(vec![
+            ("consumer", function(vec![("timeout", Value::Unknown)])),
+            ("queue", obj(vec![("visibility_timeout_seconds", n(10))])),
+        ]);
+        assert!(paths(&validate_config(&c)).is_empty());
+    }
+}

@@ -1,0 +1,270 @@
+//! Apply: the security group, then the endpoints along the part graph; destroy runs it backwards.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------- apply
+
+/// What exists, as apply learns it; each finished step writes here so a
+/// failure still returns everything that was made.
+#[derive(Default)]
+pub(super) struct Record {
+    pub(super) group_id: Option<String>,
+    pub(super) group: Option<sg::Group>,
+    pub(super) endpoints: BTreeMap<Key, Endpoint>,
+    /// Ids created whose endpoint could not be observed yet.
+    pub(super) pending: BTreeMap<Key, String>,
+}
+
+/// A client token unique to this attempt at this part: retries of the same
+/// call inside one apply are idempotent, while a bundle destroyed and made
+/// again never gets AWS's answer for the old endpoint. (After a crash, the
+/// owner tags find the object instead.)
+pub(super) fn client_token(id: &str, key: &Key) -> String {
+    let nonce: u64 = rand_nonce();
+    let mut h = Sha256::new();
+    h.update(format!("{id}/{}/{}/{nonce}", key.0, key.1.as_str()).as_bytes());
+    h.finalize().iter().take(24).map(|b| format!("{b:02x}")).collect()
+}
+
+pub(super) fn rand_nonce() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    (t as u64) ^ (std::process::id() as u64).rotate_left(32)
+}
+/// Recorded parts from a state value.
+pub(super) fn recorded(state: &Value, region: &str) -> (Option<String>, BTreeMap<Key, String>) {
+    let group = state.get("security_group_id").as_str().map(str::to_string);
+    let eps = state
+        .get("endpoint")
+        .elements()
+        .iter()
+        .filter_map(|b| {
+            let id = b.get("id").as_str()?;
+            Some(((full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)), id.to_string()))
+        })
+        .collect();
+    (group, eps)
+}
+
+pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+    let ec2 = &ctx.aws.ec2;
+    let region = ctx.aws.region.clone();
+    let desired = Desired::from_planned(planned, &region);
+    let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
+    let (prior_group, prior_eps) = recorded(prior, &region);
+
+    // Observe what the prior state recorded: the group and the endpoints,
+    // read together.
+    let record = Mutex::new(Record::default());
+    let prior_ids: Vec<String> = prior_eps.values().cloned().collect();
+    let observed = observe(ec2, prior_group.as_deref(), &prior_ids, "read the bundle");
+    match ctx.run("reading the bundle's parts", observed).await {
+        Ok((group, eps)) => {
+            let mut r = record.lock().unwrap();
+            r.group_id = group.as_ref().map(|g| g.id.clone());
+            r.group = group;
+            for (key, id) in &prior_eps {
+                if let Some(e) = eps.iter().find(|e| &e.id == id && !e.is_gone()) {
+                    r.endpoints.insert(key.clone(), e.clone());
+                }
+            }
+        }
+        Err(e) => return (prior.clone(), e.into()),
+    }
+
+    let mut steps: Vec<Step> = Vec::new();
+    let needs_group = desired.needs_group();
+    if needs_group {
+        steps.push(Step::new(GROUP_PART, &[], ensure_group(ctx, &desired, &record).boxed()));
+    }
+    let desired_keys: BTreeSet<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
+    for e in &desired.endpoints {
+        let after: &[&str] = if e.key.1 == Kind::Interface { &[GROUP_PART] } else { &[] };
+        steps.push(Step::new(part_name(&e.key), after, ensure_endpoint(ctx, &desired, e, &record, timeout).boxed()));
+    }
+    let mut removals = Vec::new();
+    for (key, id) in &prior_eps {
+        if !desired_keys.contains(key) {
+            let name = format!("remove {}", part_name(key));
+            removals.push(name.clone());
+            steps.push(Step::new(name, &[], remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed()));
+        }
+    }
+    if !needs_group && prior_group.is_some() {
+        let after: Vec<&str> = removals.iter().map(String::as_str).collect();
+        steps.push(Step::new("remove security-group", &after, remove_group(ctx, &record, timeout).boxed()));
+    }
+    let outcome = ctx.run("applying the bundle", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await;
+    let diags: Diagnostics = match outcome {
+        Ok(o) => Diagnostics(o.errors()),
+        Err(stopped) => stopped.into(),
+    };
+    let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
+    (state_after(planned, &desired, &record), diags)
+}
+
+pub(super) async fn ensure_group(ctx: &Ctx, desired: &Desired, record: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let known = record.lock().unwrap().group.clone();
+    let group = sg::ensure(&ctx.aws.ec2, &desired.group_spec(), known, |id| record.lock().unwrap().group_id = Some(id.to_string())).await?;
+    let mut r = record.lock().unwrap();
+    r.group_id = Some(group.id.clone());
+    r.group = Some(group);
+    Ok(())
+}
+
+pub(super) async fn ensure_endpoint(
+    ctx: &Ctx,
+    desired: &Desired,
+    e: &DesiredEndpoint,
+    record: &Mutex<Record>,
+    timeout: std::time::Duration,
+) -> Result<(), Diagnostic> {
+    let group_id = record.lock().unwrap().group_id.clone();
+    let spec = desired.endpoint_spec(e, group_id.as_deref(), client_token(&desired.id, &e.key));
+    let known = record.lock().unwrap().endpoints.get(&e.key).cloned();
+    let on_created = |id: &str| {
+        record.lock().unwrap().pending.insert(e.key.clone(), id.to_string());
+    };
+    let ep = vpce::ensure(&ctx.aws.ec2, &spec, known, desired.adopt_existing, timeout, on_created).await?;
+    let ep = with_prefix_lists(ctx, vec![ep]).await?.remove(0);
+    let mut r = record.lock().unwrap();
+    r.pending.remove(&e.key);
+    r.endpoints.insert(e.key.clone(), ep);
+    Ok(())
+}
+
+pub(super) async fn remove_endpoint(
+    ctx: &Ctx,
+    key: Key,
+    id: String,
+    record: &Mutex<Record>,
+    timeout: std::time::Duration,
+) -> Result<(), Diagnostic> {
+    vpce::delete(&ctx.aws.ec2, std::slice::from_ref(&id), timeout).await?;
+    tracing::info!(endpoint = %id, "endpoint deleted");
+    record.lock().unwrap().endpoints.remove(&key);
+    Ok(())
+}
+
+pub(super) async fn remove_group(ctx: &Ctx, record: &Mutex<Record>, timeout: std::time::Duration) -> Result<(), Diagnostic> {
+    let id = record.lock().unwrap().group_id.clone();
+    if let Some(id) = id {
+        sg::delete(&ctx.aws.ec2, &id, timeout).await?;
+        tracing::info!(group = %id, "security group deleted");
+    }
+    let mut r = record.lock().unwrap();
+    r.group_id = None;
+    r.group = None;
+    Ok(())
+}
+
+/// The state after apply: the plan, with every computed value filled from
+/// what was observed, and the ids of whatever exists even if a step failed.
+pub(super) fn state_after(planned: &Value, desired: &Desired, record: &Record) -> Value {
+    let mut state = planned.clone();
+    let Value::Object(fields) = &mut state else { return state };
+    fields.insert("id".into(), Value::string(desired.id.clone()));
+    fields.insert("security_group_id".into(), Value::opt_string(record.group_id.clone()));
+    fields.insert("unexpected_rules".into(), Value::List(vec![]));
+    if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
+        for (b, e) in blocks.iter_mut().zip(&desired.endpoints) {
+            let Value::Object(bf) = b else { continue };
+            match record.endpoints.get(&e.key) {
+                Some(ep) => fill_observed(bf, ep),
+                None => {
+                    // Not (yet) available: keep a created id so it is not lost.
+                    let id = record.pending.get(&e.key).cloned();
+                    let made = id.is_some();
+                    bf.insert("id".into(), Value::opt_string(id));
+                    for a in ["state", "dns_names", "network_interface_ids", "prefix_list_id", "security_group_ids"] {
+                        if bf.get(a).is_some_and(Value::is_unknown) || !made {
+                            bf.insert(a.into(), Value::Null);
+                        }
+                    }
+                    if made {
+                        bf.insert("state".into(), Value::string("pending"));
+                    }
+                }
+            }
+        }
+    }
+    state
+}
+
+/// Gateway endpoints get their service's prefix list, which AWS reports
+/// only through DescribePrefixLists (one call for all of them).
+pub(super) async fn with_prefix_lists(ctx: &Ctx, mut eps: Vec<Endpoint>) -> Result<Vec<Endpoint>, Diagnostic> {
+    let names: BTreeSet<String> =
+        eps.iter().filter(|e| e.kind == Kind::Gateway && e.prefix_list_id.is_none()).map(|e| e.service_name.clone()).collect();
+    if names.is_empty() {
+        return Ok(eps);
+    }
+    let lists = vpc::prefix_lists(&ctx.aws.ec2, &names.into_iter().collect::<Vec<_>>()).await?;
+    for e in eps.iter_mut().filter(|e| e.kind == Kind::Gateway && e.prefix_list_id.is_none()) {
+        e.prefix_list_id = lists.iter().find(|(n, _)| *n == e.service_name).map(|(_, id)| id.clone());
+    }
+    Ok(eps)
+}
+
+/// The computed attributes of one endpoint block from the endpoint seen.
+pub(super) fn fill_observed(bf: &mut BTreeMap<String, Value>, ep: &Endpoint) {
+    let interface = ep.kind == Kind::Interface;
+    bf.insert("id".into(), Value::string(ep.id.clone()));
+    bf.insert("service_name".into(), Value::string(ep.service_name.clone()));
+    bf.insert("state".into(), Value::string(ep.state.clone()));
+    bf.insert("dns_names".into(), Value::List(ep.dns_names.iter().map(|n| Value::string(n.clone())).collect()));
+    bf.insert("network_interface_ids".into(), Value::string_set(&sorted(&ep.network_interface_ids)));
+    bf.insert("prefix_list_id".into(), if interface { Value::Null } else { Value::opt_string(ep.prefix_list_id.clone()) });
+    bf.insert("security_group_ids".into(), if interface { Value::string_set(&sorted(&ep.security_group_ids)) } else { Value::Null });
+}
+
+pub(super) fn sorted(v: &[String]) -> Vec<String> {
+    let s: BTreeSet<String> = v.iter().cloned().collect();
+    s.into_iter().collect()
+}
+
+pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
+    let region = ctx.aws.region.clone();
+    let (group, eps) = recorded(prior, &region);
+    let timeout = Timeouts::from_value(prior.get("timeouts")).delete;
+    let record = Mutex::new(Record { group_id: group.clone(), ..Default::default() });
+    let mut steps = Vec::new();
+    let mut names = Vec::new();
+    for (key, id) in &eps {
+        let name = format!("remove {}", part_name(key));
+        names.push(name.clone());
+        steps.push(Step::new(name, &[], remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed()));
+    }
+    if group.is_some() {
+        let after: Vec<&str> = names.iter().map(String::as_str).collect();
+        steps.push(Step::new("remove security-group", &after, remove_group(ctx, &record, timeout).boxed()));
+    }
+    let outcome = ctx.run("destroying the bundle", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await;
+    let (done, diags) = match outcome {
+        Ok(o) => (o.done.clone(), Diagnostics(o.errors())),
+        Err(stopped) => (vec![], stopped.into()),
+    };
+    if !diags.has_errors() {
+        return (Value::Null, diags);
+    }
+    // Keep what is still there, so the next destroy finishes the job.
+    let mut state = prior.clone();
+    if let Value::Object(fields) = &mut state {
+        if done.iter().any(|d| d == "remove security-group") {
+            fields.insert("security_group_id".into(), Value::Null);
+        }
+        if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
+            for b in blocks.iter_mut() {
+                let key = (full_service_name(b.get("service").as_str().unwrap_or(""), &region), kind_of(b));
+                if done.contains(&format!("remove {}", part_name(&key))) {
+                    if let Value::Object(bf) = b {
+                        bf.insert("id".into(), Value::Null);
+                        bf.insert("state".into(), Value::string("deleted"));
+                    }
+                }
+            }
+        }
+    }
+    (state, diags)
+}

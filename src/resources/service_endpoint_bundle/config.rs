@@ -1,0 +1,169 @@
+//! The configuration model: endpoints keyed by service and type, the bundle id, and what the state recorded.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------- config model
+
+/// A set attribute from observed items, keeping null when the user left
+/// it null and nothing is there.
+pub(super) fn observed_set(prior: &Value, items: &[String]) -> Value {
+    if items.is_empty() && prior.is_null() {
+        Value::Null
+    } else {
+        Value::string_set(items)
+    }
+}
+
+pub(super) fn kind_of(block: &Value) -> Kind {
+    match block.get("type").as_str() {
+        Some("Gateway") => Kind::Gateway,
+        _ => Kind::Interface,
+    }
+}
+
+pub(super) fn is_full_name(service: &str) -> bool {
+    service.contains('.') && (service.starts_with("com.amazonaws.") || service.starts_with("aws."))
+}
+
+/// `sqs` -> `com.amazonaws.eu-west-1.sqs`; full names stay as written.
+pub fn full_service_name(service: &str, region: &str) -> String {
+    if is_full_name(service) {
+        service.to_string()
+    } else {
+        format!("com.amazonaws.{region}.{service}")
+    }
+}
+
+/// `com.amazonaws.eu-west-1.sqs` -> `sqs` (the form users write).
+pub fn short_service_name(full: &str) -> String {
+    let parts: Vec<&str> = full.splitn(4, '.').collect();
+    if parts.len() == 4 && parts[0] == "com" && parts[1] == "amazonaws" && crate::validate::region(parts[2]).is_ok() {
+        parts[3].to_string()
+    } else {
+        full.to_string()
+    }
+}
+
+pub(super) fn gateway_capable(service: &str) -> bool {
+    let short = if is_full_name(service) { short_service_name(service) } else { service.to_string() };
+    GATEWAY_SERVICES.contains(&short.as_str())
+}
+
+/// What identifies an endpoint inside a bundle: service and type. A change
+/// of either replaces that endpoint only.
+pub type Key = (String, Kind);
+
+pub(super) fn part_name(key: &Key) -> String {
+    format!("endpoint/{}/{}", short_service_name(&key.0), key.1.as_str().to_ascii_lowercase())
+}
+
+/// The bundle id: derived from what identifies the bundle, so an apply
+/// that crashed after creating objects finds them again by their owner tag
+/// instead of creating duplicates.
+pub fn bundle_id(vpc_id: &str, name: Option<&str>, keys: &[Key]) -> String {
+    let mut h = Sha256::new();
+    h.update(vpc_id.as_bytes());
+    h.update([0]);
+    h.update(name.unwrap_or("").as_bytes());
+    let mut sorted: Vec<String> = keys.iter().map(|(s, k)| format!("{s}/{}", k.as_str())).collect();
+    sorted.sort();
+    for k in sorted {
+        h.update([0]);
+        h.update(k.as_bytes());
+    }
+    let digest = h.finalize();
+    format!("peb-{}", digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The desired bundle, from a planned (wholly known) state.
+#[derive(Debug, Clone)]
+pub(super) struct Desired {
+    pub(super) id: String,
+    pub(super) name: Option<String>,
+    pub(super) vpc_id: String,
+    pub(super) allowed_groups: Vec<String>,
+    pub(super) allowed_cidrs: Vec<String>,
+    pub(super) extra_groups: Vec<String>,
+    pub(super) adopt_existing: bool,
+    pub(super) tags_all: Tags,
+    pub(super) endpoints: Vec<DesiredEndpoint>,
+    pub(super) timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct DesiredEndpoint {
+    pub(super) key: Key,
+    pub(super) private_dns: Option<bool>,
+    pub(super) policy: Option<String>,
+    pub(super) subnet_ids: Vec<String>,
+    pub(super) route_table_ids: Vec<String>,
+}
+
+impl Desired {
+    pub(super) fn from_planned(planned: &Value, region: &str) -> Desired {
+        let endpoints = planned
+            .get("endpoint")
+            .elements()
+            .iter()
+            .map(|b| DesiredEndpoint {
+                key: (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)),
+                private_dns: b.get("private_dns_enabled").as_bool(),
+                policy: b.get("policy").as_str().map(str::to_string),
+                subnet_ids: b.get("subnet_ids").strings(),
+                route_table_ids: b.get("route_table_ids").strings(),
+            })
+            .collect();
+        Desired {
+            id: planned.get("id").as_str().unwrap_or("").to_string(),
+            name: planned.get("name").as_str().map(str::to_string),
+            vpc_id: planned.get("vpc_id").as_str().unwrap_or("").to_string(),
+            allowed_groups: planned.get("allowed_security_group_ids").strings(),
+            allowed_cidrs: planned.get("allowed_cidr_blocks").strings(),
+            extra_groups: planned.get("security_group_ids").strings(),
+            adopt_existing: planned.get("adopt_existing").as_bool().unwrap_or(false),
+            tags_all: planned.get("tags_all").string_map(),
+            endpoints,
+            timeouts: Timeouts::from_value(planned.get("timeouts")),
+        }
+    }
+
+    pub(super) fn needs_group(&self) -> bool {
+        self.endpoints.iter().any(|e| e.key.1 == Kind::Interface)
+    }
+
+    /// The managed group's rules: TCP 443 in from each named client, nothing out.
+    pub(super) fn rules(&self) -> Vec<Rule> {
+        let groups = self.allowed_groups.iter().map(|g| Rule::https_from(Peer::Group(g.clone())));
+        let cidrs = self.allowed_cidrs.iter().map(|c| Rule::https_from(Peer::Cidr(c.clone())));
+        groups.chain(cidrs).collect()
+    }
+
+    pub(super) fn group_spec(&self) -> GroupSpec {
+        GroupSpec {
+            name: format!("{}-{}", self.name.as_deref().unwrap_or("privatelink"), self.id),
+            description: format!("VPC endpoints of bundle {} (managed by terraform-provider-privatelink)", self.id),
+            vpc_id: self.vpc_id.clone(),
+            tags: tags::with_ownership(&self.tags_all, &self.id, GROUP_PART),
+            rules: self.rules(),
+        }
+    }
+
+    pub(super) fn endpoint_spec(&self, e: &DesiredEndpoint, group_id: Option<&str>, client_token: String) -> EndpointSpec {
+        let interface = e.key.1 == Kind::Interface;
+        let mut groups: Vec<String> = group_id.into_iter().map(str::to_string).chain(self.extra_groups.iter().cloned()).collect();
+        groups.sort();
+        EndpointSpec {
+            vpc_id: self.vpc_id.clone(),
+            service_name: e.key.0.clone(),
+            kind: e.key.1,
+            subnet_ids: if interface { e.subnet_ids.clone() } else { vec![] },
+            route_table_ids: if interface { vec![] } else { e.route_table_ids.clone() },
+            security_group_ids: if interface { groups } else { vec![] },
+            private_dns_enabled: if interface { e.private_dns } else { None },
+            policy: e.policy.clone(),
+            tags: tags::with_ownership(&self.tags_all, &self.id, &part_name(&e.key)),
+            client_token,
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Import by endpoint ids or by identity: a state that `read` can complete.
+
+#[allow(unused_imports)]
+use super::*;
+
+// ---------------------------------------------------------------- identity
+
+/// The bundle's identity: its id and the region. The id is derived from
+/// the VPC, name and services the bundle was made with and then kept for
+/// its life, and every object made carries it in its owner tag, so an
+/// import finds the bundle by it. `vpc_id` and `name` alone would not tell
+/// two unnamed bundles of one VPC apart; the services would, but they
+/// change in place, and an identity must not.
+pub(super) fn identity_schema() -> crate::identity::IdentitySchema {
+    use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
+    IdentitySchema::new(vec![
+        IdentityAttribute::required(
+            "id",
+            "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag.",
+        ),
+        IdentityAttribute::optional(REGION, "The bundle's region; default the provider's."),
+    ])
+}
+
+pub(super) fn identity_of(state: &Value, region: &str) -> Value {
+    Value::object([("id", state.get("id").clone()), (crate::identity::REGION, Value::string(region))])
+}
+
+/// `peb-` + 16 lower-case hex digits, as `bundle_id` makes them.
+pub(super) fn is_bundle_id(s: &str) -> bool {
+    s.strip_prefix("peb-").is_some_and(|h| h.len() == 16 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+}
+
+/// Import by identity: the ids of the endpoints carrying the bundle's
+/// owner tag, which is what the import by id takes, in order of service
+/// name (AWS keeps no order of the blocks; this one is stable and easy to
+/// write the configuration in).
+pub(super) async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+    let id = identity.get("id").as_str().unwrap_or("");
+    if !is_bundle_id(id) {
+        return Err(Diagnostic::error("Invalid import identity", format!("identity.id is {id:?}; a bundle id is `peb-` followed by 16 hex digits, like peb-0123456789abcdef (the bundle's `id` attribute).")).into());
+    }
+    let owned = [(OWNER_TAG.to_string(), id.to_string())].into_iter().collect();
+    let found = ctx.run("finding the bundle's endpoints", vpce::find_by_tags_anywhere(&ctx.aws.ec2, &owned)).await?;
+    if found.is_empty() {
+        return Err(Diagnostic::error(
+            "No bundle with this identity",
+            format!(
+                "identity.id = {id:?}: no VPC endpoint in {} carries {OWNER_TAG} = {id}. Check the id; a bundle imported from endpoints the provider did not make gets that tag at its first apply, until then import it by its endpoint ids.",
+                ctx.aws.region
+            ),
+        )
+        .into());
+    }
+    let mut found: Vec<(String, &str, &str)> =
+        found.iter().map(|e| (short_service_name(&e.service_name), e.kind.as_str(), e.id.as_str())).collect();
+    found.sort();
+    Ok(found.iter().map(|(_, _, id)| *id).collect::<Vec<_>>().join(","))
+}
+
+// ---------------------------------------------------------------- import
+
+pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+    let ec2 = &ctx.aws.ec2;
+    let ids: Vec<String> = id.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    let mut d = Diagnostics::default();
+    if ids.is_empty() {
+        d.push(Diagnostic::error("Nothing to import", "Give the endpoint ids: terraform import ADDRESS vpce-0123456789abcdef0[,vpce-...]"));
+    }
+    for i in &ids {
+        if let Err(e) = crate::validate::aws_id("vpce", i) {
+            d.push(Diagnostic::error("Invalid import id", e));
+        }
+    }
+    if d.has_errors() {
+        return Err(d);
+    }
+    let found = with_prefix_lists(ctx, vpce::find_many(ec2, &ids).await?).await?;
+    let mut eps = Vec::new();
+    for i in &ids {
+        match found.iter().find(|e| &e.id == i && !e.is_gone()) {
+            Some(e) => eps.push(e.clone()),
+            None => d.push(Diagnostic::error("Endpoint not found", format!("{i} does not exist (or is deleted) in {}.", ctx.aws.region))),
+        }
+    }
+    let vpcs: BTreeSet<&str> = eps.iter().map(|e| e.vpc_id.as_str()).collect();
+    if vpcs.len() > 1 {
+        d.push(Diagnostic::error(
+            "Endpoints in several VPCs",
+            format!("A bundle belongs to one VPC; these endpoints are in {}.", vpcs.into_iter().collect::<Vec<_>>().join(", ")),
+        ));
+    }
+    if d.has_errors() {
+        return Err(d);
+    }
+    let vpc_id = eps[0].vpc_id.clone();
+
+    // The managed group: the one tagged as ours, else the one group every
+    // Interface endpoint shares.
+    let interface: Vec<&Endpoint> = eps.iter().filter(|e| e.kind == Kind::Interface).collect();
+    let mut common: Option<BTreeSet<String>> = None;
+    for e in &interface {
+        let s: BTreeSet<String> = e.security_group_ids.iter().cloned().collect();
+        common = Some(match common {
+            None => s,
+            Some(c) => c.intersection(&s).cloned().collect(),
+        });
+    }
+    let common = common.unwrap_or_default();
+    let mut group = None;
+    for g in &common {
+        if let Some(found) = sg::find(ec2, g).await? {
+            let ours = found.tags.get(PART_TAG).map(String::as_str) == Some(GROUP_PART);
+            if ours || group.is_none() {
+                group = Some(found);
+            }
+            if ours {
+                break;
+            }
+        }
+    }
+    let extra: Vec<String> = common.iter().filter(|g| Some(*g) != group.as_ref().map(|x| &x.id)).cloned().collect();
+
+    let owner = eps.iter().find_map(|e| e.tags.get(OWNER_TAG).cloned());
+    let keys: Vec<Key> = eps.iter().map(|e| (e.service_name.clone(), e.kind)).collect();
+    let bundle = owner.unwrap_or_else(|| bundle_id(&vpc_id, None, &keys));
+    let user_tags = tags::without_ownership(&eps[0].tags);
+    let own_tags: Tags =
+        user_tags.iter().filter(|(k, v)| ctx.aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+
+    let bundle_subnets = interface.first().map(|e| sorted(&e.subnet_ids)).unwrap_or_default();
+    let bundle_rts = eps.iter().find(|e| e.kind == Kind::Gateway).map(|e| sorted(&e.route_table_ids)).unwrap_or_default();
+    let blocks = eps
+        .iter()
+        .map(|e| {
+            let mut bf: BTreeMap<String, Value> = BTreeMap::new();
+            bf.insert("service".into(), Value::string(short_service_name(&e.service_name)));
+            bf.insert("type".into(), Value::string(e.kind.as_str()));
+            bf.insert(
+                "private_dns_enabled".into(),
+                if e.kind == Kind::Interface { Value::Bool(e.private_dns_enabled) } else { Value::Null },
+            );
+            bf.insert("subnet_ids".into(), if e.kind == Kind::Interface { Value::string_set(&sorted(&e.subnet_ids)) } else { Value::Null });
+            bf.insert(
+                "route_table_ids".into(),
+                if e.kind == Kind::Gateway { Value::string_set(&sorted(&e.route_table_ids)) } else { Value::Null },
+            );
+            bf.insert(
+                "policy".into(),
+                match &e.policy {
+                    Some(p) if !policy::is_default_full_access(p) => Value::string(p.clone()),
+                    _ => Value::Null,
+                },
+            );
+            fill_observed(&mut bf, e);
+            Value::Object(bf)
+        })
+        .collect();
+    // The group's name is "<name>-<bundle id>" (see Desired::group_spec).
+    let name = group.as_ref().and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string)).filter(|n| n != "privatelink");
+    let nonempty = |v: Vec<String>| if v.is_empty() { Value::Null } else { Value::string_set(&v) };
+    let (allowed_groups, allowed_cidrs, unexpected) = group.as_ref().map(|g| classify_rules(&g.rules)).unwrap_or_default();
+    Ok(Value::object([
+        ("id", Value::string(bundle)),
+        ("name", Value::opt_string(name)),
+        ("vpc_id", Value::string(vpc_id)),
+        ("subnet_ids", nonempty(bundle_subnets)),
+        ("route_table_ids", nonempty(bundle_rts)),
+        ("allowed_security_group_ids", nonempty(allowed_groups)),
+        ("allowed_cidr_blocks", nonempty(allowed_cidrs)),
+        ("security_group_ids", nonempty(extra)),
+        ("adopt_existing", Value::Null),
+        ("tags", if own_tags.is_empty() { Value::Null } else { Value::from_string_map(&own_tags) }),
+        ("tags_all", Value::from_string_map(&user_tags)),
+        ("security_group_id", Value::opt_string(group.map(|g| g.id))),
+        ("unexpected_rules", Value::List(unexpected.into_iter().map(Value::string).collect())),
+        ("endpoint", Value::List(blocks)),
+        ("timeouts", Value::Null),
+    ]))
+}

@@ -1,0 +1,362 @@
+//! `privatelink_service_endpoint_bundle`: private access from a VPC to AWS
+//! services with no NAT. One security group in front of the Interface
+//! endpoints (TCP 443 from the named clients only, no egress) and one VPC
+//! endpoint per `endpoint` block.
+//!
+//! Parts: `security-group`, `endpoint/<service>/<type>`. Endpoints come
+//! after the group; removed endpoints go before the group is deleted.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+
+use futures::FutureExt;
+use sha2::{Digest, Sha256};
+
+use crate::ctx::Ctx;
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::engine::{self, Step};
+use crate::parts::security_group::{self as sg, Group, GroupSpec, Peer, Rule};
+use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
+use crate::parts::vpc;
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
+use crate::policy;
+use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
+use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
+use crate::value::Value;
+
+// One file per phase, the same in every composite: validate (the
+// configuration alone), config (the desired model and the parts' specs),
+// plan, apply, read and import. This file keeps the schema and the
+// Resource impl; the phase files share its imports and each other's items.
+mod apply;
+mod config;
+mod import;
+mod plan;
+mod read;
+mod validate;
+
+use apply::*;
+use config::*;
+pub use config::{bundle_id, Key};
+use import::*;
+use plan::*;
+use read::*;
+use validate::*;
+
+pub const TYPE_NAME: &str = "privatelink_service_endpoint_bundle";
+const GROUP_PART: &str = "security-group";
+/// Services AWS offers as Gateway endpoints.
+const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
+
+// ---------------------------------------------------------------- schema
+
+static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
+
+fn schema() -> Schema {
+    let set = || Type::set(Type::String);
+    let endpoint = Block::new("One VPC endpoint.")
+        .attr(attr(
+            "service",
+            Type::String,
+            Mode::Required,
+            "Service: a short name (`sqs`, `s3`, `logs`, `ecr.api`) or a full name `com.amazonaws.REGION.x`.",
+        ))
+        .attr(attr("type", Type::String, Mode::OptionalComputed, "`Interface` (default) or `Gateway` (s3 and dynamodb only)."))
+        .attr(attr(
+            "private_dns_enabled",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Resolve the service's public name to the endpoint inside the VPC. Default true for Interface; not allowed for Gateway.",
+        ))
+        .attr(attr(
+            "policy",
+            Type::String,
+            Mode::OptionalComputed,
+            "Endpoint policy (JSON). Unset: AWS's default full-access policy. Semantically equal JSON shows no diff.",
+        ))
+        .attr(attr("subnet_ids", set(), Mode::OptionalComputed, "Subnets for this Interface endpoint; default the bundle's `subnet_ids`."))
+        .attr(attr(
+            "route_table_ids",
+            set(),
+            Mode::OptionalComputed,
+            "Route tables for this Gateway endpoint; default the bundle's `route_table_ids`.",
+        ))
+        .attr(attr("id", Type::String, Mode::Computed, "Endpoint id (vpce-...)."))
+        .attr(attr("service_name", Type::String, Mode::Computed, "Full service name."))
+        .attr(attr("state", Type::String, Mode::Computed, "Endpoint state as AWS reports it (lower case)."))
+        .attr(attr("dns_names", Type::list(Type::String), Mode::Computed, "DNS names of an Interface endpoint."))
+        .attr(attr("network_interface_ids", set(), Mode::Computed, "Network interfaces of an Interface endpoint."))
+        .attr(attr("prefix_list_id", Type::String, Mode::Computed, "Prefix list of a Gateway endpoint's service."))
+        .attr(attr("security_group_ids", set(), Mode::Computed, "Security groups attached to an Interface endpoint."));
+    let timeouts = Block::new("How long create, update and delete may take (default 10m each).")
+        .attr(attr("create", Type::String, Mode::Optional, "e.g. `10m`."))
+        .attr(attr("update", Type::String, Mode::Optional, "e.g. `10m`."))
+        .attr(attr("delete", Type::String, Mode::Optional, "e.g. `10m`."));
+    Schema::new(
+        Block::new("Private access from a VPC to AWS services with no NAT: VPC endpoints, the one security group in front of them, subnets, route tables, private DNS and endpoint policies.")
+            .attr(attr("id", Type::String, Mode::Computed, "Bundle id (`peb-` + 16 hex digits); every object made carries it in the `privatelink:owner` tag."))
+            .attr(attr("name", Type::String, Mode::Optional, "Label used in the security group's name and to tell two bundles in one VPC apart. Changing it replaces the bundle."))
+            .attr(attr("vpc_id", Type::String, Mode::Required, "The VPC. Changing it replaces the bundle."))
+            .attr(attr("subnet_ids", set(), Mode::Optional, "Subnets for Interface endpoints, at most one per Availability Zone."))
+            .attr(attr("route_table_ids", set(), Mode::Optional, "Route tables for Gateway endpoints."))
+            .attr(attr("allowed_security_group_ids", set(), Mode::Optional, "Security groups of the clients that may connect (TCP 443)."))
+            .attr(attr("allowed_cidr_blocks", set(), Mode::Optional, "CIDR blocks of the clients that may connect (TCP 443)."))
+            .attr(attr("security_group_ids", set(), Mode::Optional, "Extra security groups you own, attached to every Interface endpoint besides the managed one."))
+            .attr(attr("adopt_existing", Type::Bool, Mode::Optional, "Take over an endpoint that already exists in the VPC for a service instead of failing at plan."))
+            .attr(attr("tags", Type::map(Type::String), Mode::Optional, "Tags for every object, over the provider's `default_tags`."))
+            .attr(attr("tags_all", Type::map(Type::String), Mode::Computed, "`tags` merged over the provider's `default_tags`."))
+            .attr(attr("security_group_id", Type::String, Mode::Computed, "The managed security group in front of the Interface endpoints."))
+            .attr(attr("unexpected_rules", Type::list(Type::String), Mode::Computed, "Rules found on the managed group that the bundle did not make; the next apply removes them."))
+            .block_at_least("endpoint", Nesting::List, 1, endpoint)
+            // A Group block: in the state whether written or not, so an
+            // import that leaves it out plans no change.
+            .block("timeouts", Nesting::Group, timeouts),
+    )
+}
+
+// ---------------------------------------------------------------- resource
+
+pub struct ServiceEndpointBundle;
+
+#[tonic::async_trait]
+impl Resource for ServiceEndpointBundle {
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        SCHEMA.clone()
+    }
+
+    fn validate(&self, config: &Value) -> Diagnostics {
+        validate_config(config)
+    }
+
+    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
+        let diags = validate_config(config);
+        if diags.has_errors() {
+            return Err(diags);
+        }
+        let region = ctx.map(|c| c.aws.region.as_str());
+        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
+        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
+        let prior = &prior;
+        let planned = plan_state(region, &default_tags, prior, &proposed, &config);
+        if let Some(ctx) = ctx {
+            let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned.state)).await?;
+            if diags.has_errors() {
+                return Err(diags);
+            }
+        }
+        Ok(planned)
+    }
+
+    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+        if planned.is_null() {
+            destroy(ctx, prior).await
+        } else {
+            reconcile(ctx, prior, planned).await
+        }
+    }
+
+    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
+        let fresh = ctx.run("refreshing the bundle", read_state(ctx, state)).await?;
+        Ok(SCHEMA.block.with_groups(fresh))
+    }
+
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+        let state = tokio::select! {
+            r = import_state(ctx, id) => r?,
+            _ = ctx.cancel.cancelled() => return Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
+        };
+        Ok(SCHEMA.block.with_groups(state))
+    }
+
+    fn identity_schema(&self) -> crate::identity::IdentitySchema {
+        identity_schema()
+    }
+
+    fn identity(&self, state: &Value, region: &str) -> Value {
+        identity_of(state, region)
+    }
+
+    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+        import_id_of(ctx, identity).await
+    }
+
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::string(v)
+    }
+    fn set(items: &[&str]) -> Value {
+        Value::Set(items.iter().map(|i| s(i)).collect())
+    }
+    fn obj(fields: Vec<(&str, Value)>) -> Value {
+        Value::object(fields)
+    }
+
+    fn config(endpoints: Vec<Value>) -> Value {
+        obj(vec![
+            ("vpc_id", s("vpc-0123456789abcdef0")),
+            ("subnet_ids", set(&["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"])),
+            ("route_table_ids", set(&["rtb-0123456789abcdef0"])),
+            ("allowed_security_group_ids", set(&["sg-0123456789abcdef0"])),
+            ("endpoint", Value::List(endpoints)),
+        ])
+    }
+
+    fn paths(d: &Diagnostics) -> Vec<String> {
+        d.0.iter().map(|d| d.path.clone().map(|p| p.to_string()).unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn service_names() {
+        assert_eq!(full_service_name("sqs", "eu-west-1"), "com.amazonaws.eu-west-1.sqs");
+        assert_eq!(full_service_name("com.amazonaws.us-east-1.s3", "eu-west-1"), "com.amazonaws.us-east-1.s3");
+        assert_eq!(short_service_name("com.amazonaws.eu-west-1.ecr.api"), "ecr.api");
+        assert!(gateway_capable("s3") && gateway_capable("com.amazonaws.us-east-1.dynamodb") && !gateway_capable("sqs"));
+    }
+
+    #[test]
+    fn bundle_id_is_stable_and_order_free() {
+        let a = bundle_id("vpc-1", None, &[("x".into(), Kind::Interface), ("y".into(), Kind::Gateway)]);
+        let b = bundle_id("vpc-1", None, &[("y".into(), Kind::Gateway), ("x".into(), Kind::Interface)]);
+        assert_eq!(a, b);
+        assert_eq!(a.len(), 4 + 16);
+        assert_ne!(a, bundle_id("vpc-1", Some("other"), &[("x".into(), Kind::Interface), ("y".into(), Kind::Gateway)]));
+    }
+
+    #[test]
+    fn a_good_config_validates() {
+        let d = validate_config(&config(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])]));
+        assert!(d.0.is_empty(), "{:?}", d.0);
+    }
+
+    #[test]
+    fn bad_input_names_the_attribute() {
+        let mut c = config(vec![
+            obj(vec![("service", s("sqs")), ("type", s("Gateway"))]),
+            obj(vec![("service", s("s3")), ("type", s("Gateway")), ("private_dns_enabled", Value::Bool(true))]),
+            obj(vec![("service", s("logs")), ("policy", s("{not json"))]),
+            obj(vec![("service", s("logs"))]),
+            obj(vec![("service", s("SQS!")), ("type", s("interface"))]),
+        ]);
+        if let Value::Object(f) = &mut c {
+            f.insert("vpc_id".into(), s("vpc-123"));
+            f.insert("allowed_cidr_blocks".into(), set(&["10.0.0.1/16", "0.0.0.0/0"]));
+        }
+        let p = paths(&validate_config(&c));
+        for want in [
+            "vpc_id",
+            "allowed_cidr_blocks",
+            "endpoint[0].type",
+            "endpoint[1].private_dns_enabled",
+            "endpoint[2].policy",
+            "endpoint[3].service",
+            "endpoint[4].type",
+            "endpoint[4].service",
+        ] {
+            assert!(p.iter().any(|x| x == want), "no diagnostic at {want}: {p:?}");
+        }
+    }
+
+    #[test]
+    fn missing_placement_and_clients_are_errors() {
+        let c = obj(vec![
+            ("vpc_id", s("vpc-0123456789abcdef0")),
+            ("endpoint", Value::List(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])])),
+        ]);
+        let p = paths(&validate_config(&c));
+        assert!(p.contains(&"endpoint[0]".to_string()), "{p:?}");
+        assert!(p.contains(&"endpoint[1]".to_string()), "{p:?}");
+        assert!(p.contains(&"allowed_security_group_ids".to_string()), "{p:?}");
+    }
+
+    #[test]
+    fn unknown_values_are_left_for_later() {
+        let c = obj(vec![
+            ("vpc_id", Value::Unknown),
+            ("subnet_ids", Value::Unknown),
+            ("allowed_security_group_ids", Value::Unknown),
+            ("endpoint", Value::List(vec![obj(vec![("service", s("sqs"))])])),
+        ]);
+        assert!(validate_config(&c).0.is_empty());
+    }
+
+    #[test]
+    fn create_plan_has_unknown_ids_and_defaults() {
+        let c = config(vec![obj(vec![("service", s("sqs"))]), obj(vec![("service", s("s3")), ("type", s("Gateway"))])]);
+        let p = plan_state(Some("us-east-1"), &Tags::new(), &Value::Null, &c, &c).state;
+        assert!(p.get("id").as_str().unwrap().starts_with("peb-"));
+        assert!(p.get("security_group_id").is_unknown());
+        let eps = p.get("endpoint").elements();
+        assert_eq!(eps[0].get("type").as_str(), Some("Interface"));
+        assert_eq!(eps[0].get("private_dns_enabled").as_bool(), Some(true));
+        assert_eq!(eps[0].get("subnet_ids").strings().len(), 2);
+        assert!(eps[0].get("route_table_ids").is_null());
+        assert!(eps[0].get("id").is_unknown());
+        assert_eq!(eps[1].get("private_dns_enabled"), &Value::Null);
+        assert_eq!(eps[1].get("route_table_ids").strings(), vec!["rtb-0123456789abcdef0"]);
+        assert_eq!(eps[1].get("service_name").as_str(), Some("com.amazonaws.us-east-1.s3"));
+    }
+
+    #[test]
+    fn unchanged_config_plans_the_prior_state() {
+        let c = config(vec![obj(vec![("service", s("sqs"))])]);
+        let mut prior = plan_state(Some("us-east-1"), &Tags::new(), &Value::Null, &c, &c).state;
+        // Fill what apply would have filled.
+        if let Value::Object(f) = &mut prior {
+            f.insert("security_group_id".into(), s("sg-0000000000000000a"));
+            if let Some(Value::List(bs)) = f.get_mut("endpoint") {
+                if let Value::Object(bf) = &mut bs[0] {
+                    bf.insert("id".into(), s("vpce-0000000000000000a"));
+                    bf.insert("state".into(), s("available"));
+                    bf.insert("dns_names".into(), Value::List(vec![]));
+                    bf.insert("network_interface_ids".into(), set(&[]));
+                    bf.insert("security_group_ids".into(), set(&["sg-0000000000000000a"]));
+                }
+            }
+        }
+        let planned = plan_state(Some("us-east-1"), &Tags::new(), &prior, &c, &c);
+        assert_eq!(planned.state, prior);
+        assert!(planned.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn rules_are_classified() {
+        let rules = vec![
+            Rule::https_from(Peer::Group("sg-1".into())),
+            Rule::https_from(Peer::Cidr("10.0.0.0/16".into())),
+            Rule {
+                direction: sg::Direction::Ingress,
+                protocol: "tcp".into(),
+                from_port: 22,
+                to_port: 22,
+                peer: Peer::Cidr("0.0.0.0/0".into()),
+                id: None,
+            },
+        ];
+        let (g, c, other) = classify_rules(&rules);
+        assert_eq!(g, vec!["sg-1"]);
+        assert_eq!(c, vec!["10.0.0.0/16"]);
+        assert_eq!(other.len(), 1);
+    }
+
+    #[test]
+    fn near_matches_suggest_close_names() {
+        let names: Vec<String> = ["com.amazonaws.us-east-1.sqs", "com.amazonaws.us-east-1.sns", "com.amazonaws.us-east-1.s3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let n = near_matches("com.amazonaws.us-east-1.sqq", &names);
+        assert_eq!(n.first().map(String::as_str), Some("com.amazonaws.us-east-1.sqs"));
+    }
+}
