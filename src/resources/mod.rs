@@ -199,6 +199,22 @@ pub fn subnet_diagnostics(found: &[Subnet], vpc_id: &str, region: &str, ids: &[S
     out
 }
 
+/// A client token (CreateVpcEndpoint's idempotency key) unique to this
+/// attempt at the part `part` of composite `owner`: the SDK's retry of a
+/// create whose answer was lost gets the first endpoint back instead of a
+/// twin, while a composite destroyed and made again never gets AWS's
+/// answer for the old endpoint. (After a crash, the ownership tags find
+/// the object instead.) 48 hex digits: within AWS's 64 ASCII characters.
+pub fn client_token(owner: &str, part: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let time = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nonce = (time as u64) ^ (std::process::id() as u64).rotate_left(32);
+    let mut h = Sha256::new();
+    h.update(format!("{owner}/{part}/{nonce}").as_bytes());
+    h.finalize().iter().take(24).map(|b| format!("{b:02x}")).collect()
+}
+
 /// Create / update / delete time limits from a `timeouts` block.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timeouts {
@@ -286,6 +302,15 @@ mod tests {
         ));
         assert_eq!(w.severity, crate::diag::Severity::Warning);
         assert!(w.detail.contains("answered Throttling") && w.detail.contains("can go ahead"), "{}", w.detail);
+    }
+
+    #[test]
+    fn client_tokens_fit_aws_and_differ_per_attempt() {
+        let a = client_token("pipeline/orders", "endpoint");
+        let b = client_token("pipeline/orders", "endpoint");
+        assert_eq!(a.len(), 48);
+        assert!(a.len() <= 64 && a.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert_ne!(a, b, "a new attempt must not get the answer of an old one");
     }
 
     #[test]

@@ -239,7 +239,7 @@ impl Desired {
             private_dns_enabled: Some(true),
             policy: None,
             tags: self.owned("endpoint"),
-            client_token: String::new(),
+            client_token: crate::resources::client_token(&format!("pipeline/{}", self.name), "endpoint"),
         }
     }
 

@@ -16,22 +16,6 @@ pub(super) struct Record {
     pub(super) pending: BTreeMap<Key, String>,
 }
 
-/// A client token unique to this attempt at this part: retries of the same
-/// call inside one apply are idempotent, while a bundle destroyed and made
-/// again never gets AWS's answer for the old endpoint. (After a crash, the
-/// owner tags find the object instead.)
-pub(super) fn client_token(id: &str, key: &Key) -> String {
-    let nonce: u64 = rand_nonce();
-    let mut h = Sha256::new();
-    h.update(format!("{id}/{}/{}/{nonce}", key.0, key.1.as_str()).as_bytes());
-    h.finalize().iter().take(24).map(|b| format!("{b:02x}")).collect()
-}
-
-pub(super) fn rand_nonce() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let t = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    (t as u64) ^ (std::process::id() as u64).rotate_left(32)
-}
 /// Recorded parts from a state value.
 pub(super) fn recorded(state: &Value, region: &str) -> (Option<String>, BTreeMap<Key, String>) {
     let group = state.get("security_group_id").as_str().map(str::to_string);
@@ -121,7 +105,11 @@ pub(super) async fn ensure_endpoint(
     timeout: std::time::Duration,
 ) -> Result<(), Diagnostic> {
     let group_id = record.lock().unwrap().group_id.clone();
-    let spec = desired.endpoint_spec(e, group_id.as_deref(), client_token(&desired.id, &e.key));
+    let spec = desired.endpoint_spec(
+        e,
+        group_id.as_deref(),
+        crate::resources::client_token(&desired.id, &format!("{}/{}", e.key.0, e.key.1.as_str())),
+    );
     let known = record.lock().unwrap().endpoints.get(&e.key).cloned();
     let on_created = |id: &str| {
         record.lock().unwrap().pending.insert(e.key.clone(), id.to_string());
