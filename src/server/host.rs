@@ -9,7 +9,8 @@
 //!   (`PR_SET_PDEATHSIG`); it is armed at start, and the parent checked
 //!   right after, for a parent that died before the signal was armed;
 //! - everywhere, and as a second guard, the parent pid is checked once a
-//!   second: one timer wake-up and one getppid call.
+//!   second by a small thread that otherwise sleeps: one wake-up and one
+//!   getppid call a second (`scripts/bench idle`).
 //!
 //! The kernel also sends that signal when the *thread* that started the
 //! process exits while the parent process lives on, so the signal alone is
@@ -50,15 +51,49 @@ impl Host {
 
     async fn gone_polling_every(self, every: Duration) {
         let mut death = DeathSignal::arm();
-        let mut poll = tokio::time::interval(every);
-        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watch = self.poll_on_a_thread(every);
+        // Resolves only when the thread saw the parent change; without the
+        // thread (or if it ended otherwise) the signal is left to tell.
+        let polled = async move {
+            if let Some(rx) = watch {
+                if rx.await.is_ok() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
+        };
+        tokio::pin!(polled);
         loop {
             if !self.is_alive() {
                 return;
             }
             tokio::select! {
-                _ = poll.tick() => {}
+                _ = &mut polled => return,
                 _ = death.recv() => {}
+            }
+        }
+    }
+
+    /// The once-a-second check, on a small thread of its own that only
+    /// sleeps: a tokio timer would wake the runtime's workers every second
+    /// (about 7 context switches a second, against none when idle); a
+    /// sleeping thread costs one. Answers when the parent has changed.
+    fn poll_on_a_thread(self, every: Duration) -> Option<tokio::sync::oneshot::Receiver<()>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let watch = std::thread::Builder::new().name("host-watch".into()).stack_size(64 * 1024).spawn(move || {
+            while self.is_alive() {
+                if tx.is_closed() {
+                    return;
+                }
+                std::thread::sleep(every);
+            }
+            let _ = tx.send(());
+        });
+        match watch {
+            Ok(_) => Some(rx),
+            Err(e) => {
+                tracing::debug!(error = %e, "no host-watch thread; relying on the parent-death signal");
+                None
             }
         }
     }
@@ -125,6 +160,15 @@ mod tests {
     async fn a_living_host_is_never_gone() {
         let watch = tokio::time::timeout(FAST * 40, Host::current().gone_polling_every(FAST)).await;
         assert!(watch.is_err(), "the host was taken for gone while alive, within 40 polls");
+    }
+
+    #[tokio::test]
+    async fn the_polling_thread_answers_only_for_a_changed_parent() {
+        let living = Host::current().poll_on_a_thread(FAST).expect("the thread starts");
+        assert!(tokio::time::timeout(FAST * 40, living).await.is_err(), "the thread took a living host for gone");
+        let stranger = Host { pid: u32::MAX }.poll_on_a_thread(FAST).expect("the thread starts");
+        let answer = tokio::time::timeout(FAST * 40, stranger).await.expect("the thread answers within a poll");
+        assert!(answer.is_ok(), "the thread said the host is gone");
     }
 
     #[tokio::test]
