@@ -14,7 +14,7 @@ use crate::logging::request_id;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
 use crate::resources::{self, Resource};
-use crate::schema::Type;
+use crate::schema::{Schema, Type};
 use crate::value::Value;
 use pb::provider_server::{Provider as ProviderRpc, ProviderServer};
 
@@ -61,6 +61,13 @@ fn capabilities() -> pb::ServerCapabilities {
 
 /// An identity on the wire, or Null when the request carries none (every
 /// Terraform before 1.12, and 1.12+ before it has stored one).
+/// A resource's value as its resource sees it: decoded with its schema,
+/// every Group block left out made an object of nulls (the shape Terraform
+/// gives it, which a state from an import or an older version may lack).
+fn decode_resource(dv: Option<pb::DynamicValue>, schema: &Schema, what: &str) -> Result<Value, Diagnostic> {
+    decode(dv, &schema.ty(), what).map(|v| schema.block.with_groups(v))
+}
+
 fn decode_identity(d: Option<pb::ResourceIdentityData>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
     decode(d.and_then(|d| d.identity_data), ty, what)
 }
@@ -284,12 +291,12 @@ impl ProviderRpc for Service {
             let result = async {
                 let (r, schema) = p.resource(&req.type_name)?;
                 let ty = schema.ty();
-                let state = decode(req.current_state.clone(), &ty, "current state")?;
+                let state = decode_resource(req.current_state.clone(), schema, "current state")?;
                 if state.is_null() {
                     return Ok::<_, Diagnostics>((encode(&Value::Null, &ty), None));
                 }
                 let ctx = p.ctx()?;
-                let fresh = r.read(&ctx, &state).await?;
+                let fresh = schema.block.with_groups(r.read(&ctx, &state).await?);
                 if fresh.is_null() {
                     tracing::info!("every part is gone: the resource is removed from state");
                 }
@@ -333,9 +340,9 @@ impl ProviderRpc for Service {
             let result = async {
                 let (r, schema) = p.resource(&req.type_name)?;
                 let ty = schema.ty();
-                let prior = decode(req.prior_state, &ty, "prior state")?;
-                let proposed = decode(req.proposed_new_state, &ty, "proposed state")?;
-                let config = decode(req.config, &ty, "configuration")?;
+                let prior = decode_resource(req.prior_state, schema, "prior state")?;
+                let proposed = decode_resource(req.proposed_new_state, schema, "proposed state")?;
+                let config = decode_resource(req.config, schema, "configuration")?;
                 if proposed.is_null() {
                     // Destroy: the planned state is null; the warnings say
                     // who still depends on what goes.
@@ -393,8 +400,8 @@ impl ProviderRpc for Service {
             let result = async {
                 let (r, schema) = p.resource(&req.type_name)?;
                 let ty = schema.ty();
-                let prior = decode(req.prior_state, &ty, "prior state")?;
-                let planned = decode(req.planned_state, &ty, "planned state")?;
+                let prior = decode_resource(req.prior_state, schema, "prior state")?;
+                let planned = decode_resource(req.planned_state, schema, "planned state")?;
                 let ctx = p.ctx()?;
                 let (state, diags) = r.apply(&ctx, &prior, &planned).await;
                 // The identity of whatever state is true now, also after a
@@ -449,6 +456,7 @@ impl ProviderRpc for Service {
                 } else {
                     r.import(&ctx, &req.id).await?
                 };
+                let state = schema.block.with_groups(state);
                 Ok::<_, Diagnostics>((encode(&state, &schema.ty()), known_identity(r.as_ref(), &state, &ctx.aws.region)))
             }
             .await;

@@ -9,7 +9,7 @@
 //! Delete runs it backwards, taking VPC functions out of the VPC first.
 
 use std::collections::BTreeMap;
-use std::sync::{LazyLock, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use futures::FutureExt;
@@ -134,8 +134,6 @@ fn function_block(description: &'static str, consumer: bool) -> Block {
     b
 }
 
-static SCHEMA: LazyLock<Schema> = LazyLock::new(schema);
-
 fn schema() -> Schema {
     let queue = Block::new("The queue and its dead-letter queue.")
         .attr(attr("fifo", Type::Bool, Mode::OptionalComputed, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
@@ -249,7 +247,7 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     fn schema(&self) -> Schema {
-        SCHEMA.clone()
+        schema()
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -262,9 +260,7 @@ impl Resource for PrivateLambdaPipeline {
             return Err(diags);
         }
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
-        let (prior, config) = (&prior, &config);
-        let planned = plan_state(&default_tags, prior, &proposed, config)?;
+        let planned = plan_state(&default_tags, prior, proposed, config)?;
         if let Some(ctx) = ctx {
             let prior = if planned.requires_replace.is_empty() { prior } else { &Value::Null };
             let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned.state)).await?;
@@ -284,14 +280,12 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        let fresh = ctx.run("refreshing the pipeline", read_state(ctx, state)).await?;
-        Ok(SCHEMA.block.with_groups(fresh))
+        ctx.run("refreshing the pipeline", read_state(ctx, state)).await.map_err(Diagnostics::from)
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let state = ctx.run("importing the pipeline", import_state(ctx, id)).await?;
-        let fresh = ctx.run("reading the imported pipeline", read_state(ctx, &state)).await?;
-        Ok(SCHEMA.block.with_groups(fresh))
+        ctx.run("reading the imported pipeline", read_state(ctx, &state)).await.map_err(Diagnostics::from)
     }
 
     fn identity_schema(&self) -> crate::identity::IdentitySchema {

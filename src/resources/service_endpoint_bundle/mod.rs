@@ -50,8 +50,6 @@ const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
 
 // ---------------------------------------------------------------- schema
 
-static SCHEMA: std::sync::LazyLock<Schema> = std::sync::LazyLock::new(schema);
-
 fn schema() -> Schema {
     let set = || Type::set(Type::String);
     let endpoint = Block::new("One VPC endpoint.")
@@ -125,7 +123,7 @@ impl Resource for ServiceEndpointBundle {
     }
 
     fn schema(&self) -> Schema {
-        SCHEMA.clone()
+        schema()
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
@@ -139,9 +137,7 @@ impl Resource for ServiceEndpointBundle {
         }
         let region = ctx.map(|c| c.aws.region.as_str());
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let [prior, proposed, config] = [prior, proposed, config].map(|v| SCHEMA.block.with_groups(v.clone()));
-        let prior = &prior;
-        let planned = plan_state(region, &default_tags, prior, &proposed, &config);
+        let planned = plan_state(region, &default_tags, prior, proposed, config);
         if let Some(ctx) = ctx {
             let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned.state)).await?;
             if diags.has_errors() {
@@ -160,16 +156,14 @@ impl Resource for ServiceEndpointBundle {
     }
 
     async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        let fresh = ctx.run("refreshing the bundle", read_state(ctx, state)).await?;
-        Ok(SCHEMA.block.with_groups(fresh))
+        ctx.run("refreshing the bundle", read_state(ctx, state)).await.map_err(Diagnostics::from)
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = tokio::select! {
-            r = import_state(ctx, id) => r?,
-            _ = ctx.cancel.cancelled() => return Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
-        };
-        Ok(SCHEMA.block.with_groups(state))
+        tokio::select! {
+            r = import_state(ctx, id) => r,
+            _ = ctx.cancel.cancelled() => Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
+        }
     }
 
     fn identity_schema(&self) -> crate::identity::IdentitySchema {
