@@ -9,7 +9,7 @@
 mod common;
 
 use common::moto::Moto;
-use common::terraform::{emulator_provider, example_code, Run, Terraform};
+use common::terraform::{emulator_provider, pipeline_hcl, Run, Terraform};
 use common::Net;
 
 const IMPORT_ONLY: &str = "Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.";
@@ -47,35 +47,7 @@ fn pipeline(name: &str, net: &Net, settings: bool) -> String {
     } else {
         ""
     };
-    format!(
-        r#"
-resource "privatelink_private_lambda_pipeline" "this" {{
-  name       = "{name}"
-  vpc_id     = "{vpc}"
-  subnet_ids = ["{subnet}"]
-
-  producer {{
-    source_dir = "{producer}"
-    handler    = "index.handler"
-    runtime    = "python3.12"
-    timeout    = 10
-  }}
-
-  consumer {{
-    source_dir = "{consumer}"
-    handler    = "index.handler"
-    runtime    = "python3.12"
-    timeout    = 30
-  }}
-{blocks}
-  tags = {{ team = "payments" }}
-}}
-"#,
-        vpc = net.vpc,
-        subnet = net.subnets[0],
-        producer = example_code("producer"),
-        consumer = example_code("consumer"),
-    )
+    pipeline_hcl(name, net, &format!("{blocks}\n  tags = {{ team = \"payments\" }}\n"))
 }
 
 /// A bundle named `name`; `settings` writes every optional argument of the

@@ -8,7 +8,7 @@
 mod common;
 
 use common::moto::Moto;
-use common::terraform::{emulator_provider, example_code, Terraform};
+use common::terraform::{emulator_provider, pipeline_hcl, Terraform};
 use common::Net;
 
 const NEWEST: &str = "1.15.5";
@@ -16,35 +16,7 @@ const IMPORT_ONLY: &str = "Plan: 1 to import, 0 to add, 0 to change, 0 to destro
 const CLIENTS_WARNING: &str = "Clients still reach AWS through endpoints this destroys";
 
 fn pipeline(name: &str, net: &Net) -> String {
-    format!(
-        r#"
-resource "privatelink_private_lambda_pipeline" "this" {{
-  name       = "{name}"
-  vpc_id     = "{vpc}"
-  subnet_ids = ["{subnet}"]
-
-  producer {{
-    source_dir = "{producer}"
-    handler    = "index.handler"
-    runtime    = "python3.12"
-  }}
-
-  consumer {{
-    source_dir = "{consumer}"
-    handler    = "index.handler"
-    runtime    = "python3.12"
-  }}
-
-  queue {{
-    max_receive_count = 5
-  }}
-}}
-"#,
-        vpc = net.vpc,
-        subnet = net.subnets[0],
-        producer = example_code("producer"),
-        consumer = example_code("consumer"),
-    )
+    pipeline_hcl(name, net, "\n  queue {\n    max_receive_count = 5\n  }\n")
 }
 
 /// Endpoint blocks in service-name order: the order an import by identity

@@ -216,6 +216,39 @@ provider "privatelink" {{
     )
 }
 
+/// A `privatelink_private_lambda_pipeline.this` named `name` in the first
+/// subnet of `net`, with the example's producer and consumer code, and
+/// `extra` (settings blocks, tags) written inside the resource block.
+pub fn pipeline_hcl(name: &str, net: &super::Net, extra: &str) -> String {
+    format!(
+        r#"
+resource "privatelink_private_lambda_pipeline" "this" {{
+  name       = "{name}"
+  vpc_id     = "{vpc}"
+  subnet_ids = ["{subnet}"]
+
+  producer {{
+    source_dir = "{producer}"
+    handler    = "index.handler"
+    runtime    = "python3.12"
+    timeout    = 10
+  }}
+
+  consumer {{
+    source_dir = "{consumer}"
+    handler    = "index.handler"
+    runtime    = "python3.12"
+    timeout    = 30
+  }}
+{extra}}}
+"#,
+        vpc = net.vpc,
+        subnet = net.subnets[0],
+        producer = example_code("producer"),
+        consumer = example_code("consumer"),
+    )
+}
+
 /// The producer's or the consumer's code of examples/private-lambda-sqs,
 /// as an absolute path for a configuration written elsewhere.
 pub fn example_code(which: &str) -> String {
