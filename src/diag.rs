@@ -39,6 +39,19 @@ impl Path {
         p.0.push(Step::Key(k.to_string()));
         p
     }
+    /// The path without its last step (the block an attribute is in).
+    pub fn parent(&self) -> Path {
+        let mut p = self.clone();
+        p.0.pop();
+        p
+    }
+    /// The name of the last attribute on the path.
+    pub fn last_attr(&self) -> Option<String> {
+        self.0.iter().rev().find_map(|s| match s {
+            Step::Attr(a) => Some(a.clone()),
+            _ => None,
+        })
+    }
     pub fn to_proto(&self) -> pb::AttributePath {
         use pb::attribute_path::step::Selector;
         pb::AttributePath {
@@ -112,6 +125,12 @@ impl Diagnostic {
 /// The diagnostics of one call, in order.
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl FromIterator<Diagnostic> for Diagnostics {
+    fn from_iter<I: IntoIterator<Item = Diagnostic>>(iter: I) -> Self {
+        Diagnostics(iter.into_iter().collect())
+    }
+}
 
 impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {

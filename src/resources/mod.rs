@@ -14,7 +14,10 @@ use crate::parts::network_interface::{self as eni, Interface, User};
 use crate::parts::vpc::Subnet;
 use crate::schema::Schema;
 use crate::value::Value;
+use model::Attr;
 
+pub mod checks;
+pub mod model;
 pub mod private_lambda_pipeline;
 pub mod service_endpoint_bundle;
 
@@ -225,24 +228,40 @@ pub struct Timeouts {
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
-impl Timeouts {
-    /// Reads the block; values were validated, so a bad one falls back to
-    /// the default.
-    pub fn from_value(v: &Value) -> Timeouts {
-        let get = |k: &str| v.get(k).as_str().and_then(|s| parse_duration(s).ok()).unwrap_or(DEFAULT_TIMEOUT);
-        Timeouts { create: get("create"), update: get("update"), delete: get("delete") }
+crate::model! {
+    /// The `timeouts` block, the same in every composite.
+    pub struct TimeoutsBlock {
+        create: Attr<String>,
+        update: Attr<String>,
+        delete: Attr<String>,
+    }
+}
+
+impl TimeoutsBlock {
+    /// The limits; a malformed duration (validation reports it) falls back
+    /// to the default.
+    pub fn limits(&self) -> Timeouts {
+        let get = |a: &Attr<String>| a.str().and_then(|s| parse_duration(s).ok()).unwrap_or(DEFAULT_TIMEOUT);
+        Timeouts { create: get(&self.create), update: get(&self.update), delete: get(&self.delete) }
     }
 
-    /// Diagnostics for each malformed duration in the block at `path`.
-    pub fn validate(v: &Value, path: &Path) -> Vec<Diagnostic> {
-        ["create", "update", "delete"]
-            .iter()
-            .filter_map(|k| {
-                let s = v.get(k).as_str()?;
-                parse_duration(s).err().map(|e| Diagnostic::error("Invalid timeout", e).at(path.then(k)))
-            })
+    /// Diagnostics for each malformed duration.
+    pub fn validate(&self) -> Vec<Diagnostic> {
+        [&self.create, &self.update, &self.delete]
+            .into_iter()
+            .filter_map(|a| parse_duration(a.str()?).err().map(|e| Diagnostic::error("Invalid timeout", e).at(a.path.clone())))
             .collect()
     }
+}
+
+/// The `timeouts` block's schema; `examples` are the create, update and
+/// delete hints.
+pub fn timeouts_schema(examples: [&'static str; 3]) -> crate::schema::Block {
+    use crate::schema::{attr, Block, Mode, Type};
+    Block::new("How long create, update and delete may take (default 10m each).")
+        .attr(attr("create", Type::String, Mode::Optional, examples[0]))
+        .attr(attr("update", Type::String, Mode::Optional, examples[1]))
+        .attr(attr("delete", Type::String, Mode::Optional, examples[2]))
 }
 
 /// Go-style durations as Terraform users write them: "90s", "10m", "1h30m".

@@ -144,7 +144,7 @@ pub(super) fn stopped_or(outcome: Result<engine::Outcome, Diagnostic>) -> Diagno
 }
 
 pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-    let desired = Desired::from(planned);
+    let desired = Desired::from(&Pipeline::decode(planned));
     let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
     let observed = match ctx.run("reading the pipeline's parts", observe(ctx, prior, Depth::Apply)).await {
         Ok(r) => r,
@@ -452,7 +452,7 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
         Ok(r) => r,
         Err(e) => return (prior.clone(), e.into()),
     };
-    let timeout = Timeouts::from_value(prior.get("timeouts")).delete;
+    let timeout = Pipeline::decode(prior).timeouts.limits().delete;
     let ids = Ids(prior);
     let name = prior.get("name").as_str().unwrap_or("").to_string();
     let rec = Mutex::new(observed);

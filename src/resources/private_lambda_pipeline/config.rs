@@ -3,6 +3,212 @@
 #[allow(unused_imports)]
 use super::*;
 
+// ---------------------------------------------------------------- model
+
+crate::model! {
+    /// The pipeline as Terraform holds it: configuration, plan and state.
+    pub(super) struct Pipeline {
+        id: Attr<String>,
+        name: Attr<String>,
+        vpc_id: Attr<String>,
+        subnet_ids: Attr<Set<String>>,
+        tags: Attr<Map<String>>,
+        tags_all: Attr<Map<String>>,
+        rule_drift: Attr<List<String>>,
+        queue_url: Attr<String>,
+        queue_arn: Attr<String>,
+        dead_letter_queue_url: Attr<String>,
+        dead_letter_queue_arn: Attr<String>,
+        producer_function_arn: Attr<String>,
+        consumer_function_arn: Attr<String>,
+        event_source_mapping_id: Attr<String>,
+        producer_security_group_id: Attr<String>,
+        endpoint_id: Attr<String>,
+        endpoint_security_group_id: Attr<String>,
+        producer_role_arn: Attr<String>,
+        consumer_role_arn: Attr<String>,
+        producer: Producer,
+        consumer: Consumer,
+        queue: QueueBlock,
+        event_source: EventSourceBlock,
+        endpoint: EndpointBlock,
+        timeouts: TimeoutsBlock,
+    }
+}
+
+crate::model! {
+    /// A function block: the producer's and the consumer's attributes
+    /// (`in_vpc` is the consumer's, `queue_url_env_var` and
+    /// `security_group_ids` the producer's; the other's stay null).
+    pub(super) struct FunctionBlock {
+        source_dir: Attr<String>,
+        filename: Attr<String>,
+        source_code_hash: Attr<String>,
+        handler: Attr<String>,
+        runtime: Attr<String>,
+        memory_size: Attr<f64>,
+        timeout: Attr<f64>,
+        environment: Attr<Map<String>>,
+        role_arn: Attr<String>,
+        code_sha256: Attr<String>,
+        in_vpc: Attr<bool>,
+        queue_url_env_var: Attr<String>,
+        security_group_ids: Attr<Set<String>>,
+    }
+}
+
+crate::model! {
+    pub(super) struct QueueBlock {
+        fifo: Attr<bool>,
+        visibility_timeout_seconds: Attr<f64>,
+        message_retention_seconds: Attr<f64>,
+        max_receive_count: Attr<f64>,
+        dead_letter_retention_seconds: Attr<f64>,
+        kms_master_key_id: Attr<String>,
+    }
+}
+
+crate::model! {
+    pub(super) struct EventSourceBlock {
+        batch_size: Attr<f64>,
+        maximum_batching_window_seconds: Attr<f64>,
+        report_batch_item_failures: Attr<bool>,
+        maximum_concurrency: Attr<f64>,
+        enabled: Attr<bool>,
+        filter_patterns: Attr<List<String>>,
+    }
+}
+
+crate::model! {
+    pub(super) struct EndpointBlock {
+        create: Attr<bool>,
+        endpoint_id: Attr<String>,
+    }
+}
+
+/// Attributes of a function block only the other function has.
+pub(super) const CONSUMER_ONLY: [&str; 1] = ["in_vpc"];
+pub(super) const PRODUCER_ONLY: [&str; 2] = ["queue_url_env_var", "security_group_ids"];
+
+/// The producer's block: a function block without the consumer's attributes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct Producer(pub(super) FunctionBlock);
+
+/// The consumer's block: a function block without the producer's attributes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct Consumer(pub(super) FunctionBlock);
+
+impl Field for Producer {
+    fn decode_field(v: &Value, at: &Path) -> Self {
+        Producer(FunctionBlock::decode_at(v, at))
+    }
+    fn encode_field(&self) -> Value {
+        model::without(self.0.encode(), &CONSUMER_ONLY)
+    }
+}
+
+impl Field for Consumer {
+    fn decode_field(v: &Value, at: &Path) -> Self {
+        Consumer(FunctionBlock::decode_at(v, at))
+    }
+    fn encode_field(&self) -> Value {
+        model::without(self.0.encode(), &PRODUCER_ONLY)
+    }
+}
+
+impl std::ops::Deref for Producer {
+    type Target = FunctionBlock;
+    fn deref(&self) -> &FunctionBlock {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Producer {
+    fn deref_mut(&mut self) -> &mut FunctionBlock {
+        &mut self.0
+    }
+}
+
+impl std::ops::Deref for Consumer {
+    type Target = FunctionBlock;
+    fn deref(&self) -> &FunctionBlock {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Consumer {
+    fn deref_mut(&mut self) -> &mut FunctionBlock {
+        &mut self.0
+    }
+}
+
+impl Pipeline {
+    /// The function block of the producer or the consumer.
+    pub(super) fn function(&self, producer: bool) -> &FunctionBlock {
+        if producer {
+            &self.producer.0
+        } else {
+            &self.consumer.0
+        }
+    }
+
+    /// Whether the pipeline made (or will make) its own SQS endpoint.
+    pub(super) fn own_endpoint(&self) -> bool {
+        self.endpoint.endpoint_id.is_null()
+    }
+
+    /// The role the pipeline made for a function (none when the user brings one).
+    pub(super) fn own_role(&self, producer: bool) -> Option<String> {
+        if !self.function(producer).role_arn.is_null() {
+            return None;
+        }
+        if producer {
+            self.producer_role_arn.owned()
+        } else {
+            self.consumer_role_arn.owned()
+        }
+    }
+
+    /// The ids of what the pipeline made, in `COMPUTED`'s order.
+    pub(super) fn ids(&self) -> [&Attr<String>; 12] {
+        [
+            &self.queue_url,
+            &self.queue_arn,
+            &self.dead_letter_queue_url,
+            &self.dead_letter_queue_arn,
+            &self.producer_function_arn,
+            &self.consumer_function_arn,
+            &self.event_source_mapping_id,
+            &self.producer_security_group_id,
+            &self.endpoint_id,
+            &self.endpoint_security_group_id,
+            &self.producer_role_arn,
+            &self.consumer_role_arn,
+        ]
+    }
+
+    pub(super) fn ids_mut(&mut self) -> [&mut Attr<String>; 12] {
+        [
+            &mut self.queue_url,
+            &mut self.queue_arn,
+            &mut self.dead_letter_queue_url,
+            &mut self.dead_letter_queue_arn,
+            &mut self.producer_function_arn,
+            &mut self.consumer_function_arn,
+            &mut self.event_source_mapping_id,
+            &mut self.producer_security_group_id,
+            &mut self.endpoint_id,
+            &mut self.endpoint_security_group_id,
+            &mut self.producer_role_arn,
+            &mut self.consumer_role_arn,
+        ]
+    }
+
+    pub(super) fn owner(&self) -> String {
+        format!("pipeline/{}", self.name.str().unwrap_or(""))
+    }
+}
+
 // ---------------------------------------------------------------- desired
 
 /// Where a function's code comes from.
@@ -13,8 +219,8 @@ pub(super) enum CodeSource {
 }
 
 impl CodeSource {
-    pub(super) fn of(f: &Value) -> Option<CodeSource> {
-        match (f.get("source_dir").as_str(), f.get("filename").as_str()) {
+    pub(super) fn of(f: &FunctionBlock) -> Option<CodeSource> {
+        match (f.source_dir.str(), f.filename.str()) {
             (Some(d), _) => Some(CodeSource::Dir(d.into())),
             (None, Some(p)) => Some(CodeSource::File(p.into())),
             _ => None,
@@ -62,18 +268,18 @@ pub(super) struct FunctionDesired {
 }
 
 impl FunctionDesired {
-    pub(super) fn from(f: &Value, name: String, producer: bool) -> FunctionDesired {
+    pub(super) fn from(f: &FunctionBlock, name: String, producer: bool) -> FunctionDesired {
         FunctionDesired {
             name,
-            handler: f.get("handler").as_str().unwrap_or("").into(),
-            runtime: f.get("runtime").as_str().unwrap_or("").into(),
-            memory: number(f.get("memory_size")).unwrap_or(DEFAULT_MEMORY) as i32,
-            timeout: number(f.get("timeout")).unwrap_or(DEFAULT_TIMEOUT) as i32,
-            environment: f.get("environment").string_map(),
-            role_arn: f.get("role_arn").as_str().map(str::to_string),
+            handler: f.handler.owned().unwrap_or_default(),
+            runtime: f.runtime.owned().unwrap_or_default(),
+            memory: f.memory_size.int().unwrap_or(DEFAULT_MEMORY) as i32,
+            timeout: f.timeout.int().unwrap_or(DEFAULT_TIMEOUT) as i32,
+            environment: f.environment.entries(),
+            role_arn: f.role_arn.owned(),
             code: CodeSource::of(f),
-            extra_groups: f.get("security_group_ids").strings(),
-            in_vpc: producer || f.get("in_vpc").as_bool() == Some(true),
+            extra_groups: f.security_group_ids.strings(),
+            in_vpc: producer || f.in_vpc.bool() == Some(true),
         }
     }
 }
@@ -110,37 +316,36 @@ pub(super) struct MappingDesired {
 }
 
 impl Desired {
-    pub(super) fn from(v: &Value) -> Desired {
-        let name = v.get("name").as_str().unwrap_or("").to_string();
-        let q = v.get("queue");
-        let es = v.get("event_source");
-        let consumer = FunctionDesired::from(v.get("consumer"), format!("{name}-consumer"), false);
-        let window = number(es.get("maximum_batching_window_seconds")).unwrap_or(0) as i32;
-        let visibility = number(q.get("visibility_timeout_seconds"))
-            .unwrap_or_else(|| recommended_visibility(consumer.timeout as i64, window as i64)) as i32;
+    pub(super) fn from(p: &Pipeline) -> Desired {
+        let name = p.name.owned().unwrap_or_default();
+        let (q, es) = (&p.queue, &p.event_source);
+        let consumer = FunctionDesired::from(&p.consumer, format!("{name}-consumer"), false);
+        let window = es.maximum_batching_window_seconds.int().unwrap_or(0) as i32;
+        let visibility =
+            q.visibility_timeout_seconds.int().unwrap_or_else(|| recommended_visibility(consumer.timeout as i64, window as i64)) as i32;
         Desired {
-            vpc_id: v.get("vpc_id").as_str().unwrap_or("").into(),
-            subnets: v.get("subnet_ids").strings(),
-            tags_all: v.get("tags_all").string_map(),
-            fifo: q.get("fifo").as_bool() == Some(true),
+            vpc_id: p.vpc_id.owned().unwrap_or_default(),
+            subnets: p.subnet_ids.strings(),
+            tags_all: p.tags_all.entries(),
+            fifo: q.fifo.bool() == Some(true),
             visibility,
-            retention: number(q.get("message_retention_seconds")).unwrap_or(DEFAULT_RETENTION) as i32,
-            dlq_retention: number(q.get("dead_letter_retention_seconds")).unwrap_or(DEFAULT_DLQ_RETENTION) as i32,
-            max_receive: number(q.get("max_receive_count")).unwrap_or(DEFAULT_MAX_RECEIVE) as i32,
-            kms: q.get("kms_master_key_id").as_str().map(str::to_string),
+            retention: q.message_retention_seconds.int().unwrap_or(DEFAULT_RETENTION) as i32,
+            dlq_retention: q.dead_letter_retention_seconds.int().unwrap_or(DEFAULT_DLQ_RETENTION) as i32,
+            max_receive: q.max_receive_count.int().unwrap_or(DEFAULT_MAX_RECEIVE) as i32,
+            kms: q.kms_master_key_id.owned(),
             mapping: MappingDesired {
-                batch_size: number(es.get("batch_size")).unwrap_or(DEFAULT_BATCH_SIZE) as i32,
+                batch_size: es.batch_size.int().unwrap_or(DEFAULT_BATCH_SIZE) as i32,
                 window,
-                report_failures: es.get("report_batch_item_failures").as_bool().unwrap_or(true),
-                max_concurrency: number(es.get("maximum_concurrency")).map(|n| n as i32),
-                enabled: es.get("enabled").as_bool().unwrap_or(true),
-                filters: es.get("filter_patterns").elements().iter().filter_map(|p| p.as_str().map(str::to_string)).collect(),
+                report_failures: es.report_batch_item_failures.bool().unwrap_or(true),
+                max_concurrency: es.maximum_concurrency.int().map(|n| n as i32),
+                enabled: es.enabled.bool().unwrap_or(true),
+                filters: es.filter_patterns.strings(),
             },
-            endpoint_id: v.get("endpoint").get("endpoint_id").as_str().map(str::to_string),
-            queue_url_var: v.get("producer").get("queue_url_env_var").as_str().unwrap_or(DEFAULT_QUEUE_URL_VAR).into(),
-            producer: FunctionDesired::from(v.get("producer"), format!("{name}-producer"), true),
+            endpoint_id: p.endpoint.endpoint_id.owned(),
+            queue_url_var: p.producer.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
+            producer: FunctionDesired::from(&p.producer, format!("{name}-producer"), true),
             consumer,
-            timeouts: Timeouts::from_value(v.get("timeouts")),
+            timeouts: p.timeouts.limits(),
             name,
         }
     }

@@ -27,7 +27,8 @@ use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
-use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
+use crate::resources::model::{self, Attr, Field, List, Map, Model, Set, Val};
+use crate::resources::{checks, subnet_diagnostics, Planned, Resource, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
@@ -192,10 +193,11 @@ fn schema() -> Schema {
             Mode::Optional,
             "Use this existing SQS endpoint instead (e.g. from a privatelink_service_endpoint_bundle).",
         ));
-    let timeouts = Block::new("How long create, update and delete may take (default 10m each).")
-        .attr(attr("create", Type::String, Mode::Optional, "e.g. `15m`."))
-        .attr(attr("update", Type::String, Mode::Optional, "e.g. `10m`."))
-        .attr(attr("delete", Type::String, Mode::Optional, "e.g. `45m` (VPC functions release their network interfaces slowly)."));
+    let timeouts = crate::resources::timeouts_schema([
+        "e.g. `15m`.",
+        "e.g. `10m`.",
+        "e.g. `45m` (VPC functions release their network interfaces slowly).",
+    ]);
     let mut root = Block::new("A private producer Lambda (no NAT) -> SQS through an Interface endpoint -> a consumer Lambda on an event source mapping, with a dead-letter queue, security groups and least-privilege roles.")
         .attr(attr("id", Type::String, Mode::Computed, "The pipeline's name."))
         .attr(attr("name", Type::String, Mode::Required, "Prefix of every object's name. Changing it replaces the pipeline."))
@@ -251,24 +253,26 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(config)
+        validate_config(&Pipeline::decode(config))
     }
 
     async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
-        let diags = validate_config(config);
+        let config = Pipeline::decode(config);
+        let diags = validate_config(&config);
         if diags.has_errors() {
             return Err(diags);
         }
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let planned = plan_state(&default_tags, prior, proposed, config)?;
+        let prior = (!prior.is_null()).then(|| Pipeline::decode(prior));
+        let (planned, requires_replace) = plan_state(&default_tags, prior.as_ref(), &Pipeline::decode(proposed), &config)?;
         if let Some(ctx) = ctx {
-            let prior = if planned.requires_replace.is_empty() { prior } else { &Value::Null };
-            let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned.state)).await?;
+            let prior = checks::prior_for_checks(prior.as_ref(), &planned, |p| &p.vpc_id);
+            let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned)).await?;
             if diags.has_errors() {
                 return Err(diags);
             }
         }
-        Ok(planned)
+        Ok(Planned { state: planned.encode(), requires_replace })
     }
 
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
@@ -334,11 +338,42 @@ mod tests {
         f.extend(extra);
         obj(f)
     }
+    fn validate_config(v: &Value) -> Diagnostics {
+        super::validate_config(&Pipeline::decode(v))
+    }
     fn paths(d: &Diagnostics) -> Vec<String> {
         d.0.iter()
             .filter(|d| d.severity == crate::diag::Severity::Error)
             .map(|d| d.path.clone().map(|p| p.to_string()).unwrap_or_default())
             .collect()
+    }
+
+    #[test]
+    fn the_models_name_the_schemas_attributes() {
+        let s = schema();
+        assert_eq!(model::attribute_mismatch::<Pipeline>(&s.block), Vec::<String>::new());
+        for (block, only) in [("producer", &PRODUCER_ONLY[..]), ("consumer", &CONSUMER_ONLY[..])] {
+            let b = &s.block.nested(block).unwrap().block;
+            let mismatch = model::attribute_mismatch::<FunctionBlock>(b);
+            let others: Vec<String> = [&PRODUCER_ONLY[..], &CONSUMER_ONLY[..]]
+                .concat()
+                .iter()
+                .filter(|a| !only.contains(a))
+                .map(|a| format!("{a}: in the model, not in the schema"))
+                .collect();
+            assert_eq!(mismatch, others, "{block}");
+        }
+        for (name, check) in [
+            ("queue", model::attribute_mismatch::<QueueBlock> as fn(&Block) -> Vec<String>),
+            ("event_source", model::attribute_mismatch::<EventSourceBlock>),
+            ("endpoint", model::attribute_mismatch::<EndpointBlock>),
+            ("timeouts", model::attribute_mismatch::<TimeoutsBlock>),
+        ] {
+            assert_eq!(check(&s.block.nested(name).unwrap().block), Vec::<String>::new(), "{name}");
+        }
+        // The ids come in COMPUTED's order.
+        let ids: Vec<String> = Pipeline::decode(&Value::Null).ids().iter().map(|a| a.path.to_string()).collect();
+        assert_eq!(ids, COMPUTED.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>());
     }
 
     #[test]

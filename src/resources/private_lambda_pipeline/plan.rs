@@ -5,205 +5,202 @@ use super::*;
 
 // ---------------------------------------------------------------- plan
 
+/// The attributes whose change replaces the pipeline.
+fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
+    let mut out = Vec::new();
+    for a in [&config.name, &config.vpc_id] {
+        let before = if a.path == config.name.path { &prior.name } else { &prior.vpc_id };
+        if before != a {
+            out.push(a.path.clone());
+        }
+    }
+    let fifo = |p: &Pipeline| p.queue.fifo.bool() == Some(true);
+    if fifo(prior) != fifo(config) {
+        out.push(config.queue.fifo.path.clone());
+    }
+    out
+}
+
 /// The planned state: config values, defaults where the schema computes
 /// them, prior ids for parts that stay, unknown for parts apply will make.
-pub(super) fn plan_state(default_tags: &Tags, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
-    let mut state = proposed.clone();
-    let mut requires_replace = Vec::new();
-    if !prior.is_null() {
-        for a in ["name", "vpc_id"] {
-            if prior.get(a) != config.get(a) {
-                requires_replace.push(Path::attr(a));
-            }
-        }
-        let fifo = |v: &Value| v.get("queue").get("fifo").as_bool() == Some(true);
-        if fifo(prior) != fifo(config) {
-            requires_replace.push(Path::attr("queue").then("fifo"));
-        }
-    }
-    let replacing = !requires_replace.is_empty();
-    static NULL: Value = Value::Null;
-    let prior = if replacing { &NULL } else { prior };
-    let Value::Object(fields) = &mut state else { return Ok(Planned { state, requires_replace }) };
-    fields.insert("id".into(), config.get("name").clone());
-    let tags = config.get("tags");
-    fields.insert(
-        "tags_all".into(),
-        if tags.is_wholly_known() { Value::from_string_map(&tags::merged(default_tags, &tags.string_map())) } else { Value::Unknown },
-    );
+/// Returns it with the attributes whose change replaces the pipeline.
+pub(super) fn plan_state(
+    default_tags: &Tags,
+    prior: Option<&Pipeline>,
+    proposed: &Pipeline,
+    config: &Pipeline,
+) -> Result<(Pipeline, Vec<Path>), Diagnostics> {
+    let requires_replace = prior.map(|p| replace_paths(p, config)).unwrap_or_default();
+    let prior = if requires_replace.is_empty() { prior } else { None };
+    let mut s = proposed.clone();
+    s.id.set(config.name.val.clone());
+    s.tags_all.set(checks::plan_tags_all(default_tags, &config.tags));
     let mut diags = Diagnostics::default();
-    for (block, producer) in [("producer", true), ("consumer", false)] {
-        let cfg = config.get(block);
-        let mut f = match proposed.get(block) {
-            Value::Object(m) => m.clone(),
-            _ => continue,
-        };
-        f.insert("memory_size".into(), default_number(cfg.get("memory_size"), DEFAULT_MEMORY));
-        f.insert("timeout".into(), default_number(cfg.get("timeout"), DEFAULT_TIMEOUT));
-        if producer {
-            let var = match cfg.get("queue_url_env_var") {
-                Value::Null => Value::string(DEFAULT_QUEUE_URL_VAR),
-                v => v.clone(),
-            };
-            f.insert("queue_url_env_var".into(), var);
-        } else {
-            let in_vpc = match cfg.get("in_vpc") {
-                Value::Null => Value::Bool(false),
-                v => v.clone(),
-            };
-            f.insert("in_vpc".into(), in_vpc);
-        }
-        // The code's hash, from the files now: a change is an update of
-        // the function's code, known at plan.
-        let hash = match (cfg.get("source_dir"), cfg.get("filename"), cfg.get("source_code_hash")) {
-            (Value::Unknown, _, _) | (_, Value::Unknown, _) => Value::Unknown,
-            _ => match CodeSource::of(cfg).map(|c| c.load()) {
-                Some(Ok(code)) => Value::string(code.sha256),
-                Some(Err(e)) => {
-                    let attr = if cfg.get("source_dir").is_null() { "filename" } else { "source_dir" };
-                    diags.push(Diagnostic::error("Cannot read the function's code", e).at(Path::attr(block).then(attr)));
-                    Value::Unknown
-                }
-                None => Value::Unknown,
-            },
-        };
-        f.insert("code_sha256".into(), hash);
-        fields.insert(block.into(), Value::Object(f));
-    }
+    plan_function(&mut s.producer, &config.producer, true, &mut diags);
+    plan_function(&mut s.consumer, &config.consumer, false, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
-    // Settings blocks show their effective values: what the configuration
-    // says, else the default. Terraform proposes the prior (observed) value
-    // for an unset optional+computed setting; planning the default instead
-    // is what makes a setting changed behind Terraform's back a diff that
-    // apply repairs.
-    let mut basis = fields.clone();
-    for block in ["queue", "event_source"] {
-        basis.insert(block.into(), config.get(block).clone());
-    }
-    let effective = Desired::from(&Value::Object(basis));
-    if let Some(Value::Object(q)) = fields.get_mut("queue") {
-        let cfg = config.get("queue");
-        let mut fill = |k: &str, v: Value| {
-            if cfg.get(k).is_null() {
-                q.insert(k.into(), v);
-            }
-        };
-        fill("fifo", Value::Bool(effective.fifo));
-        fill("visibility_timeout_seconds", Value::Number(effective.visibility as f64));
-        fill("message_retention_seconds", Value::Number(effective.retention as f64));
-        fill("max_receive_count", Value::Number(effective.max_receive as f64));
-        fill("dead_letter_retention_seconds", Value::Number(effective.dlq_retention as f64));
-    }
-    if let Some(Value::Object(es)) = fields.get_mut("event_source") {
-        let cfg = config.get("event_source");
-        let mut fill = |k: &str, v: Value| {
-            if cfg.get(k).is_null() {
-                es.insert(k.into(), v);
-            }
-        };
-        fill("batch_size", Value::Number(effective.mapping.batch_size as f64));
-        fill("maximum_batching_window_seconds", Value::Number(effective.mapping.window as f64));
-        fill("report_batch_item_failures", Value::Bool(effective.mapping.report_failures));
-        fill("enabled", Value::Bool(effective.mapping.enabled));
-    }
-    if let Some(Value::Object(ep)) = fields.get_mut("endpoint") {
-        if config.get("endpoint").get("create").is_null() {
-            let reuse = config.get("endpoint").get("endpoint_id");
-            ep.insert("create".into(), if reuse.is_unknown() { Value::Unknown } else { Value::Bool(reuse.is_null()) });
-        }
-    }
-    // Ids of the parts: kept when the part exists and stays, unknown when
-    // apply makes it; the endpoint's depend on the endpoint choice.
-    let reuse_endpoint = config.get("endpoint").get("endpoint_id").clone();
-    for (name, _) in COMPUTED {
-        let kept = prior.get(name).clone();
-        let planned = match name {
-            "endpoint_id" if !reuse_endpoint.is_null() => reuse_endpoint.clone(),
-            "endpoint_security_group_id" if !reuse_endpoint.is_null() => Value::Null,
-            "producer_role_arn" if !config.get("producer").get("role_arn").is_null() => config.get("producer").get("role_arn").clone(),
-            "consumer_role_arn" if !config.get("consumer").get("role_arn").is_null() => config.get("consumer").get("role_arn").clone(),
-            _ if kept.as_str().is_some() => kept,
-            _ => Value::Unknown,
-        };
-        fields.insert(name.into(), planned);
-    }
-    fields.insert("rule_drift".into(), Value::List(vec![]));
-    Ok(Planned { state, requires_replace })
+    plan_settings(&mut s, config);
+    plan_ids(&mut s, prior, config);
+    s.rule_drift.set_known(List::default());
+    Ok((s, requires_replace))
 }
 
-pub(super) fn default_number(v: &Value, default: i64) -> Value {
-    match v {
-        Value::Null => Value::Number(default as f64),
+/// A function block's defaults, and its code's hash from the files now:
+/// a change is an update of the function's code, known at plan.
+fn plan_function(f: &mut FunctionBlock, cfg: &FunctionBlock, producer: bool, diags: &mut Diagnostics) {
+    f.memory_size.set(default_to(&cfg.memory_size, DEFAULT_MEMORY as f64));
+    f.timeout.set(default_to(&cfg.timeout, DEFAULT_TIMEOUT as f64));
+    if producer {
+        f.queue_url_env_var.set(default_to(&cfg.queue_url_env_var, DEFAULT_QUEUE_URL_VAR.to_string()));
+    } else {
+        f.in_vpc.set(default_to(&cfg.in_vpc, false));
+    }
+    let hash = if cfg.source_dir.is_unknown() || cfg.filename.is_unknown() {
+        Val::Unknown
+    } else {
+        match CodeSource::of(cfg).map(|c| c.load()) {
+            Some(Ok(code)) => Val::Known(code.sha256),
+            Some(Err(e)) => {
+                let at = if cfg.source_dir.is_null() { &cfg.filename.path } else { &cfg.source_dir.path };
+                diags.push(Diagnostic::error("Cannot read the function's code", e).at(at.clone()));
+                Val::Unknown
+            }
+            None => Val::Unknown,
+        }
+    };
+    f.code_sha256.set(hash);
+}
+
+/// The configuration's value, or `default` when it leaves it unset.
+fn default_to<T: Clone>(cfg: &Attr<T>, default: T) -> Val<T> {
+    match &cfg.val {
+        Val::Null => Val::Known(default),
         v => v.clone(),
+    }
+}
+
+/// `planned` becomes `value` where the configuration leaves it unset.
+fn fill<T>(planned: &mut Attr<T>, cfg: &Attr<T>, value: T) {
+    if cfg.val.is_null() {
+        planned.val = Val::Known(value);
+    }
+}
+
+/// Settings blocks show their effective values: what the configuration
+/// says, else the default. Terraform proposes the prior (observed) value
+/// for an unset optional+computed setting; planning the default instead is
+/// what makes a setting changed behind Terraform's back a diff that apply
+/// repairs.
+fn plan_settings(s: &mut Pipeline, config: &Pipeline) {
+    let mut basis = s.clone();
+    basis.queue = config.queue.clone();
+    basis.event_source = config.event_source.clone();
+    let eff = Desired::from(&basis);
+    let (q, cq) = (&mut s.queue, &config.queue);
+    fill(&mut q.fifo, &cq.fifo, eff.fifo);
+    fill(&mut q.visibility_timeout_seconds, &cq.visibility_timeout_seconds, eff.visibility as f64);
+    fill(&mut q.message_retention_seconds, &cq.message_retention_seconds, eff.retention as f64);
+    fill(&mut q.max_receive_count, &cq.max_receive_count, eff.max_receive as f64);
+    fill(&mut q.dead_letter_retention_seconds, &cq.dead_letter_retention_seconds, eff.dlq_retention as f64);
+    let (es, ces) = (&mut s.event_source, &config.event_source);
+    fill(&mut es.batch_size, &ces.batch_size, eff.mapping.batch_size as f64);
+    fill(&mut es.maximum_batching_window_seconds, &ces.maximum_batching_window_seconds, eff.mapping.window as f64);
+    fill(&mut es.report_batch_item_failures, &ces.report_batch_item_failures, eff.mapping.report_failures);
+    fill(&mut es.enabled, &ces.enabled, eff.mapping.enabled);
+    if config.endpoint.create.is_null() {
+        let reuse = &config.endpoint.endpoint_id;
+        s.endpoint.create.set(if reuse.is_unknown() { Val::Unknown } else { Val::Known(reuse.is_null()) });
+    }
+}
+
+/// Ids of the parts: kept when the part exists and stays, unknown when
+/// apply makes it; the endpoint's depend on the endpoint choice, the roles'
+/// on whether the user brings them.
+fn plan_ids(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
+    let kept: Vec<Val<String>> = match prior {
+        Some(p) => p.ids().iter().map(|a| a.owned().map(Val::Known).unwrap_or(Val::Unknown)).collect(),
+        None => vec![Val::Unknown; 12],
+    };
+    for (a, k) in s.ids_mut().into_iter().zip(kept) {
+        a.set(k);
+    }
+    let reuse = &config.endpoint.endpoint_id;
+    if !reuse.is_null() {
+        s.endpoint_id.set(reuse.val.clone());
+        s.endpoint_security_group_id.set(Val::Null);
+    }
+    if !config.producer.role_arn.is_null() {
+        s.producer_role_arn.set(config.producer.role_arn.val.clone());
+    }
+    if !config.consumer.role_arn.is_null() {
+        s.consumer_role_arn.set(config.consumer.role_arn.val.clone());
     }
 }
 
 // ---------------------------------------------------------------- plan-time checks
 
 /// Checks that need AWS, only for what is new or changed, so a plan with
-/// no changes makes no calls.
-pub(super) async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<Diagnostics, Diagnostic> {
+/// no changes makes no calls. `prior` is None for a create or a replace.
+pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
-    let ec2 = &ctx.aws.ec2;
-    let region = ctx.aws.region.as_str();
-    let (Some(vpc_id), subnets) = (planned.get("vpc_id").as_str(), planned.get("subnet_ids")) else { return Ok(d) };
-    if subnets.is_wholly_known() && prior.get("subnet_ids") != subnets {
-        let ids = subnets.strings();
-        let found = vpc::subnets(ec2, &ids).await?;
-        d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, region, &ids, &Path::attr("subnet_ids"))));
+    let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
+    if planned.subnet_ids.is_wholly_known() && prior.is_none_or(|p| p.subnet_ids != planned.subnet_ids) {
+        let ids = planned.subnet_ids.strings();
+        let found = vpc::subnets(&ctx.aws.ec2, &ids).await?;
+        d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, &ctx.aws.region, &ids, &planned.subnet_ids.path)));
     }
-    let sqs = format!("com.amazonaws.{region}.sqs");
-    let at = Path::attr("endpoint").then("endpoint_id");
-    match planned.get("endpoint").get("endpoint_id") {
-        Value::String(id) if prior.get("endpoint").get("endpoint_id").as_str() != Some(id) => {
-            match vpce::find_many(ec2, std::slice::from_ref(id)).await?.into_iter().find(|e| !e.is_gone()) {
-                None => d.push(Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {region}.")).at(at)),
-                Some(e) if e.vpc_id != vpc_id => {
-                    d.push(Diagnostic::error("Endpoint in another VPC", format!("{id} is in {}, not in {vpc_id}.", e.vpc_id)).at(at))
-                }
-                Some(e) if e.service_name != sqs || e.kind != Kind::Interface => d.push(
-                    Diagnostic::error(
-                        "Not an SQS Interface endpoint",
-                        format!(
-                            "{id} is a {} endpoint for {}; the producer needs an Interface endpoint for {sqs}.",
-                            e.kind.as_str(),
-                            e.service_name
-                        ),
-                    )
-                    .at(at),
-                ),
-                _ => {}
-            }
+    let reuse = &planned.endpoint.endpoint_id;
+    match &reuse.val {
+        Val::Known(id) if prior.is_none_or(|p| p.endpoint.endpoint_id.str() != Some(id)) => {
+            d.extend(check_reused_endpoint(ctx, vpc_id, id, &reuse.path).await?.into_iter().collect());
         }
-        Value::Null if prior.get("endpoint_id").as_str().is_none() => {
-            // The endpoint will be made: its private DNS needs the VPC's DNS
-            // support and host names, and no other SQS endpoint may own it.
-            match vpc::dns_attributes(ec2, vpc_id).await? {
-                None => d.push(Diagnostic::error("VPC not found", format!("VPC {vpc_id} does not exist in {region}.")).at(Path::attr("vpc_id"))),
-                Some((support, hostnames)) if !(support && hostnames) => d.push(
-                    Diagnostic::error(
-                        "The SQS endpoint's private DNS needs DNS support and DNS hostnames on the VPC",
-                        format!("VPC {vpc_id} has enableDnsSupport={support} and enableDnsHostnames={hostnames}. Turn both on (aws_vpc: enable_dns_support = true, enable_dns_hostnames = true)."),
-                    )
-                    .at(Path::attr("vpc_id")),
-                ),
-                _ => {}
-            }
-            let owner = format!("pipeline/{}", planned.get("name").as_str().unwrap_or(""));
-            let existing = vpce::find_for_service(ec2, vpc_id, &sqs).await?;
-            if let Some(e) = existing.iter().find(|e| e.kind == Kind::Interface && e.tags.get(tags::OWNER_TAG) != Some(&owner)) {
-                d.push(
-                    Diagnostic::error(
-                        "The VPC already has an SQS endpoint",
-                        format!("{vpc_id} already has {} for SQS, which owns the private DNS name; use it: endpoint {{ endpoint_id = \"{}\" }}.", e.id, e.id),
-                    )
-                    .at(Path::attr("endpoint")),
-                );
-            }
-        }
+        Val::Null if prior.is_none_or(|p| p.endpoint_id.str().is_none()) => d.extend(check_new_endpoint(ctx, vpc_id, planned).await?),
         _ => {}
+    }
+    Ok(d)
+}
+
+/// The endpoint to reuse exists, is in the VPC and is SQS's Interface endpoint.
+async fn check_reused_endpoint(ctx: &Ctx, vpc_id: &str, id: &str, at: &Path) -> Result<Option<Diagnostic>, Diagnostic> {
+    let region = ctx.aws.region.as_str();
+    let sqs = format!("com.amazonaws.{region}.sqs");
+    let found = vpce::find_many(&ctx.aws.ec2, &[id.to_string()]).await?.into_iter().find(|e| !e.is_gone());
+    let problem = match found {
+        None => Some(Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {region}."))),
+        Some(e) if e.vpc_id != vpc_id => {
+            Some(Diagnostic::error("Endpoint in another VPC", format!("{id} is in {}, not in {vpc_id}.", e.vpc_id)))
+        }
+        Some(e) if e.service_name != sqs || e.kind != Kind::Interface => Some(Diagnostic::error(
+            "Not an SQS Interface endpoint",
+            format!("{id} is a {} endpoint for {}; the producer needs an Interface endpoint for {sqs}.", e.kind.as_str(), e.service_name),
+        )),
+        _ => None,
+    };
+    Ok(problem.map(|p| p.at(at.clone())))
+}
+
+/// The endpoint will be made: its private DNS needs the VPC's DNS support
+/// and host names, and no other SQS endpoint may own the name.
+async fn check_new_endpoint(ctx: &Ctx, vpc_id: &str, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
+    let mut d = Diagnostics::default();
+    let summary = "The SQS endpoint's private DNS needs DNS support and DNS hostnames on the VPC";
+    d.extend(checks::check_vpc_dns(ctx, vpc_id, summary, "").await?.into_iter().collect());
+    let sqs = format!("com.amazonaws.{}.sqs", ctx.aws.region);
+    let owner = planned.owner();
+    let existing = vpce::find_for_service(&ctx.aws.ec2, vpc_id, &sqs).await?;
+    if let Some(e) = existing.iter().find(|e| e.kind == Kind::Interface && e.tags.get(tags::OWNER_TAG) != Some(&owner)) {
+        d.push(
+            Diagnostic::error(
+                "The VPC already has an SQS endpoint",
+                format!(
+                    "{vpc_id} already has {} for SQS, which owns the private DNS name; use it: endpoint {{ endpoint_id = \"{}\" }}.",
+                    e.id, e.id
+                ),
+            )
+            .at(Path::attr("endpoint")),
+        );
     }
     Ok(d)
 }

@@ -7,63 +7,70 @@ use super::*;
 
 pub(super) async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     let r = observe(ctx, state, Depth::Refresh).await?;
-    let ids = Ids(state);
-    let nothing = r.queue.is_none()
-        && r.dlq.is_none()
-        && r.producer.is_none()
-        && r.consumer.is_none()
-        && r.mapping.is_none()
-        && r.producer_group.is_none()
-        && r.endpoint_group.is_none()
-        && r.producer_role.is_none()
-        && r.consumer_role.is_none();
-    if nothing {
+    let before = Pipeline::decode(state);
+    if r.is_empty() {
         return Ok(Value::Null);
     }
-    let mut out = state_after(state, &r, !ids.own_endpoint());
-    let Value::Object(fields) = &mut out else { return Ok(out) };
+    let mut out = Pipeline::decode(&state_after(state, &r, !before.own_endpoint()));
     // Roles the user brings are not ours to refresh.
-    for (block, attr) in [("producer", "producer_role_arn"), ("consumer", "consumer_role_arn")] {
-        if ids.own_role(block, attr).is_some() {
-            let role = if block == "producer" { &r.producer_role } else { &r.consumer_role };
-            fields.insert(attr.into(), Value::opt_string(role.clone()));
-        }
+    if before.own_role(true).is_some() {
+        out.producer_role_arn.set(Val::from_option(r.producer_role.clone()));
+    }
+    if before.own_role(false).is_some() {
+        out.consumer_role_arn.set(Val::from_option(r.consumer_role.clone()));
     }
     // Settings changed behind Terraform's back show up as a diff against
     // the configuration.
-    let queue_var = state.get("producer").get("queue_url_env_var").as_str().unwrap_or(DEFAULT_QUEUE_URL_VAR).to_string();
-    for (block, f) in [("producer", &r.producer), ("consumer", &r.consumer)] {
-        let (Some(f), Some(Value::Object(b))) = (f, fields.get_mut(block)) else { continue };
-        b.insert("handler".into(), Value::string(f.handler.clone()));
-        b.insert("runtime".into(), Value::string(f.runtime.clone()));
-        b.insert("memory_size".into(), Value::Number(f.memory_size as f64));
-        b.insert("timeout".into(), Value::Number(f.timeout as f64));
-        let mut env = f.environment.clone();
-        if block == "producer" {
-            env.remove(&queue_var);
-        }
-        let before = b.get("environment").cloned().unwrap_or(Value::Null);
-        b.insert("environment".into(), if env.is_empty() && before.is_null() { Value::Null } else { Value::from_string_map(&env) });
+    let queue_var = before.producer.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into());
+    if let Some(f) = &r.producer {
+        observed_function(&mut out.producer, f, Some(&queue_var));
+    }
+    if let Some(f) = &r.consumer {
+        observed_function(&mut out.consumer, f, None);
     }
     // Defaults follow the functions as they are now (visibility from the
     // consumer's timeout).
-    let d = Desired::from(&Value::Object(fields.clone()));
-    let drift = rule_drift(&d, &r, ids.own_endpoint());
-    fields.insert("rule_drift".into(), Value::List(drift.into_iter().map(Value::string).collect()));
+    let drift = rule_drift(&Desired::from(&out), &r, before.own_endpoint());
+    out.rule_drift.set_known(List::of(&drift));
     if let Some(m) = &r.mapping {
-        let mut observed = observed_mapping(m);
-        // Equal JSON written another way is the same filter.
-        let written = state.get("event_source").get("filter_patterns");
-        if same_json_list(written, &m.filter_patterns) {
-            observed.retain(|(k, _)| *k != "filter_patterns");
-        }
-        write_block(fields, "event_source", &observed);
+        observed_mapping(&mut out.event_source, m);
     }
     if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
-        write_block(fields, "queue", &observed_queue(q, dlq));
+        observed_queue(&mut out.queue, q, dlq);
     }
-    write_block(fields, "endpoint", &[("create", Value::Bool(ids.own_endpoint()))]);
-    Ok(out)
+    out.endpoint.create.set_known(before.own_endpoint());
+    Ok(out.encode())
+}
+
+impl Record {
+    /// Nothing the pipeline makes exists: the whole pipeline is gone.
+    pub(super) fn is_empty(&self) -> bool {
+        self.queue.is_none()
+            && self.dlq.is_none()
+            && self.producer.is_none()
+            && self.consumer.is_none()
+            && self.mapping.is_none()
+            && self.producer_group.is_none()
+            && self.endpoint_group.is_none()
+            && self.producer_role.is_none()
+            && self.consumer_role.is_none()
+    }
+}
+
+/// A function block with the function's settings as Lambda has them; the
+/// queue URL the pipeline sets in the producer's environment is not the
+/// user's.
+fn observed_function(b: &mut FunctionBlock, f: &Function, queue_var: Option<&str>) {
+    b.handler.set_known(f.handler.clone());
+    b.runtime.set_known(f.runtime.clone());
+    b.memory_size.set_known(f.memory_size as f64);
+    b.timeout.set_known(f.timeout as f64);
+    let mut env = f.environment.clone();
+    if let Some(var) = queue_var {
+        env.remove(var);
+    }
+    let keep_null = env.is_empty() && b.environment.is_null();
+    b.environment.set(if keep_null { Val::Null } else { Val::Known(Map::of(&env)) });
 }
 
 /// How the groups' rules differ from what the pipeline needs, one line
@@ -93,57 +100,40 @@ pub(super) fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule])
     unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
 }
 
-/// A settings block with what AWS has, over what the state had. The
-/// block is a Group block, so it is always there: an import shows every
-/// setting, and a setting changed by hand differs from the plan.
-pub(super) fn write_block(fields: &mut BTreeMap<String, Value>, block: &str, observed: &[(&str, Value)]) {
-    let mut b = match fields.remove(block) {
-        Some(Value::Object(o)) => o,
-        _ => BTreeMap::new(),
-    };
-    for (k, v) in observed {
-        b.insert(k.to_string(), v.clone());
-    }
-    fields.insert(block.into(), Value::Object(b));
-}
-
-/// Whether `written` (a list of JSON strings in the state) says the same as
+/// Whether `written` (JSON strings in the state) says the same as
 /// `observed`, element by element, as JSON values.
-pub(super) fn same_json_list(written: &Value, observed: &[String]) -> bool {
+pub(super) fn same_json_list(written: &[String], observed: &[String]) -> bool {
     let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).ok();
-    let written = written.elements();
-    written.len() == observed.len()
-        && written.iter().zip(observed).all(|(w, o)| w.as_str().and_then(parse).is_some_and(|w| Some(w) == parse(o)))
+    written.len() == observed.len() && written.iter().zip(observed).all(|(w, o)| parse(w).is_some_and(|w| Some(w) == parse(o)))
 }
 
-pub(super) fn observed_mapping(m: &Mapping) -> Vec<(&'static str, Value)> {
-    vec![
-        ("batch_size", Value::Number(m.batch_size as f64)),
-        ("maximum_batching_window_seconds", Value::Number(m.maximum_batching_window_seconds as f64)),
-        ("report_batch_item_failures", Value::Bool(m.report_batch_item_failures)),
-        ("enabled", Value::Bool(matches!(m.state.as_str(), "Enabled" | "Enabling"))),
-        ("maximum_concurrency", m.maximum_concurrency.map(|n| Value::Number(n as f64)).unwrap_or(Value::Null)),
-        (
-            "filter_patterns",
-            if m.filter_patterns.is_empty() {
-                Value::Null
-            } else {
-                Value::List(m.filter_patterns.iter().cloned().map(Value::string).collect())
-            },
-        ),
-    ]
+/// The event_source block with the mapping's settings as Lambda has them.
+/// The block is a Group block, so it is always there: an import shows
+/// every setting, and a setting changed by hand differs from the plan.
+pub(super) fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
+    b.batch_size.set_known(m.batch_size as f64);
+    b.maximum_batching_window_seconds.set_known(m.maximum_batching_window_seconds as f64);
+    b.report_batch_item_failures.set_known(m.report_batch_item_failures);
+    b.enabled.set_known(matches!(m.state.as_str(), "Enabled" | "Enabling"));
+    b.maximum_concurrency.set(Val::from_option(m.maximum_concurrency.map(|n| n as f64)));
+    // Equal JSON written another way is the same filter.
+    let written = b.filter_patterns.get().map(|l| l.known().cloned().collect::<Vec<_>>()).unwrap_or_default();
+    let unchanged = !b.filter_patterns.is_unknown() && same_json_list(&written, &m.filter_patterns);
+    if !unchanged {
+        b.filter_patterns.set(if m.filter_patterns.is_empty() { Val::Null } else { Val::Known(List::of(&m.filter_patterns)) });
+    }
 }
 
 pub(super) fn attr_number(q: &Queue, key: &str) -> Option<f64> {
     q.attributes.get(key).and_then(|v| v.parse::<f64>().ok())
 }
 
-pub(super) fn observed_queue(q: &Queue, dlq: &Queue) -> Vec<(&'static str, Value)> {
-    let mut out = vec![("fifo", Value::Bool(q.name.ends_with(".fifo")))];
-    let num = |v: Option<f64>| v.map(Value::Number).unwrap_or(Value::Null);
-    out.push(("visibility_timeout_seconds", num(attr_number(q, queue::VISIBILITY_TIMEOUT))));
-    out.push(("message_retention_seconds", num(attr_number(q, queue::MESSAGE_RETENTION_PERIOD))));
-    out.push(("dead_letter_retention_seconds", num(attr_number(dlq, queue::MESSAGE_RETENTION_PERIOD))));
+/// The queue block with the queues' settings as SQS has them.
+pub(super) fn observed_queue(b: &mut QueueBlock, q: &Queue, dlq: &Queue) {
+    b.fifo.set_known(q.name.ends_with(".fifo"));
+    b.visibility_timeout_seconds.set(Val::from_option(attr_number(q, queue::VISIBILITY_TIMEOUT)));
+    b.message_retention_seconds.set(Val::from_option(attr_number(q, queue::MESSAGE_RETENTION_PERIOD)));
+    b.dead_letter_retention_seconds.set(Val::from_option(attr_number(dlq, queue::MESSAGE_RETENTION_PERIOD)));
     let max_receive =
         q.attributes.get(queue::REDRIVE_POLICY).and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok()).and_then(|r| {
             match &r["maxReceiveCount"] {
@@ -152,7 +142,6 @@ pub(super) fn observed_queue(q: &Queue, dlq: &Queue) -> Vec<(&'static str, Value
                 _ => None,
             }
         });
-    out.push(("max_receive_count", num(max_receive)));
-    out.push(("kms_master_key_id", Value::opt_string(q.attributes.get(queue::KMS_MASTER_KEY_ID).filter(|k| !k.is_empty()).cloned())));
-    out
+    b.max_receive_count.set(Val::from_option(max_receive));
+    b.kms_master_key_id.set(Val::from_option(q.attributes.get(queue::KMS_MASTER_KEY_ID).filter(|k| !k.is_empty()).cloned()));
 }

@@ -16,27 +16,18 @@ pub(super) struct Record {
     pub(super) pending: BTreeMap<Key, String>,
 }
 
-/// Recorded parts from a state value.
-pub(super) fn recorded(state: &Value, region: &str) -> (Option<String>, BTreeMap<Key, String>) {
-    let group = state.get("security_group_id").as_str().map(str::to_string);
-    let eps = state
-        .get("endpoint")
-        .elements()
-        .iter()
-        .filter_map(|b| {
-            let id = b.get("id").as_str()?;
-            Some(((full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)), id.to_string()))
-        })
-        .collect();
-    (group, eps)
+/// Recorded parts of a state: its group and its endpoints' ids by key.
+pub(super) fn recorded(state: &Bundle, region: &str) -> (Option<String>, BTreeMap<Key, String>) {
+    let eps = state.endpoint.0.iter().filter_map(|b| Some((b.key(region), b.id.owned()?))).collect();
+    (state.security_group_id.owned(), eps)
 }
 
 pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
     let ec2 = &ctx.aws.ec2;
     let region = ctx.aws.region.clone();
-    let desired = Desired::from_planned(planned, &region);
+    let desired = Desired::from_planned(&Bundle::decode(planned), &region);
     let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
-    let (prior_group, prior_eps) = recorded(prior, &region);
+    let (prior_group, prior_eps) = recorded(&Bundle::decode(prior), &region);
 
     // Observe what the prior state recorded: the group and the endpoints,
     // read together.
@@ -85,7 +76,7 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
         Err(stopped) => stopped.into(),
     };
     let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
-    (state_after(planned, &desired, &record), diags)
+    (state_after(&Bundle::decode(planned), &desired, &record).encode(), diags)
 }
 
 pub(super) async fn ensure_group(ctx: &Ctx, desired: &Desired, record: &Mutex<Record>) -> Result<(), Diagnostic> {
@@ -149,35 +140,43 @@ pub(super) async fn remove_group(ctx: &Ctx, record: &Mutex<Record>, timeout: std
 
 /// The state after apply: the plan, with every computed value filled from
 /// what was observed, and the ids of whatever exists even if a step failed.
-pub(super) fn state_after(planned: &Value, desired: &Desired, record: &Record) -> Value {
+pub(super) fn state_after(planned: &Bundle, desired: &Desired, record: &Record) -> Bundle {
     let mut state = planned.clone();
-    let Value::Object(fields) = &mut state else { return state };
-    fields.insert("id".into(), Value::string(desired.id.clone()));
-    fields.insert("security_group_id".into(), Value::opt_string(record.group_id.clone()));
-    fields.insert("unexpected_rules".into(), Value::List(vec![]));
-    if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
-        for (b, e) in blocks.iter_mut().zip(&desired.endpoints) {
-            let Value::Object(bf) = b else { continue };
-            match record.endpoints.get(&e.key) {
-                Some(ep) => fill_observed(bf, ep),
-                None => {
-                    // Not (yet) available: keep a created id so it is not lost.
-                    let id = record.pending.get(&e.key).cloned();
-                    let made = id.is_some();
-                    bf.insert("id".into(), Value::opt_string(id));
-                    for a in ["state", "dns_names", "network_interface_ids", "prefix_list_id", "security_group_ids"] {
-                        if bf.get(a).is_some_and(Value::is_unknown) || !made {
-                            bf.insert(a.into(), Value::Null);
-                        }
-                    }
-                    if made {
-                        bf.insert("state".into(), Value::string("pending"));
-                    }
-                }
-            }
+    state.id.set_known(desired.id.clone());
+    state.security_group_id.set(Val::from_option(record.group_id.clone()));
+    state.unexpected_rules.set_known(List::default());
+    for (b, e) in state.endpoint.0.iter_mut().zip(&desired.endpoints) {
+        match record.endpoints.get(&e.key) {
+            Some(ep) => fill_observed(b, ep),
+            None => not_observed(b, record.pending.get(&e.key).cloned()),
         }
     }
     state
+}
+
+/// An endpoint not (yet) available: a created id is kept so it is not lost.
+fn not_observed(b: &mut EndpointBlock, id: Option<String>) {
+    let made = id.is_some();
+    b.id.set(Val::from_option(id));
+    let clear = |unknown: bool| !made || unknown;
+    if clear(b.state.is_unknown()) {
+        b.state.set(Val::Null);
+    }
+    if clear(b.dns_names.is_unknown()) {
+        b.dns_names.set(Val::Null);
+    }
+    if clear(b.network_interface_ids.is_unknown()) {
+        b.network_interface_ids.set(Val::Null);
+    }
+    if clear(b.prefix_list_id.is_unknown()) {
+        b.prefix_list_id.set(Val::Null);
+    }
+    if clear(b.security_group_ids.is_unknown()) {
+        b.security_group_ids.set(Val::Null);
+    }
+    if made {
+        b.state.set_known("pending".into());
+    }
 }
 
 /// Gateway endpoints get their service's prefix list, which AWS reports
@@ -196,15 +195,15 @@ pub(super) async fn with_prefix_lists(ctx: &Ctx, mut eps: Vec<Endpoint>) -> Resu
 }
 
 /// The computed attributes of one endpoint block from the endpoint seen.
-pub(super) fn fill_observed(bf: &mut BTreeMap<String, Value>, ep: &Endpoint) {
+pub(super) fn fill_observed(b: &mut EndpointBlock, ep: &Endpoint) {
     let interface = ep.kind == Kind::Interface;
-    bf.insert("id".into(), Value::string(ep.id.clone()));
-    bf.insert("service_name".into(), Value::string(ep.service_name.clone()));
-    bf.insert("state".into(), Value::string(ep.state.clone()));
-    bf.insert("dns_names".into(), Value::List(ep.dns_names.iter().map(|n| Value::string(n.clone())).collect()));
-    bf.insert("network_interface_ids".into(), Value::string_set(&sorted(&ep.network_interface_ids)));
-    bf.insert("prefix_list_id".into(), if interface { Value::Null } else { Value::opt_string(ep.prefix_list_id.clone()) });
-    bf.insert("security_group_ids".into(), if interface { Value::string_set(&sorted(&ep.security_group_ids)) } else { Value::Null });
+    b.id.set_known(ep.id.clone());
+    b.service_name.set_known(ep.service_name.clone());
+    b.state.set_known(ep.state.clone());
+    b.dns_names.set_known(List::of(&ep.dns_names));
+    b.network_interface_ids.set_known(Set::of(&sorted(&ep.network_interface_ids)));
+    b.prefix_list_id.set(if interface { Val::Null } else { Val::from_option(ep.prefix_list_id.clone()) });
+    b.security_group_ids.set(if interface { Val::Known(Set::of(&sorted(&ep.security_group_ids))) } else { Val::Null });
 }
 
 pub(super) fn sorted(v: &[String]) -> Vec<String> {
@@ -214,8 +213,9 @@ pub(super) fn sorted(v: &[String]) -> Vec<String> {
 
 pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
     let region = ctx.aws.region.clone();
-    let (group, eps) = recorded(prior, &region);
-    let timeout = Timeouts::from_value(prior.get("timeouts")).delete;
+    let prior_state = Bundle::decode(prior);
+    let (group, eps) = recorded(&prior_state, &region);
+    let timeout = prior_state.timeouts.limits().delete;
     let record = Mutex::new(Record { group_id: group.clone(), ..Default::default() });
     let mut steps = Vec::new();
     let mut names = Vec::new();
@@ -237,22 +237,21 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
         return (Value::Null, diags);
     }
     // Keep what is still there, so the next destroy finishes the job.
+    let group_gone = done.iter().any(|d| d == "remove security-group");
+    let state = still_there(&prior_state, &region, group_gone, |key| done.contains(&format!("remove {}", part_name(key))));
+    (state.encode(), diags)
+}
+
+/// The prior state without what a failed destroy removed: the group when
+/// `group_gone`, each endpoint whose key is `removed`.
+fn still_there(prior: &Bundle, region: &str, group_gone: bool, removed: impl Fn(&Key) -> bool) -> Bundle {
     let mut state = prior.clone();
-    if let Value::Object(fields) = &mut state {
-        if done.iter().any(|d| d == "remove security-group") {
-            fields.insert("security_group_id".into(), Value::Null);
-        }
-        if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
-            for b in blocks.iter_mut() {
-                let key = (full_service_name(b.get("service").as_str().unwrap_or(""), &region), kind_of(b));
-                if done.contains(&format!("remove {}", part_name(&key))) {
-                    if let Value::Object(bf) = b {
-                        bf.insert("id".into(), Value::Null);
-                        bf.insert("state".into(), Value::string("deleted"));
-                    }
-                }
-            }
-        }
+    if group_gone {
+        state.security_group_id.set(Val::Null);
     }
-    (state, diags)
+    for b in state.endpoint.0.iter_mut().filter(|b| removed(&b.key(region))) {
+        b.id.set(Val::Null);
+        b.state.set_known("deleted".into());
+    }
+    state
 }

@@ -5,20 +5,68 @@ use super::*;
 
 // ---------------------------------------------------------------- config model
 
-/// A set attribute from observed items, keeping null when the user left
-/// it null and nothing is there.
-pub(super) fn observed_set(prior: &Value, items: &[String]) -> Value {
-    if items.is_empty() && prior.is_null() {
-        Value::Null
-    } else {
-        Value::string_set(items)
+crate::model! {
+    /// The bundle as Terraform holds it: configuration, plan and state.
+    pub(super) struct Bundle {
+        id: Attr<String>,
+        name: Attr<String>,
+        vpc_id: Attr<String>,
+        subnet_ids: Attr<Set<String>>,
+        route_table_ids: Attr<Set<String>>,
+        allowed_security_group_ids: Attr<Set<String>>,
+        allowed_cidr_blocks: Attr<Set<String>>,
+        security_group_ids: Attr<Set<String>>,
+        adopt_existing: Attr<bool>,
+        tags: Attr<Map<String>>,
+        tags_all: Attr<Map<String>>,
+        security_group_id: Attr<String>,
+        unexpected_rules: Attr<List<String>>,
+        endpoint: Blocks<EndpointBlock>,
+        timeouts: TimeoutsBlock,
     }
 }
 
-pub(super) fn kind_of(block: &Value) -> Kind {
-    match block.get("type").as_str() {
-        Some("Gateway") => Kind::Gateway,
-        _ => Kind::Interface,
+crate::model! {
+    /// One `endpoint` block.
+    pub(super) struct EndpointBlock {
+        service: Attr<String>,
+        kind as "type": Attr<String>,
+        private_dns_enabled: Attr<bool>,
+        policy: Attr<String>,
+        subnet_ids: Attr<Set<String>>,
+        route_table_ids: Attr<Set<String>>,
+        id: Attr<String>,
+        service_name: Attr<String>,
+        state: Attr<String>,
+        dns_names: Attr<List<String>>,
+        network_interface_ids: Attr<Set<String>>,
+        prefix_list_id: Attr<String>,
+        security_group_ids: Attr<Set<String>>,
+    }
+}
+
+impl EndpointBlock {
+    /// The block's type; Interface unless it says Gateway.
+    pub(super) fn kind(&self) -> Kind {
+        match self.kind.str() {
+            Some("Gateway") => Kind::Gateway,
+            _ => Kind::Interface,
+        }
+    }
+
+    /// Its service and type, with the service's full name in `region`.
+    pub(super) fn key(&self, region: &str) -> Key {
+        (full_service_name(self.service.str().unwrap_or(""), region), self.kind())
+    }
+}
+
+/// A set attribute from observed items, keeping null when the user left
+/// it null and nothing is there.
+pub(super) fn observed_set(prior: &Attr<Set<String>>, items: &[String]) -> Val<Set<String>> {
+    if items.is_empty() && prior.is_null() {
+        Val::Null
+    } else {
+        Val::Known(Set::of(items))
     }
 }
 
@@ -101,30 +149,30 @@ pub(super) struct DesiredEndpoint {
 }
 
 impl Desired {
-    pub(super) fn from_planned(planned: &Value, region: &str) -> Desired {
+    pub(super) fn from_planned(planned: &Bundle, region: &str) -> Desired {
         let endpoints = planned
-            .get("endpoint")
-            .elements()
+            .endpoint
+            .0
             .iter()
             .map(|b| DesiredEndpoint {
-                key: (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)),
-                private_dns: b.get("private_dns_enabled").as_bool(),
-                policy: b.get("policy").as_str().map(str::to_string),
-                subnet_ids: b.get("subnet_ids").strings(),
-                route_table_ids: b.get("route_table_ids").strings(),
+                key: b.key(region),
+                private_dns: b.private_dns_enabled.bool(),
+                policy: b.policy.owned(),
+                subnet_ids: b.subnet_ids.strings(),
+                route_table_ids: b.route_table_ids.strings(),
             })
             .collect();
         Desired {
-            id: planned.get("id").as_str().unwrap_or("").to_string(),
-            name: planned.get("name").as_str().map(str::to_string),
-            vpc_id: planned.get("vpc_id").as_str().unwrap_or("").to_string(),
-            allowed_groups: planned.get("allowed_security_group_ids").strings(),
-            allowed_cidrs: planned.get("allowed_cidr_blocks").strings(),
-            extra_groups: planned.get("security_group_ids").strings(),
-            adopt_existing: planned.get("adopt_existing").as_bool().unwrap_or(false),
-            tags_all: planned.get("tags_all").string_map(),
+            id: planned.id.owned().unwrap_or_default(),
+            name: planned.name.owned(),
+            vpc_id: planned.vpc_id.owned().unwrap_or_default(),
+            allowed_groups: planned.allowed_security_group_ids.strings(),
+            allowed_cidrs: planned.allowed_cidr_blocks.strings(),
+            extra_groups: planned.security_group_ids.strings(),
+            adopt_existing: planned.adopt_existing.bool().unwrap_or(false),
+            tags_all: planned.tags_all.entries(),
             endpoints,
-            timeouts: Timeouts::from_value(planned.get("timeouts")),
+            timeouts: planned.timeouts.limits(),
         }
     }
 

@@ -11,19 +11,22 @@ use super::*;
 /// import finds the bundle by it. `vpc_id` and `name` alone would not tell
 /// two unnamed bundles of one VPC apart; the services would, but they
 /// change in place, and an identity must not.
+/// The identity's attribute naming the bundle.
+const IDENTITY_ID: &str = "id";
+
 pub(super) fn identity_schema() -> crate::identity::IdentitySchema {
     use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
     IdentitySchema::new(vec![
         IdentityAttribute::required(
-            "id",
+            IDENTITY_ID,
             "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag.",
         ),
         IdentityAttribute::optional(REGION, "The bundle's region; default the provider's."),
     ])
 }
 
-pub(super) fn identity_of(state: &Value, region: &str) -> Value {
-    Value::object([("id", state.get("id").clone()), (crate::identity::REGION, Value::string(region))])
+pub(super) fn identity_of(state: &Bundle, region: &str) -> Value {
+    Value::object([(IDENTITY_ID, state.id.encode_field()), (crate::identity::REGION, Value::string(region))])
 }
 
 /// `peb-` + 16 lower-case hex digits, as `bundle_id` makes them.
@@ -36,7 +39,7 @@ pub(super) fn is_bundle_id(s: &str) -> bool {
 /// name (AWS keeps no order of the blocks; this one is stable and easy to
 /// write the configuration in).
 pub(super) async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
-    let id = identity.get("id").as_str().unwrap_or("");
+    let id = identity.get(IDENTITY_ID).as_str().unwrap_or("");
     if !is_bundle_id(id) {
         return Err(Diagnostic::error("Invalid import identity", format!("identity.id is {id:?}; a bundle id is `peb-` followed by 16 hex digits, like peb-0123456789abcdef (the bundle's `id` attribute).")).into());
     }
@@ -60,8 +63,9 @@ pub(super) async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, 
 
 // ---------------------------------------------------------------- import
 
-pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-    let ec2 = &ctx.aws.ec2;
+/// The endpoints named by the import id (`vpce-...[,vpce-...]`), all found
+/// and in one VPC.
+async fn imported_endpoints(ctx: &Ctx, id: &str) -> Result<Vec<Endpoint>, Diagnostics> {
     let ids: Vec<String> = id.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
     let mut d = Diagnostics::default();
     if ids.is_empty() {
@@ -75,7 +79,7 @@ pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnosti
     if d.has_errors() {
         return Err(d);
     }
-    let found = with_prefix_lists(ctx, vpce::find_many(ec2, &ids).await?).await?;
+    let found = with_prefix_lists(ctx, vpce::find_many(&ctx.aws.ec2, &ids).await?).await?;
     let mut eps = Vec::new();
     for i in &ids {
         match found.iter().find(|e| &e.id == i && !e.is_gone()) {
@@ -93,13 +97,15 @@ pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnosti
     if d.has_errors() {
         return Err(d);
     }
-    let vpc_id = eps[0].vpc_id.clone();
+    Ok(eps)
+}
 
-    // The managed group: the one tagged as ours, else the one group every
-    // Interface endpoint shares.
-    let interface: Vec<&Endpoint> = eps.iter().filter(|e| e.kind == Kind::Interface).collect();
+/// The managed group: the one tagged as ours, else the one group every
+/// Interface endpoint shares. Returns it with the other shared groups (the
+/// user's extra ones).
+async fn imported_group(ctx: &Ctx, interface: &[&Endpoint]) -> Result<(Option<Group>, Vec<String>), Diagnostic> {
     let mut common: Option<BTreeSet<String>> = None;
-    for e in &interface {
+    for e in interface {
         let s: BTreeSet<String> = e.security_group_ids.iter().cloned().collect();
         common = Some(match common {
             None => s,
@@ -109,7 +115,7 @@ pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnosti
     let common = common.unwrap_or_default();
     let mut group = None;
     for g in &common {
-        if let Some(found) = sg::find(ec2, g).await? {
+        if let Some(found) = sg::find(&ctx.aws.ec2, g).await? {
             let ours = found.tags.get(PART_TAG).map(String::as_str) == Some(GROUP_PART);
             if ours || group.is_none() {
                 group = Some(found);
@@ -119,62 +125,58 @@ pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnosti
             }
         }
     }
-    let extra: Vec<String> = common.iter().filter(|g| Some(*g) != group.as_ref().map(|x| &x.id)).cloned().collect();
+    let extra: Vec<String> = common.iter().filter(|g| Some(*g) != group.as_ref().map(|x: &Group| &x.id)).cloned().collect();
+    Ok((group, extra))
+}
 
+/// One endpoint block as AWS has the endpoint.
+fn imported_block(e: &Endpoint) -> EndpointBlock {
+    let interface = e.kind == Kind::Interface;
+    let mut b = EndpointBlock::default();
+    b.service.set_known(short_service_name(&e.service_name));
+    b.kind.set_known(e.kind.as_str().to_string());
+    b.private_dns_enabled.set(if interface { Val::Known(e.private_dns_enabled) } else { Val::Null });
+    b.subnet_ids.set(if interface { Val::Known(Set::of(&sorted(&e.subnet_ids))) } else { Val::Null });
+    b.route_table_ids.set(if interface { Val::Null } else { Val::Known(Set::of(&sorted(&e.route_table_ids))) });
+    b.policy.set(Val::from_option(e.policy.clone().filter(|p| !policy::is_default_full_access(p))));
+    fill_observed(&mut b, e);
+    b
+}
+
+/// A set, or null when empty.
+fn nonempty(v: Vec<String>) -> Val<Set<String>> {
+    if v.is_empty() {
+        Val::Null
+    } else {
+        Val::Known(Set::of(&v))
+    }
+}
+
+pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+    let eps = imported_endpoints(ctx, id).await?;
+    let vpc_id = eps[0].vpc_id.clone();
+    let interface: Vec<&Endpoint> = eps.iter().filter(|e| e.kind == Kind::Interface).collect();
+    let (group, extra) = imported_group(ctx, &interface).await?;
     let owner = eps.iter().find_map(|e| e.tags.get(OWNER_TAG).cloned());
     let keys: Vec<Key> = eps.iter().map(|e| (e.service_name.clone(), e.kind)).collect();
     let bundle = owner.unwrap_or_else(|| bundle_id(&vpc_id, None, &keys));
-    let user_tags = tags::without_ownership(&eps[0].tags);
-    let own_tags: Tags =
-        user_tags.iter().filter(|(k, v)| ctx.aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-
-    let bundle_subnets = interface.first().map(|e| sorted(&e.subnet_ids)).unwrap_or_default();
-    let bundle_rts = eps.iter().find(|e| e.kind == Kind::Gateway).map(|e| sorted(&e.route_table_ids)).unwrap_or_default();
-    let blocks = eps
-        .iter()
-        .map(|e| {
-            let mut bf: BTreeMap<String, Value> = BTreeMap::new();
-            bf.insert("service".into(), Value::string(short_service_name(&e.service_name)));
-            bf.insert("type".into(), Value::string(e.kind.as_str()));
-            bf.insert(
-                "private_dns_enabled".into(),
-                if e.kind == Kind::Interface { Value::Bool(e.private_dns_enabled) } else { Value::Null },
-            );
-            bf.insert("subnet_ids".into(), if e.kind == Kind::Interface { Value::string_set(&sorted(&e.subnet_ids)) } else { Value::Null });
-            bf.insert(
-                "route_table_ids".into(),
-                if e.kind == Kind::Gateway { Value::string_set(&sorted(&e.route_table_ids)) } else { Value::Null },
-            );
-            bf.insert(
-                "policy".into(),
-                match &e.policy {
-                    Some(p) if !policy::is_default_full_access(p) => Value::string(p.clone()),
-                    _ => Value::Null,
-                },
-            );
-            fill_observed(&mut bf, e);
-            Value::Object(bf)
-        })
-        .collect();
+    let mut s = Bundle::default();
+    let (own_tags, all_tags) = checks::imported_tags(&eps[0].tags, &ctx.aws.default_tags);
+    s.tags.set(own_tags);
+    s.tags_all.set_known(all_tags);
+    s.subnet_ids.set(nonempty(interface.first().map(|e| sorted(&e.subnet_ids)).unwrap_or_default()));
+    s.route_table_ids.set(nonempty(eps.iter().find(|e| e.kind == Kind::Gateway).map(|e| sorted(&e.route_table_ids)).unwrap_or_default()));
+    s.endpoint = Blocks(eps.iter().map(imported_block).collect());
     // The group's name is "<name>-<bundle id>" (see Desired::group_spec).
     let name = group.as_ref().and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string)).filter(|n| n != "privatelink");
-    let nonempty = |v: Vec<String>| if v.is_empty() { Value::Null } else { Value::string_set(&v) };
+    s.name.set(Val::from_option(name));
     let (allowed_groups, allowed_cidrs, unexpected) = group.as_ref().map(|g| classify_rules(&g.rules)).unwrap_or_default();
-    Ok(Value::object([
-        ("id", Value::string(bundle)),
-        ("name", Value::opt_string(name)),
-        ("vpc_id", Value::string(vpc_id)),
-        ("subnet_ids", nonempty(bundle_subnets)),
-        ("route_table_ids", nonempty(bundle_rts)),
-        ("allowed_security_group_ids", nonempty(allowed_groups)),
-        ("allowed_cidr_blocks", nonempty(allowed_cidrs)),
-        ("security_group_ids", nonempty(extra)),
-        ("adopt_existing", Value::Null),
-        ("tags", if own_tags.is_empty() { Value::Null } else { Value::from_string_map(&own_tags) }),
-        ("tags_all", Value::from_string_map(&user_tags)),
-        ("security_group_id", Value::opt_string(group.map(|g| g.id))),
-        ("unexpected_rules", Value::List(unexpected.into_iter().map(Value::string).collect())),
-        ("endpoint", Value::List(blocks)),
-        ("timeouts", Value::Null),
-    ]))
+    s.allowed_security_group_ids.set(nonempty(allowed_groups));
+    s.allowed_cidr_blocks.set(nonempty(allowed_cidrs));
+    s.security_group_ids.set(nonempty(extra));
+    s.security_group_id.set(Val::from_option(group.map(|g| g.id)));
+    s.unexpected_rules.set_known(List::of(&unexpected));
+    s.id.set_known(bundle);
+    s.vpc_id.set_known(vpc_id);
+    Ok(s.encode())
 }

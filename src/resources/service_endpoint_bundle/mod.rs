@@ -20,7 +20,8 @@ use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
-use crate::resources::{subnet_diagnostics, Planned, Resource, Timeouts};
+use crate::resources::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
+use crate::resources::{checks, subnet_diagnostics, Planned, Resource, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
@@ -86,10 +87,7 @@ fn schema() -> Schema {
         .attr(attr("network_interface_ids", set(), Mode::Computed, "Network interfaces of an Interface endpoint."))
         .attr(attr("prefix_list_id", Type::String, Mode::Computed, "Prefix list of a Gateway endpoint's service."))
         .attr(attr("security_group_ids", set(), Mode::Computed, "Security groups attached to an Interface endpoint."));
-    let timeouts = Block::new("How long create, update and delete may take (default 10m each).")
-        .attr(attr("create", Type::String, Mode::Optional, "e.g. `10m`."))
-        .attr(attr("update", Type::String, Mode::Optional, "e.g. `10m`."))
-        .attr(attr("delete", Type::String, Mode::Optional, "e.g. `10m`."));
+    let timeouts = crate::resources::timeouts_schema(["e.g. `10m`."; 3]);
     Schema::new(
         Block::new("Private access from a VPC to AWS services with no NAT: VPC endpoints, the one security group in front of them, subnets, route tables, private DNS and endpoint policies.")
             .attr(attr("id", Type::String, Mode::Computed, "Bundle id (`peb-` + 16 hex digits); every object made carries it in the `privatelink:owner` tag."))
@@ -127,24 +125,27 @@ impl Resource for ServiceEndpointBundle {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(config)
+        validate_config(&Bundle::decode(config))
     }
 
     async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
-        let diags = validate_config(config);
+        let config = Bundle::decode(config);
+        let diags = validate_config(&config);
         if diags.has_errors() {
             return Err(diags);
         }
         let region = ctx.map(|c| c.aws.region.as_str());
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let planned = plan_state(region, &default_tags, prior, proposed, config);
+        let prior = (!prior.is_null()).then(|| Bundle::decode(prior));
+        let (planned, requires_replace) = plan_bundle(region, &default_tags, prior.as_ref(), &Bundle::decode(proposed), &config);
         if let Some(ctx) = ctx {
-            let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned.state)).await?;
+            let prior = checks::prior_for_checks(prior.as_ref(), &planned, |b| &b.vpc_id);
+            let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned)).await?;
             if diags.has_errors() {
                 return Err(diags);
             }
         }
-        Ok(planned)
+        Ok(Planned { state: planned.encode(), requires_replace })
     }
 
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
@@ -171,7 +172,7 @@ impl Resource for ServiceEndpointBundle {
     }
 
     fn identity(&self, state: &Value, region: &str) -> Value {
-        identity_of(state, region)
+        identity_of(&Bundle::decode(state), region)
     }
 
     async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
@@ -179,7 +180,7 @@ impl Resource for ServiceEndpointBundle {
     }
 
     async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
-        destroy_warnings(ctx, prior).await
+        destroy_warnings(ctx, &Bundle::decode(prior)).await
     }
 }
 
@@ -205,6 +206,20 @@ mod tests {
             ("allowed_security_group_ids", set(&["sg-0123456789abcdef0"])),
             ("endpoint", Value::List(endpoints)),
         ])
+    }
+
+    fn validate_config(v: &Value) -> Diagnostics {
+        super::validate_config(&Bundle::decode(v))
+    }
+
+    #[test]
+    fn the_models_name_the_schemas_attributes() {
+        let s = schema();
+        assert_eq!(crate::resources::model::attribute_mismatch::<Bundle>(&s.block), Vec::<String>::new());
+        let endpoint = &s.block.nested("endpoint").unwrap().block;
+        assert_eq!(crate::resources::model::attribute_mismatch::<EndpointBlock>(endpoint), Vec::<String>::new());
+        let timeouts = &s.block.nested("timeouts").unwrap().block;
+        assert_eq!(crate::resources::model::attribute_mismatch::<TimeoutsBlock>(timeouts), Vec::<String>::new());
     }
 
     fn paths(d: &Diagnostics) -> Vec<String> {

@@ -6,301 +6,327 @@ use super::*;
 // ---------------------------------------------------------------- plan
 
 /// The prior endpoint block with the same key, if any.
-pub(super) fn prior_endpoint<'a>(prior: &'a Value, key: &Key, region: &str) -> Option<&'a Value> {
-    prior
-        .get("endpoint")
-        .elements()
-        .iter()
-        .find(|b| (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b)) == *key)
+pub(super) fn prior_endpoint<'a>(prior: &'a Bundle, key: &Key, region: &str) -> Option<&'a EndpointBlock> {
+    prior.endpoint.0.iter().find(|b| b.key(region) == *key)
 }
 
+/// The planned state as the protocol carries it (what the unit tests compare).
+#[cfg(test)]
 pub(super) fn plan_state(region: Option<&str>, default_tags: &Tags, prior: &Value, proposed: &Value, config: &Value) -> Planned {
-    let region_known = region.unwrap_or("");
-    let mut state = proposed.clone();
-    let Value::Object(fields) = &mut state else {
-        return Planned { state, requires_replace: vec![] };
-    };
-    let mut requires_replace = Vec::new();
-    let replacing = !prior.is_null()
-        && ["vpc_id", "name"].iter().any(|a| {
-            let changed = prior.get(a) != config.get(a);
-            if changed {
-                requires_replace.push(Path::attr(a));
-            }
-            changed
-        });
-    static NULL: Value = Value::Null;
-    let prior = if replacing { &NULL } else { prior };
+    let prior = (!prior.is_null()).then(|| Bundle::decode(prior));
+    let (state, requires_replace) = plan_bundle(region, default_tags, prior.as_ref(), &Bundle::decode(proposed), &Bundle::decode(config));
+    Planned { state: state.encode(), requires_replace }
+}
 
+/// The attribute whose change replaces the bundle (the first one found).
+fn replace_paths(prior: &Bundle, config: &Bundle) -> Vec<Path> {
+    [(&prior.vpc_id, &config.vpc_id), (&prior.name, &config.name)]
+        .into_iter()
+        .find(|(p, c)| p != c)
+        .map(|(_, c)| c.path.clone())
+        .into_iter()
+        .collect()
+}
+
+/// The planned bundle: defaults, ids kept for what stays, unknown for what
+/// apply makes or changes. Returns it with the replace paths.
+pub(super) fn plan_bundle(
+    region: Option<&str>,
+    default_tags: &Tags,
+    prior: Option<&Bundle>,
+    proposed: &Bundle,
+    config: &Bundle,
+) -> (Bundle, Vec<Path>) {
+    let region_known = region.unwrap_or("");
+    let requires_replace = prior.map(|p| replace_paths(p, config)).unwrap_or_default();
+    let prior = if requires_replace.is_empty() { prior } else { None };
+    let mut s = proposed.clone();
     // Endpoint blocks: defaults from the bundle, computed values kept when
     // the endpoint is untouched, unknown where apply will change them.
-    let cfg_blocks = config.get("endpoint").elements();
     let mut keys = Vec::new();
-    let mut blocks = Vec::new();
-    let mut any_interface = false;
-    for (i, b) in proposed.get("endpoint").elements().iter().enumerate() {
-        let cfg = cfg_blocks.get(i).unwrap_or(&Value::Null);
-        let kind = kind_of(cfg);
-        any_interface |= kind == Kind::Interface;
-        let service = b.get("service").as_str().unwrap_or("").to_string();
-        let key: Key = (full_service_name(&service, region_known), kind);
-        keys.push(key.clone());
-        let before = prior_endpoint(prior, &key, region_known).filter(|p| p.get("id").as_str().is_some());
-        blocks.push(plan_endpoint(region, config, cfg, b, kind, before));
+    for (i, b) in s.endpoint.0.iter_mut().enumerate() {
+        let cfg = config.endpoint.0.get(i).cloned().unwrap_or_default();
+        let kind = cfg.kind();
+        let key: Key = (full_service_name(b.service.str().unwrap_or(""), region_known), kind);
+        let before = prior.and_then(|p| prior_endpoint(p, &key, region_known)).filter(|p| p.id.str().is_some());
+        keys.push(key);
+        plan_endpoint(region, config, &cfg, b, kind, before);
     }
-    fields.insert("endpoint".into(), Value::List(blocks));
-
-    let id = match prior.get("id") {
-        Value::String(s) => Value::string(s.clone()),
-        _ => match (config.get("vpc_id").as_str(), config.get("name")) {
-            (Some(vpc), name) if region.is_some() && !name.is_unknown() && keys.iter().all(|k| !k.0.is_empty()) => {
-                Value::string(bundle_id(vpc, name.as_str(), &keys))
+    let any_interface = keys.iter().any(|k| k.1 == Kind::Interface);
+    s.id.set(match prior.and_then(|p| p.id.owned()) {
+        Some(id) => Val::Known(id),
+        None => match config.vpc_id.str() {
+            Some(vpc) if region.is_some() && !config.name.is_unknown() && keys.iter().all(|k| !k.0.is_empty()) => {
+                Val::Known(bundle_id(vpc, config.name.str(), &keys))
             }
-            _ => Value::Unknown,
+            _ => Val::Unknown,
         },
-    };
-    fields.insert("id".into(), id);
-    let tags = config.get("tags");
-    fields.insert(
-        "tags_all".into(),
-        if tags.is_wholly_known() { Value::from_string_map(&tags::merged(default_tags, &tags.string_map())) } else { Value::Unknown },
-    );
-    fields.insert("unexpected_rules".into(), Value::List(vec![]));
-    let group = match (any_interface, prior.get("security_group_id")) {
-        (false, _) => Value::Null,
-        (true, Value::String(s)) => Value::string(s.clone()),
-        (true, _) => Value::Unknown,
-    };
-    fields.insert("security_group_id".into(), group.clone());
+    });
+    s.tags_all.set(checks::plan_tags_all(default_tags, &config.tags));
+    s.unexpected_rules.set_known(List::default());
+    s.security_group_id.set(match (any_interface, prior.and_then(|p| p.security_group_id.owned())) {
+        (false, _) => Val::Null,
+        (true, Some(g)) => Val::Known(g),
+        (true, None) => Val::Unknown,
+    });
+    plan_endpoint_groups(&mut s, &config.security_group_ids);
+    (s, requires_replace)
+}
 
-    // Now that the group id is settled, fill each Interface endpoint's groups.
-    let extra = config.get("security_group_ids");
-    if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
-        for b in blocks.iter_mut() {
-            let Value::Object(bf) = b else { continue };
-            let interface = bf.get("type").and_then(Value::as_str) == Some("Interface");
-            let groups = if !interface {
-                Value::Null
-            } else if let (Value::String(g), true) = (&group, extra.is_wholly_known()) {
+/// Now that the group id is settled, each Interface endpoint's groups: the
+/// managed one and the user's extra ones. A changed set changes the
+/// endpoint, so its state is unknown.
+fn plan_endpoint_groups(s: &mut Bundle, extra: &Attr<Set<String>>) {
+    let group = s.security_group_id.val.clone();
+    for b in s.endpoint.0.iter_mut() {
+        let interface = b.kind.str() == Some("Interface");
+        let groups = match (&group, interface && extra.is_wholly_known()) {
+            _ if !interface => Val::Null,
+            (Val::Known(g), true) => {
                 let mut all = extra.strings();
                 all.push(g.clone());
                 all.sort();
-                Value::string_set(&all)
-            } else {
-                Value::Unknown
-            };
-            let changed_groups = bf.get("security_group_ids") != Some(&groups);
-            if changed_groups && bf.get("id").is_some_and(|v| !v.is_unknown()) && interface {
-                bf.insert("state".into(), Value::Unknown);
+                Val::Known(Set::of(&all))
             }
-            bf.insert("security_group_ids".into(), groups);
+            _ => Val::Unknown,
+        };
+        if b.security_group_ids.val != groups && !b.id.is_unknown() && interface {
+            b.state.set(Val::Unknown);
         }
+        b.security_group_ids.set(groups);
     }
-    Planned { state, requires_replace }
+}
+
+/// The configuration's value of an endpoint's own attribute, else the
+/// bundle's when it `applies` to this type of endpoint, else null.
+fn own_or_bundle(own: &Attr<Set<String>>, bundle: &Attr<Set<String>>, applies: bool) -> Val<Set<String>> {
+    if !own.is_null() {
+        own.val.clone()
+    } else if applies {
+        bundle.val.clone()
+    } else {
+        Val::Null
+    }
 }
 
 /// One endpoint block of the plan. `before` is the same endpoint in the
 /// prior state (same service and type, and it exists).
 pub(super) fn plan_endpoint(
     region: Option<&str>,
-    bundle: &Value,
-    cfg: &Value,
-    proposed: &Value,
+    bundle: &Bundle,
+    cfg: &EndpointBlock,
+    b: &mut EndpointBlock,
     kind: Kind,
-    before: Option<&Value>,
-) -> Value {
-    let mut b = match proposed {
-        Value::Object(m) => m.clone(),
-        _ => BTreeMap::new(),
-    };
+    before: Option<&EndpointBlock>,
+) {
     let interface = kind == Kind::Interface;
-    let pick = |own: &Value, bundle_attr: &str, applies: bool| -> Value {
-        if !own.is_null() {
-            own.clone()
-        } else if applies {
-            bundle.get(bundle_attr).clone()
-        } else {
-            Value::Null
-        }
-    };
-    b.insert("type".into(), Value::string(kind.as_str()));
-    let dns = match cfg.get("private_dns_enabled") {
-        Value::Null if interface => Value::Bool(true),
-        Value::Null => Value::Null,
+    b.kind.set_known(kind.as_str().to_string());
+    b.private_dns_enabled.set(match &cfg.private_dns_enabled.val {
+        Val::Null if interface => Val::Known(true),
         v => v.clone(),
-    };
-    b.insert("private_dns_enabled".into(), dns);
-    b.insert("subnet_ids".into(), pick(cfg.get("subnet_ids"), "subnet_ids", interface));
-    b.insert("route_table_ids".into(), pick(cfg.get("route_table_ids"), "route_table_ids", !interface));
+    });
+    b.subnet_ids.set(own_or_bundle(&cfg.subnet_ids, &bundle.subnet_ids, interface));
+    b.route_table_ids.set(own_or_bundle(&cfg.route_table_ids, &bundle.route_table_ids, !interface));
     // Keep the prior text of an equivalent policy: no diff for reformatting.
-    let policy = match (cfg.get("policy"), before.map(|p| p.get("policy"))) {
-        (Value::String(new), Some(Value::String(old))) if policy::equivalent(new, old) => Value::string(old.clone()),
-        (v, _) => v.clone(),
-    };
-    b.insert("policy".into(), policy);
-    let service = cfg.get("service").as_str().unwrap_or("");
-    b.insert("service_name".into(), region.map(|r| Value::string(full_service_name(service, r))).unwrap_or(Value::Unknown));
-
+    b.policy.set(match (cfg.policy.str(), before.and_then(|p| p.policy.str())) {
+        (Some(new), Some(old)) if policy::equivalent(new, old) => Val::Known(old.to_string()),
+        _ => cfg.policy.val.clone(),
+    });
+    let service = cfg.service.str().unwrap_or("");
+    b.service_name.set(region.map(|r| Val::Known(full_service_name(service, r))).unwrap_or(Val::Unknown));
     match before {
-        Some(p) => {
-            let same = |a: &str| b.get(a).unwrap_or(&Value::Null) == p.get(a);
-            let placement_same = same("subnet_ids") && same("route_table_ids");
-            let dns_same = same("private_dns_enabled");
-            let untouched = placement_same && dns_same && same("policy");
-            b.insert("id".into(), p.get("id").clone());
-            b.insert("state".into(), if untouched { p.get("state").clone() } else { Value::Unknown });
-            let keep_if = |ok: bool, a: &str| if ok { p.get(a).clone() } else { Value::Unknown };
-            b.insert("dns_names".into(), keep_if(placement_same && dns_same, "dns_names"));
-            b.insert("network_interface_ids".into(), keep_if(placement_same, "network_interface_ids"));
-            b.insert("prefix_list_id".into(), p.get("prefix_list_id").clone());
-            b.insert("security_group_ids".into(), p.get("security_group_ids").clone());
-        }
+        Some(p) => keep_observed(b, p),
         None => {
-            for a in ["id", "state", "dns_names", "network_interface_ids"] {
-                b.insert(a.into(), Value::Unknown);
+            for a in [&mut b.id, &mut b.state] {
+                a.set(Val::Unknown);
             }
-            b.insert("prefix_list_id".into(), if interface { Value::Null } else { Value::Unknown });
-            b.insert("security_group_ids".into(), Value::Unknown);
+            b.dns_names.set(Val::Unknown);
+            b.network_interface_ids.set(Val::Unknown);
+            b.prefix_list_id.set(if interface { Val::Null } else { Val::Unknown });
+            b.security_group_ids.set(Val::Unknown);
         }
     }
-    Value::Object(b)
+}
+
+/// An endpoint that exists keeps what AWS reported, except what the
+/// planned change alters.
+fn keep_observed(b: &mut EndpointBlock, p: &EndpointBlock) {
+    let placement_same = b.subnet_ids == p.subnet_ids && b.route_table_ids == p.route_table_ids;
+    let dns_same = b.private_dns_enabled == p.private_dns_enabled;
+    let untouched = placement_same && dns_same && b.policy == p.policy;
+    b.id.set(p.id.val.clone());
+    b.state.set(if untouched { p.state.val.clone() } else { Val::Unknown });
+    b.dns_names.set(if placement_same && dns_same { p.dns_names.val.clone() } else { Val::Unknown });
+    b.network_interface_ids.set(if placement_same { p.network_interface_ids.val.clone() } else { Val::Unknown });
+    b.prefix_list_id.set(p.prefix_list_id.val.clone());
+    b.security_group_ids.set(p.security_group_ids.val.clone());
+}
+
+/// What the plan-time checks look at: endpoints that are new or whose
+/// placement or private DNS changes.
+#[derive(Default)]
+struct ToCheck {
+    /// Endpoint index, its subnets, and whether they are the endpoint's own
+    /// (else the bundle's `subnet_ids`).
+    subnets: Vec<(usize, Vec<String>, bool)>,
+    /// Endpoint index and its route tables.
+    route_tables: Vec<(usize, Vec<String>)>,
+    /// New endpoints: index, key, private DNS on.
+    new: Vec<(usize, Key, bool)>,
+    wants_private_dns: bool,
+}
+
+fn to_check(prior: Option<&Bundle>, planned: &Bundle, region: &str) -> ToCheck {
+    let mut c = ToCheck::default();
+    for (i, b) in planned.endpoint.0.iter().enumerate() {
+        let key = b.key(region);
+        let before = prior.and_then(|p| prior_endpoint(p, &key, region));
+        let is_new = before.is_none_or(|p| p.id.str().is_none());
+        if key.1 == Kind::Interface {
+            let subnets = &b.subnet_ids;
+            if subnets.is_wholly_known() && (is_new || before.is_some_and(|p| p.subnet_ids != *subnets)) {
+                let own = b.subnet_ids != planned.subnet_ids || planned.subnet_ids.is_null();
+                c.subnets.push((i, subnets.strings(), own));
+            }
+            let dns_on = b.private_dns_enabled.bool() == Some(true);
+            let dns_was = before.and_then(|p| p.private_dns_enabled.bool()) == Some(true);
+            c.wants_private_dns |= dns_on && (is_new || !dns_was);
+            if is_new {
+                c.new.push((i, key, dns_on));
+            }
+        } else {
+            let rts = &b.route_table_ids;
+            if rts.is_wholly_known() && (is_new || before.is_some_and(|p| p.route_table_ids != *rts)) {
+                c.route_tables.push((i, rts.strings()));
+            }
+            if is_new {
+                c.new.push((i, key, false));
+            }
+        }
+    }
+    c
 }
 
 /// Checks that need AWS, made only for what is new or changed so a plan
-/// with no changes makes no calls.
-pub(super) async fn check_against_aws(ctx: &Ctx, prior: &Value, planned: &Value) -> Result<Diagnostics, crate::diag::Diagnostic> {
+/// with no changes makes no calls. `prior` is what the checks compare
+/// with (see `checks::prior_for_checks`).
+pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
-    let ec2 = &ctx.aws.ec2;
-    let Some(vpc_id) = planned.get("vpc_id").as_str() else { return Ok(d) };
+    let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
+    let c = to_check(prior, planned, &ctx.aws.region);
+    if !c.subnets.is_empty() {
+        d.extend(check_subnets(ctx, vpc_id, &c.subnets, planned).await?);
+    }
+    if !c.route_tables.is_empty() {
+        d.extend(check_route_tables(ctx, vpc_id, &c.route_tables, planned).await?);
+    }
+    if c.wants_private_dns {
+        let remedy = ", or set private_dns_enabled = false on the endpoint and use its DNS names";
+        let summary = "Private DNS needs DNS support and DNS hostnames on the VPC";
+        d.extend(checks::check_vpc_dns(ctx, vpc_id, summary, remedy).await?.into_iter().collect());
+    }
+    if !c.new.is_empty() {
+        d.extend(check_services(ctx, &c.new, planned).await?);
+        d.extend(check_dns_owners(ctx, vpc_id, &c.new, planned).await?);
+    }
+    Ok(d)
+}
+
+/// The subnets exist, are in the VPC, one per Availability Zone.
+async fn check_subnets(
+    ctx: &Ctx,
+    vpc_id: &str,
+    checks: &[(usize, Vec<String>, bool)],
+    planned: &Bundle,
+) -> Result<Diagnostics, Diagnostic> {
+    let all: BTreeSet<String> = checks.iter().flat_map(|(_, s, _)| s.iter().cloned()).collect();
+    let found = vpc::subnets(&ctx.aws.ec2, &all.into_iter().collect::<Vec<_>>()).await?;
+    let mut d = Diagnostics::default();
+    for (i, ids, own) in checks {
+        let path = if *own { planned.endpoint.0[*i].subnet_ids.path.clone() } else { planned.subnet_ids.path.clone() };
+        d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, &ctx.aws.region, ids, &path)));
+    }
+    Ok(d)
+}
+
+/// The route tables exist and are in the VPC.
+async fn check_route_tables(ctx: &Ctx, vpc_id: &str, checks: &[(usize, Vec<String>)], planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
     let region = ctx.aws.region.as_str();
-    let prior_vpc = prior.get("vpc_id").as_str();
-    let fresh = prior_vpc != Some(vpc_id);
-    let id = planned.get("id").as_str();
-
-    // Endpoints that are new or whose placement changes.
-    let mut subnet_checks: Vec<(usize, Vec<String>, &str)> = Vec::new();
-    let mut route_checks: Vec<(usize, Vec<String>)> = Vec::new();
-    let mut new_keys: Vec<(usize, Key, bool)> = Vec::new();
-    let mut wants_private_dns = false;
-    for (i, b) in planned.get("endpoint").elements().iter().enumerate() {
-        let key: Key = (full_service_name(b.get("service").as_str().unwrap_or(""), region), kind_of(b));
-        let before = if fresh { None } else { prior_endpoint(prior, &key, region) };
-        let is_new = before.is_none_or(|p| p.get("id").as_str().is_none());
-        let attr_of = |a: &'static str| if b.get(a) == planned.get(a) && !planned.get(a).is_null() { "" } else { a };
-        if key.1 == Kind::Interface {
-            let subnets = b.get("subnet_ids");
-            if subnets.is_wholly_known() && (is_new || before.is_some_and(|p| p.get("subnet_ids") != subnets)) {
-                subnet_checks.push((i, subnets.strings(), attr_of("subnet_ids")));
-            }
-            let dns_on = b.get("private_dns_enabled").as_bool() == Some(true);
-            let dns_was = before.and_then(|p| p.get("private_dns_enabled").as_bool()) == Some(true);
-            if dns_on && (is_new || !dns_was) {
-                wants_private_dns = true;
-            }
-            if is_new {
-                new_keys.push((i, key.clone(), dns_on));
-            }
-        } else {
-            let rts = b.get("route_table_ids");
-            if rts.is_wholly_known() && (is_new || before.is_some_and(|p| p.get("route_table_ids") != rts)) {
-                route_checks.push((i, rts.strings()));
-            }
-            if is_new {
-                new_keys.push((i, key.clone(), false));
+    let all: BTreeSet<String> = checks.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
+    let found = vpc::route_tables(&ctx.aws.ec2, &all.into_iter().collect::<Vec<_>>()).await?;
+    let mut d = Diagnostics::default();
+    for (i, ids) in checks {
+        for rid in ids {
+            let problem = match found.iter().find(|(id, _)| id == rid) {
+                None => Some(format!("Route table {rid} does not exist in {region}.")),
+                Some((_, v)) if v != vpc_id => Some(format!("Route table {rid} is in {v}, not in {vpc_id}.")),
+                _ => None,
+            };
+            if let Some(p) = problem {
+                d.push(Diagnostic::error("Route table not usable", p).at(planned.endpoint.0[*i].route_table_ids.path.clone()));
             }
         }
     }
+    Ok(d)
+}
 
-    if !subnet_checks.is_empty() {
-        let all: BTreeSet<String> = subnet_checks.iter().flat_map(|(_, s, _)| s.iter().cloned()).collect();
-        let found = vpc::subnets(ec2, &all.into_iter().collect::<Vec<_>>()).await?;
-        for (i, ids, own_attr) in &subnet_checks {
-            let path = if own_attr.is_empty() { Path::attr("subnet_ids") } else { Path::attr("endpoint").index(*i).then(own_attr) };
-            d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, region, ids, &path)));
-        }
-    }
-
-    if !route_checks.is_empty() {
-        let all: BTreeSet<String> = route_checks.iter().flat_map(|(_, r)| r.iter().cloned()).collect();
-        let found = vpc::route_tables(ec2, &all.into_iter().collect::<Vec<_>>()).await?;
-        for (i, ids) in &route_checks {
-            for rid in ids {
-                let problem = match found.iter().find(|(id, _)| id == rid) {
-                    None => Some(format!("Route table {rid} does not exist in {region}.")),
-                    Some((_, v)) if v != vpc_id => Some(format!("Route table {rid} is in {v}, not in {vpc_id}.")),
-                    _ => None,
-                };
-                if let Some(p) = problem {
-                    d.push(Diagnostic::error("Route table not usable", p).at(Path::attr("endpoint").index(*i).then("route_table_ids")));
+/// Each new endpoint's service is offered in the region, as that type.
+async fn check_services(ctx: &Ctx, new: &[(usize, Key, bool)], planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
+    let ec2 = &ctx.aws.ec2;
+    let names: Vec<String> = new.iter().map(|(_, k, _)| k.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let offered = vpce::services(ec2, &names).await?;
+    let mut all_names: Option<Vec<String>> = None;
+    let mut d = Diagnostics::default();
+    for (i, key, _) in new {
+        let b = &planned.endpoint.0[*i];
+        match offered.iter().find(|s| s.name == key.0) {
+            None => {
+                if all_names.is_none() {
+                    all_names = Some(vpce::all_service_names(ec2).await?);
                 }
+                let near = near_matches(&key.0, all_names.as_deref().unwrap_or_default());
+                let hint = if near.is_empty() { String::new() } else { format!(" Did you mean {}?", near.join(", ")) };
+                d.push(
+                    Diagnostic::error("Unknown service", format!("{} offers no VPC endpoint service {:?}.{hint}", ctx.aws.region, key.0))
+                        .at(b.service.path.clone()),
+                );
             }
-        }
-    }
-
-    if wants_private_dns {
-        match vpc::dns_attributes(ec2, vpc_id).await? {
-            None => d.push(Diagnostic::error("VPC not found", format!("VPC {vpc_id} does not exist in {region}.")).at(Path::attr("vpc_id"))),
-            Some((support, hostnames)) if !(support && hostnames) => d.push(
+            Some(s) if !s.kinds.is_empty() && !s.kinds.contains(&key.1) => d.push(
                 Diagnostic::error(
-                    "Private DNS needs DNS support and DNS hostnames on the VPC",
-                    format!(
-                        "VPC {vpc_id} has enableDnsSupport={support} and enableDnsHostnames={hostnames}. Turn both on (aws_vpc: enable_dns_support = true, enable_dns_hostnames = true), or set private_dns_enabled = false on the endpoint and use its DNS names."
-                    ),
+                    "Endpoint type not offered",
+                    format!("{} is offered as {} only.", key.0, s.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" and ")),
                 )
-                .at(Path::attr("vpc_id")),
+                .at(b.kind.path.clone()),
             ),
             _ => {}
         }
     }
+    Ok(d)
+}
 
-    if !new_keys.is_empty() {
-        let names: Vec<String> = new_keys.iter().map(|(_, k, _)| k.0.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-        let offered = vpce::services(ec2, &names).await?;
-        let mut all_names: Option<Vec<String>> = None;
-        let adopt = planned.get("adopt_existing").as_bool() == Some(true);
-        for (i, key, dns_on) in &new_keys {
-            let at = Path::attr("endpoint").index(*i);
-            match offered.iter().find(|s| s.name == key.0) {
-                None => {
-                    if all_names.is_none() {
-                        all_names = Some(vpce::all_service_names(ec2).await?);
-                    }
-                    let near = near_matches(&key.0, all_names.as_deref().unwrap_or_default());
-                    let hint = if near.is_empty() { String::new() } else { format!(" Did you mean {}?", near.join(", ")) };
-                    d.push(
-                        Diagnostic::error("Unknown service", format!("{region} offers no VPC endpoint service {:?}.{hint}", key.0))
-                            .at(at.then("service")),
-                    );
-                }
-                Some(s) if !s.kinds.is_empty() && !s.kinds.contains(&key.1) => d.push(
-                    Diagnostic::error(
-                        "Endpoint type not offered",
-                        format!("{} is offered as {} only.", key.0, s.kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(" and ")),
-                    )
-                    .at(at.then("type")),
-                ),
-                _ => {}
-            }
-            // Only one endpoint per service and VPC can own the private DNS name.
-            if *dns_on && !adopt {
-                let existing = vpce::find_for_service(ec2, vpc_id, &key.0).await?;
-                let foreign: Vec<&Endpoint> = existing
-                    .iter()
-                    .filter(|e| e.kind == key.1 && (id.is_none() || e.tags.get(OWNER_TAG).map(String::as_str) != id))
-                    .collect();
-                if let Some(e) = foreign.first() {
-                    d.push(
-                        Diagnostic::error(
-                            "An endpoint for this service already exists in the VPC",
-                            format!(
-                                "{} already has {} for {}; a second one cannot own the private DNS name. Set adopt_existing = true to take it over, or remove it, or set private_dns_enabled = false here.",
-                                vpc_id, e.id, key.0
-                            ),
-                        )
-                        .at(at.then("service")),
-                    );
-                }
-            }
+/// Only one endpoint per service and VPC can own the private DNS name: a
+/// new one with private DNS next to another's is an error, unless the
+/// bundle adopts existing endpoints.
+async fn check_dns_owners(ctx: &Ctx, vpc_id: &str, new: &[(usize, Key, bool)], planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
+    let mut d = Diagnostics::default();
+    if planned.adopt_existing.bool() == Some(true) {
+        return Ok(d);
+    }
+    let id = planned.id.str();
+    for (i, key, _) in new.iter().filter(|(_, _, dns_on)| *dns_on) {
+        let existing = vpce::find_for_service(&ctx.aws.ec2, vpc_id, &key.0).await?;
+        let foreign = existing.iter().find(|e| e.kind == key.1 && (id.is_none() || e.tags.get(OWNER_TAG).map(String::as_str) != id));
+        if let Some(e) = foreign {
+            d.push(
+                Diagnostic::error(
+                    "An endpoint for this service already exists in the VPC",
+                    format!(
+                        "{} already has {} for {}; a second one cannot own the private DNS name. Set adopt_existing = true to take it over, or remove it, or set private_dns_enabled = false here.",
+                        vpc_id, e.id, key.0
+                    ),
+                )
+                .at(planned.endpoint.0[*i].service.path.clone()),
+            );
         }
     }
     Ok(d)
@@ -337,17 +363,17 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
 /// security group, still with a network interface in the VPC, lose their
 /// private path to those services. Gateway endpoints admit by route table
 /// and CIDR clients have no name: neither is checked.
-pub(super) async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
-    let interface: Vec<&Value> =
-        prior.get("endpoint").elements().iter().filter(|b| kind_of(b) == Kind::Interface && b.get("id").as_str().is_some()).collect();
-    let (Some(vpc_id), false) = (prior.get("vpc_id").as_str(), interface.is_empty()) else { return Diagnostics::default() };
-    let services: Vec<String> = interface.iter().map(|b| short_service_name(b.get("service").as_str().unwrap_or(""))).collect();
-    let bundle = match prior.get("name").as_str() {
-        Some(name) => format!("{name} ({})", prior.get("id").as_str().unwrap_or("")),
-        None => prior.get("id").as_str().unwrap_or("").to_string(),
+pub(super) async fn destroy_warnings(ctx: &Ctx, prior: &Bundle) -> Diagnostics {
+    let interface: Vec<&EndpointBlock> = prior.endpoint.0.iter().filter(|b| b.kind() == Kind::Interface && b.id.str().is_some()).collect();
+    let (Some(vpc_id), false) = (prior.vpc_id.str(), interface.is_empty()) else { return Diagnostics::default() };
+    let services: Vec<String> = interface.iter().map(|b| short_service_name(b.service.str().unwrap_or(""))).collect();
+    let id = prior.id.str().unwrap_or("");
+    let bundle = match prior.name.str() {
+        Some(name) => format!("{name} ({id})"),
+        None => id.to_string(),
     };
     let going =
         crate::resources::Going { what: format!("the Interface endpoints of bundle {bundle}"), services: services.join(", "), vpc_id };
-    let own: BTreeSet<String> = interface.iter().flat_map(|b| b.get("network_interface_ids").strings()).collect();
-    going.client_warnings(ctx, &prior.get("allowed_security_group_ids").strings(), |i| own.contains(&i.id)).await
+    let own: BTreeSet<String> = interface.iter().flat_map(|b| b.network_interface_ids.strings()).collect();
+    going.client_warnings(ctx, &prior.allowed_security_group_ids.strings(), |i| own.contains(&i.id)).await
 }

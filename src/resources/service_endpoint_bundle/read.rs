@@ -27,8 +27,8 @@ pub(super) async fn observe(
 
 pub(super) async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
     let ec2 = &ctx.aws.ec2;
-    let region = ctx.aws.region.clone();
-    let (group_id, eps) = recorded(state, &region);
+    let before = Bundle::decode(state);
+    let (group_id, eps) = recorded(&before, &ctx.aws.region);
     let ids: Vec<String> = eps.values().cloned().collect();
     let (group, found) = observe(ec2, group_id.as_deref(), &ids, "refresh the bundle").await?;
     let found = with_prefix_lists(ctx, found.into_iter().filter(|e| !e.is_gone()).collect()).await?;
@@ -36,40 +36,31 @@ pub(super) async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagno
     if group.is_none() && eps.values().all(|id| !live.contains_key(id)) {
         return Ok(Value::Null);
     }
-    let mut out = state.clone();
-    let Value::Object(fields) = &mut out else { return Ok(out) };
+    let mut out = before.clone();
     match &group {
         Some(g) => {
             let (groups, cidrs, unexpected) = classify_rules(&g.rules);
-            fields.insert("allowed_security_group_ids".into(), observed_set(state.get("allowed_security_group_ids"), &groups));
-            fields.insert("allowed_cidr_blocks".into(), observed_set(state.get("allowed_cidr_blocks"), &cidrs));
-            fields.insert("unexpected_rules".into(), Value::List(unexpected.into_iter().map(Value::string).collect()));
-            fields.insert("tags_all".into(), Value::from_string_map(&tags::without_ownership(&g.tags)));
+            out.allowed_security_group_ids.set(observed_set(&before.allowed_security_group_ids, &groups));
+            out.allowed_cidr_blocks.set(observed_set(&before.allowed_cidr_blocks, &cidrs));
+            out.unexpected_rules.set_known(List::of(&unexpected));
+            out.tags_all.set_known(Map::of(&tags::without_ownership(&g.tags)));
         }
-        None => {
-            fields.insert("security_group_id".into(), Value::Null);
-        }
+        None => out.security_group_id.set(Val::Null),
     }
-    if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
-        for b in blocks.iter_mut() {
-            let Value::Object(bf) = b else { continue };
-            let ep = bf.get("id").and_then(Value::as_str).and_then(|id| live.get(&id.to_string()).copied());
-            match ep {
-                Some(ep) => refresh_endpoint(bf, ep),
-                None => {
-                    // Deleted behind Terraform's back: the plan shows it re-created.
-                    bf.insert("id".into(), Value::Null);
-                    bf.insert("state".into(), Value::string("deleted"));
-                }
+    for b in out.endpoint.0.iter_mut() {
+        match b.id.str().and_then(|id| live.get(&id.to_string()).copied()) {
+            Some(ep) => refresh_endpoint(b, ep),
+            None => {
+                // Deleted behind Terraform's back: the plan shows it re-created.
+                b.id.set(Val::Null);
+                b.state.set_known("deleted".into());
             }
         }
     }
-    if group.is_none() {
-        if let Some(ep) = live.values().next() {
-            fields.insert("tags_all".into(), Value::from_string_map(&tags::without_ownership(&ep.tags)));
-        }
+    if let (None, Some(ep)) = (&group, live.values().next()) {
+        out.tags_all.set_known(Map::of(&tags::without_ownership(&ep.tags)));
     }
-    Ok(out)
+    Ok(out.encode())
 }
 
 /// Allowed client groups, allowed CIDRs, and every other rule (described).
@@ -90,21 +81,18 @@ pub(super) fn classify_rules(rules: &[Rule]) -> (Vec<String>, Vec<String>, Vec<S
 }
 
 /// One endpoint block from the endpoint as it is now.
-pub(super) fn refresh_endpoint(bf: &mut BTreeMap<String, Value>, ep: &Endpoint) {
-    let interface = ep.kind == Kind::Interface;
-    if interface {
-        bf.insert("subnet_ids".into(), Value::string_set(&sorted(&ep.subnet_ids)));
-        bf.insert("private_dns_enabled".into(), Value::Bool(ep.private_dns_enabled));
+pub(super) fn refresh_endpoint(b: &mut EndpointBlock, ep: &Endpoint) {
+    if ep.kind == Kind::Interface {
+        b.subnet_ids.set_known(Set::of(&sorted(&ep.subnet_ids)));
+        b.private_dns_enabled.set_known(ep.private_dns_enabled);
     } else {
-        bf.insert("route_table_ids".into(), Value::string_set(&sorted(&ep.route_table_ids)));
+        b.route_table_ids.set_known(Set::of(&sorted(&ep.route_table_ids)));
     }
-    let prior_policy = bf.get("policy").cloned().unwrap_or(Value::Null);
-    let policy = match (&ep.policy, prior_policy) {
-        (Some(now), Value::String(before)) if policy::equivalent(now, &before) => Value::string(before),
-        (Some(now), Value::Null) if policy::is_default_full_access(now) => Value::Null,
-        (Some(now), _) => Value::string(now.clone()),
-        (None, _) => Value::Null,
-    };
-    bf.insert("policy".into(), policy);
-    fill_observed(bf, ep);
+    b.policy.set(match (&ep.policy, &b.policy.val) {
+        (Some(now), Val::Known(before)) if policy::equivalent(now, before) => Val::Known(before.clone()),
+        (Some(now), Val::Null) if policy::is_default_full_access(now) => Val::Null,
+        (Some(now), _) => Val::Known(now.clone()),
+        (None, _) => Val::Null,
+    });
+    fill_observed(b, ep);
 }
