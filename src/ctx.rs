@@ -8,7 +8,7 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::Aws;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Diagnostics};
 
 /// What a resource or data source gets for one call: the AWS clients and
 /// a token that fires when Terraform sends StopProvider.
@@ -28,6 +28,14 @@ impl Ctx {
                 "Stopped",
                 format!("Terraform asked the provider to stop (interrupt) while it was {what}."),
             )),
+        }
+    }
+
+    /// `run` for work that reports several diagnostics.
+    pub async fn run_all<T>(&self, what: &str, fut: impl Future<Output = Result<T, Diagnostics>>) -> Result<T, Diagnostics> {
+        match self.run(what, async { Ok(fut.await) }).await {
+            Ok(r) => r,
+            Err(stopped) => Err(stopped.into()),
         }
     }
 }

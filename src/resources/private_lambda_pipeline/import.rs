@@ -22,14 +22,59 @@ pub(super) async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnos
     }
     let fifo = queue.as_ref().is_some_and(|q| q.name.ends_with(".fifo"));
     let dlq = queue::find_by_name(&aws.sqs, &format!("{name}-dlq{}", if fifo { ".fifo" } else { "" })).await?;
-    let subnets = producer.subnet_ids.clone();
     // The function's VpcConfig names its VPC, but moto always answers
     // vpc-123abc there; the subnets' own VPC is right on both.
-    let vpc_id = vpc::subnets(&aws.ec2, &subnets)
+    let vpc_id = vpc::subnets(&aws.ec2, &producer.subnet_ids)
         .await?
         .first()
         .map(|s| s.vpc_id.clone())
         .ok_or_else(|| bad(format!("{name}-producer is in no subnet of this account")))?;
+    let found = imported_network(ctx, name, &vpc_id).await?;
+    let mapping = match &queue {
+        Some(q) => esm::find_for(&aws.lambda, &consumer.name, &q.arn).await?,
+        None => None,
+    };
+    let mut s = Pipeline::default();
+    s.id.set_known(name.to_string());
+    s.name.set_known(name.to_string());
+    s.vpc_id.set_known(vpc_id);
+    s.subnet_ids.set_known(Set::of(&producer.subnet_ids));
+    let (own_tags, all_tags) = checks::imported_tags(&producer.tags, &aws.default_tags);
+    s.tags.set(own_tags);
+    s.tags_all.set_known(all_tags);
+    s.producer.0 = imported_function(&producer, Some((queue.as_ref(), found.producer_group.as_deref())));
+    s.consumer.0 = imported_function(&consumer, None);
+    if fifo {
+        s.queue.fifo.set_known(true);
+    }
+    s.endpoint.create.set_known(found.reused.is_none());
+    s.endpoint.endpoint_id.set(Val::from_option(found.reused.clone()));
+    s.queue_url.set(Val::from_option(queue.as_ref().map(|q| q.url.clone())));
+    s.queue_arn.set(Val::from_option(queue.as_ref().map(|q| q.arn.clone())));
+    s.dead_letter_queue_url.set(Val::from_option(dlq.as_ref().map(|q| q.url.clone())));
+    s.dead_letter_queue_arn.set(Val::from_option(dlq.as_ref().map(|q| q.arn.clone())));
+    s.producer_function_arn.set_known(producer.arn.clone());
+    s.consumer_function_arn.set_known(consumer.arn.clone());
+    s.event_source_mapping_id.set(Val::from_option(mapping.map(|m| m.uuid)));
+    s.producer_security_group_id.set(Val::from_option(found.producer_group));
+    s.endpoint_id.set(Val::from_option(found.endpoint.or(found.reused)));
+    s.endpoint_security_group_id.set(Val::from_option(found.endpoint_group));
+    s.producer_role_arn.set_known(producer.role_arn.clone());
+    s.consumer_role_arn.set_known(consumer.role_arn.clone());
+    Ok(s.encode())
+}
+
+/// The pipeline's network parts found by their tags: its groups, its own
+/// endpoint, or the SQS endpoint it reuses.
+struct ImportedNetwork {
+    producer_group: Option<String>,
+    endpoint_group: Option<String>,
+    endpoint: Option<String>,
+    reused: Option<String>,
+}
+
+async fn imported_network(ctx: &Ctx, name: &str, vpc_id: &str) -> Result<ImportedNetwork, Diagnostic> {
+    let ec2 = &ctx.aws.ec2;
     let owner = format!("pipeline/{name}");
     let tagged = |part: &str| {
         let mut t = Tags::new();
@@ -37,100 +82,59 @@ pub(super) async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnos
         t.insert(tags::PART_TAG.into(), part.into());
         t
     };
-    let producer_group = sg::find_by_tags(&aws.ec2, &vpc_id, &tagged("producer-group")).await?.into_iter().next();
-    let endpoint_group = sg::find_by_tags(&aws.ec2, &vpc_id, &tagged("endpoint-group")).await?.into_iter().next();
-    let endpoint = vpce::find_by_tags(&aws.ec2, &vpc_id, &tagged("endpoint")).await?.into_iter().next();
+    let producer_group = sg::find_by_tags(ec2, vpc_id, &tagged("producer-group")).await?.into_iter().next();
+    let endpoint_group = sg::find_by_tags(ec2, vpc_id, &tagged("endpoint-group")).await?.into_iter().next();
+    let endpoint = vpce::find_by_tags(ec2, vpc_id, &tagged("endpoint")).await?.into_iter().next().map(|e| e.id);
     let reused = match (&endpoint, &producer_group) {
-        (Some(_), _) | (None, None) => None,
-        // The producer's egress names the groups of the endpoint it uses.
-        (None, Some(g)) => {
-            let targets: Vec<String> = sg::find(&aws.ec2, g)
-                .await?
-                .map(|g| {
-                    g.rules
-                        .iter()
-                        .filter_map(|r| match &r.peer {
-                            Peer::Group(x) => Some(x.clone()),
-                            _ => None,
-                        })
-                        .collect()
+        (None, Some(g)) => reused_endpoint(ctx, vpc_id, g).await?,
+        _ => None,
+    };
+    Ok(ImportedNetwork { producer_group, endpoint_group, endpoint, reused })
+}
+
+/// The SQS endpoint the producer's egress names the groups of (a pipeline
+/// that reuses an endpoint).
+async fn reused_endpoint(ctx: &Ctx, vpc_id: &str, producer_group: &str) -> Result<Option<String>, Diagnostic> {
+    let ec2 = &ctx.aws.ec2;
+    let targets: Vec<String> = sg::find(ec2, producer_group)
+        .await?
+        .map(|g| {
+            g.rules
+                .iter()
+                .filter_map(|r| match &r.peer {
+                    Peer::Group(x) => Some(x.clone()),
+                    _ => None,
                 })
-                .unwrap_or_default();
-            let sqs = vpce::find_for_service(&aws.ec2, &vpc_id, &format!("com.amazonaws.{}.sqs", aws.region)).await?;
-            sqs.into_iter().find(|e| e.security_group_ids.iter().any(|x| targets.contains(x))).map(|e| e.id)
-        }
-    };
-    let mapping = match &queue {
-        Some(q) => esm::find_for(&aws.lambda, &consumer.name, &q.arn).await?,
-        None => None,
-    };
-    let own_role = |f: &Function, role: &str| f.role_arn.ends_with(&format!(":role/{role}"));
-    let function_block = |f: &Function, is_producer: bool| {
-        let source = f.tags.get(SOURCE_TAG).and_then(|t| CodeSource::from_tag(t));
-        let mut b: BTreeMap<String, Value> = BTreeMap::new();
-        b.insert(
-            "source_dir".into(),
-            Value::opt_string(match &source {
-                Some(CodeSource::Dir(d)) => Some(d.display().to_string()),
-                _ => None,
-            }),
-        );
-        b.insert(
-            "filename".into(),
-            Value::opt_string(match &source {
-                Some(CodeSource::File(p)) => Some(p.display().to_string()),
-                _ => None,
-            }),
-        );
-        b.insert("role_arn".into(), if own_role(f, &f.name) { Value::Null } else { Value::string(f.role_arn.clone()) });
-        if is_producer {
-            let var = queue.as_ref().and_then(|q| f.environment.iter().find(|(_, v)| **v == q.url).map(|(k, _)| k.clone()));
-            b.insert("queue_url_env_var".into(), Value::string(var.unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into())));
-            let ours: Vec<&String> = producer_group.iter().collect();
-            let extra: Vec<String> = f.security_group_ids.iter().filter(|g| !ours.contains(g)).cloned().collect();
-            b.insert("security_group_ids".into(), if extra.is_empty() { Value::Null } else { Value::string_set(&extra) });
-        } else {
-            b.insert("in_vpc".into(), Value::Bool(!f.subnet_ids.is_empty()));
-        }
-        Value::Object(b)
-    };
-    let user_tags = tags::without_ownership(&producer.tags);
-    let own_tags: Tags =
-        user_tags.iter().filter(|(k, v)| aws.default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-    let mut state: BTreeMap<String, Value> = BTreeMap::new();
-    state.insert("id".into(), Value::string(name));
-    state.insert("name".into(), Value::string(name));
-    state.insert("vpc_id".into(), Value::string(vpc_id));
-    state.insert("subnet_ids".into(), Value::string_set(&subnets));
-    state.insert("tags".into(), if own_tags.is_empty() { Value::Null } else { Value::from_string_map(&own_tags) });
-    state.insert("tags_all".into(), Value::from_string_map(&user_tags));
-    state.insert("producer".into(), function_block(&producer, true));
-    state.insert("consumer".into(), function_block(&consumer, false));
-    if fifo {
-        state.insert("queue".into(), Value::object([("fifo", Value::Bool(true))]));
+                .collect()
+        })
+        .unwrap_or_default();
+    let sqs = vpce::find_for_service(ec2, vpc_id, &format!("com.amazonaws.{}.sqs", ctx.aws.region)).await?;
+    Ok(sqs.into_iter().find(|e| e.security_group_ids.iter().any(|x| targets.contains(x))).map(|e| e.id))
+}
+
+/// A function block as an import sees it: where the code came from (the
+/// source tag), the role when it is not the pipeline's own, and for the
+/// producer (`producer` = its queue and group) the queue URL variable and
+/// the groups the user added.
+fn imported_function(f: &Function, producer: Option<(Option<&Queue>, Option<&str>)>) -> FunctionBlock {
+    let mut b = FunctionBlock::default();
+    match f.tags.get(SOURCE_TAG).and_then(|t| CodeSource::from_tag(t)) {
+        Some(CodeSource::Dir(d)) => b.source_dir.set_known(d.display().to_string()),
+        Some(CodeSource::File(p)) => b.filename.set_known(p.display().to_string()),
+        None => {}
     }
-    state.insert(
-        "endpoint".into(),
-        Value::object([("create", Value::Bool(reused.is_none())), ("endpoint_id", Value::opt_string(reused.clone()))]),
-    );
-    let ids: [(&str, Option<String>); 12] = [
-        ("queue_url", queue.as_ref().map(|q| q.url.clone())),
-        ("queue_arn", queue.as_ref().map(|q| q.arn.clone())),
-        ("dead_letter_queue_url", dlq.as_ref().map(|q| q.url.clone())),
-        ("dead_letter_queue_arn", dlq.as_ref().map(|q| q.arn.clone())),
-        ("producer_function_arn", Some(producer.arn.clone())),
-        ("consumer_function_arn", Some(consumer.arn.clone())),
-        ("event_source_mapping_id", mapping.map(|m| m.uuid)),
-        ("producer_security_group_id", producer_group),
-        ("endpoint_id", endpoint.map(|e| e.id).or(reused)),
-        ("endpoint_security_group_id", endpoint_group),
-        ("producer_role_arn", Some(producer.role_arn.clone())),
-        ("consumer_role_arn", Some(consumer.role_arn.clone())),
-    ];
-    for (k, v) in ids {
-        state.insert(k.into(), Value::opt_string(v));
+    let own_role = f.role_arn.ends_with(&format!(":role/{}", f.name));
+    b.role_arn.set(if own_role { Val::Null } else { Val::Known(f.role_arn.clone()) });
+    match producer {
+        Some((queue, group)) => {
+            let var = queue.and_then(|q| f.environment.iter().find(|(_, v)| **v == q.url).map(|(k, _)| k.clone()));
+            b.queue_url_env_var.set_known(var.unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()));
+            let extra: Vec<String> = f.security_group_ids.iter().filter(|g| Some(g.as_str()) != group).cloned().collect();
+            b.security_group_ids.set(if extra.is_empty() { Val::Null } else { Val::Known(Set::of(&extra)) });
+        }
+        None => b.in_vpc.set_known(!f.subnet_ids.is_empty()),
     }
-    Ok(Value::Object(state))
+    b
 }
 
 // ---------------------------------------------------------------- identity
@@ -138,21 +142,24 @@ pub(super) async fn import_state(ctx: &Ctx, name: &str) -> Result<Value, Diagnos
 /// The pipeline's identity: its name, which every object's name and owner
 /// tag derive from and which replaces the pipeline when changed, and the
 /// region (one name per region).
+/// The identity's attribute naming the pipeline.
+const IDENTITY_NAME: &str = "name";
+
 pub(super) fn identity_schema() -> crate::identity::IdentitySchema {
     use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
     IdentitySchema::new(vec![
-        IdentityAttribute::required("name", "The pipeline's `name`."),
+        IdentityAttribute::required(IDENTITY_NAME, "The pipeline's `name`."),
         IdentityAttribute::optional(REGION, "The pipeline's region; default the provider's."),
     ])
 }
 
-pub(super) fn identity_of(state: &Value, region: &str) -> Value {
-    Value::object([("name", state.get("name").clone()), (crate::identity::REGION, Value::string(region))])
+pub(super) fn identity_of(state: &Pipeline, region: &str) -> Value {
+    Value::object([(IDENTITY_NAME, state.name.encode_field()), (crate::identity::REGION, Value::string(region))])
 }
 
 /// Import by identity is import by name.
 pub(super) fn import_id_of(identity: &Value) -> Result<String, Diagnostics> {
-    let name = identity.get("name").as_str().unwrap_or("");
+    let name = identity.get(IDENTITY_NAME).as_str().unwrap_or("");
     check_name(name).map_err(|e| Diagnostic::error("Invalid import identity", format!("identity.name: {e}")))?;
     Ok(name.to_string())
 }
@@ -162,15 +169,13 @@ pub(super) fn import_id_of(identity: &Value) -> Result<String, Diagnostics> {
 /// a group its endpoint group lets in other than the pipeline's own
 /// functions (e.g. another function put in the producer's group), lose
 /// their private path to SQS.
-pub(super) async fn destroy_warnings(ctx: &Ctx, prior: &Value) -> Diagnostics {
-    let ids = Ids(prior);
-    let (true, Some(group_id), Some(vpc_id)) = (ids.own_endpoint(), ids.get("endpoint_security_group_id"), prior.get("vpc_id").as_str())
-    else {
+pub(super) async fn destroy_warnings(ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
+    let (true, Some(group_id), Some(vpc_id)) = (prior.own_endpoint(), prior.endpoint_security_group_id.str(), prior.vpc_id.str()) else {
         return Diagnostics::default();
     };
-    let name = prior.get("name").as_str().unwrap_or("");
+    let name = prior.name.str().unwrap_or("");
     let going = crate::resources::Going { what: format!("the SQS endpoint of pipeline {name}"), services: "SQS".into(), vpc_id };
-    let admitted = match ctx.run("reading the endpoint's group", sg::find(&ctx.aws.ec2, &group_id)).await {
+    let admitted = match ctx.run("reading the endpoint's group", sg::find(&ctx.aws.ec2, group_id)).await {
         Ok(Some(g)) => admitted_groups(&g),
         Ok(None) => return Diagnostics::default(),
         Err(e) => return going.unchecked(e).into(),

@@ -297,7 +297,7 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     fn identity(&self, state: &Value, region: &str) -> Value {
-        identity_of(state, region)
+        identity_of(&Pipeline::decode(state), region)
     }
 
     async fn import_id(&self, _ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
@@ -305,7 +305,7 @@ impl Resource for PrivateLambdaPipeline {
     }
 
     async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
-        destroy_warnings(ctx, prior).await
+        destroy_warnings(ctx, &Pipeline::decode(prior)).await
     }
 }
 

@@ -161,10 +161,7 @@ impl Resource for ServiceEndpointBundle {
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        tokio::select! {
-            r = import_state(ctx, id) => r,
-            _ = ctx.cancel.cancelled() => Err(Diagnostic::error("Stopped", "Terraform asked the provider to stop while it was importing.").into()),
-        }
+        ctx.run_all("importing the bundle", import_state(ctx, id)).await
     }
 
     fn identity_schema(&self) -> crate::identity::IdentitySchema {
