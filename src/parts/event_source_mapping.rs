@@ -104,6 +104,40 @@ pub fn changes(current: &Mapping, desired: &MappingSpec) -> Option<Update> {
     (!update.is_empty()).then_some(update)
 }
 
+/// What `ensure` does with the mapping the state recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// It reads the spec's source and agrees with the spec.
+    Keep(Mapping),
+    /// It reads the spec's source; this brings its settings to the spec.
+    Update { uuid: String, update: Update },
+    /// None is known, or the known one reads another source (the queue was
+    /// replaced): the source is the mapping's identity, so a new one.
+    Create,
+}
+
+/// The action that brings `known` to `spec` (pure).
+pub fn action(known: Option<Mapping>, spec: &MappingSpec) -> Action {
+    match known {
+        Some(m) if m.event_source_arn == spec.event_source_arn => match changes(&m, spec) {
+            Some(update) => Action::Update { uuid: m.uuid, update },
+            None => Action::Keep(m),
+        },
+        _ => Action::Create,
+    }
+}
+
+/// The mapping brought to `spec` from the `known` one (see `action`):
+/// kept, updated, or created (`create` adopts the mapping of this function
+/// and source when one exists).
+pub async fn ensure(lambda: &aws_sdk_lambda::Client, spec: &MappingSpec, known: Option<Mapping>, timeout: Duration) -> PartResult<Mapping> {
+    match action(known, spec) {
+        Action::Keep(m) => Ok(m),
+        Action::Update { uuid, update: u } => update(lambda, &uuid, &u, timeout).await,
+        Action::Create => create(lambda, spec, timeout).await,
+    }
+}
+
 /// True when both lists hold the same patterns, whatever their order, key
 /// order, whitespace, or the order of the alternatives inside a pattern.
 pub fn same_filter_patterns(a: &[String], b: &[String]) -> bool {
@@ -599,6 +633,21 @@ mod tests {
             let cur = Mapping { state: state.into(), ..observed() };
             assert_eq!(changes(&cur, &want).and_then(|u| u.enabled), send, "{state} / enabled={desired}");
         }
+    }
+
+    #[test]
+    fn known_mapping_is_kept_updated_or_replaced() {
+        assert_eq!(action(Some(observed()), &wanted()), Action::Keep(observed()));
+        let mut bigger = wanted();
+        bigger.batch_size = 50;
+        assert_eq!(
+            action(Some(observed()), &bigger),
+            Action::Update { uuid: "m-1".into(), update: Update { batch_size: Some(50), ..Update::default() } }
+        );
+        let mut other_queue = wanted();
+        other_queue.event_source_arn = "arn:aws:sqs:us-east-1:123456789012:orders-v2".into();
+        assert_eq!(action(Some(observed()), &other_queue), Action::Create);
+        assert_eq!(action(None, &wanted()), Action::Create);
     }
 
     #[test]

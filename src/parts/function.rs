@@ -128,6 +128,27 @@ pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: 
     }
 }
 
+/// The function named `spec.name` brought to `spec` and `code`: the `known`
+/// one (what the state recorded and still exists), else the one of that
+/// name (found by it: Lambda names are unique per region), updated; else a
+/// new one (`create`, which adopts a function of that name made meanwhile).
+pub async fn ensure(
+    lambda: &aws_sdk_lambda::Client,
+    spec: &FunctionSpec,
+    code: &Code,
+    known: Option<Function>,
+    timeout: Duration,
+) -> PartResult<Function> {
+    let current = match known {
+        Some(c) => Some(c),
+        None => find(lambda, &spec.name).await?,
+    };
+    match current {
+        Some(c) => update(lambda, &c, spec, code, timeout).await,
+        None => create(lambda, spec, code, timeout).await,
+    }
+}
+
 /// GetFunction (configuration and tags); `None` when there is no such function.
 pub async fn find(lambda: &aws_sdk_lambda::Client, name: &str) -> PartResult<Option<Function>> {
     match lambda.get_function().function_name(name).send().await {
@@ -247,6 +268,35 @@ pub async fn delete(lambda: &aws_sdk_lambda::Client, name: &str, timeout: Durati
         })
     })
     .await
+}
+
+/// Deletes `f`. A function in a VPC is first taken out of it (its
+/// configuration as it is, with empty VPC lists) so Lambda starts
+/// releasing its network interfaces, which otherwise hold its security
+/// groups for a long time after the delete; then `delete`.
+pub async fn remove(lambda: &aws_sdk_lambda::Client, f: &Function, timeout: Duration) -> PartResult<()> {
+    if !f.subnet_ids.is_empty() {
+        tracing::info!(function = %f.name, "detaching the function from the VPC before deleting it");
+        update_config(lambda, &f.name, &outside_vpc(f), timeout).await?;
+    }
+    delete(lambda, &f.name, timeout).await
+}
+
+/// `f`'s configuration as observed, outside any VPC (pure): what `remove`
+/// sends to detach it.
+pub fn outside_vpc(f: &Function) -> FunctionSpec {
+    FunctionSpec {
+        name: f.name.clone(),
+        role_arn: f.role_arn.clone(),
+        handler: f.handler.clone(),
+        runtime: f.runtime.clone(),
+        memory_size: f.memory_size,
+        timeout: f.timeout,
+        environment: f.environment.clone(),
+        subnet_ids: vec![],
+        security_group_ids: vec![],
+        tags: f.tags.clone(),
+    }
 }
 
 const CREATE: &str = "lambda:CreateFunction";
@@ -601,6 +651,18 @@ mod tests {
         current.tags.insert("extra".into(), "x".into());
         current.state = "Pending".into();
         assert!(!config_changed(&current, &spec()));
+    }
+
+    #[test]
+    fn outside_vpc_keeps_everything_but_the_vpc_lists() {
+        let detached = outside_vpc(&observed());
+        assert!(detached.subnet_ids.is_empty() && detached.security_group_ids.is_empty());
+        assert!(!detached.in_vpc());
+        assert!(check_vpc_lists(&detached).is_ok());
+        let mut unchanged = spec();
+        unchanged.subnet_ids.clear();
+        unchanged.security_group_ids.clear();
+        assert_eq!(detached, unchanged);
     }
 
     // ---- settle ----

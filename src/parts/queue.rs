@@ -161,6 +161,15 @@ pub async fn create(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec) -> PartResult<Q
     find(sqs, &url).await?.ok_or_else(|| vanished(&url))
 }
 
+/// A queue brought to `spec`: the `known` one (what the state recorded and
+/// still exists) updated and read again, else created (SQS's create adopts
+/// a queue of that name, so no lookup by name is needed first).
+pub async fn ensure(sqs: &aws_sdk_sqs::Client, spec: &QueueSpec, known: Option<Queue>) -> PartResult<Queue> {
+    let Some(q) = known else { return create(sqs, spec).await };
+    update(sqs, &q, spec).await?;
+    find(sqs, &q.url).await?.ok_or_else(|| Diagnostic::error("sqs queue: vanished", format!("{} disappeared while it was updated.", q.url)))
+}
+
 /// GetQueueAttributes(All) + ListQueueTags; `None` when the queue does not
 /// exist.
 pub async fn find(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Option<Queue>> {
