@@ -2,7 +2,6 @@
 //! and what they allow on every resource.
 
 use super::normalise::normalise;
-
 use super::*;
 
 const AWS_DEFAULT: &str = r#"{"Version":"2008-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
