@@ -240,9 +240,9 @@ pub async fn update(
 /// while after this (AWS releases them in minutes, sometimes much longer:
 /// terraform-provider-aws waits up to 45 minutes). Its security groups and
 /// subnets cannot be deleted until then: the caller's security group
-/// deletion must wait for them (retrying DependencyViolation), or the
-/// caller can move the function onto other groups with `update_config`
-/// before deleting it (the pipeline's destroy does: README, "Design").
+/// deletion must wait for them (retrying DependencyViolation), and
+/// `remove` (what the pipeline's destroy uses) takes the function out of
+/// its VPC before deleting it, so that AWS starts releasing them sooner.
 pub async fn delete(lambda: &aws_sdk_lambda::Client, name: &str, timeout: Duration) -> PartResult<()> {
     let start = Instant::now();
     let what = format!("{PART} {name} to accept being deleted");
