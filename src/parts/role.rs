@@ -117,6 +117,19 @@ pub async fn find(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<Ro
     }))
 }
 
+/// The role named `spec.name` brought to `spec`, found by its name (IAM
+/// names are unique per account, so a create whose answer was lost is
+/// found again) and updated, else created; returns its ARN.
+pub async fn ensure(iam: &aws_sdk_iam::Client, spec: &RoleSpec) -> PartResult<String> {
+    match find(iam, &spec.name).await? {
+        Some(current) => {
+            update(iam, &current, spec).await?;
+            Ok(current.arn)
+        }
+        None => Ok(create(iam, spec).await?.arn),
+    }
+}
+
 /// Brings `current` to `desired`: UpdateAssumeRolePolicy when the trust
 /// differs in meaning, PutRolePolicy for each new or changed inline policy,
 /// DeleteRolePolicy for each one no longer wanted, at most one UntagRole and

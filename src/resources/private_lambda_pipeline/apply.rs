@@ -216,33 +216,16 @@ pub(super) async fn ensure_queue(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) ->
     Ok(())
 }
 
-/// A queue brought to `spec`: the known one updated, or created (SQS's
-/// create adopts a queue of that name).
+/// A queue brought to `spec` (`queue::ensure`).
 pub(super) async fn ensure_one_queue(ctx: &Ctx, spec: &QueueSpec, known: Option<Queue>) -> Result<Queue, Diagnostic> {
-    let sqs = &ctx.aws.sqs;
-    match known {
-        Some(q) => {
-            queue::update(sqs, &q, spec).await?;
-            queue::find(sqs, &q.url)
-                .await?
-                .ok_or_else(|| Diagnostic::error("sqs queue: vanished", format!("{} disappeared while it was updated.", q.url)))
-        }
-        None => queue::create(sqs, spec).await,
-    }
+    queue::ensure(&ctx.aws.sqs, spec, known).await
 }
 
 pub(super) async fn ensure_role(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, producer: bool) -> Result<(), Diagnostic> {
-    let iam = &ctx.aws.iam;
     let queue_arn = rec.lock().unwrap().queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default();
     let f = if producer { &d.producer } else { &d.consumer };
     let spec = d.role_spec(f, &queue_arn, &ctx.aws.region, producer);
-    let role = match role::find(iam, &spec.name).await? {
-        Some(current) => {
-            role::update(iam, &current, &spec).await?;
-            current.arn
-        }
-        None => role::create(iam, &spec).await?.arn,
-    };
+    let role = role::ensure(&ctx.aws.iam, &spec).await?;
     let mut r = rec.lock().unwrap();
     if producer {
         r.producer_role = Some(role);
@@ -330,7 +313,6 @@ pub(super) async fn ensure_function(
     producer: bool,
     timeout: Duration,
 ) -> Result<(), Diagnostic> {
-    let lambda = &ctx.aws.lambda;
     let f = if producer { &d.producer } else { &d.consumer };
     let block = if producer { "producer" } else { "consumer" };
     let code = f
@@ -347,14 +329,7 @@ pub(super) async fn ensure_function(
         (known, role, groups, r.queue.as_ref().map(|q| q.url.clone()))
     };
     let spec = d.function_spec(f, &role, &groups, if producer { queue_url.as_deref() } else { None });
-    let current = match known {
-        Some(c) => Some(c),
-        None => function::find(lambda, &spec.name).await?,
-    };
-    let made = match current {
-        Some(c) => function::update(lambda, &c, &spec, &code, timeout).await?,
-        None => function::create(lambda, &spec, &code, timeout).await?,
-    };
+    let made = function::ensure(&ctx.aws.lambda, &spec, &code, known, timeout).await?;
     let mut r = rec.lock().unwrap();
     if producer {
         r.producer = Some(made);
@@ -365,19 +340,11 @@ pub(super) async fn ensure_function(
 }
 
 pub(super) async fn ensure_mapping(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {
-    let lambda = &ctx.aws.lambda;
     let (known, queue_arn) = {
         let r = rec.lock().unwrap();
         (r.mapping.clone(), r.queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default())
     };
-    let spec = d.mapping_spec(&queue_arn);
-    let m = match known {
-        Some(m) if m.event_source_arn == queue_arn => match esm::changes(&m, &spec) {
-            Some(u) => esm::update(lambda, &m.uuid, &u, timeout).await?,
-            None => m,
-        },
-        _ => esm::create(lambda, &spec, timeout).await?,
-    };
+    let m = esm::ensure(&ctx.aws.lambda, &d.mapping_spec(&queue_arn), known, timeout).await?;
     rec.lock().unwrap().mapping = Some(m);
     Ok(())
 }
@@ -512,11 +479,10 @@ pub(super) async fn remove_mapping(ctx: &Ctx, rec: &Mutex<Record>, timeout: Dura
     Ok(())
 }
 
-/// A VPC function is first taken out of the VPC so Lambda starts releasing
-/// its network interfaces, which otherwise hold its security group for a
-/// long time after the delete; then it is deleted.
+/// The recorded function deleted (`function::remove`: out of the VPC
+/// first, so Lambda starts releasing its network interfaces, which
+/// otherwise hold the producer's group for a long time after the delete).
 pub(super) async fn remove_function(ctx: &Ctx, rec: &Mutex<Record>, producer: bool, timeout: Duration) -> Result<(), Diagnostic> {
-    let lambda = &ctx.aws.lambda;
     let f = {
         let r = rec.lock().unwrap();
         if producer {
@@ -526,23 +492,7 @@ pub(super) async fn remove_function(ctx: &Ctx, rec: &Mutex<Record>, producer: bo
         }
     };
     if let Some(f) = f {
-        if !f.subnet_ids.is_empty() {
-            tracing::info!(function = %f.name, "detaching the function from the VPC before deleting it");
-            let spec = FunctionSpec {
-                name: f.name.clone(),
-                role_arn: f.role_arn.clone(),
-                handler: f.handler.clone(),
-                runtime: f.runtime.clone(),
-                memory_size: f.memory_size,
-                timeout: f.timeout,
-                environment: f.environment.clone(),
-                subnet_ids: vec![],
-                security_group_ids: vec![],
-                tags: f.tags.clone(),
-            };
-            function::update_config(lambda, &f.name, &spec, timeout).await?;
-        }
-        function::delete(lambda, &f.name, timeout).await?;
+        function::remove(&ctx.aws.lambda, &f, timeout).await?;
     }
     let mut r = rec.lock().unwrap();
     if producer {

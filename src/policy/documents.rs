@@ -1,0 +1,94 @@
+//! The documents this provider writes: the functions' trust and role
+//! policies and the queues' TLS-only policy.
+
+use serde_json::Value;
+
+/// The policy language every document below is written in.
+const VERSION: &str = "2012-10-17";
+
+/// What a Lambda function in a VPC must be allowed to do to its network
+/// interfaces. AWS requires `"Resource": "*"` for these: the ENIs do not
+/// exist yet when the permission is checked (AWSLambdaVPCAccessExecutionRole
+/// grants them the same way), so they are the only wildcard-resource actions
+/// the pipeline's roles carry.
+pub const VPC_ENI_ACTIONS: [&str; 5] = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+];
+
+/// Trust policy: the Lambda service may assume the role (and nobody else).
+pub fn lambda_trust() -> String {
+    document(vec![serde_json::json!({
+        "Effect": "Allow",
+        "Principal": {"Service": "lambda.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    })])
+}
+
+/// Queue policy that refuses every call on the queue made without TLS.
+/// A Deny, so it adds no access: who may call the queue is still decided by
+/// the callers' own IAM policies.
+pub fn queue_tls_only(queue_arn: &str) -> String {
+    document(vec![serde_json::json!({
+        "Sid": "DenyWithoutTls",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "sqs:*",
+        "Resource": queue_arn,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    })])
+}
+
+/// The producer function's permissions: send to its one queue, write its
+/// own logs, and (in a VPC) manage its network interfaces. The network
+/// interface actions are on Resource `"*"` because AWS requires it for them
+/// (see [`VPC_ENI_ACTIONS`]); everything else names its one resource.
+pub fn producer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
+    let send = allow("SendToQueue", &["sqs:SendMessage", "sqs:GetQueueUrl"], queue_arn);
+    function_role(send, log_group_arn, in_vpc)
+}
+
+/// The consumer function's permissions: what the event source mapping does
+/// on its behalf on the one queue (receive, delete, look at attributes,
+/// extend visibility), its own logs, and (in a VPC) its network interfaces,
+/// on Resource `"*"` as AWS requires for those (see [`VPC_ENI_ACTIONS`]).
+pub fn consumer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
+    let receive = allow(
+        "ReceiveFromQueue",
+        &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
+        queue_arn,
+    );
+    function_role(receive, log_group_arn, in_vpc)
+}
+
+/// The log group Lambda writes a function's logs to.
+pub fn log_group_arn(region: &str, account: &str, function_name: &str) -> String {
+    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function_name}")
+}
+
+/// One function's role policy: its queue statement, its logs, and the ENI
+/// statement when it runs in a VPC.
+fn function_role(queue_statement: Value, log_group_arn: &str, in_vpc: bool) -> String {
+    let mut statements = vec![
+        queue_statement,
+        // Lambda creates the group on first write when it does not exist.
+        allow("CreateLogGroup", &["logs:CreateLogGroup"], log_group_arn),
+        // Streams and events live under the group: `<group arn>:*`.
+        allow("WriteLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], &format!("{log_group_arn}:*")),
+    ];
+    if in_vpc {
+        statements.push(allow("ManageVpcNetworkInterfaces", &VPC_ENI_ACTIONS, "*"));
+    }
+    document(statements)
+}
+
+fn allow(sid: &str, actions: &[&str], resource: &str) -> Value {
+    serde_json::json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource})
+}
+
+fn document(statements: Vec<Value>) -> String {
+    serde_json::json!({"Version": VERSION, "Statement": statements}).to_string()
+}
