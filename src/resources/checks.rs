@@ -66,15 +66,6 @@ pub fn imported_tags(observed: &Tags, default_tags: &Tags) -> (Val<Map<String>>,
     (own, Map::of(&all))
 }
 
-/// The prior state the plan-time checks compare with: what is already
-/// there and checked needs no new look. Only in the same VPC: in another
-/// one (a replace) everything is checked as new. On a replace in the same
-/// VPC (a rename), the prior's objects still count as the resource's own,
-/// so they are not reported as someone else's.
-pub fn prior_for_checks<'a, M>(prior: Option<&'a M>, planned: &M, vpc_id: impl Fn(&M) -> &Attr<String>) -> Option<&'a M> {
-    prior.filter(|p| vpc_id(p).str().is_some() && vpc_id(p) == vpc_id(planned))
-}
-
 /// Private DNS of an Interface endpoint needs the VPC's DNS support and
 /// DNS host names: an error at `vpc_id` when either is off (`remedy` says
 /// what else the user can do), or when the VPC does not exist.

@@ -17,6 +17,7 @@ use crate::value::Value;
 use model::Attr;
 
 pub mod checks;
+pub mod composite;
 pub mod model;
 pub mod private_lambda_pipeline;
 pub mod service_endpoint_bundle;

@@ -57,11 +57,11 @@ pub(super) enum Depth {
 /// sent together (both groups in one Describe).
 pub(super) async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Record, Diagnostic> {
     let aws = &ctx.aws;
-    let ids = Ids(prior);
     if prior.is_null() {
         return Ok(Record::default());
     }
-    let name = prior.get("name").as_str().unwrap_or("");
+    let prior = Pipeline::decode(prior);
+    let name = prior.name.str().unwrap_or("");
     let queue = |url: Option<String>| async move {
         match (url, depth) {
             (None, _) => Ok(None),
@@ -82,17 +82,17 @@ pub(super) async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Re
             Some(_) => function::find(&aws.lambda, &format!("{name}-{who}")).await,
         }
     };
-    let (producer_group_id, endpoint_group_id) = (ids.get("producer_security_group_id"), ids.get("endpoint_security_group_id"));
+    let (producer_group_id, endpoint_group_id) = (prior.producer_security_group_id.owned(), prior.endpoint_security_group_id.owned());
     let group_ids: Vec<String> = producer_group_id.iter().chain(endpoint_group_id.iter()).cloned().collect();
     let groups = sg::find_many(&aws.ec2, &group_ids);
     let endpoint = async {
-        match ids.get("endpoint_id") {
+        match prior.endpoint_id.owned() {
             None => Ok(None),
             Some(e) => Ok(vpce::find_many(&aws.ec2, &[e]).await?.into_iter().find(|e| !e.is_gone())),
         }
     };
     let mapping = async {
-        match ids.get("event_source_mapping_id") {
+        match prior.event_source_mapping_id.owned() {
             None => Ok(None),
             Some(u) => esm::find(&aws.lambda, &u).await,
         }
@@ -109,14 +109,14 @@ pub(super) async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Re
         (consumer, c8),
         (mapping, c9),
     ) = tokio::try_join!(
-        n(queue(ids.get("dead_letter_queue_url"))),
-        n(queue(ids.get("queue_url"))),
-        n(role(ids.own_role("producer", "producer_role_arn"), "producer")),
-        n(role(ids.own_role("consumer", "consumer_role_arn"), "consumer")),
+        n(queue(prior.dead_letter_queue_url.owned())),
+        n(queue(prior.queue_url.owned())),
+        n(role(prior.own_role(true), "producer")),
+        n(role(prior.own_role(false), "consumer")),
         n(groups),
         n(endpoint),
-        n(function(ids.get("producer_function_arn"), "producer")),
-        n(function(ids.get("consumer_function_arn"), "consumer")),
+        n(function(prior.producer_function_arn.owned(), "producer")),
+        n(function(prior.consumer_function_arn.owned(), "consumer")),
         n(mapping),
     )?;
     crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9]);
@@ -380,38 +380,33 @@ pub(super) async fn remove_endpoint_group(ctx: &Ctx, rec: &Mutex<Record>, timeou
 
 /// The state after apply: the plan with every id from what exists now.
 pub(super) fn state_after(planned: &Value, r: &Record, reuse: bool) -> Value {
-    let mut state = planned.clone();
-    let Value::Object(fields) = &mut state else { return state };
-    let mut set = |k: &str, v: Option<String>| {
-        fields.insert(k.to_string(), Value::opt_string(v));
-    };
-    set("dead_letter_queue_url", r.dlq.as_ref().map(|q| q.url.clone()));
-    set("dead_letter_queue_arn", r.dlq.as_ref().map(|q| q.arn.clone()));
-    set("queue_url", r.queue.as_ref().map(|q| q.url.clone()));
-    set("queue_arn", r.queue.as_ref().map(|q| q.arn.clone()));
-    set("producer_security_group_id", r.producer_group.as_ref().map(|g| g.id.clone()));
-    set("producer_function_arn", r.producer.as_ref().map(|f| f.arn.clone()));
-    set("consumer_function_arn", r.consumer.as_ref().map(|f| f.arn.clone()));
-    set("event_source_mapping_id", r.mapping.as_ref().map(|m| m.uuid.clone()));
+    let mut s = Pipeline::decode(planned);
+    let id = |v: Option<String>| Val::from_option(v);
+    s.dead_letter_queue_url.set(id(r.dlq.as_ref().map(|q| q.url.clone())));
+    s.dead_letter_queue_arn.set(id(r.dlq.as_ref().map(|q| q.arn.clone())));
+    s.queue_url.set(id(r.queue.as_ref().map(|q| q.url.clone())));
+    s.queue_arn.set(id(r.queue.as_ref().map(|q| q.arn.clone())));
+    s.producer_security_group_id.set(id(r.producer_group.as_ref().map(|g| g.id.clone())));
+    s.producer_function_arn.set(id(r.producer.as_ref().map(|f| f.arn.clone())));
+    s.consumer_function_arn.set(id(r.consumer.as_ref().map(|f| f.arn.clone())));
+    s.event_source_mapping_id.set(id(r.mapping.as_ref().map(|m| m.uuid.clone())));
     if !reuse {
-        set("endpoint_id", r.endpoint.as_ref().map(|e| e.id.clone()));
-        set("endpoint_security_group_id", r.endpoint_group.as_ref().map(|g| g.id.clone()));
+        s.endpoint_id.set(id(r.endpoint.as_ref().map(|e| e.id.clone())));
+        s.endpoint_security_group_id.set(id(r.endpoint_group.as_ref().map(|g| g.id.clone())));
     }
-    for (attr, role) in [("producer_role_arn", &r.producer_role), ("consumer_role_arn", &r.consumer_role)] {
-        if fields.get(attr).is_some_and(Value::is_unknown) || role.is_some() {
-            fields.insert(attr.into(), Value::opt_string(role.clone()));
+    for (attr, role) in [(&mut s.producer_role_arn, &r.producer_role), (&mut s.consumer_role_arn, &r.consumer_role)] {
+        if attr.is_unknown() || role.is_some() {
+            attr.set(id(role.clone()));
         }
     }
-    for (block, f) in [("producer", &r.producer), ("consumer", &r.consumer)] {
-        if let Some(Value::Object(b)) = fields.get_mut(block) {
-            if let Some(f) = f {
-                b.insert("code_sha256".into(), Value::string(f.code_sha256.clone()));
-            } else if b.get("code_sha256").is_some_and(Value::is_unknown) {
-                b.insert("code_sha256".into(), Value::Null);
-            }
+    for (block, f) in [(&mut s.producer.0, &r.producer), (&mut s.consumer.0, &r.consumer)] {
+        match f {
+            Some(f) => block.code_sha256.set_known(f.code_sha256.clone()),
+            None if block.code_sha256.is_unknown() => block.code_sha256.set(Val::Null),
+            None => {}
         }
     }
-    state
+    s.encode()
 }
 
 pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {

@@ -7,7 +7,7 @@ use super::*;
 
 crate::model! {
     /// The pipeline as Terraform holds it: configuration, plan and state.
-    pub(super) struct Pipeline {
+    pub struct Pipeline {
         id: Attr<String>,
         name: Attr<String>,
         vpc_id: Attr<String>,
@@ -40,7 +40,7 @@ crate::model! {
     /// A function block: the producer's and the consumer's attributes
     /// (`in_vpc` is the consumer's, `queue_url_env_var` and
     /// `security_group_ids` the producer's; the other's stay null).
-    pub(super) struct FunctionBlock {
+    pub struct FunctionBlock {
         source_dir: Attr<String>,
         filename: Attr<String>,
         source_code_hash: Attr<String>,
@@ -58,7 +58,7 @@ crate::model! {
 }
 
 crate::model! {
-    pub(super) struct QueueBlock {
+    pub struct QueueBlock {
         fifo: Attr<bool>,
         visibility_timeout_seconds: Attr<f64>,
         message_retention_seconds: Attr<f64>,
@@ -69,7 +69,7 @@ crate::model! {
 }
 
 crate::model! {
-    pub(super) struct EventSourceBlock {
+    pub struct EventSourceBlock {
         batch_size: Attr<f64>,
         maximum_batching_window_seconds: Attr<f64>,
         report_batch_item_failures: Attr<bool>,
@@ -80,7 +80,7 @@ crate::model! {
 }
 
 crate::model! {
-    pub(super) struct EndpointBlock {
+    pub struct EndpointBlock {
         create: Attr<bool>,
         endpoint_id: Attr<String>,
     }
@@ -92,11 +92,11 @@ pub(super) const PRODUCER_ONLY: [&str; 2] = ["queue_url_env_var", "security_grou
 
 /// The producer's block: a function block without the consumer's attributes.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(super) struct Producer(pub(super) FunctionBlock);
+pub struct Producer(pub FunctionBlock);
 
 /// The consumer's block: a function block without the producer's attributes.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub(super) struct Consumer(pub(super) FunctionBlock);
+pub struct Consumer(pub FunctionBlock);
 
 impl Field for Producer {
     fn decode_field(v: &Value, at: &Path) -> Self {

@@ -27,8 +27,9 @@ use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
+use crate::resources::composite::{Composite, PlanEnv};
 use crate::resources::model::{self, Attr, Field, List, Map, Model, Set, Val};
-use crate::resources::{checks, subnet_diagnostics, Planned, Resource, Timeouts, TimeoutsBlock};
+use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
@@ -243,69 +244,68 @@ const COMPUTED: [(&str, &str); 12] = [
 pub struct PrivateLambdaPipeline;
 
 #[tonic::async_trait]
-impl Resource for PrivateLambdaPipeline {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Composite for PrivateLambdaPipeline {
+    type Model = Pipeline;
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const NOUN: &'static str = "the pipeline";
+    const IMPORT_READS: bool = true;
 
     fn schema(&self) -> Schema {
         schema()
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(&Pipeline::decode(config))
+    fn vpc_id(m: &Pipeline) -> &Attr<String> {
+        &m.vpc_id
     }
 
-    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
-        let config = Pipeline::decode(config);
-        let diags = validate_config(&config);
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let prior = (!prior.is_null()).then(|| Pipeline::decode(prior));
-        let (planned, requires_replace) = plan_state(&default_tags, prior.as_ref(), &Pipeline::decode(proposed), &config)?;
-        if let Some(ctx) = ctx {
-            let prior = checks::prior_for_checks(prior.as_ref(), &planned, |p| &p.vpc_id);
-            let diags = ctx.run("checking the network at plan", check_against_aws(ctx, prior, &planned)).await?;
-            if diags.has_errors() {
-                return Err(diags);
-            }
-        }
-        Ok(Planned { state: planned.encode(), requires_replace })
+    fn validate(&self, config: &Pipeline) -> Diagnostics {
+        validate_config(config)
     }
 
-    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-        if planned.is_null() {
-            destroy(ctx, prior).await
-        } else {
-            reconcile(ctx, prior, planned).await
-        }
+    fn plan(
+        &self,
+        env: &PlanEnv<'_>,
+        prior: Option<&Pipeline>,
+        proposed: &Pipeline,
+        config: &Pipeline,
+    ) -> Result<(Pipeline, Vec<Path>), Diagnostics> {
+        plan_state(env.default_tags, prior, proposed, config)
     }
 
-    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        ctx.run("refreshing the pipeline", read_state(ctx, state)).await.map_err(Diagnostics::from)
+    async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
+        check_against_aws(ctx, prior, planned).await
+    }
+
+    async fn reconcile(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+        reconcile(ctx, prior, planned).await
+    }
+
+    async fn destroy(&self, ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
+        destroy(ctx, prior).await
+    }
+
+    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
+        read_state(ctx, state).await
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        let state = ctx.run("importing the pipeline", import_state(ctx, id)).await?;
-        ctx.run("reading the imported pipeline", read_state(ctx, &state)).await.map_err(Diagnostics::from)
+        import_state(ctx, id).await.map_err(Diagnostics::from)
     }
 
     fn identity_schema(&self) -> crate::identity::IdentitySchema {
         identity_schema()
     }
 
-    fn identity(&self, state: &Value, region: &str) -> Value {
-        identity_of(&Pipeline::decode(state), region)
+    fn identity(&self, state: &Pipeline, region: &str) -> Value {
+        identity_of(state, region)
     }
 
     async fn import_id(&self, _ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
         import_id_of(identity)
     }
 
-    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
-        destroy_warnings(ctx, &Pipeline::decode(prior)).await
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
     }
 }
 

@@ -7,7 +7,7 @@ use super::*;
 
 crate::model! {
     /// The bundle as Terraform holds it: configuration, plan and state.
-    pub(super) struct Bundle {
+    pub struct Bundle {
         id: Attr<String>,
         name: Attr<String>,
         vpc_id: Attr<String>,
@@ -28,7 +28,7 @@ crate::model! {
 
 crate::model! {
     /// One `endpoint` block.
-    pub(super) struct EndpointBlock {
+    pub struct EndpointBlock {
         service: Attr<String>,
         kind as "type": Attr<String>,
         private_dns_enabled: Attr<bool>,

@@ -20,8 +20,9 @@ use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
+use crate::resources::composite::{Composite, PlanEnv};
 use crate::resources::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
-use crate::resources::{checks, subnet_diagnostics, Planned, Resource, Timeouts, TimeoutsBlock};
+use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
@@ -115,69 +116,69 @@ fn schema() -> Schema {
 pub struct ServiceEndpointBundle;
 
 #[tonic::async_trait]
-impl Resource for ServiceEndpointBundle {
-    fn type_name(&self) -> &'static str {
-        TYPE_NAME
-    }
+impl Composite for ServiceEndpointBundle {
+    type Model = Bundle;
+    const TYPE_NAME: &'static str = TYPE_NAME;
+    const NOUN: &'static str = "the bundle";
+    /// The endpoints an import reads are the whole bundle already.
+    const IMPORT_READS: bool = false;
 
     fn schema(&self) -> Schema {
         schema()
     }
 
-    fn validate(&self, config: &Value) -> Diagnostics {
-        validate_config(&Bundle::decode(config))
+    fn vpc_id(m: &Bundle) -> &Attr<String> {
+        &m.vpc_id
     }
 
-    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> Result<Planned, Diagnostics> {
-        let config = Bundle::decode(config);
-        let diags = validate_config(&config);
-        if diags.has_errors() {
-            return Err(diags);
-        }
-        let region = ctx.map(|c| c.aws.region.as_str());
-        let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
-        let prior = (!prior.is_null()).then(|| Bundle::decode(prior));
-        let (planned, requires_replace) = plan_bundle(region, &default_tags, prior.as_ref(), &Bundle::decode(proposed), &config);
-        if let Some(ctx) = ctx {
-            let prior = checks::prior_for_checks(prior.as_ref(), &planned, |b| &b.vpc_id);
-            let diags = ctx.run("checking the network and services at plan", check_against_aws(ctx, prior, &planned)).await?;
-            if diags.has_errors() {
-                return Err(diags);
-            }
-        }
-        Ok(Planned { state: planned.encode(), requires_replace })
+    fn validate(&self, config: &Bundle) -> Diagnostics {
+        validate_config(config)
     }
 
-    async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-        if planned.is_null() {
-            destroy(ctx, prior).await
-        } else {
-            reconcile(ctx, prior, planned).await
-        }
+    fn plan(
+        &self,
+        env: &PlanEnv<'_>,
+        prior: Option<&Bundle>,
+        proposed: &Bundle,
+        config: &Bundle,
+    ) -> Result<(Bundle, Vec<Path>), Diagnostics> {
+        Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
     }
 
-    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostics> {
-        ctx.run("refreshing the bundle", read_state(ctx, state)).await.map_err(Diagnostics::from)
+    async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
+        check_against_aws(ctx, prior, planned).await
+    }
+
+    async fn reconcile(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
+        reconcile(ctx, prior, planned).await
+    }
+
+    async fn destroy(&self, ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
+        destroy(ctx, prior).await
+    }
+
+    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
+        read_state(ctx, state).await
     }
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        ctx.run_all("importing the bundle", import_state(ctx, id)).await
+        import_state(ctx, id).await
     }
 
     fn identity_schema(&self) -> crate::identity::IdentitySchema {
         identity_schema()
     }
 
-    fn identity(&self, state: &Value, region: &str) -> Value {
-        identity_of(&Bundle::decode(state), region)
+    fn identity(&self, state: &Bundle, region: &str) -> Value {
+        identity_of(state, region)
     }
 
     async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
         import_id_of(ctx, identity).await
     }
 
-    async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
-        destroy_warnings(ctx, &Bundle::decode(prior)).await
+    async fn plan_destroy(&self, ctx: &Ctx, prior: &Bundle) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
     }
 }
 

@@ -12,10 +12,16 @@ pub(super) fn prior_endpoint<'a>(prior: &'a Bundle, key: &Key, region: &str) -> 
 
 /// The planned state as the protocol carries it (what the unit tests compare).
 #[cfg(test)]
-pub(super) fn plan_state(region: Option<&str>, default_tags: &Tags, prior: &Value, proposed: &Value, config: &Value) -> Planned {
+pub(super) fn plan_state(
+    region: Option<&str>,
+    default_tags: &Tags,
+    prior: &Value,
+    proposed: &Value,
+    config: &Value,
+) -> crate::resources::Planned {
     let prior = (!prior.is_null()).then(|| Bundle::decode(prior));
     let (state, requires_replace) = plan_bundle(region, default_tags, prior.as_ref(), &Bundle::decode(proposed), &Bundle::decode(config));
-    Planned { state: state.encode(), requires_replace }
+    crate::resources::Planned { state: state.encode(), requires_replace }
 }
 
 /// The attribute whose change replaces the bundle (the first one found).
