@@ -16,6 +16,7 @@ pub mod diag;
 pub mod engine;
 pub mod identity;
 pub mod logging;
+pub mod model;
 pub mod parts;
 pub mod policy;
 pub mod provider;

@@ -7,7 +7,7 @@ use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
-use crate::resources::model::{Attr, Map, Set, Val};
+use crate::model::{Attr, Map, Set, Val};
 
 /// An AWS id (`vpc-...`, `subnet-...`) when known.
 pub fn check_id(d: &mut Diagnostics, prefix: &str, a: &Attr<String>) {
@@ -89,7 +89,7 @@ pub async fn check_vpc_dns(ctx: &Ctx, vpc_id: &str, summary: &str, remedy: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::model::{Attr, Elements};
+    use crate::model::{Attr, Elements};
 
     fn at<T>(name: &str, val: Val<T>) -> Attr<T> {
         Attr { val, path: Path::attr("block").then(name) }

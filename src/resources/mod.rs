@@ -14,11 +14,10 @@ use crate::parts::network_interface::{self as eni, Interface, User};
 use crate::parts::vpc::Subnet;
 use crate::schema::Schema;
 use crate::value::Value;
-use model::Attr;
+use crate::model::Attr;
 
 pub mod checks;
 pub mod composite;
-pub mod model;
 pub mod private_lambda_pipeline;
 pub mod service_endpoint_bundle;
 

@@ -28,7 +28,7 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::resources::composite::{Composite, PlanEnv};
-use crate::resources::model::{self, Attr, Field, List, Map, Model, Set, Val};
+use crate::model::{self, Attr, Field, List, Map, Model, Set, Val};
 use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;

@@ -21,7 +21,7 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::resources::composite::{Composite, PlanEnv};
-use crate::resources::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
+use crate::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
 use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
@@ -213,11 +213,11 @@ mod tests {
     #[test]
     fn the_models_name_the_schemas_attributes() {
         let s = schema();
-        assert_eq!(crate::resources::model::attribute_mismatch::<Bundle>(&s.block), Vec::<String>::new());
+        assert_eq!(crate::model::attribute_mismatch::<Bundle>(&s.block), Vec::<String>::new());
         let endpoint = &s.block.nested("endpoint").unwrap().block;
-        assert_eq!(crate::resources::model::attribute_mismatch::<EndpointBlock>(endpoint), Vec::<String>::new());
+        assert_eq!(crate::model::attribute_mismatch::<EndpointBlock>(endpoint), Vec::<String>::new());
         let timeouts = &s.block.nested("timeouts").unwrap().block;
-        assert_eq!(crate::resources::model::attribute_mismatch::<TimeoutsBlock>(timeouts), Vec::<String>::new());
+        assert_eq!(crate::model::attribute_mismatch::<TimeoutsBlock>(timeouts), Vec::<String>::new());
     }
 
     fn paths(d: &Diagnostics) -> Vec<String> {

@@ -389,11 +389,11 @@ macro_rules! model {
             $( $(#[$fmeta])* pub $field: $ty, )*
         }
 
-        impl $crate::resources::model::Model for $model {
+        impl $crate::model::Model for $model {
             const ATTRIBUTES: &'static [&'static str] = &[$( $crate::model!(@name $field $($name)?) ),*];
 
             fn decode_at(v: &$crate::value::Value, at: &$crate::diag::Path) -> Self {
-                use $crate::resources::model::Field;
+                use $crate::model::Field;
                 $model {
                     $( $field: Field::decode_field(
                         v.get($crate::model!(@name $field $($name)?)),
@@ -403,7 +403,7 @@ macro_rules! model {
             }
 
             fn encode(&self) -> $crate::value::Value {
-                use $crate::resources::model::Field;
+                use $crate::model::Field;
                 $crate::value::Value::object([
                     $( ($crate::model!(@name $field $($name)?), self.$field.encode_field()), )*
                 ])
