@@ -16,7 +16,7 @@ use futures::FutureExt;
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::engine::{self, Step};
+use crate::engine::{self, Dep, Graph, Step};
 use crate::parts::code;
 use crate::parts::event_source_mapping::{self as esm, Mapping, MappingSpec};
 use crate::parts::function::{self, Function, FunctionSpec};

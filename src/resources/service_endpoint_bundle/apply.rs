@@ -31,6 +31,105 @@ pub(super) fn recorded(state: &Value, region: &str) -> (Option<String>, BTreeMap
     (group, eps)
 }
 
+// ---------------------------------------------------------------- the step graph
+
+/// The bundle's parts, as apply and destroy name their steps.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(super) enum Part {
+    Group,
+    Endpoint(Key),
+}
+
+impl std::fmt::Display for Part {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::Group => f.write_str(GROUP_PART),
+            Part::Endpoint(key) => f.write_str(&part_name(key)),
+        }
+    }
+}
+
+impl Part {
+    /// The AWS object behind the part, for diagnostics: `known` is its id
+    /// (or the group's name) when known.
+    pub(super) fn object(&self, known: Option<&str>) -> String {
+        let what = match self {
+            Part::Group => "security group".to_string(),
+            Part::Endpoint((service, kind)) => format!("{} endpoint for {}", kind.as_str(), short_service_name(service)),
+        };
+        match (self, known) {
+            (Part::Group, Some(name)) => format!("{what} {name}"),
+            (Part::Endpoint(_), Some(id)) => format!("{what} ({id})"),
+            (_, None) => what,
+        }
+    }
+}
+
+/// A step of apply or destroy: bring a part to the configuration, or remove it.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(super) enum Op {
+    Ensure(Part),
+    Remove(Part),
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Ensure(p) => write!(f, "{p}"),
+            Op::Remove(p) => write!(f, "remove {p}"),
+        }
+    }
+}
+
+/// What a run does: the group and endpoints brought to the configuration,
+/// the endpoints and the group removed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Shape {
+    pub(super) ensure_group: bool,
+    pub(super) ensure: Vec<Key>,
+    pub(super) remove: Vec<Key>,
+    pub(super) remove_group: bool,
+}
+
+impl Shape {
+    /// Apply: the configuration's endpoints (`needs_group`: an Interface one
+    /// among them) from the prior state's.
+    pub(super) fn apply(needs_group: bool, wanted: &[Key], prior: &[Key], prior_group: bool) -> Shape {
+        Shape {
+            ensure_group: needs_group,
+            ensure: wanted.to_vec(),
+            remove: prior.iter().filter(|k| !wanted.contains(k)).cloned().collect(),
+            remove_group: !needs_group && prior_group,
+        }
+    }
+
+    /// Destroy: everything the state recorded.
+    pub(super) fn destroy(prior: &[Key], group: bool) -> Shape {
+        Shape { ensure_group: false, ensure: vec![], remove: prior.to_vec(), remove_group: group }
+    }
+}
+
+/// The steps of a run: Interface endpoints after the group (Gateway ones
+/// use none); the group removed after the endpoints removed.
+pub(super) fn graph(shape: &Shape) -> Graph<Op> {
+    let mut g = Vec::new();
+    if shape.ensure_group {
+        g.push((Op::Ensure(Part::Group), vec![]));
+    }
+    for key in &shape.ensure {
+        let after = if key.1 == Kind::Interface { vec![Dep::On(Op::Ensure(Part::Group))] } else { vec![] };
+        g.push((Op::Ensure(Part::Endpoint(key.clone())), after));
+    }
+    for key in &shape.remove {
+        g.push((Op::Remove(Part::Endpoint(key.clone())), vec![]));
+    }
+    if shape.remove_group {
+        let after = shape.remove.iter().map(|key| Dep::On(Op::Remove(Part::Endpoint(key.clone())))).collect();
+        g.push((Op::Remove(Part::Group), after));
+    }
+    g
+}
+
 pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
     let ec2 = &ctx.aws.ec2;
     let region = ctx.aws.region.clone();
@@ -57,28 +156,31 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
         Err(e) => return (prior.clone(), e.into()),
     }
 
-    let mut steps: Vec<Step> = Vec::new();
-    let needs_group = desired.needs_group();
-    if needs_group {
-        steps.push(Step::new(GROUP_PART, &[], ensure_group(ctx, &desired, &record).boxed()));
-    }
-    let desired_keys: BTreeSet<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
-    for e in &desired.endpoints {
-        let after: &[&str] = if e.key.1 == Kind::Interface { &[GROUP_PART] } else { &[] };
-        steps.push(Step::new(part_name(&e.key), after, ensure_endpoint(ctx, &desired, e, &record, timeout).boxed()));
-    }
-    let mut removals = Vec::new();
-    for (key, id) in &prior_eps {
-        if !desired_keys.contains(key) {
-            let name = format!("remove {}", part_name(key));
-            removals.push(name.clone());
-            steps.push(Step::new(name, &[], remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed()));
-        }
-    }
-    if !needs_group && prior_group.is_some() {
-        let after: Vec<&str> = removals.iter().map(String::as_str).collect();
-        steps.push(Step::new("remove security-group", &after, remove_group(ctx, &record, timeout).boxed()));
-    }
+    let wanted: BTreeMap<&Key, &DesiredEndpoint> = desired.endpoints.iter().map(|e| (&e.key, e)).collect();
+    let wanted_keys: Vec<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
+    let prior_keys: Vec<Key> = prior_eps.keys().cloned().collect();
+    let shape = Shape::apply(desired.needs_group(), &wanted_keys, &prior_keys, prior_group.is_some());
+    let group_name = desired.group_spec().name;
+    let steps = graph(&shape)
+        .into_iter()
+        .map(|(op, after)| {
+            let (run, object) = match &op {
+                Op::Ensure(p @ Part::Group) => (ensure_group(ctx, &desired, &record).boxed(), p.object(Some(&group_name))),
+                Op::Ensure(p @ Part::Endpoint(key)) => match wanted.get(key) {
+                    Some(e) => {
+                        (ensure_endpoint(ctx, &desired, e, &record, timeout).boxed(), p.object(prior_eps.get(key).map(String::as_str)))
+                    }
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Endpoint(key)) => match prior_eps.get(key) {
+                    Some(id) => (remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed(), p.object(Some(id))),
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Group) => (remove_group(ctx, &record, timeout).boxed(), p.object(prior_group.as_deref())),
+            };
+            Step::new(op, object, after, run)
+        })
+        .collect();
     let outcome = ctx.run("applying the bundle", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await;
     let diags: Diagnostics = match outcome {
         Ok(o) => Diagnostics(o.errors()),
@@ -217,17 +319,21 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
     let (group, eps) = recorded(prior, &region);
     let timeout = Timeouts::from_value(prior.get("timeouts")).delete;
     let record = Mutex::new(Record { group_id: group.clone(), ..Default::default() });
-    let mut steps = Vec::new();
-    let mut names = Vec::new();
-    for (key, id) in &eps {
-        let name = format!("remove {}", part_name(key));
-        names.push(name.clone());
-        steps.push(Step::new(name, &[], remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed()));
-    }
-    if group.is_some() {
-        let after: Vec<&str> = names.iter().map(String::as_str).collect();
-        steps.push(Step::new("remove security-group", &after, remove_group(ctx, &record, timeout).boxed()));
-    }
+    let shape = Shape::destroy(&eps.keys().cloned().collect::<Vec<_>>(), group.is_some());
+    let steps = graph(&shape)
+        .into_iter()
+        .map(|(op, after)| {
+            let (run, object) = match &op {
+                Op::Remove(p @ Part::Endpoint(key)) => match eps.get(key) {
+                    Some(id) => (remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed(), p.object(Some(id))),
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Group) => (remove_group(ctx, &record, timeout).boxed(), p.object(group.as_deref())),
+                Op::Ensure(p) => (engine::no_work_for(op.clone()), p.object(None)),
+            };
+            Step::new(op, object, after, run)
+        })
+        .collect();
     let outcome = ctx.run("destroying the bundle", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await;
     let (done, diags) = match outcome {
         Ok(o) => (o.done.clone(), Diagnostics(o.errors())),
@@ -239,13 +345,13 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
     // Keep what is still there, so the next destroy finishes the job.
     let mut state = prior.clone();
     if let Value::Object(fields) = &mut state {
-        if done.iter().any(|d| d == "remove security-group") {
+        if done.contains(&Op::Remove(Part::Group)) {
             fields.insert("security_group_id".into(), Value::Null);
         }
         if let Some(Value::List(blocks)) = fields.get_mut("endpoint") {
             for b in blocks.iter_mut() {
                 let key = (full_service_name(b.get("service").as_str().unwrap_or(""), &region), kind_of(b));
-                if done.contains(&format!("remove {}", part_name(&key))) {
+                if done.contains(&Op::Remove(Part::Endpoint(key))) {
                     if let Value::Object(bf) = b {
                         bf.insert("id".into(), Value::Null);
                         bf.insert("state".into(), Value::string("deleted"));
@@ -255,4 +361,94 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
         }
     }
     (state, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(service: &str, kind: Kind) -> Key {
+        (format!("com.amazonaws.us-east-1.{service}"), kind)
+    }
+
+    fn keys() -> Vec<Key> {
+        vec![key("sqs", Kind::Interface), key("s3", Kind::Gateway), key("s3", Kind::Interface), key("logs", Kind::Interface)]
+    }
+
+    /// Every subset of `keys()`.
+    fn subsets() -> Vec<Vec<Key>> {
+        (0..16).map(|m| keys().into_iter().enumerate().filter(|(i, _)| m & (1 << i) != 0).map(|(_, k)| k).collect()).collect()
+    }
+
+    fn needs_group(keys: &[Key]) -> bool {
+        keys.iter().any(|k| k.1 == Kind::Interface)
+    }
+
+    fn edges(shape: &Shape) -> BTreeMap<String, Vec<String>> {
+        let resolved = engine::check(&graph(shape)).unwrap_or_else(|e| panic!("{shape:?}: {e:?}"));
+        let sorted = |deps: Vec<Op>| {
+            let mut names: Vec<String> = deps.iter().map(ToString::to_string).collect();
+            names.sort();
+            names
+        };
+        resolved.into_iter().map(|(k, deps)| (k.to_string(), sorted(deps))).collect()
+    }
+
+    #[test]
+    fn every_apply_and_destroy_graph_is_valid() {
+        for wanted in subsets() {
+            for prior in subsets() {
+                for prior_group in [false, true] {
+                    edges(&Shape::apply(needs_group(&wanted), &wanted, &prior, prior_group));
+                }
+            }
+        }
+        for prior in subsets() {
+            for group in [false, true] {
+                edges(&Shape::destroy(&prior, group));
+            }
+        }
+    }
+
+    #[test]
+    fn interface_endpoints_come_after_the_group_gateways_do_not() {
+        let wanted = vec![key("sqs", Kind::Interface), key("s3", Kind::Gateway)];
+        let e = edges(&Shape::apply(true, &wanted, &[], false));
+        assert_eq!(e["security-group"], Vec::<String>::new());
+        assert_eq!(e["endpoint/sqs/interface"], ["security-group"]);
+        assert_eq!(e["endpoint/s3/gateway"], Vec::<String>::new());
+        assert_eq!(e.len(), 3);
+    }
+
+    #[test]
+    fn an_update_removes_what_is_no_longer_wanted_and_the_group_last() {
+        let prior = vec![key("sqs", Kind::Interface), key("s3", Kind::Gateway)];
+        // Keeping an Interface endpoint keeps the group.
+        let e = edges(&Shape::apply(true, &prior[..1], &prior, true));
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["endpoint/sqs/interface", "remove endpoint/s3/gateway", "security-group"]);
+        // Gateway only: the Interface endpoint goes, then the group.
+        let e = edges(&Shape::apply(false, &prior[1..], &prior, true));
+        assert_eq!(e.keys().collect::<Vec<_>>(), ["endpoint/s3/gateway", "remove endpoint/sqs/interface", "remove security-group"]);
+        assert_eq!(e["remove security-group"], ["remove endpoint/sqs/interface"]);
+    }
+
+    #[test]
+    fn destroy_removes_the_endpoints_then_the_group() {
+        let prior = vec![key("sqs", Kind::Interface), key("s3", Kind::Gateway)];
+        let e = edges(&Shape::destroy(&prior, true));
+        assert_eq!(e["remove security-group"], ["remove endpoint/s3/gateway", "remove endpoint/sqs/interface"]);
+        assert_eq!(e.len(), 3);
+        let e = edges(&Shape::destroy(&prior, false));
+        assert!(!e.contains_key("remove security-group"));
+        assert!(edges(&Shape::destroy(&[], false)).is_empty());
+    }
+
+    #[test]
+    fn objects_name_the_aws_object() {
+        let sqs = Part::Endpoint(key("sqs", Kind::Interface));
+        assert_eq!(sqs.object(None), "Interface endpoint for sqs");
+        assert_eq!(sqs.object(Some("vpce-1")), "Interface endpoint for sqs (vpce-1)");
+        assert_eq!(Part::Group.object(Some("orders-peb-1")), "security group orders-peb-1");
+        assert_eq!(Op::Remove(sqs).to_string(), "remove endpoint/sqs/interface");
+    }
 }

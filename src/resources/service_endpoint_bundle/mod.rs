@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::engine::{self, Step};
+use crate::engine::{self, Dep, Graph, Step};
 use crate::parts::security_group::{self as sg, Group, GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
 use crate::parts::vpc;
