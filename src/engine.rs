@@ -186,14 +186,7 @@ pub async fn run<K: StepKey>(steps: Vec<Step<'_, K>>, limit: usize) -> Outcome<K
     // critical-path figure logged at the end walks).
     let graph = match resolve(&given) {
         Ok(g) => g,
-        Err(failed) => {
-            for (k, d) in &failed {
-                tracing::error!(step = %k, error = %d.detail, "step graph refused");
-            }
-            let refused: BTreeSet<&K> = failed.iter().map(|(k, _)| k).collect();
-            let skipped = steps.iter().map(|s| s.key.clone()).filter(|k| !refused.contains(k)).collect();
-            return Outcome { done: vec![], failed, skipped };
-        }
+        Err(failed) => return refused(&steps, failed),
     };
     // Ready steps start in the order of their names.
     let mut waiting: Vec<Waiting<'_, K>> = steps
@@ -247,9 +240,31 @@ pub async fn run<K: StepKey>(steps: Vec<Step<'_, K>>, limit: usize) -> Outcome<K
             }
         }
     }
+    log_calls(&graph, &calls);
+    // Anything still waiting has a dependency cycle: a programming error,
+    // reported rather than hung on.
+    for w in waiting {
+        outcome.failed.push((w.key, cycle(&w.name)));
+    }
+    outcome
+}
+
+/// A graph that cannot run: the steps at fault failed, the others skipped,
+/// none started.
+fn refused<K: StepKey>(steps: &[Step<'_, K>], failed: Vec<(K, Diagnostic)>) -> Outcome<K> {
+    for (k, d) in &failed {
+        tracing::error!(step = %k, error = %d.detail, "step graph refused");
+    }
+    let at_fault: BTreeSet<&K> = failed.iter().map(|(k, _)| k).collect();
+    let skipped = steps.iter().map(|s| s.key.clone()).filter(|k| !at_fault.contains(k)).collect();
+    Outcome { done: vec![], failed, skipped }
+}
+
+/// The critical-path figure of a run (`crate::calls`), by step name.
+fn log_calls<K: StepKey>(graph: &Resolved<K>, calls: &BTreeMap<String, usize>) {
     let named: BTreeMap<String, Vec<String>> =
         graph.iter().map(|(k, deps)| (k.to_string(), deps.iter().map(ToString::to_string).collect())).collect();
-    let (longest, chain) = crate::calls::critical_path(&named, &calls);
+    let (longest, chain) = crate::calls::critical_path(&named, calls);
     tracing::debug!(
         phase = "steps",
         critical_path_calls = longest,
@@ -257,12 +272,6 @@ pub async fn run<K: StepKey>(steps: Vec<Step<'_, K>>, limit: usize) -> Outcome<K
         chain = %chain.join(" > "),
         "calls of the step graph"
     );
-    // Anything still waiting has a dependency cycle: a programming error,
-    // reported rather than hung on.
-    for w in waiting {
-        outcome.failed.push((w.key, cycle(&w.name)));
-    }
-    outcome
 }
 
 #[cfg(test)]
