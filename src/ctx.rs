@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::aws::Aws;
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::engine::{self, Step, StepKey};
 
 /// What a resource or data source gets for one call: the AWS clients and
 /// a token that fires when Terraform sends StopProvider.
@@ -28,6 +29,16 @@ impl Ctx {
                 "Stopped",
                 format!("Terraform asked the provider to stop (interrupt) while it was {what}."),
             )),
+        }
+    }
+
+    /// Runs a composite's steps (`engine::run`) unless Terraform asks the
+    /// provider to stop first. Returns the steps that finished and every
+    /// diagnostic: the failed steps', or the stop.
+    pub async fn run_steps<K: StepKey>(&self, what: &str, steps: Vec<Step<'_, K>>) -> (Vec<K>, Diagnostics) {
+        match self.run(what, async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await {
+            Ok(o) => (o.done.clone(), Diagnostics(o.errors())),
+            Err(stopped) => (vec![], stopped.into()),
         }
     }
 

@@ -5,10 +5,19 @@
 //! endpoint never stops its siblings and everything that did finish is
 //! recorded by the steps themselves.
 //!
+//! Steps are typed: each composite names its steps with its own key type
+//! (an enum whose `Display` is the step's name in the logs), builds the
+//! graph (keys and dependencies) with a pure function its tests check with
+//! [`check`], then gives each key its work. A dependency is either required
+//! ([`Dep::On`]: that step must be in the graph, or nothing runs) or
+//! optional ([`Dep::IfPresent`]: an ordering only if that part needs work
+//! this time).
+//!
 //! Deleting runs the same graph backwards: build the steps with the
-//! reverse edges (`Graph::reversed`).
+//! reverse edges.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -19,97 +28,243 @@ use crate::diag::Diagnostic;
 /// composite's parts without tripping API rate limits.
 pub const CONCURRENCY: usize = 8;
 
-pub struct Step<'a> {
-    pub name: String,
-    pub after: Vec<String>,
+/// What names a step: a composite's own key type.
+pub trait StepKey: Clone + Ord + fmt::Debug + fmt::Display + Send {}
+impl<K: Clone + Ord + fmt::Debug + fmt::Display + Send> StepKey for K {}
+
+/// One "after" edge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dep<K> {
+    /// The step must be in the graph: a graph without it is a programming
+    /// error, reported before anything starts.
+    On(K),
+    /// An ordering only if the step is in the graph (a part that needs no
+    /// work this time, e.g. a role the user brings, is simply absent).
+    IfPresent(K),
+}
+
+impl<K> Dep<K> {
+    pub fn key(&self) -> &K {
+        match self {
+            Dep::On(k) | Dep::IfPresent(k) => k,
+        }
+    }
+}
+
+/// A graph: each step and what it comes after.
+pub type Graph<K> = Vec<(K, Vec<Dep<K>>)>;
+
+/// A graph resolved: each step and the steps of the graph it waits for.
+pub type Resolved<K> = BTreeMap<K, Vec<K>>;
+
+pub struct Step<'a, K> {
+    pub key: K,
+    /// The AWS object the step works on, for the user: `SQS queue orders-dlq`.
+    pub object: String,
+    pub after: Vec<Dep<K>>,
     pub run: BoxFuture<'a, Result<(), Diagnostic>>,
 }
 
-impl<'a> Step<'a> {
-    pub fn new(name: impl Into<String>, after: &[&str], run: BoxFuture<'a, Result<(), Diagnostic>>) -> Step<'a> {
-        Step { name: name.into(), after: after.iter().map(|s| s.to_string()).collect(), run }
+impl<'a, K> Step<'a, K> {
+    pub fn new(key: K, object: impl Into<String>, after: Vec<Dep<K>>, run: BoxFuture<'a, Result<(), Diagnostic>>) -> Step<'a, K> {
+        Step { key, object: object.into(), after, run }
     }
 }
 
 /// What happened to each step.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub done: Vec<String>,
-    pub failed: Vec<(String, Diagnostic)>,
-    pub skipped: Vec<String>,
+#[derive(Debug)]
+pub struct Outcome<K> {
+    pub done: Vec<K>,
+    pub failed: Vec<(K, Diagnostic)>,
+    pub skipped: Vec<K>,
 }
 
-impl Outcome {
+impl<K> Default for Outcome<K> {
+    fn default() -> Self {
+        Outcome { done: Vec::new(), failed: Vec::new(), skipped: Vec::new() }
+    }
+}
+
+impl<K> Outcome<K> {
     pub fn errors(self) -> Vec<Diagnostic> {
         self.failed.into_iter().map(|(_, d)| d).collect()
     }
 }
 
-/// A step not started yet: the steps it still waits on, and its work.
-type Waiting<'a> = (BTreeSet<String>, BoxFuture<'a, Result<(), Diagnostic>>);
+/// Each step's dependencies among the steps of `graph`: optional ones on
+/// absent steps dropped. A required dependency on an absent step, or a
+/// step given twice, is an error of the step concerned.
+pub fn resolve<K: StepKey>(graph: &[(K, Vec<Dep<K>>)]) -> Result<Resolved<K>, Vec<(K, Diagnostic)>> {
+    let mut resolved: Resolved<K> = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (key, _) in graph {
+        if resolved.insert(key.clone(), Vec::new()).is_some() {
+            errors.push((key.clone(), Diagnostic::error("Internal error: duplicate step", format!("Step {key} is given twice."))));
+        }
+    }
+    for (key, after) in graph {
+        let mut deps = Vec::new();
+        for dep in after {
+            match dep {
+                Dep::On(d) | Dep::IfPresent(d) if resolved.contains_key(d) => deps.push(d.clone()),
+                Dep::IfPresent(_) => {}
+                Dep::On(d) => errors.push((
+                    key.clone(),
+                    Diagnostic::error(
+                        "Internal error: dependency on an absent step",
+                        format!("Step {key} must come after step {d}, which is not part of this run; nothing was started."),
+                    ),
+                )),
+            }
+        }
+        resolved.insert(key.clone(), deps);
+    }
+    if errors.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(errors)
+    }
+}
+
+/// `resolve`, and no dependency cycle: what a composite's graph must pass
+/// for every configuration (its unit tests call this).
+pub fn check<K: StepKey>(graph: &[(K, Vec<Dep<K>>)]) -> Result<Resolved<K>, Vec<Diagnostic>> {
+    let resolved = resolve(graph).map_err(|e| e.into_iter().map(|(_, d)| d).collect::<Vec<_>>())?;
+    // Peel off steps whose dependencies are all peeled: what remains waits
+    // on itself somewhere.
+    let mut left: BTreeMap<&K, &Vec<K>> = resolved.iter().collect();
+    loop {
+        let free: Vec<&K> = left.iter().filter(|(_, deps)| deps.iter().all(|d| !left.contains_key(d))).map(|(k, _)| *k).collect();
+        if free.is_empty() {
+            break;
+        }
+        for k in free {
+            left.remove(k);
+        }
+    }
+    if left.is_empty() {
+        Ok(resolved)
+    } else {
+        Err(left.keys().map(cycle).collect())
+    }
+}
+
+fn cycle(step: &impl fmt::Display) -> Diagnostic {
+    Diagnostic::error("Internal error: dependency cycle", format!("step {step} waits on itself"))
+}
+
+/// The work of a key its composite's graph never holds (a match needs an
+/// arm for it): an internal error if it ever runs.
+pub fn no_work_for<'a, K: fmt::Display>(key: K) -> BoxFuture<'a, Result<(), Diagnostic>> {
+    let detail = format!("Step {key} has no work in this run.");
+    Box::pin(async move { Err(Diagnostic::error("Internal error: step without work", detail)) })
+}
+
+/// The error a step reports, with which step failed on which object (the
+/// summary stays as the part wrote it).
+fn failed_on(mut d: Diagnostic, step: &impl fmt::Display, object: &str) -> Diagnostic {
+    let what = format!("Step {step} failed, working on {object}.");
+    d.detail = if d.detail.trim().is_empty() { what } else { format!("{}\n\n{what}", d.detail.trim_end()) };
+    d
+}
+
+/// A step not started yet.
+struct Waiting<'a, K> {
+    key: K,
+    name: String,
+    object: String,
+    deps: Vec<K>,
+    run: BoxFuture<'a, Result<(), Diagnostic>>,
+}
 
 /// Runs `steps` along their dependencies, at most `limit` at a time.
-/// Dependencies on names that are not steps are ignored (a part that needs
-/// no work this time is simply absent).
-pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
-    let names: BTreeSet<String> = steps.iter().map(|s| s.name.clone()).collect();
+/// Optional dependencies on absent steps are dropped; a required one on an
+/// absent step fails that step and starts nothing.
+pub async fn run<K: StepKey>(steps: Vec<Step<'_, K>>, limit: usize) -> Outcome<K> {
+    let given: Graph<K> = steps.iter().map(|s| (s.key.clone(), s.after.clone())).collect();
     // Each step's dependencies among the steps given (also what the
     // critical-path figure logged at the end walks).
-    let graph: BTreeMap<String, Vec<String>> =
-        steps.iter().map(|s| (s.name.clone(), s.after.iter().filter(|d| names.contains(*d) && **d != s.name).cloned().collect())).collect();
+    let graph = match resolve(&given) {
+        Ok(g) => g,
+        Err(failed) => return refused(&steps, failed),
+    };
+    // Ready steps start in the order of their names.
+    let mut waiting: Vec<Waiting<'_, K>> = steps
+        .into_iter()
+        .map(|s| Waiting { deps: graph[&s.key].clone(), name: s.key.to_string(), key: s.key, object: s.object, run: s.run })
+        .collect();
+    waiting.sort_by(|a, b| (&a.name, &a.key).cmp(&(&b.name, &b.key)));
     let mut calls: BTreeMap<String, usize> = BTreeMap::new();
-    let mut waiting: BTreeMap<String, Waiting<'_>> =
-        steps.into_iter().map(|s| (s.name.clone(), (graph[&s.name].iter().cloned().collect(), s.run))).collect();
     let mut outcome = Outcome::default();
     let mut running = FuturesUnordered::new();
     loop {
         // Skip everything downstream of a failure or a skip.
         loop {
-            let blocked: Vec<String> = waiting
-                .iter()
-                .filter(|(_, (deps, _))| deps.iter().any(|d| outcome.skipped.contains(d) || outcome.failed.iter().any(|(f, _)| f == d)))
-                .map(|(n, _)| n.clone())
-                .collect();
+            let (blocked, rest): (Vec<_>, Vec<_>) = waiting
+                .into_iter()
+                .partition(|w| w.deps.iter().any(|d| outcome.skipped.contains(d) || outcome.failed.iter().any(|(f, _)| f == d)));
+            waiting = rest;
             if blocked.is_empty() {
                 break;
             }
-            for n in blocked {
-                waiting.remove(&n);
-                tracing::debug!(step = %n, "skipped: a step it depends on did not finish");
-                outcome.skipped.push(n);
+            for w in blocked {
+                tracing::debug!(step = %w.name, "skipped: a step it depends on did not finish");
+                outcome.skipped.push(w.key);
             }
         }
-        let ready: Vec<String> = waiting
-            .iter()
-            .filter(|(_, (deps, _))| deps.iter().all(|d| outcome.done.contains(d)))
-            .map(|(n, _)| n.clone())
-            .take(limit.saturating_sub(running.len()))
-            .collect();
-        for n in ready {
-            let (_, fut) = waiting.remove(&n).expect("ready step is waiting");
-            tracing::debug!(step = %n, "step started");
+        let mut room = limit.saturating_sub(running.len());
+        let mut i = 0;
+        while i < waiting.len() && room > 0 {
+            if !waiting[i].deps.iter().all(|d| outcome.done.contains(d)) {
+                i += 1;
+                continue;
+            }
+            let Waiting { key, name, object, run: fut, .. } = waiting.remove(i);
+            room -= 1;
+            tracing::debug!(step = %name, object = %object, "step started");
             running.push(async move {
                 let (result, made) = crate::calls::counted(fut).await;
-                (n, result, made)
+                (key, name, object, result, made)
             });
         }
-        let next = running.next().await.map(|(n, result, made)| {
-            calls.insert(n.clone(), made);
-            (n, result)
-        });
-        match next {
-            Some((n, Ok(()))) => {
-                tracing::debug!(step = %n, "step done");
-                outcome.done.push(n);
+        let Some((key, name, object, result, made)) = running.next().await else { break };
+        calls.insert(name.clone(), made);
+        match result {
+            Ok(()) => {
+                tracing::debug!(step = %name, "step done");
+                outcome.done.push(key);
             }
-            Some((n, Err(d))) => {
-                tracing::warn!(step = %n, error = %d.summary, "step failed");
-                outcome.failed.push((n, d));
+            Err(d) => {
+                tracing::warn!(step = %name, object = %object, error = %d.summary, "step failed");
+                outcome.failed.push((key, failed_on(d, &name, &object)));
             }
-            None => break,
         }
     }
-    let (longest, chain) = crate::calls::critical_path(&graph, &calls);
+    log_calls(&graph, &calls);
+    // Anything still waiting has a dependency cycle: a programming error,
+    // reported rather than hung on.
+    for w in waiting {
+        outcome.failed.push((w.key, cycle(&w.name)));
+    }
+    outcome
+}
+
+/// A graph that cannot run: the steps at fault failed, the others skipped,
+/// none started.
+fn refused<K: StepKey>(steps: &[Step<'_, K>], failed: Vec<(K, Diagnostic)>) -> Outcome<K> {
+    for (k, d) in &failed {
+        tracing::error!(step = %k, error = %d.detail, "step graph refused");
+    }
+    let at_fault: BTreeSet<&K> = failed.iter().map(|(k, _)| k).collect();
+    let skipped = steps.iter().map(|s| s.key.clone()).filter(|k| !at_fault.contains(k)).collect();
+    Outcome { done: vec![], failed, skipped }
+}
+
+/// The critical-path figure of a run (`crate::calls`), by step name.
+fn log_calls<K: StepKey>(graph: &Resolved<K>, calls: &BTreeMap<String, usize>) {
+    let named: BTreeMap<String, Vec<String>> =
+        graph.iter().map(|(k, deps)| (k.to_string(), deps.iter().map(ToString::to_string).collect())).collect();
+    let (longest, chain) = crate::calls::critical_path(&named, calls);
     tracing::debug!(
         phase = "steps",
         critical_path_calls = longest,
@@ -117,12 +272,6 @@ pub async fn run(steps: Vec<Step<'_>>, limit: usize) -> Outcome {
         chain = %chain.join(" > "),
         "calls of the step graph"
     );
-    // Anything still waiting has a dependency cycle: a programming error,
-    // reported rather than hung on.
-    for (n, _) in waiting {
-        outcome.failed.push((n.clone(), Diagnostic::error("Internal error: dependency cycle", format!("step {n} waits on itself"))));
-    }
-    outcome
 }
 
 #[cfg(test)]
@@ -132,9 +281,20 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
-    fn step<'a>(log: &'a Mutex<Vec<String>>, name: &'a str, after: &[&str], ok: bool, ms: u64) -> Step<'a> {
+    fn on(names: &[&'static str]) -> Vec<Dep<&'static str>> {
+        names.iter().map(|n| Dep::On(*n)).collect()
+    }
+
+    fn step<'a>(
+        log: &'a Mutex<Vec<String>>,
+        name: &'static str,
+        after: Vec<Dep<&'static str>>,
+        ok: bool,
+        ms: u64,
+    ) -> Step<'a, &'static str> {
         Step::new(
             name,
+            format!("object of {name}"),
             after,
             async move {
                 log.lock().unwrap().push(format!("start {name}"));
@@ -143,7 +303,7 @@ mod tests {
                 if ok {
                     Ok(())
                 } else {
-                    Err(Diagnostic::error(format!("{name} failed"), ""))
+                    Err(Diagnostic::error(format!("{name} failed"), "AccessDenied: no"))
                 }
             }
             .boxed(),
@@ -159,9 +319,9 @@ mod tests {
         let log = Mutex::new(Vec::new());
         let out = run(
             vec![
-                step(&log, "endpoint/s3", &["group"], true, 20),
-                step(&log, "endpoint/sqs", &["group"], true, 20),
-                step(&log, "group", &[], true, 5),
+                step(&log, "endpoint/s3", on(&["group"]), true, 20),
+                step(&log, "endpoint/sqs", on(&["group"]), true, 20),
+                step(&log, "group", vec![], true, 5),
             ],
             8,
         )
@@ -176,29 +336,32 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failure_skips_dependents_only() {
+    async fn a_failure_skips_dependents_only_and_names_its_step_and_object() {
         let log = Mutex::new(Vec::new());
         let out = run(
             vec![
-                step(&log, "group", &[], false, 1),
-                step(&log, "endpoint/sqs", &["group"], true, 1),
-                step(&log, "endpoint/s3", &[], true, 1),
-                step(&log, "after-sqs", &["endpoint/sqs"], true, 1),
+                step(&log, "group", vec![], false, 1),
+                step(&log, "endpoint/sqs", on(&["group"]), true, 1),
+                step(&log, "endpoint/s3", vec![], true, 1),
+                step(&log, "after-sqs", on(&["endpoint/sqs"]), true, 1),
             ],
             8,
         )
         .await;
-        assert_eq!(out.done, vec!["endpoint/s3".to_string()]);
-        assert_eq!(out.failed.len(), 1);
+        assert_eq!(out.done, vec!["endpoint/s3"]);
         assert_eq!(out.skipped.len(), 2);
         assert!(!log.into_inner().unwrap().iter().any(|l| l.contains("sqs")));
+        let [(key, d)] = &out.failed[..] else { panic!("{:?}", out.failed) };
+        assert_eq!(*key, "group");
+        assert_eq!(d.summary, "group failed", "the summary is the step's own");
+        assert_eq!(d.detail, "AccessDenied: no\n\nStep group failed, working on object of group.");
     }
 
     #[tokio::test]
     async fn concurrency_is_bounded() {
         let log = Mutex::new(Vec::new());
         let names = ["a", "b", "c", "d"];
-        let out = run(names.iter().map(|n| step(&log, n, &[], true, 10)).collect(), 2).await;
+        let out = run(names.iter().map(|n| step(&log, n, vec![], true, 10)).collect(), 2).await;
         assert_eq!(out.done.len(), 4);
         let log = log.into_inner().unwrap();
         let mut live: i32 = 0;
@@ -211,11 +374,48 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn absent_dependencies_are_ignored_and_cycles_reported() {
+    async fn an_absent_optional_dependency_is_dropped() {
         let log = Mutex::new(Vec::new());
-        let out = run(vec![step(&log, "a", &["not-needed-this-time"], true, 1)], 8).await;
-        assert_eq!(out.done, vec!["a".to_string()]);
-        let out = run(vec![step(&log, "x", &["y"], true, 1), step(&log, "y", &["x"], true, 1)], 8).await;
+        let out = run(vec![step(&log, "a", vec![Dep::IfPresent("not-needed-this-time")], true, 1)], 8).await;
+        assert_eq!(out.done, vec!["a"]);
+        // A present one still orders.
+        let out = run(vec![step(&log, "b", vec![Dep::IfPresent("c")], true, 1), step(&log, "c", vec![], true, 5)], 8).await;
+        assert_eq!(out.done, vec!["c", "b"]);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_required_dependency_is_an_error_and_nothing_starts() {
+        let log = Mutex::new(Vec::new());
+        let out = run(vec![step(&log, "producer", on(&["producer-rol"]), true, 1), step(&log, "queue", vec![], true, 1)], 8).await;
+        assert!(log.into_inner().unwrap().is_empty(), "nothing ran");
+        assert!(out.done.is_empty());
+        assert_eq!(out.skipped, vec!["queue"]);
+        let [(key, d)] = &out.failed[..] else { panic!("{:?}", out.failed) };
+        assert_eq!(*key, "producer");
+        assert!(d.summary.starts_with("Internal error"), "{d:?}");
+        assert!(d.detail.contains("producer") && d.detail.contains("producer-rol"), "names both steps: {}", d.detail);
+        let err = check(&[("producer", on(&["producer-rol"]))]).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(err[0].detail.contains("producer-rol"));
+    }
+
+    #[tokio::test]
+    async fn cycles_are_reported() {
+        let log = Mutex::new(Vec::new());
+        let out = run(vec![step(&log, "x", on(&["y"]), true, 1), step(&log, "y", on(&["x"]), true, 1)], 8).await;
         assert_eq!(out.failed.len(), 2);
+        assert!(out.failed.iter().all(|(_, d)| d.summary == "Internal error: dependency cycle"));
+        let graph = vec![("x", on(&["y"])), ("y", on(&["x"])), ("z", on(&[]))];
+        assert_eq!(check(&graph).unwrap_err().len(), 2);
+        assert_eq!(check(&[("x", on(&["x"]))]).unwrap_err().len(), 1, "a step after itself is a cycle");
+    }
+
+    #[test]
+    fn check_resolves_a_valid_graph() {
+        let graph = vec![("a", vec![]), ("b", vec![Dep::On("a"), Dep::IfPresent("gone")]), ("c", vec![Dep::IfPresent("b")])];
+        let resolved = check(&graph).unwrap();
+        assert_eq!(resolved["b"], vec!["a"]);
+        assert_eq!(resolved["c"], vec!["b"]);
+        assert!(check(&[("a", vec![]), ("a", vec![])]).is_err(), "a step given twice");
     }
 }

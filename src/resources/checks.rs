@@ -5,9 +5,9 @@
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::model::{Attr, Map, Set, Val};
 use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
-use crate::model::{Attr, Map, Set, Val};
 
 /// An AWS id (`vpc-...`, `subnet-...`) when known.
 pub fn check_id(d: &mut Diagnostics, prefix: &str, a: &Attr<String>) {

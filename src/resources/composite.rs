@@ -8,8 +8,8 @@
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::identity::IdentitySchema;
-use crate::parts::tags::Tags;
 use crate::model::{Attr, Model};
+use crate::parts::tags::Tags;
 use crate::resources::{Planned, Resource};
 use crate::schema::Schema;
 use crate::value::Value;

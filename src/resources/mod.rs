@@ -10,11 +10,11 @@ use std::time::Duration;
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::identity::{self, IdentitySchema};
+use crate::model::Attr;
 use crate::parts::network_interface::{self as eni, Interface, User};
 use crate::parts::vpc::Subnet;
 use crate::schema::Schema;
 use crate::value::Value;
-use crate::model::Attr;
 
 pub mod checks;
 pub mod composite;

@@ -1,20 +1,21 @@
 //! The tfplugin6 Provider service: decode each request with the right
 //! schema, call the provider, encode the answer. Every call runs in a span
 //! carrying `tf_rpc`, `tf_req_id` and `tf_resource_type`, so each log line
-//! says which call it belongs to.
+//! says which call it belongs to. The values on the wire are `wire.rs`'s;
+//! the resource lifecycle calls (read, plan, apply, import) are answered
+//! in `lifecycle.rs`.
 
 use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
+use super::lifecycle;
+use super::wire::{decode, encode, identity_data};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::identity;
 use crate::logging::request_id;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
-use crate::resources::{self, Resource};
-use crate::schema::{Schema, Type};
 use crate::value::Value;
 use pb::provider_server::{Provider as ProviderRpc, ProviderServer};
 
@@ -27,28 +28,12 @@ pub fn service(provider: Arc<Provider>) -> ProviderServer<Service> {
     ProviderServer::new(Service { provider }).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)
 }
 
-fn span(rpc: &'static str, type_name: &str) -> tracing::Span {
+pub(super) fn span(rpc: &'static str, type_name: &str) -> tracing::Span {
     tracing::info_span!("rpc", tf_rpc = rpc, tf_req_id = %request_id(), tf_resource_type = type_name)
 }
 
-fn decode(dv: Option<pb::DynamicValue>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
-    let dv = dv.unwrap_or_default();
-    let r = if !dv.msgpack.is_empty() {
-        Value::from_msgpack(&dv.msgpack, ty)
-    } else if !dv.json.is_empty() {
-        Value::from_json(&dv.json, ty)
-    } else {
-        return Ok(Value::Null);
-    };
-    r.map_err(|e| Diagnostic::error(format!("Could not decode the {what}"), e.0))
-}
-
-fn encode(v: &Value, ty: &Type) -> pb::DynamicValue {
-    pb::DynamicValue { msgpack: v.to_msgpack(ty), json: Vec::new() }
-}
-
 /// The first error's summary, for a log line.
-fn summary(d: &Diagnostics) -> String {
+pub(super) fn summary(d: &Diagnostics) -> String {
     d.0.first().map(|d| d.summary.clone()).unwrap_or_default()
 }
 
@@ -57,38 +42,6 @@ fn summary(d: &Diagnostics) -> String {
 /// composite warn about clients that lose their path to a service.
 fn capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities { plan_destroy: true, ..Default::default() }
-}
-
-/// An identity on the wire, or Null when the request carries none (every
-/// Terraform before 1.12, and 1.12+ before it has stored one).
-/// A resource's value as its resource sees it: decoded with its schema,
-/// every Group block left out made an object of nulls (the shape Terraform
-/// gives it, which a state from an import or an older version may lack).
-fn decode_resource(dv: Option<pb::DynamicValue>, schema: &Schema, what: &str) -> Result<Value, Diagnostic> {
-    decode(dv, &schema.ty(), what).map(|v| schema.block.with_groups(v))
-}
-
-fn decode_identity(d: Option<pb::ResourceIdentityData>, ty: &Type, what: &str) -> Result<Value, Diagnostic> {
-    decode(d.and_then(|d| d.identity_data), ty, what)
-}
-
-fn identity_data(v: &Value, ty: &Type) -> pb::ResourceIdentityData {
-    pb::ResourceIdentityData { identity_data: Some(encode(v, ty)) }
-}
-
-/// The identity to send with a state after read, apply or import: none
-/// without a state, and none rather than one with unknown parts, which
-/// Terraform refuses there. Clients that know no identity skip the field.
-fn known_identity(r: &dyn Resource, state: &Value, region: &str) -> Option<pb::ResourceIdentityData> {
-    if state.is_null() {
-        return None;
-    }
-    let id = r.identity(state, region);
-    if !id.is_wholly_known() {
-        tracing::warn!(identity = ?id, "identity not wholly known after read, apply or import; none sent");
-        return None;
-    }
-    Some(identity_data(&id, &r.identity_schema().ty()))
 }
 
 /// Answer for a method of protocol 6.10 whose feature this provider does
@@ -284,198 +237,28 @@ impl ProviderRpc for Service {
     }
 
     async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
-        let req = req.into_inner();
-        let p = self.provider.clone();
-        let s = span("ReadResource", &req.type_name);
-        async move {
-            let result = async {
-                let (r, schema) = p.resource(&req.type_name)?;
-                let ty = schema.ty();
-                let state = decode_resource(req.current_state.clone(), schema, "current state")?;
-                if state.is_null() {
-                    return Ok::<_, Diagnostics>((encode(&Value::Null, &ty), None));
-                }
-                let ctx = p.ctx()?;
-                let fresh = schema.block.with_groups(r.read(&ctx, &state).await?);
-                if fresh.is_null() {
-                    tracing::info!("every part is gone: the resource is removed from state");
-                }
-                // Also when Terraform sent none: that is how a resource made
-                // before Terraform knew identities gets one.
-                Ok((encode(&fresh, &ty), known_identity(r.as_ref(), &fresh, &ctx.aws.region)))
-            }
-            .await;
-            Ok(Response::new(match result {
-                Ok((v, new_identity)) => pb::read_resource::Response {
-                    new_state: Some(v),
-                    diagnostics: vec![],
-                    private: req.private,
-                    new_identity,
-                    ..Default::default()
-                },
-                Err(d) => {
-                    tracing::warn!(error = %summary(&d), "read failed");
-                    pb::read_resource::Response {
-                        new_state: req.current_state,
-                        diagnostics: d.to_proto(),
-                        private: req.private,
-                        new_identity: req.current_identity,
-                        ..Default::default()
-                    }
-                }
-            }))
-        }
-        .instrument(s)
-        .await
+        Ok(Response::new(lifecycle::read_resource(self.provider.clone(), req.into_inner()).await))
     }
 
     async fn plan_resource_change(
         &self,
         req: Request<pb::plan_resource_change::Request>,
     ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
-        let req = req.into_inner();
-        let p = self.provider.clone();
-        let s = span("PlanResourceChange", &req.type_name);
-        async move {
-            let result = async {
-                let (r, schema) = p.resource(&req.type_name)?;
-                let ty = schema.ty();
-                let prior = decode_resource(req.prior_state, schema, "prior state")?;
-                let proposed = decode_resource(req.proposed_new_state, schema, "proposed state")?;
-                let config = decode_resource(req.config, schema, "configuration")?;
-                if proposed.is_null() {
-                    // Destroy: the planned state is null; the warnings say
-                    // who still depends on what goes.
-                    let warnings = match p.ctx() {
-                        Ok(ctx) if !prior.is_null() => r.plan_destroy(&ctx, &prior).await,
-                        _ => Diagnostics::default(),
-                    };
-                    return Ok::<_, Diagnostics>(PlanAnswer {
-                        state: encode(&Value::Null, &ty),
-                        replace: vec![],
-                        identity: None,
-                        diags: warnings,
-                    });
-                }
-                let ctx = p.ctx().ok();
-                let planned = r.plan(ctx.as_ref(), &prior, &proposed, &config).await?;
-                let id_ty = r.identity_schema().ty();
-                let prior_identity = decode_identity(req.prior_identity, &id_ty, "prior identity")?;
-                let stays = !prior.is_null() && planned.requires_replace.is_empty();
-                let from_plan = ctx.as_ref().map(|c| r.identity(&planned.state, &c.aws.region));
-                let identity = identity::planned(stays, &prior_identity, from_plan).map(|v| identity_data(&v, &id_ty));
-                let replace = planned.requires_replace.iter().map(|p| p.to_proto()).collect();
-                Ok(PlanAnswer { state: encode(&planned.state, &ty), replace, identity, diags: Diagnostics::default() })
-            }
-            .await;
-            Ok(Response::new(match result {
-                Ok(a) => pb::plan_resource_change::Response {
-                    planned_state: Some(a.state),
-                    requires_replace: a.replace,
-                    planned_private: req.prior_private,
-                    diagnostics: a.diags.to_proto(),
-                    legacy_type_system: false,
-                    deferred: None,
-                    planned_identity: a.identity,
-                },
-                Err(d) => {
-                    tracing::debug!(error = %summary(&d), "plan refused");
-                    pb::plan_resource_change::Response { diagnostics: d.to_proto(), ..Default::default() }
-                }
-            }))
-        }
-        .instrument(s)
-        .await
+        Ok(Response::new(lifecycle::plan_resource_change(self.provider.clone(), req.into_inner()).await))
     }
 
     async fn apply_resource_change(
         &self,
         req: Request<pb::apply_resource_change::Request>,
     ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
-        let req = req.into_inner();
-        let p = self.provider.clone();
-        let s = span("ApplyResourceChange", &req.type_name);
-        async move {
-            let prior_raw = req.prior_state.clone();
-            let result = async {
-                let (r, schema) = p.resource(&req.type_name)?;
-                let ty = schema.ty();
-                let prior = decode_resource(req.prior_state, schema, "prior state")?;
-                let planned = decode_resource(req.planned_state, schema, "planned state")?;
-                let ctx = p.ctx()?;
-                let (state, diags) = r.apply(&ctx, &prior, &planned).await;
-                // The identity of whatever state is true now, also after a
-                // partial failure; none once destroyed.
-                let identity = known_identity(r.as_ref(), &state, &ctx.aws.region);
-                Ok::<_, Diagnostics>((encode(&state, &ty), identity, diags))
-            }
-            .await;
-            Ok(Response::new(match result {
-                Ok((state, new_identity, diags)) => {
-                    if diags.has_errors() {
-                        tracing::warn!(error = %summary(&diags), "apply failed; returning the state reached");
-                    }
-                    pb::apply_resource_change::Response {
-                        new_state: Some(state),
-                        private: req.planned_private,
-                        diagnostics: diags.to_proto(),
-                        legacy_type_system: false,
-                        new_identity,
-                    }
-                }
-                // Nothing was attempted: the prior state still holds. No
-                // identity: the next read returns it.
-                Err(d) => pb::apply_resource_change::Response {
-                    new_state: prior_raw,
-                    private: req.planned_private,
-                    diagnostics: d.to_proto(),
-                    legacy_type_system: false,
-                    new_identity: None,
-                },
-            }))
-        }
-        .instrument(s)
-        .await
+        Ok(Response::new(lifecycle::apply_resource_change(self.provider.clone(), req.into_inner()).await))
     }
 
     async fn import_resource_state(
         &self,
         req: Request<pb::import_resource_state::Request>,
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
-        let req = req.into_inner();
-        let p = self.provider.clone();
-        let s = span("ImportResourceState", &req.type_name);
-        async move {
-            let result = async {
-                let (r, schema) = p.resource(&req.type_name)?;
-                let ctx = p.ctx()?;
-                let asked = decode_identity(req.identity, &r.identity_schema().ty(), "import identity")?;
-                // `import { identity = {...} }` sends the identity and no id.
-                let state = if req.id.is_empty() && !asked.is_null() {
-                    resources::import_by_identity(r.as_ref(), &ctx, &asked).await?.0
-                } else {
-                    r.import(&ctx, &req.id).await?
-                };
-                let state = schema.block.with_groups(state);
-                Ok::<_, Diagnostics>((encode(&state, &schema.ty()), known_identity(r.as_ref(), &state, &ctx.aws.region)))
-            }
-            .await;
-            Ok(Response::new(match result {
-                Ok((state, identity)) => pb::import_resource_state::Response {
-                    imported_resources: vec![pb::import_resource_state::ImportedResource {
-                        type_name: req.type_name.clone(),
-                        state: Some(state),
-                        private: vec![],
-                        identity,
-                    }],
-                    diagnostics: vec![],
-                    deferred: None,
-                },
-                Err(d) => pb::import_resource_state::Response { imported_resources: vec![], diagnostics: d.to_proto(), deferred: None },
-            }))
-        }
-        .instrument(s)
-        .await
+        Ok(Response::new(lifecycle::import_resource_state(self.provider.clone(), req.into_inner()).await))
     }
 
     async fn read_data_source(
@@ -636,13 +419,4 @@ impl ProviderRpc for Service {
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
         Err(not_served("ValidateActionConfig"))
     }
-}
-
-/// The answer to PlanResourceChange, before encoding.
-struct PlanAnswer {
-    state: pb::DynamicValue,
-    replace: Vec<pb::AttributePath>,
-    identity: Option<pb::ResourceIdentityData>,
-    /// Warnings (a destroy's); errors go the Err way.
-    diags: Diagnostics,
 }

@@ -19,8 +19,10 @@ use crate::provider::Provider;
 
 mod grpc;
 pub mod host;
+mod lifecycle;
 mod plugin;
 pub mod tls;
+mod wire;
 
 /// go-plugin's cookie for Terraform providers: a plugin started by
 /// anything else refuses to run.

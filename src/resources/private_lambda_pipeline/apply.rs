@@ -23,26 +23,6 @@ pub(super) struct Record {
     pub(super) mapping: Option<Mapping>,
 }
 
-/// The state's ids of what the pipeline made.
-pub(super) struct Ids<'a>(pub(super) &'a Value);
-
-impl Ids<'_> {
-    pub(super) fn get(&self, name: &str) -> Option<String> {
-        self.0.get(name).as_str().map(str::to_string)
-    }
-    /// A role the pipeline made (not one the user brought).
-    pub(super) fn own_role(&self, block: &str, attr: &str) -> Option<String> {
-        if self.0.get(block).get("role_arn").is_null() {
-            self.get(attr)
-        } else {
-            None
-        }
-    }
-    pub(super) fn own_endpoint(&self) -> bool {
-        self.0.get("endpoint").get("endpoint_id").is_null()
-    }
-}
-
 /// How much `observe` reads. Apply and destroy get what they may change
 /// (a queue's tags with its settings); a refresh gets only what the state
 /// shows, so a no-change plan costs one call per API object kind and no more
@@ -136,13 +116,6 @@ pub(super) async fn observe(ctx: &Ctx, prior: &Value, depth: Depth) -> Result<Re
     })
 }
 
-pub(super) fn stopped_or(outcome: Result<engine::Outcome, Diagnostic>) -> Diagnostics {
-    match outcome {
-        Ok(o) => Diagnostics(o.errors()),
-        Err(stopped) => stopped.into(),
-    }
-}
-
 pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
     let desired = Desired::from(&Pipeline::decode(planned));
     let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
@@ -154,47 +127,39 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
     let d = &desired;
     let rec = &record;
     let reuse = d.endpoint_id.is_some();
-    let mut steps = vec![
-        Step::new("dead-letter-queue", &[], ensure_dlq(ctx, d, rec).boxed()),
-        Step::new("queue", &["dead-letter-queue"], ensure_queue(ctx, d, rec).boxed()),
-        Step::new("producer-group", &[], ensure_producer_group(ctx, d, rec).boxed()),
-        Step::new(
-            "producer",
-            &["producer-role", "producer-egress", "endpoint", "queue"],
-            ensure_function(ctx, d, rec, true, timeout).boxed(),
-        ),
-        Step::new("consumer", &["consumer-role", "producer-egress"], ensure_function(ctx, d, rec, false, timeout).boxed()),
-        Step::new("mapping", &["consumer", "queue"], ensure_mapping(ctx, d, rec, timeout).boxed()),
-    ];
-    if d.producer.role_arn.is_none() {
-        steps.push(Step::new("producer-role", &["queue"], ensure_role(ctx, d, rec, true).boxed()));
-    }
-    if d.consumer.role_arn.is_none() {
-        steps.push(Step::new("consumer-role", &["queue"], ensure_role(ctx, d, rec, false).boxed()));
-    }
-    if reuse {
-        steps.push(Step::new("producer-egress", &["producer-group"], reused_endpoint_groups(ctx, d, rec).boxed()));
-    } else {
-        steps.push(Step::new("endpoint-group", &["producer-group"], ensure_endpoint_group(ctx, d, rec).boxed()));
-        steps.push(Step::new("producer-egress", &["endpoint-group"], ensure_producer_egress(ctx, d, rec).boxed()));
-        steps.push(Step::new("endpoint", &["endpoint-group"], ensure_endpoint(ctx, d, rec, timeout).boxed()));
-    }
-    // Parts the new configuration no longer wants (a role the user now
-    // brings, an endpoint now reused) go once the functions moved off them.
-    let ids = Ids(prior);
-    let drop_producer_role = d.producer.role_arn.is_some() && ids.own_role("producer", "producer_role_arn").is_some();
-    let drop_consumer_role = d.consumer.role_arn.is_some() && ids.own_role("consumer", "consumer_role_arn").is_some();
-    if drop_producer_role {
-        steps.push(Step::new("remove producer-role", &["producer"], remove_role(ctx, format!("{}-producer", d.name), rec, true).boxed()));
-    }
-    if drop_consumer_role {
-        steps.push(Step::new("remove consumer-role", &["consumer"], remove_role(ctx, format!("{}-consumer", d.name), rec, false).boxed()));
-    }
-    if reuse && !prior.is_null() && ids.own_endpoint() {
-        steps.push(Step::new("remove endpoint", &["producer"], remove_endpoint(ctx, rec, timeout).boxed()));
-        steps.push(Step::new("remove endpoint-group", &["remove endpoint"], remove_endpoint_group(ctx, rec, timeout).boxed()));
-    }
-    let diags = stopped_or(ctx.run("applying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
+    let before = Pipeline::decode(prior);
+    let had = if prior.is_null() { None } else { Some(Own::recorded(&before)) };
+    let prior_endpoint = before.endpoint_id.owned();
+    let steps = apply_graph(Own::wanted(d), had)
+        .into_iter()
+        .map(|(op, after)| {
+            let (part, endpoint) = match op {
+                Op::Ensure(p) => (p, d.endpoint_id.as_deref().or(prior_endpoint.as_deref())),
+                Op::Remove(p) => (p, prior_endpoint.as_deref()),
+            };
+            let run = match op {
+                Op::Ensure(Part::DeadLetterQueue) => ensure_dlq(ctx, d, rec).boxed(),
+                Op::Ensure(Part::Queue) => ensure_queue(ctx, d, rec).boxed(),
+                Op::Ensure(Part::ProducerRole) => ensure_role(ctx, d, rec, true).boxed(),
+                Op::Ensure(Part::ConsumerRole) => ensure_role(ctx, d, rec, false).boxed(),
+                Op::Ensure(Part::ProducerGroup) => ensure_producer_group(ctx, d, rec).boxed(),
+                Op::Ensure(Part::EndpointGroup) => ensure_endpoint_group(ctx, d, rec).boxed(),
+                Op::Ensure(Part::ProducerEgress) if reuse => reused_endpoint_groups(ctx, d, rec).boxed(),
+                Op::Ensure(Part::ProducerEgress) => ensure_producer_egress(ctx, d, rec).boxed(),
+                Op::Ensure(Part::Endpoint) => ensure_endpoint(ctx, d, rec, timeout).boxed(),
+                Op::Ensure(Part::Producer) => ensure_function(ctx, d, rec, true, timeout).boxed(),
+                Op::Ensure(Part::Consumer) => ensure_function(ctx, d, rec, false, timeout).boxed(),
+                Op::Ensure(Part::Mapping) => ensure_mapping(ctx, d, rec, timeout).boxed(),
+                Op::Remove(Part::ProducerRole) => remove_role(ctx, format!("{}-producer", d.name), rec, true).boxed(),
+                Op::Remove(Part::ConsumerRole) => remove_role(ctx, format!("{}-consumer", d.name), rec, false).boxed(),
+                Op::Remove(Part::Endpoint) => remove_endpoint(ctx, rec, timeout).boxed(),
+                Op::Remove(Part::EndpointGroup) => remove_endpoint_group(ctx, rec, timeout).boxed(),
+                Op::Remove(_) => engine::no_work_for(op),
+            };
+            Step::new(op, part.object(d, endpoint), after, run)
+        })
+        .collect();
+    let (_, diags) = ctx.run_steps("applying the pipeline", steps).await;
     let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
     (state_after(planned, &record, reuse), diags)
 }
@@ -414,55 +379,42 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
         Ok(r) => r,
         Err(e) => return (prior.clone(), e.into()),
     };
-    let timeout = Pipeline::decode(prior).timeouts.limits().delete;
-    let ids = Ids(prior);
-    let name = prior.get("name").as_str().unwrap_or("").to_string();
+    let before = Pipeline::decode(prior);
+    let timeout = before.timeouts.limits().delete;
+    let name = before.name.owned().unwrap_or_default();
+    // Only for the objects' names in diagnostics.
+    let named = Desired::from(&before);
+    let endpoint = before.endpoint_id.owned();
     let rec = Mutex::new(observed);
     let rec = &rec;
-    let mut steps = vec![
-        Step::new("remove mapping", &[], remove_mapping(ctx, rec, timeout).boxed()),
-        Step::new("remove consumer", &["remove mapping"], remove_function(ctx, rec, false, timeout).boxed()),
-        Step::new("remove producer", &[], remove_function(ctx, rec, true, timeout).boxed()),
-        Step::new("remove queue", &["remove mapping", "remove producer"], remove_queue(ctx, rec, false).boxed()),
-        Step::new("remove dead-letter-queue", &["remove queue"], remove_queue(ctx, rec, true).boxed()),
-        Step::new(
-            "remove producer-group",
-            &["remove producer", "remove consumer", "remove endpoint-group"],
-            remove_producer_group(ctx, rec, timeout).boxed(),
-        ),
-    ];
-    if ids.own_role("producer", "producer_role_arn").is_some() {
-        steps.push(Step::new(
-            "remove producer-role",
-            &["remove producer"],
-            remove_role(ctx, format!("{name}-producer"), rec, true).boxed(),
-        ));
-    }
-    if ids.own_role("consumer", "consumer_role_arn").is_some() {
-        steps.push(Step::new(
-            "remove consumer-role",
-            &["remove consumer"],
-            remove_role(ctx, format!("{name}-consumer"), rec, false).boxed(),
-        ));
-    }
-    if ids.own_endpoint() {
-        steps.push(Step::new("remove endpoint", &["remove producer", "remove consumer"], remove_endpoint(ctx, rec, timeout).boxed()));
-        // A group named in another group's rule cannot be deleted: the
-        // producer's egress rule goes first.
-        steps.push(Step::new("remove producer-egress", &["remove producer", "remove consumer"], remove_producer_egress(ctx, rec).boxed()));
-        steps.push(Step::new(
-            "remove endpoint-group",
-            &["remove endpoint", "remove producer-egress"],
-            remove_endpoint_group(ctx, rec, timeout).boxed(),
-        ));
-    }
-    let diags = stopped_or(ctx.run("destroying the pipeline", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await);
+    let steps = destroy_graph(Own::recorded(&before))
+        .into_iter()
+        .map(|(op, after)| {
+            let run = match op {
+                Op::Remove(Part::Mapping) => remove_mapping(ctx, rec, timeout).boxed(),
+                Op::Remove(Part::Consumer) => remove_function(ctx, rec, false, timeout).boxed(),
+                Op::Remove(Part::Producer) => remove_function(ctx, rec, true, timeout).boxed(),
+                Op::Remove(Part::Queue) => remove_queue(ctx, rec, false).boxed(),
+                Op::Remove(Part::DeadLetterQueue) => remove_queue(ctx, rec, true).boxed(),
+                Op::Remove(Part::ProducerGroup) => remove_producer_group(ctx, rec, timeout).boxed(),
+                Op::Remove(Part::ProducerRole) => remove_role(ctx, format!("{name}-producer"), rec, true).boxed(),
+                Op::Remove(Part::ConsumerRole) => remove_role(ctx, format!("{name}-consumer"), rec, false).boxed(),
+                Op::Remove(Part::Endpoint) => remove_endpoint(ctx, rec, timeout).boxed(),
+                Op::Remove(Part::ProducerEgress) => remove_producer_egress(ctx, rec).boxed(),
+                Op::Remove(Part::EndpointGroup) => remove_endpoint_group(ctx, rec, timeout).boxed(),
+                Op::Ensure(_) => engine::no_work_for(op),
+            };
+            let (Op::Remove(part) | Op::Ensure(part)) = op;
+            Step::new(op, part.object(&named, endpoint.as_deref()), after, run)
+        })
+        .collect();
+    let (_, diags) = ctx.run_steps("destroying the pipeline", steps).await;
     if !diags.has_errors() {
         return (Value::Null, diags);
     }
     // Keep what is still there, so the next destroy finishes the job.
     let r = rec.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    (state_after(prior, &r, !ids.own_endpoint()), diags)
+    (state_after(prior, &r, !before.own_endpoint()), diags)
 }
 
 pub(super) async fn remove_mapping(ctx: &Ctx, rec: &Mutex<Record>, timeout: Duration) -> Result<(), Diagnostic> {

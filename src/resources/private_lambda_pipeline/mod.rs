@@ -16,7 +16,8 @@ use futures::FutureExt;
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::engine::{self, Step};
+use crate::engine::{self, Dep, Graph, Step};
+use crate::model::{self, Attr, Field, List, Map, Model, Set, Val};
 use crate::parts::code;
 use crate::parts::event_source_mapping::{self as esm, Mapping, MappingSpec};
 use crate::parts::function::{self, Function, FunctionSpec};
@@ -28,7 +29,6 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::resources::composite::{Composite, PlanEnv};
-use crate::model::{self, Attr, Field, List, Map, Model, Set, Val};
 use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
@@ -42,6 +42,7 @@ mod config;
 mod import;
 mod plan;
 mod read;
+mod steps;
 mod validate;
 
 use apply::*;
@@ -49,6 +50,7 @@ use config::*;
 use import::*;
 use plan::*;
 use read::*;
+use steps::*;
 pub use validate::recommended_visibility;
 use validate::*;
 

@@ -48,33 +48,32 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
         Err(e) => return (prior.clone(), e.into()),
     }
 
-    let mut steps: Vec<Step> = Vec::new();
-    let needs_group = desired.needs_group();
-    if needs_group {
-        steps.push(Step::new(GROUP_PART, &[], ensure_group(ctx, &desired, &record).boxed()));
-    }
-    let desired_keys: BTreeSet<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
-    for e in &desired.endpoints {
-        let after: &[&str] = if e.key.1 == Kind::Interface { &[GROUP_PART] } else { &[] };
-        steps.push(Step::new(part_name(&e.key), after, ensure_endpoint(ctx, &desired, e, &record, timeout).boxed()));
-    }
-    let mut removals = Vec::new();
-    for (key, id) in &prior_eps {
-        if !desired_keys.contains(key) {
-            let name = format!("remove {}", part_name(key));
-            removals.push(name.clone());
-            steps.push(Step::new(name, &[], remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed()));
-        }
-    }
-    if !needs_group && prior_group.is_some() {
-        let after: Vec<&str> = removals.iter().map(String::as_str).collect();
-        steps.push(Step::new("remove security-group", &after, remove_group(ctx, &record, timeout).boxed()));
-    }
-    let outcome = ctx.run("applying the bundle", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await;
-    let diags: Diagnostics = match outcome {
-        Ok(o) => Diagnostics(o.errors()),
-        Err(stopped) => stopped.into(),
-    };
+    let wanted: BTreeMap<&Key, &DesiredEndpoint> = desired.endpoints.iter().map(|e| (&e.key, e)).collect();
+    let wanted_keys: Vec<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
+    let prior_keys: Vec<Key> = prior_eps.keys().cloned().collect();
+    let shape = Shape::apply(desired.needs_group(), &wanted_keys, &prior_keys, prior_group.is_some());
+    let group_name = desired.group_spec().name;
+    let steps = graph(&shape)
+        .into_iter()
+        .map(|(op, after)| {
+            let (run, object) = match &op {
+                Op::Ensure(p @ Part::Group) => (ensure_group(ctx, &desired, &record).boxed(), p.object(Some(&group_name))),
+                Op::Ensure(p @ Part::Endpoint(key)) => match wanted.get(key) {
+                    Some(e) => {
+                        (ensure_endpoint(ctx, &desired, e, &record, timeout).boxed(), p.object(prior_eps.get(key).map(String::as_str)))
+                    }
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Endpoint(key)) => match prior_eps.get(key) {
+                    Some(id) => (remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed(), p.object(Some(id))),
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Group) => (remove_group(ctx, &record, timeout).boxed(), p.object(prior_group.as_deref())),
+            };
+            Step::new(op, object, after, run)
+        })
+        .collect();
+    let (_, diags) = ctx.run_steps("applying the bundle", steps).await;
     let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
     (state_after(&Bundle::decode(planned), &desired, &record).encode(), diags)
 }
@@ -217,28 +216,28 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
     let (group, eps) = recorded(&prior_state, &region);
     let timeout = prior_state.timeouts.limits().delete;
     let record = Mutex::new(Record { group_id: group.clone(), ..Default::default() });
-    let mut steps = Vec::new();
-    let mut names = Vec::new();
-    for (key, id) in &eps {
-        let name = format!("remove {}", part_name(key));
-        names.push(name.clone());
-        steps.push(Step::new(name, &[], remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed()));
-    }
-    if group.is_some() {
-        let after: Vec<&str> = names.iter().map(String::as_str).collect();
-        steps.push(Step::new("remove security-group", &after, remove_group(ctx, &record, timeout).boxed()));
-    }
-    let outcome = ctx.run("destroying the bundle", async { Ok(engine::run(steps, engine::CONCURRENCY).await) }).await;
-    let (done, diags) = match outcome {
-        Ok(o) => (o.done.clone(), Diagnostics(o.errors())),
-        Err(stopped) => (vec![], stopped.into()),
-    };
+    let shape = Shape::destroy(&eps.keys().cloned().collect::<Vec<_>>(), group.is_some());
+    let steps = graph(&shape)
+        .into_iter()
+        .map(|(op, after)| {
+            let (run, object) = match &op {
+                Op::Remove(p @ Part::Endpoint(key)) => match eps.get(key) {
+                    Some(id) => (remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed(), p.object(Some(id))),
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Group) => (remove_group(ctx, &record, timeout).boxed(), p.object(group.as_deref())),
+                Op::Ensure(p) => (engine::no_work_for(op.clone()), p.object(None)),
+            };
+            Step::new(op, object, after, run)
+        })
+        .collect();
+    let (done, diags) = ctx.run_steps("destroying the bundle", steps).await;
     if !diags.has_errors() {
         return (Value::Null, diags);
     }
     // Keep what is still there, so the next destroy finishes the job.
-    let group_gone = done.iter().any(|d| d == "remove security-group");
-    let state = still_there(&prior_state, &region, group_gone, |key| done.contains(&format!("remove {}", part_name(key))));
+    let group_gone = done.contains(&Op::Remove(Part::Group));
+    let state = still_there(&prior_state, &region, group_gone, |key| done.contains(&Op::Remove(Part::Endpoint(key.clone()))));
     (state.encode(), diags)
 }
 

@@ -14,14 +14,14 @@ use sha2::{Digest, Sha256};
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::engine::{self, Step};
+use crate::engine::{self, Dep, Graph, Step};
+use crate::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
 use crate::parts::security_group::{self as sg, Group, GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
 use crate::policy;
 use crate::resources::composite::{Composite, PlanEnv};
-use crate::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
 use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
@@ -35,6 +35,7 @@ mod config;
 mod import;
 mod plan;
 mod read;
+mod steps;
 mod validate;
 
 use apply::*;
@@ -43,6 +44,7 @@ pub use config::{bundle_id, Key};
 use import::*;
 use plan::*;
 use read::*;
+use steps::*;
 use validate::*;
 
 pub const TYPE_NAME: &str = "privatelink_service_endpoint_bundle";

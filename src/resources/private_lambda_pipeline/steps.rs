@@ -1,0 +1,301 @@
+//! The step graph of apply and destroy: the pipeline's parts, which of
+//! them it makes itself, and which step comes after which. Pure, so every
+//! shape of the graph is checked by the tests below.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// The pipeline's parts, as apply and destroy name their steps.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(super) enum Part {
+    DeadLetterQueue,
+    Queue,
+    ProducerRole,
+    ConsumerRole,
+    ProducerGroup,
+    EndpointGroup,
+    /// The producer group's egress rule to the endpoint's groups.
+    ProducerEgress,
+    Endpoint,
+    Producer,
+    Consumer,
+    Mapping,
+}
+
+impl Part {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Part::DeadLetterQueue => "dead-letter-queue",
+            Part::Queue => "queue",
+            Part::ProducerRole => "producer-role",
+            Part::ConsumerRole => "consumer-role",
+            Part::ProducerGroup => "producer-group",
+            Part::EndpointGroup => "endpoint-group",
+            Part::ProducerEgress => "producer-egress",
+            Part::Endpoint => "endpoint",
+            Part::Producer => "producer",
+            Part::Consumer => "consumer",
+            Part::Mapping => "mapping",
+        }
+    }
+
+    /// The AWS object behind the part, for diagnostics: `endpoint` is the
+    /// id of the endpoint concerned, when known.
+    pub(super) fn object(self, d: &Desired, endpoint: Option<&str>) -> String {
+        let name = &d.name;
+        match self {
+            Part::DeadLetterQueue => format!("SQS queue {}", d.queue_name(true)),
+            Part::Queue => format!("SQS queue {}", d.queue_name(false)),
+            Part::ProducerRole => format!("IAM role {}", d.producer.name),
+            Part::ConsumerRole => format!("IAM role {}", d.consumer.name),
+            Part::ProducerGroup => format!("security group {name}-producer"),
+            Part::EndpointGroup => format!("security group {name}-endpoint"),
+            Part::ProducerEgress => format!("egress rules of security group {name}-producer"),
+            Part::Endpoint => match endpoint {
+                Some(id) => format!("Interface endpoint for sqs ({id})"),
+                None => "Interface endpoint for sqs".to_string(),
+            },
+            Part::Producer => format!("Lambda function {}", d.producer.name),
+            Part::Consumer => format!("Lambda function {}", d.consumer.name),
+            Part::Mapping => format!("event source mapping from SQS queue {} to Lambda function {}", d.queue_name(false), d.consumer.name),
+        }
+    }
+}
+
+/// A step of apply or destroy: bring a part to the configuration, or remove it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub(super) enum Op {
+    Ensure(Part),
+    Remove(Part),
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Ensure(p) => f.write_str(p.name()),
+            Op::Remove(p) => write!(f, "remove {}", p.name()),
+        }
+    }
+}
+
+/// Which optional parts the pipeline makes itself (instead of using the user's).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) struct Own {
+    pub(super) producer_role: bool,
+    pub(super) consumer_role: bool,
+    pub(super) endpoint: bool,
+}
+
+impl Own {
+    /// What the configuration has the pipeline make.
+    pub(super) fn wanted(d: &Desired) -> Own {
+        Own {
+            producer_role: d.producer.role_arn.is_none(),
+            consumer_role: d.consumer.role_arn.is_none(),
+            endpoint: d.endpoint_id.is_none(),
+        }
+    }
+    /// What a (non-null) state records the pipeline made.
+    pub(super) fn recorded(state: &Pipeline) -> Own {
+        Own {
+            producer_role: state.own_role(true).is_some(),
+            consumer_role: state.own_role(false).is_some(),
+            endpoint: state.own_endpoint(),
+        }
+    }
+}
+
+/// Apply's steps for a configuration that wants `wants`, from a prior state
+/// that made `had` (`None`: creating).
+pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
+    use Dep::{IfPresent, On};
+    use Op::{Ensure, Remove};
+    let mut g = vec![
+        (Ensure(Part::DeadLetterQueue), vec![]),
+        (Ensure(Part::Queue), vec![On(Ensure(Part::DeadLetterQueue))]),
+        (Ensure(Part::ProducerGroup), vec![]),
+        (
+            Ensure(Part::Producer),
+            vec![
+                IfPresent(Ensure(Part::ProducerRole)),
+                On(Ensure(Part::ProducerEgress)),
+                IfPresent(Ensure(Part::Endpoint)),
+                On(Ensure(Part::Queue)),
+            ],
+        ),
+        (Ensure(Part::Consumer), vec![IfPresent(Ensure(Part::ConsumerRole)), On(Ensure(Part::ProducerEgress))]),
+        (Ensure(Part::Mapping), vec![On(Ensure(Part::Consumer)), On(Ensure(Part::Queue))]),
+    ];
+    if wants.producer_role {
+        g.push((Ensure(Part::ProducerRole), vec![On(Ensure(Part::Queue))]));
+    }
+    if wants.consumer_role {
+        g.push((Ensure(Part::ConsumerRole), vec![On(Ensure(Part::Queue))]));
+    }
+    if wants.endpoint {
+        g.push((Ensure(Part::EndpointGroup), vec![On(Ensure(Part::ProducerGroup))]));
+        g.push((Ensure(Part::ProducerEgress), vec![On(Ensure(Part::EndpointGroup))]));
+        g.push((Ensure(Part::Endpoint), vec![On(Ensure(Part::EndpointGroup))]));
+    } else {
+        // A reused endpoint: the egress rule goes to its groups.
+        g.push((Ensure(Part::ProducerEgress), vec![On(Ensure(Part::ProducerGroup))]));
+    }
+    // Parts the new configuration no longer wants (a role the user now
+    // brings, an endpoint now reused) go once the functions moved off them.
+    let had = had.unwrap_or(Own { producer_role: false, consumer_role: false, endpoint: false });
+    if had.producer_role && !wants.producer_role {
+        g.push((Remove(Part::ProducerRole), vec![On(Ensure(Part::Producer))]));
+    }
+    if had.consumer_role && !wants.consumer_role {
+        g.push((Remove(Part::ConsumerRole), vec![On(Ensure(Part::Consumer))]));
+    }
+    if had.endpoint && !wants.endpoint {
+        g.push((Remove(Part::Endpoint), vec![On(Ensure(Part::Producer))]));
+        g.push((Remove(Part::EndpointGroup), vec![On(Remove(Part::Endpoint))]));
+    }
+    g
+}
+
+/// Destroy's steps for a state that made `had`: apply's graph backwards,
+/// VPC functions out of the VPC first.
+pub(super) fn destroy_graph(had: Own) -> Graph<Op> {
+    use Dep::{IfPresent, On};
+    use Op::Remove;
+    let functions = || vec![On(Remove(Part::Producer)), On(Remove(Part::Consumer))];
+    let mut g = vec![
+        (Remove(Part::Mapping), vec![]),
+        (Remove(Part::Consumer), vec![On(Remove(Part::Mapping))]),
+        (Remove(Part::Producer), vec![]),
+        (Remove(Part::Queue), vec![On(Remove(Part::Mapping)), On(Remove(Part::Producer))]),
+        (Remove(Part::DeadLetterQueue), vec![On(Remove(Part::Queue))]),
+        (Remove(Part::ProducerGroup), [functions(), vec![IfPresent(Remove(Part::EndpointGroup))]].concat()),
+    ];
+    if had.producer_role {
+        g.push((Remove(Part::ProducerRole), vec![On(Remove(Part::Producer))]));
+    }
+    if had.consumer_role {
+        g.push((Remove(Part::ConsumerRole), vec![On(Remove(Part::Consumer))]));
+    }
+    if had.endpoint {
+        g.push((Remove(Part::Endpoint), functions()));
+        // A group named in another group's rule cannot be deleted: the
+        // producer's egress rule goes first.
+        g.push((Remove(Part::ProducerEgress), functions()));
+        g.push((Remove(Part::EndpointGroup), vec![On(Remove(Part::Endpoint)), On(Remove(Part::ProducerEgress))]));
+    }
+    g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every combination of the optional parts.
+    fn all_owns() -> Vec<Own> {
+        (0..8).map(|i| Own { producer_role: i & 1 != 0, consumer_role: i & 2 != 0, endpoint: i & 4 != 0 }).collect()
+    }
+
+    const MINE: Own = Own { producer_role: true, consumer_role: true, endpoint: true };
+    const THEIRS: Own = Own { producer_role: false, consumer_role: false, endpoint: false };
+
+    /// The graph checked by the engine, as step names: each step's
+    /// dependencies, sorted.
+    fn edges(g: Graph<Op>) -> BTreeMap<String, Vec<String>> {
+        let resolved = engine::check(&g).unwrap_or_else(|e| panic!("{e:?}"));
+        resolved
+            .into_iter()
+            .map(|(k, deps)| {
+                let mut deps: Vec<String> = deps.iter().map(ToString::to_string).collect();
+                deps.sort();
+                (k.to_string(), deps)
+            })
+            .collect()
+    }
+
+    fn after<'a>(e: &'a BTreeMap<String, Vec<String>>, step: &str) -> Vec<&'a str> {
+        e.get(step).unwrap_or_else(|| panic!("no step {step} in {e:?}")).iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn every_apply_and_destroy_graph_is_valid() {
+        // Create (no prior) and update from every prior, for every configuration.
+        for wants in all_owns() {
+            for had in std::iter::once(None).chain(all_owns().into_iter().map(Some)) {
+                let g = apply_graph(wants, had);
+                assert!(engine::check(&g).is_ok(), "apply {wants:?} from {had:?}: {:?}", engine::check(&g).err());
+            }
+        }
+        for had in all_owns() {
+            let g = destroy_graph(had);
+            assert!(engine::check(&g).is_ok(), "destroy {had:?}: {:?}", engine::check(&g).err());
+        }
+    }
+
+    #[test]
+    fn own_endpoint_and_roles() {
+        let e = edges(apply_graph(MINE, None));
+        assert_eq!(e.len(), 11, "{e:?}");
+        assert_eq!(after(&e, "producer"), ["endpoint", "producer-egress", "producer-role", "queue"]);
+        assert_eq!(after(&e, "consumer"), ["consumer-role", "producer-egress"]);
+        assert_eq!(after(&e, "producer-egress"), ["endpoint-group"]);
+        assert_eq!(after(&e, "endpoint"), ["endpoint-group"]);
+        assert_eq!(after(&e, "endpoint-group"), ["producer-group"]);
+        assert_eq!(after(&e, "producer-role"), ["queue"]);
+        assert_eq!(after(&e, "mapping"), ["consumer", "queue"]);
+        assert_eq!(after(&e, "queue"), ["dead-letter-queue"]);
+        // An update that keeps everything removes nothing.
+        assert_eq!(edges(apply_graph(MINE, Some(MINE))), e);
+    }
+
+    #[test]
+    fn reused_endpoint_and_user_roles() {
+        let e = edges(apply_graph(THEIRS, None));
+        assert_eq!(
+            e.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["consumer", "dead-letter-queue", "mapping", "producer", "producer-egress", "producer-group", "queue"]
+        );
+        assert_eq!(after(&e, "producer"), ["producer-egress", "queue"]);
+        assert_eq!(after(&e, "consumer"), ["producer-egress"]);
+        assert_eq!(after(&e, "producer-egress"), ["producer-group"]);
+    }
+
+    #[test]
+    fn an_update_to_user_roles_and_a_reused_endpoint_removes_ours_after_the_functions_moved() {
+        let e = edges(apply_graph(THEIRS, Some(MINE)));
+        assert_eq!(after(&e, "remove producer-role"), ["producer"]);
+        assert_eq!(after(&e, "remove consumer-role"), ["consumer"]);
+        assert_eq!(after(&e, "remove endpoint"), ["producer"]);
+        assert_eq!(after(&e, "remove endpoint-group"), ["remove endpoint"]);
+        // Only what the prior made is removed.
+        let e = edges(apply_graph(THEIRS, Some(Own { producer_role: true, ..THEIRS })));
+        assert!(e.contains_key("remove producer-role") && !e.contains_key("remove consumer-role") && !e.contains_key("remove endpoint"));
+    }
+
+    #[test]
+    fn destroy_runs_backwards() {
+        let e = edges(destroy_graph(MINE));
+        assert_eq!(e.len(), 11, "{e:?}");
+        assert_eq!(after(&e, "remove consumer"), ["remove mapping"]);
+        assert_eq!(after(&e, "remove queue"), ["remove mapping", "remove producer"]);
+        assert_eq!(after(&e, "remove dead-letter-queue"), ["remove queue"]);
+        assert_eq!(after(&e, "remove producer-group"), ["remove consumer", "remove endpoint-group", "remove producer"]);
+        assert_eq!(after(&e, "remove producer-role"), ["remove producer"]);
+        assert_eq!(after(&e, "remove endpoint"), ["remove consumer", "remove producer"]);
+        assert_eq!(after(&e, "remove producer-egress"), ["remove consumer", "remove producer"]);
+        assert_eq!(after(&e, "remove endpoint-group"), ["remove endpoint", "remove producer-egress"]);
+        let e = edges(destroy_graph(THEIRS));
+        assert_eq!(e.len(), 6, "{e:?}");
+        assert_eq!(after(&e, "remove producer-group"), ["remove consumer", "remove producer"]);
+    }
+
+    #[test]
+    fn objects_name_the_aws_object() {
+        let d = Desired::from(&Pipeline::decode(&Value::object([("name", Value::string("orders"))])));
+        assert_eq!(Part::Producer.object(&d, None), "Lambda function orders-producer");
+        assert_eq!(Part::DeadLetterQueue.object(&d, None), "SQS queue orders-dlq");
+        assert_eq!(Part::EndpointGroup.object(&d, None), "security group orders-endpoint");
+        assert_eq!(Part::Endpoint.object(&d, None), "Interface endpoint for sqs");
+        assert_eq!(Part::Endpoint.object(&d, Some("vpce-1")), "Interface endpoint for sqs (vpce-1)");
+        assert_eq!(Op::Remove(Part::DeadLetterQueue).to_string(), "remove dead-letter-queue");
+    }
+}
