@@ -14,6 +14,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::region::Region;
 
 use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::model::{Attr, Map, Model};
 use crate::validate;
 use crate::value::Value;
 
@@ -63,76 +64,112 @@ impl std::fmt::Debug for ProviderConfig {
     }
 }
 
-fn opt_string(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_string)
+/// The assume_role block's role ARN and session name.
+fn validate_assume_role(diags: &mut Diagnostics, ar: &AssumeRoleBlock) {
+    if let Some(Err(e)) = ar.role_arn.str().map(validate::role_arn) {
+        diags.push(Diagnostic::error("Invalid role ARN", e).at(ar.role_arn.path.clone()));
+    }
+    if let Some(s) = ar.session_name.str() {
+        let ok = (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
+        if !ok {
+            diags.push(
+                Diagnostic::error("Invalid session_name", format!("{s:?}: 2 to 64 characters of letters, digits and =,.@-_"))
+                    .at(ar.session_name.path.clone()),
+            );
+        }
+    }
+}
+
+crate::model! {
+    /// The provider block as Terraform sends it.
+    pub struct ProviderBlock {
+        region: Attr<String>,
+        profile: Attr<String>,
+        access_key: Attr<String>,
+        secret_key: Attr<String>,
+        token: Attr<String>,
+        max_retries: Attr<f64>,
+        assume_role: AssumeRoleBlock,
+        endpoints: EndpointsBlock,
+        default_tags: DefaultTagsBlock,
+    }
+}
+
+crate::model! {
+    pub struct AssumeRoleBlock {
+        role_arn: Attr<String>,
+        session_name: Attr<String>,
+        external_id: Attr<String>,
+    }
+}
+
+crate::model! {
+    /// One endpoint URL per service of `SERVICES`.
+    pub struct EndpointsBlock {
+        ec2: Attr<String>,
+        sqs: Attr<String>,
+        lambda: Attr<String>,
+        iam: Attr<String>,
+        sts: Attr<String>,
+    }
+}
+
+crate::model! {
+    pub struct DefaultTagsBlock {
+        tags: Attr<Map<String>>,
+    }
+}
+
+impl EndpointsBlock {
+    /// Each service's attribute, in `SERVICES`' order.
+    fn by_service(&self) -> [(&'static str, &Attr<String>); 5] {
+        [("ec2", &self.ec2), ("sqs", &self.sqs), ("lambda", &self.lambda), ("iam", &self.iam), ("sts", &self.sts)]
+    }
 }
 
 impl ProviderConfig {
     /// Check the provider block. Unknown values (not known until apply)
     /// are skipped here and checked again at configure, when they are known.
     pub fn validate(config: &Value) -> Diagnostics {
+        let c = ProviderBlock::decode(config);
         let mut diags = Diagnostics::default();
-        if let Some(r) = config.get("region").as_str() {
-            if let Err(e) = validate::region(r) {
-                diags.push(Diagnostic::error("Invalid region", e).at(Path::attr("region")));
-            }
+        if let Some(Err(e)) = c.region.str().map(validate::region) {
+            diags.push(Diagnostic::error("Invalid region", e).at(c.region.path.clone()));
         }
-        let ak = config.get("access_key");
-        let sk = config.get("secret_key");
+        let (ak, sk) = (&c.access_key, &c.secret_key);
         if !ak.is_unknown() && !sk.is_unknown() && ak.is_null() != sk.is_null() {
-            let (missing, given) = if ak.is_null() { ("access_key", "secret_key") } else { ("secret_key", "access_key") };
+            let (missing, given) = if ak.is_null() { (ak, sk) } else { (sk, ak) };
+            let (missing_name, given_name) = (missing.path.to_string(), given.path.to_string());
             diags.push(
                 Diagnostic::error(
                     "Incomplete static credentials",
-                    format!("{given} is set but {missing} is not: set both, or neither to use the AWS credential chain (environment, profile, SSO, web identity, instance metadata)."),
+                    format!("{given_name} is set but {missing_name} is not: set both, or neither to use the AWS credential chain (environment, profile, SSO, web identity, instance metadata)."),
                 )
-                .at(Path::attr(missing)),
+                .at(missing.path.clone()),
             );
         }
-        if config.get("token").as_str().is_some() && ak.is_null() {
+        if c.token.str().is_some() && ak.is_null() {
             diags.push(
                 Diagnostic::error("token without access_key", "A session token is only used together with access_key and secret_key.")
-                    .at(Path::attr("token")),
+                    .at(c.token.path.clone()),
             );
         }
-        if let Some(n) = config.get("max_retries").as_f64() {
-            if !(0.0..=100.0).contains(&n) || n.fract() != 0.0 {
-                diags.push(
-                    Diagnostic::error("Invalid max_retries", format!("{n} is not a whole number from 0 to 100."))
-                        .at(Path::attr("max_retries")),
-                );
+        if let Some(n) = c.max_retries.number().filter(|n| !(0.0..=100.0).contains(n) || n.fract() != 0.0) {
+            diags.push(
+                Diagnostic::error("Invalid max_retries", format!("{n} is not a whole number from 0 to 100."))
+                    .at(c.max_retries.path.clone()),
+            );
+        }
+        validate_assume_role(&mut diags, &c.assume_role);
+        for (_, url) in c.endpoints.by_service() {
+            if let Some(Err(e)) = url.str().map(validate::endpoint_url) {
+                diags.push(Diagnostic::error("Invalid endpoint URL", e).at(url.path.clone()));
             }
         }
-        if let Some(ar) = config.get("assume_role").entries() {
-            if let Some(Value::String(arn)) = ar.get("role_arn") {
-                if let Err(e) = validate::role_arn(arn) {
-                    diags.push(Diagnostic::error("Invalid role ARN", e).at(Path::attr("assume_role").then("role_arn")));
-                }
-            }
-            if let Some(Value::String(s)) = ar.get("session_name") {
-                let ok = (2..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(c));
-                if !ok {
-                    diags.push(
-                        Diagnostic::error("Invalid session_name", format!("{s:?}: 2 to 64 characters of letters, digits and =,.@-_"))
-                            .at(Path::attr("assume_role").then("session_name")),
-                    );
-                }
-            }
-        }
-        if let Some(eps) = config.get("endpoints").entries() {
-            for (svc, v) in eps {
-                if let Value::String(u) = v {
-                    if let Err(e) = validate::endpoint_url(u) {
-                        diags.push(Diagnostic::error("Invalid endpoint URL", e).at(Path::attr("endpoints").then(svc)));
-                    }
-                }
-            }
-        }
-        if let Some(tags) = config.get("default_tags").get("tags").entries() {
-            for (k, v) in tags {
-                if let Err(e) = validate::tag(k, v.as_str().unwrap_or("")) {
-                    diags.push(Diagnostic::error("Invalid default tag", e).at(Path::attr("default_tags").then("tags").key(k)));
-                }
+        let tags = &c.default_tags.tags;
+        for (k, v) in tags.get().map(|m| m.0.iter().collect::<Vec<_>>()).unwrap_or_default() {
+            if let Err(e) = validate::tag(k, v.known().map(String::as_str).unwrap_or("")) {
+                diags.push(Diagnostic::error("Invalid default tag", e).at(tags.path.key(k)));
             }
         }
         diags
@@ -151,30 +188,24 @@ impl ProviderConfig {
             )
             .into());
         }
-        let ar = config.get("assume_role");
-        let assume_role = ar.get("role_arn").as_str().map(|arn| AssumeRole {
-            role_arn: arn.to_string(),
-            session_name: opt_string(ar.get("session_name")),
-            external_id: opt_string(ar.get("external_id")),
+        let c = ProviderBlock::decode(config);
+        let ar = &c.assume_role;
+        let assume_role = ar.role_arn.owned().map(|role_arn| AssumeRole {
+            role_arn,
+            session_name: ar.session_name.owned(),
+            external_id: ar.external_id.owned(),
         });
-        let endpoints =
-            SERVICES.iter().filter_map(|s| config.get("endpoints").get(s).as_str().map(|u| (s.to_string(), u.to_string()))).collect();
-        let default_tags = config
-            .get("default_tags")
-            .get("tags")
-            .entries()
-            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))).collect())
-            .unwrap_or_default();
+        let endpoints = c.endpoints.by_service().iter().filter_map(|(s, u)| Some((s.to_string(), u.owned()?))).collect();
         Ok(ProviderConfig {
-            region: opt_string(config.get("region")),
-            profile: opt_string(config.get("profile")),
-            access_key: opt_string(config.get("access_key")),
-            secret_key: opt_string(config.get("secret_key")),
-            token: opt_string(config.get("token")),
-            max_retries: config.get("max_retries").as_f64().map(|n| n as u32),
+            region: c.region.owned(),
+            profile: c.profile.owned(),
+            access_key: c.access_key.owned(),
+            secret_key: c.secret_key.owned(),
+            token: c.token.owned(),
+            max_retries: c.max_retries.number().map(|n| n as u32),
             assume_role,
             endpoints,
-            default_tags,
+            default_tags: c.default_tags.tags.entries(),
         })
     }
 }

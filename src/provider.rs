@@ -205,6 +205,21 @@ mod tests {
     /// when it loads a provider (Terraform 1.0.3 ran none; every release
     /// users run today refuses the provider on the first failure).
     #[test]
+    fn the_provider_block_model_names_the_schemas_attributes() {
+        use crate::aws::{AssumeRoleBlock, DefaultTagsBlock, EndpointsBlock, ProviderBlock};
+        use crate::model::attribute_mismatch;
+        let s = provider_schema();
+        let nested = |name: &str| &s.block.nested(name).unwrap().block;
+        let mismatches = [
+            attribute_mismatch::<ProviderBlock>(&s.block),
+            attribute_mismatch::<AssumeRoleBlock>(nested("assume_role")),
+            attribute_mismatch::<EndpointsBlock>(nested("endpoints")),
+            attribute_mismatch::<DefaultTagsBlock>(nested("default_tags")),
+        ];
+        assert!(mismatches.iter().all(Vec::is_empty), "{mismatches:?}");
+    }
+
+    #[test]
     fn every_served_schema_is_valid_for_terraform() {
         let p = Provider::new();
         let mut errors = Vec::new();

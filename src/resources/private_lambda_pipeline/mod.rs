@@ -138,8 +138,8 @@ fn function_block(description: &'static str, consumer: bool) -> Block {
     b
 }
 
-fn schema() -> Schema {
-    let queue = Block::new("The queue and its dead-letter queue.")
+fn queue_block() -> Block {
+    Block::new("The queue and its dead-letter queue.")
         .attr(attr("fifo", Type::Bool, Mode::OptionalComputed, "FIFO queues (names end in .fifo). Changing it replaces the pipeline."))
         .attr(attr(
             "visibility_timeout_seconds",
@@ -160,8 +160,11 @@ fn schema() -> Schema {
             Type::String,
             Mode::Optional,
             "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys).",
-        ));
-    let event_source = Block::new("The event source mapping from the queue to the consumer.")
+        ))
+}
+
+fn event_source_block() -> Block {
+    Block::new("The event source mapping from the queue to the consumer.")
         .attr(attr(
             "batch_size",
             Type::Number,
@@ -182,8 +185,11 @@ fn schema() -> Schema {
         ))
         .attr(attr("maximum_concurrency", Type::Number, Mode::Optional, "2 to 1000 concurrent consumer invocations (default: no limit)."))
         .attr(attr("enabled", Type::Bool, Mode::OptionalComputed, "Whether the mapping polls (default true)."))
-        .attr(attr("filter_patterns", Type::list(Type::String), Mode::Optional, "Event filter patterns (JSON), at most 5."));
-    let endpoint = Block::new("The SQS Interface endpoint the producer reaches the queue through.")
+        .attr(attr("filter_patterns", Type::list(Type::String), Mode::Optional, "Event filter patterns (JSON), at most 5."))
+}
+
+fn endpoint_block() -> Block {
+    Block::new("The SQS Interface endpoint the producer reaches the queue through.")
         .attr(attr(
             "create",
             Type::Bool,
@@ -195,7 +201,10 @@ fn schema() -> Schema {
             Type::String,
             Mode::Optional,
             "Use this existing SQS endpoint instead (e.g. from a privatelink_service_endpoint_bundle).",
-        ));
+        ))
+}
+
+fn schema() -> Schema {
     let timeouts = crate::resources::timeouts_schema([
         "e.g. `15m`.",
         "e.g. `10m`.",
@@ -218,9 +227,9 @@ fn schema() -> Schema {
         // so an import plans no change either way.
         root.required_block("producer", function_block("The producer function, placed in the subnets.", false))
             .required_block("consumer", function_block("The consumer function, fed by the event source mapping.", true))
-            .block("queue", Nesting::Group, queue)
-            .block("event_source", Nesting::Group, event_source)
-            .block("endpoint", Nesting::Group, endpoint)
+            .block("queue", Nesting::Group, queue_block())
+            .block("event_source", Nesting::Group, event_source_block())
+            .block("endpoint", Nesting::Group, endpoint_block())
             .block("timeouts", Nesting::Group, timeouts),
     )
 }
