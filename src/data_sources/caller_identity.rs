@@ -1,15 +1,27 @@
 //! `privatelink_caller_identity`: who the provider is acting as. Proves the
 //! credential chain, role assumption and endpoint overrides end to end.
 
-use crate::aws::call_failed;
 use crate::ctx::Ctx;
 use crate::diag::Diagnostics;
+use crate::model::{Attr, Model, Val};
+use crate::parts::caller;
 use crate::schema::{attr, Block, Mode, Schema, Type};
 use crate::value::Value;
 
 use super::DataSource;
 
 pub struct CallerIdentity;
+
+crate::model! {
+    /// The data source's state.
+    pub struct CallerIdentityState {
+        id: Attr<String>,
+        account_id: Attr<String>,
+        arn: Attr<String>,
+        user_id: Attr<String>,
+        region: Attr<String>,
+    }
+}
 
 #[tonic::async_trait]
 impl DataSource for CallerIdentity {
@@ -29,19 +41,25 @@ impl DataSource for CallerIdentity {
     }
 
     async fn read(&self, ctx: &Ctx, _config: &Value) -> Result<Value, Diagnostics> {
-        let sts = ctx.aws.sts.clone();
-        let out = ctx
-            .run("asking STS who the caller is", async move {
-                sts.get_caller_identity().send().await.map_err(|e| call_failed("caller identity", "sts:GetCallerIdentity", &e))
-            })
-            .await?;
-        tracing::debug!(account = out.account().unwrap_or(""), "caller identity read");
-        Ok(Value::object([
-            ("id", Value::opt_string(out.account())),
-            ("account_id", Value::opt_string(out.account())),
-            ("arn", Value::opt_string(out.arn())),
-            ("user_id", Value::opt_string(out.user_id())),
-            ("region", Value::string(ctx.aws.region.clone())),
-        ]))
+        let found = ctx.run("asking STS who the caller is", caller::find(&ctx.aws.sts)).await?;
+        tracing::debug!(account = found.account.as_deref().unwrap_or(""), "caller identity read");
+        let mut s = CallerIdentityState::default();
+        s.id.set(Val::from_option(found.account.clone()));
+        s.account_id.set(Val::from_option(found.account));
+        s.arn.set(Val::from_option(found.arn));
+        s.user_id.set(Val::from_option(found.user_id));
+        s.region.set_known(ctx.aws.region.clone());
+        Ok(s.encode())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_model_names_the_schemas_attributes() {
+        let s = CallerIdentity.schema();
+        assert_eq!(crate::model::attribute_mismatch::<CallerIdentityState>(&s.block), Vec::<String>::new());
     }
 }

@@ -9,6 +9,7 @@
 //!   it was waiting for when the time runs out;
 //! - `delete` tolerates an object that is already gone.
 
+pub mod caller;
 pub mod code;
 pub mod event_source_mapping;
 pub mod function;
