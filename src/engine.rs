@@ -336,7 +336,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_failure_skips_dependents_only_and_names_its_step_and_object() {
+    async fn a_failure_skips_dependents_only() {
         let log = Mutex::new(Vec::new());
         let out = run(
             vec![
@@ -408,6 +408,18 @@ mod tests {
         let graph = vec![("x", on(&["y"])), ("y", on(&["x"])), ("z", on(&[]))];
         assert_eq!(check(&graph).unwrap_err().len(), 2);
         assert_eq!(check(&[("x", on(&["x"]))]).unwrap_err().len(), 1, "a step after itself is a cycle");
+    }
+
+    /// The old contract, as the typed steps keep it: a dependency declared
+    /// optional on a step absent this time is ignored (a required one is
+    /// an error, above), and a cycle is reported rather than hung on.
+    #[tokio::test]
+    async fn absent_dependencies_are_ignored_and_cycles_reported() {
+        let log = Mutex::new(Vec::new());
+        let out = run(vec![step(&log, "a", vec![Dep::IfPresent("not-needed-this-time")], true, 1)], 8).await;
+        assert_eq!(out.done, vec!["a"]);
+        let out = run(vec![step(&log, "x", on(&["y"]), true, 1), step(&log, "y", on(&["x"]), true, 1)], 8).await;
+        assert_eq!(out.failed.len(), 2);
     }
 
     #[test]

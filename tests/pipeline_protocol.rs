@@ -419,3 +419,33 @@ async fn an_existing_sqs_endpoint_is_named_at_plan_and_can_be_reused() {
     let left = b.aws.ec2.describe_vpc_endpoints().vpc_endpoint_ids(&theirs).send().await.unwrap();
     assert_eq!(left.vpc_endpoints()[0].state().map(|s| s.as_str()), Some("available"), "a reused endpoint is not ours to delete");
 }
+
+/// A rename replaces the pipeline in the same VPC. The plan-time checks
+/// compare with the prior there, so the pipeline's own SQS endpoint (which
+/// the replace destroys first) is not reported as someone else's. Before,
+/// this plan failed with "The VPC already has an SQS endpoint" naming the
+/// pipeline's own endpoint. Moving to another VPC is checked as new.
+#[tokio::test]
+async fn a_rename_plans_a_replace_without_flagging_its_own_endpoint() {
+    let mut b = bed().await;
+    let config = b.config(function("producer", vec![]), function("consumer", vec![]), vec![]);
+    let state = b.tf.converge(&V::Nil, &config).await;
+    let refreshed = b.tf.read(&state).await;
+    let renamed = {
+        let mut c = config.clone();
+        if let V::Map(fields) = &mut c {
+            for (k, v) in fields.iter_mut() {
+                if k.as_str() == Some("name") {
+                    *v = s("orders-v2");
+                }
+            }
+        }
+        c
+    };
+    let (planned, replace) = b.tf.plan(&refreshed, &renamed).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert_eq!(replace, vec!["name".to_string()], "{replace:?}");
+    assert!(is_unknown(field(&planned, "endpoint_id")), "the new pipeline makes its own endpoint");
+    let (_, diags) = b.tf.destroy(&refreshed).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    drop(b.moto);
+}

@@ -1,13 +1,14 @@
 //! Checks and plan steps every composite makes alike: ids, tags, whole
 //! numbers in a range, `tags_all`, the prior state a replace plans from,
-//! the tags an import gives back, and the VPC's DNS settings that private
-//! DNS needs.
+//! the tags an import gives back, and what private DNS needs: the VPC's DNS
+//! settings, and no other endpoint owning the name.
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::model::{Attr, Map, Set, Val};
 use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, Kind};
 
 /// An AWS id (`vpc-...`, `subnet-...`) when known.
 pub fn check_id(d: &mut Diagnostics, prefix: &str, a: &Attr<String>) {
@@ -84,6 +85,15 @@ pub async fn check_vpc_dns(ctx: &Ctx, vpc_id: &str, summary: &str, remedy: &str)
         ),
         _ => None,
     })
+}
+
+/// The endpoint that already owns `service`'s private DNS name in the VPC:
+/// one of `kind` that is not tagged as `owner`'s (while the owner is not
+/// known yet, any). Only one endpoint per service and VPC can own the
+/// name, so a new one with private DNS next to it fails.
+pub async fn dns_owner(ctx: &Ctx, vpc_id: &str, service: &str, kind: Kind, owner: Option<&str>) -> Result<Option<Endpoint>, Diagnostic> {
+    let existing = vpce::find_for_service(&ctx.aws.ec2, vpc_id, service).await?;
+    Ok(existing.into_iter().find(|e| e.kind == kind && (owner.is_none() || e.tags.get(tags::OWNER_TAG).map(String::as_str) != owner)))
 }
 
 #[cfg(test)]

@@ -38,15 +38,18 @@ pub trait Composite: Send + Sync + 'static {
     /// Checks of the configuration alone: no AWS call.
     fn validate(&self, config: &Self::Model) -> Diagnostics;
 
-    /// The planned state and the paths whose change replaces the resource.
-    /// `prior` is None for a create.
+    /// The attributes whose change from `prior` replaces the resource.
+    fn replace_paths(&self, prior: &Self::Model, config: &Self::Model) -> Vec<Path>;
+
+    /// The planned state. `prior` is None for a create, and for a replace:
+    /// nothing of the old resource is kept.
     fn plan(
         &self,
         env: &PlanEnv<'_>,
         prior: Option<&Self::Model>,
         proposed: &Self::Model,
         config: &Self::Model,
-    ) -> Result<(Self::Model, Vec<Path>), Diagnostics>;
+    ) -> Result<Self::Model, Diagnostics>;
 
     /// Checks that need AWS, of what is new or changed against `prior`.
     async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Self::Model>, planned: &Self::Model) -> Result<Diagnostics, Diagnostic>;
@@ -99,7 +102,9 @@ impl<C: Composite> Resource for C {
         let default_tags = ctx.map(|c| c.aws.default_tags.clone()).unwrap_or_default();
         let env = PlanEnv { default_tags: &default_tags, region: ctx.map(|c| c.aws.region.as_str()) };
         let prior = (!prior.is_null()).then(|| C::Model::decode(prior));
-        let (planned, requires_replace) = Composite::plan(self, &env, prior.as_ref(), &C::Model::decode(proposed), &config)?;
+        let requires_replace = prior.as_ref().map(|p| self.replace_paths(p, &config)).unwrap_or_default();
+        let kept = if requires_replace.is_empty() { prior.as_ref() } else { None };
+        let planned = Composite::plan(self, &env, kept, &C::Model::decode(proposed), &config)?;
         if let Some(ctx) = ctx {
             let prior = prior_for_checks(prior.as_ref(), &planned, C::vpc_id);
             let what = format!("checking {} against AWS at plan", C::NOUN);

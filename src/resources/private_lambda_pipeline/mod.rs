@@ -273,13 +273,11 @@ impl Composite for PrivateLambdaPipeline {
         validate_config(config)
     }
 
-    fn plan(
-        &self,
-        env: &PlanEnv<'_>,
-        prior: Option<&Pipeline>,
-        proposed: &Pipeline,
-        config: &Pipeline,
-    ) -> Result<(Pipeline, Vec<Path>), Diagnostics> {
+    fn replace_paths(&self, prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
+        replace_paths(prior, config)
+    }
+
+    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Pipeline>, proposed: &Pipeline, config: &Pipeline) -> Result<Pipeline, Diagnostics> {
         plan_state(env.default_tags, prior, proposed, config)
     }
 

@@ -6,7 +6,7 @@ use super::*;
 // ---------------------------------------------------------------- plan
 
 /// The attributes whose change replaces the pipeline.
-fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
+pub(super) fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
     let mut out = Vec::new();
     for a in [&config.name, &config.vpc_id] {
         let before = if a.path == config.name.path { &prior.name } else { &prior.vpc_id };
@@ -23,15 +23,13 @@ fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
 
 /// The planned state: config values, defaults where the schema computes
 /// them, prior ids for parts that stay, unknown for parts apply will make.
-/// Returns it with the attributes whose change replaces the pipeline.
+/// `prior` is None for a create or a replace.
 pub(super) fn plan_state(
     default_tags: &Tags,
     prior: Option<&Pipeline>,
     proposed: &Pipeline,
     config: &Pipeline,
-) -> Result<(Pipeline, Vec<Path>), Diagnostics> {
-    let requires_replace = prior.map(|p| replace_paths(p, config)).unwrap_or_default();
-    let prior = if requires_replace.is_empty() { prior } else { None };
+) -> Result<Pipeline, Diagnostics> {
     let mut s = proposed.clone();
     s.id.set(config.name.val.clone());
     s.tags_all.set(checks::plan_tags_all(default_tags, &config.tags));
@@ -44,7 +42,7 @@ pub(super) fn plan_state(
     plan_settings(&mut s, config);
     plan_ids(&mut s, prior, config);
     s.rule_drift.set_known(List::default());
-    Ok((s, requires_replace))
+    Ok(s)
 }
 
 /// A function block's defaults, and its code's hash from the files now:
@@ -188,9 +186,7 @@ async fn check_new_endpoint(ctx: &Ctx, vpc_id: &str, planned: &Pipeline) -> Resu
     let summary = "The SQS endpoint's private DNS needs DNS support and DNS hostnames on the VPC";
     d.extend(checks::check_vpc_dns(ctx, vpc_id, summary, "").await?.into_iter().collect());
     let sqs = format!("com.amazonaws.{}.sqs", ctx.aws.region);
-    let owner = planned.owner();
-    let existing = vpce::find_for_service(&ctx.aws.ec2, vpc_id, &sqs).await?;
-    if let Some(e) = existing.iter().find(|e| e.kind == Kind::Interface && e.tags.get(tags::OWNER_TAG) != Some(&owner)) {
+    if let Some(e) = checks::dns_owner(ctx, vpc_id, &sqs, Kind::Interface, Some(&planned.owner())).await? {
         d.push(
             Diagnostic::error(
                 "The VPC already has an SQS endpoint",

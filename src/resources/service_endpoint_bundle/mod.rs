@@ -137,13 +137,11 @@ impl Composite for ServiceEndpointBundle {
         validate_config(config)
     }
 
-    fn plan(
-        &self,
-        env: &PlanEnv<'_>,
-        prior: Option<&Bundle>,
-        proposed: &Bundle,
-        config: &Bundle,
-    ) -> Result<(Bundle, Vec<Path>), Diagnostics> {
+    fn replace_paths(&self, prior: &Bundle, config: &Bundle) -> Vec<Path> {
+        replace_paths(prior, config)
+    }
+
+    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
         Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
     }
 

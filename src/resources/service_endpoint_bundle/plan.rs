@@ -20,12 +20,15 @@ pub(super) fn plan_state(
     config: &Value,
 ) -> crate::resources::Planned {
     let prior = (!prior.is_null()).then(|| Bundle::decode(prior));
-    let (state, requires_replace) = plan_bundle(region, default_tags, prior.as_ref(), &Bundle::decode(proposed), &Bundle::decode(config));
+    let config = Bundle::decode(config);
+    let requires_replace = prior.as_ref().map(|p| replace_paths(p, &config)).unwrap_or_default();
+    let prior = if requires_replace.is_empty() { prior.as_ref() } else { None };
+    let state = plan_bundle(region, default_tags, prior, &Bundle::decode(proposed), &config);
     crate::resources::Planned { state: state.encode(), requires_replace }
 }
 
 /// The attribute whose change replaces the bundle (the first one found).
-fn replace_paths(prior: &Bundle, config: &Bundle) -> Vec<Path> {
+pub(super) fn replace_paths(prior: &Bundle, config: &Bundle) -> Vec<Path> {
     [(&prior.vpc_id, &config.vpc_id), (&prior.name, &config.name)]
         .into_iter()
         .find(|(p, c)| p != c)
@@ -35,17 +38,9 @@ fn replace_paths(prior: &Bundle, config: &Bundle) -> Vec<Path> {
 }
 
 /// The planned bundle: defaults, ids kept for what stays, unknown for what
-/// apply makes or changes. Returns it with the replace paths.
-pub(super) fn plan_bundle(
-    region: Option<&str>,
-    default_tags: &Tags,
-    prior: Option<&Bundle>,
-    proposed: &Bundle,
-    config: &Bundle,
-) -> (Bundle, Vec<Path>) {
+/// apply makes or changes. `prior` is None for a create or a replace.
+pub(super) fn plan_bundle(region: Option<&str>, default_tags: &Tags, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Bundle {
     let region_known = region.unwrap_or("");
-    let requires_replace = prior.map(|p| replace_paths(p, config)).unwrap_or_default();
-    let prior = if requires_replace.is_empty() { prior } else { None };
     let mut s = proposed.clone();
     // Endpoint blocks: defaults from the bundle, computed values kept when
     // the endpoint is untouched, unknown where apply will change them.
@@ -76,7 +71,7 @@ pub(super) fn plan_bundle(
         (true, None) => Val::Unknown,
     });
     plan_endpoint_groups(&mut s, &config.security_group_ids);
-    (s, requires_replace)
+    s
 }
 
 /// Now that the group id is settled, each Interface endpoint's groups: the
@@ -320,9 +315,7 @@ async fn check_dns_owners(ctx: &Ctx, vpc_id: &str, new: &[(usize, Key, bool)], p
     }
     let id = planned.id.str();
     for (i, key, _) in new.iter().filter(|(_, _, dns_on)| *dns_on) {
-        let existing = vpce::find_for_service(&ctx.aws.ec2, vpc_id, &key.0).await?;
-        let foreign = existing.iter().find(|e| e.kind == key.1 && (id.is_none() || e.tags.get(OWNER_TAG).map(String::as_str) != id));
-        if let Some(e) = foreign {
+        if let Some(e) = checks::dns_owner(ctx, vpc_id, &key.0, key.1, id).await? {
             d.push(
                 Diagnostic::error(
                     "An endpoint for this service already exists in the VPC",
