@@ -1,6 +1,9 @@
-//! Composite resources. One file per resource: its schema, validation,
-//! plan (unknowns, replace paths) and the mapping from the user's config to
-//! the parts it needs. Resource code never calls the AWS SDK: it goes
+//! Composite resources. One folder per composite, with the same phase
+//! files in each; what they share is here: the `Resource` trait the
+//! protocol layer calls, the skeleton that implements it for every
+//! composite (`composite`), the checks they make alike (`checks`), the
+//! timeouts block, subnet checks, client tokens, import by identity and
+//! destroy-plan warnings. Resource code never calls the AWS SDK: it goes
 //! through `crate::parts`.
 
 use std::collections::{BTreeMap, BTreeSet};

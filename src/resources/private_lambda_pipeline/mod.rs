@@ -33,10 +33,11 @@ use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
-// One file per phase, the same in every composite: validate (the
-// configuration alone), config (the desired model and the parts' specs),
-// plan, apply, read and import. This file keeps the schema and the
-// Resource impl; the phase files share its imports and each other's items.
+// One file per phase, the same in every composite: config (the typed
+// model of its values, the desired state and the parts' specs), validate
+// (the configuration alone), plan, steps (the step graph), apply, read and
+// import. This file keeps the schema and `impl Composite` (which gives the
+// Resource impl); the phase files share its imports and each other's items.
 mod apply;
 mod config;
 mod import;
