@@ -51,6 +51,17 @@ pub trait Composite: Send + Sync + 'static {
         config: &Self::Model,
     ) -> Result<Self::Model, Diagnostics>;
 
+    /// Computed values of the plan that only AWS can tell (left unknown by
+    /// `plan`), settled before the checks, with what settling them found
+    /// wrong; `prior` as for the checks.
+    async fn settle_against_aws(
+        &self,
+        ctx: &Ctx,
+        prior: Option<&Self::Model>,
+        config: &Self::Model,
+        planned: &mut Self::Model,
+    ) -> Result<Diagnostics, Diagnostic>;
+
     /// Checks that need AWS, of what is new or changed against `prior`.
     async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Self::Model>, planned: &Self::Model) -> Result<Diagnostics, Diagnostic>;
 
@@ -104,11 +115,12 @@ impl<C: Composite> Resource for C {
         let prior = (!prior.is_null()).then(|| C::Model::decode(prior));
         let requires_replace = prior.as_ref().map(|p| self.replace_paths(p, &config)).unwrap_or_default();
         let kept = if requires_replace.is_empty() { prior.as_ref() } else { None };
-        let planned = Composite::plan(self, &env, kept, &C::Model::decode(proposed), &config)?;
+        let mut planned = Composite::plan(self, &env, kept, &C::Model::decode(proposed), &config)?;
         if let Some(ctx) = ctx {
             let prior = prior_for_checks(prior.as_ref(), &planned, C::vpc_id);
             let what = format!("checking {} against AWS at plan", C::NOUN);
-            let diags = ctx.run(&what, self.check_against_aws(ctx, prior, &planned)).await?;
+            let mut diags = ctx.run(&what, self.settle_against_aws(ctx, prior, &config, &mut planned)).await?;
+            diags.extend(ctx.run(&what, self.check_against_aws(ctx, prior, &planned)).await?);
             if diags.has_errors() {
                 return Err(diags);
             }

@@ -105,6 +105,7 @@ pub(super) fn endpoint_from_ec2(e: &VpcEndpoint) -> Option<Endpoint> {
         route_table_ids: sorted(e.route_table_ids()),
         security_group_ids,
         private_dns_enabled: e.private_dns_enabled().unwrap_or(false),
+        private_dns_only_for_inbound_resolver_endpoint: e.dns_options().and_then(|d| d.private_dns_only_for_inbound_resolver_endpoint()),
         policy: e.policy_document().map(str::to_string),
         dns_names: e.dns_entries().iter().filter_map(|d| d.dns_name()).map(str::to_string).collect(),
         network_interface_ids: sorted(e.network_interface_ids()),

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsError;
-use aws_sdk_ec2::types::{ResourceType, UnsuccessfulItem, VpcEndpointType};
+use aws_sdk_ec2::types::{DnsOptionsSpecification, ResourceType, UnsuccessfulItem, VpcEndpointType};
 
 pub use find::{find_by_tags, find_by_tags_anywhere, find_for_service, find_many};
 pub use services::{all_service_names, services, Service};
@@ -62,6 +62,13 @@ pub struct EndpointSpec {
     pub security_group_ids: Vec<String>,
     /// Interface only; `None` for Gateway.
     pub private_dns_enabled: Option<bool>,
+    /// `DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint`: an Interface
+    /// endpoint with private DNS on, of a service that also has Gateway
+    /// endpoints (S3). `None` leaves DnsOptions out of the request, and is
+    /// what every other endpoint must say: AWS refuses the option on Gateway
+    /// endpoints, and AWS's own default for S3 (true) needs a Gateway
+    /// endpoint in the VPC (see `dns_options`).
+    pub private_dns_only_for_inbound_resolver_endpoint: Option<bool>,
     /// JSON; `None` means AWS's default full-access policy.
     pub policy: Option<String>,
     /// All tags (user tags + ownership).
@@ -84,6 +91,9 @@ pub struct Endpoint {
     pub route_table_ids: Vec<String>,
     pub security_group_ids: Vec<String>,
     pub private_dns_enabled: bool,
+    /// `DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint` as AWS reports
+    /// it; `None` when the answer has no such field (moto never reports it).
+    pub private_dns_only_for_inbound_resolver_endpoint: Option<bool>,
     pub policy: Option<String>,
     pub dns_names: Vec<String>,
     pub network_interface_ids: Vec<String>,
@@ -118,6 +128,8 @@ pub struct Change {
     pub remove_security_group_ids: Vec<String>,
     pub policy: Option<PolicyChange>,
     pub private_dns_enabled: Option<bool>,
+    /// Sent as DnsOptions.
+    pub private_dns_only_for_inbound_resolver_endpoint: Option<bool>,
 }
 
 impl Change {
@@ -143,7 +155,27 @@ pub fn diff(current: &Endpoint, desired: &EndpointSpec) -> Change {
         remove_security_group_ids,
         policy: policy_change(current.policy.as_deref(), desired.policy.as_deref()),
         private_dns_enabled: desired.private_dns_enabled.filter(|want| *want != current.private_dns_enabled),
+        // Unreported (moto) counts as different: the request is what makes it so.
+        private_dns_only_for_inbound_resolver_endpoint: inbound_only(desired)
+            .filter(|want| current.private_dns_only_for_inbound_resolver_endpoint != Some(*want)),
     }
+}
+
+/// The spec's `private_dns_only_for_inbound_resolver_endpoint`, only where
+/// AWS takes it: an Interface endpoint with private DNS on.
+fn inbound_only(spec: &EndpointSpec) -> Option<bool> {
+    let private_dns = spec.kind == Kind::Interface && spec.private_dns_enabled == Some(true);
+    spec.private_dns_only_for_inbound_resolver_endpoint.filter(|_| private_dns)
+}
+
+/// DnsOptions carrying PrivateDnsOnlyForInboundResolverEndpoint, or none.
+/// AWS turns the option on by itself for an S3 Interface endpoint with
+/// private DNS, and then refuses the create unless the VPC has an S3
+/// Gateway endpoint ("To set PrivateDnsOnlyForInboundResolverEndpoint to
+/// true, the VPC ... must have a Gateway endpoint for the service"), so
+/// the composite always says which it wants for such an endpoint.
+fn dns_options(value: Option<bool>) -> Option<DnsOptionsSpecification> {
+    value.map(|v| DnsOptionsSpecification::builder().private_dns_only_for_inbound_resolver_endpoint(v).build())
 }
 
 /// CreateVpcEndpoint with the client token and TagSpecifications; returns the id.
@@ -154,6 +186,7 @@ pub async fn create(ec2: &aws_sdk_ec2::Client, spec: &EndpointSpec) -> PartResul
         .service_name(&spec.service_name)
         .vpc_endpoint_type(endpoint_type(spec.kind))
         .set_private_dns_enabled(spec.private_dns_enabled)
+        .set_dns_options(dns_options(inbound_only(spec)))
         .set_policy_document(spec.policy.clone());
     // Subnets and groups belong to Interface endpoints, route tables to
     // Gateway ones; AWS rejects the others' lists.
@@ -266,9 +299,11 @@ pub async fn modify(ec2: &aws_sdk_ec2::Client, id: &str, change: &Change) -> Par
         .set_remove_route_table_ids(non_empty(&change.remove_route_table_ids))
         .set_add_security_group_ids(non_empty(&change.add_security_group_ids))
         .set_remove_security_group_ids(non_empty(&change.remove_security_group_ids))
-        .set_private_dns_enabled(change.private_dns_enabled);
+        .set_private_dns_enabled(change.private_dns_enabled)
+        .set_dns_options(dns_options(change.private_dns_only_for_inbound_resolver_endpoint));
     // moto accepts but ignores PrivateDnsEnabled and ResetPolicy here; the
     // next refresh then shows the same change again, which is the truth.
+    // It ignores DnsOptions too, and never reports them.
     req = match &change.policy {
         Some(PolicyChange::Set(doc)) => req.policy_document(doc),
         Some(PolicyChange::Reset) => req.reset_policy(true),

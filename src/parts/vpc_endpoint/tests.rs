@@ -30,6 +30,7 @@ fn observed() -> Endpoint {
         route_table_ids: vec![],
         security_group_ids: strings(&["sg-1"]),
         private_dns_enabled: true,
+        private_dns_only_for_inbound_resolver_endpoint: None,
         policy: Some(DEFAULT_POLICY.into()),
         dns_names: vec![],
         network_interface_ids: vec![],
@@ -47,6 +48,7 @@ fn wanted() -> EndpointSpec {
         route_table_ids: vec![],
         security_group_ids: strings(&["sg-1"]),
         private_dns_enabled: Some(true),
+        private_dns_only_for_inbound_resolver_endpoint: None,
         policy: None,
         tags: Tags::new(),
         client_token: "token".into(),
@@ -140,6 +142,46 @@ fn private_dns_only_when_asked_and_different() {
     assert_eq!(diff(&cur, &want).private_dns_enabled, None);
 }
 
+fn s3_interface() -> (Endpoint, EndpointSpec) {
+    let s3 = "com.amazonaws.us-east-1.s3".to_string();
+    let cur = Endpoint { service_name: s3.clone(), private_dns_only_for_inbound_resolver_endpoint: Some(true), ..observed() };
+    let want = EndpointSpec { service_name: s3, private_dns_only_for_inbound_resolver_endpoint: Some(true), ..wanted() };
+    (cur, want)
+}
+
+#[test]
+fn inbound_only_dns_changes_when_different_or_unreported() {
+    let (mut cur, mut want) = s3_interface();
+    assert!(diff(&cur, &want).is_empty(), "{:?}", diff(&cur, &want));
+    want.private_dns_only_for_inbound_resolver_endpoint = Some(false);
+    assert_eq!(diff(&cur, &want), Change { private_dns_only_for_inbound_resolver_endpoint: Some(false), ..Change::default() });
+    // Not reported (moto): what is wanted is sent.
+    cur.private_dns_only_for_inbound_resolver_endpoint = None;
+    assert_eq!(diff(&cur, &want).private_dns_only_for_inbound_resolver_endpoint, Some(false));
+    // Nothing wanted: nothing sent.
+    want.private_dns_only_for_inbound_resolver_endpoint = None;
+    assert!(diff(&cur, &want).is_empty());
+}
+
+#[test]
+fn inbound_only_dns_is_never_sent_without_private_dns_or_for_a_gateway() {
+    let (mut cur, mut want) = s3_interface();
+    cur.private_dns_only_for_inbound_resolver_endpoint = None;
+    want.private_dns_enabled = Some(false);
+    assert_eq!(inbound_only(&want), None);
+    assert_eq!(diff(&cur, &want), Change { private_dns_enabled: Some(false), ..Change::default() });
+    want.private_dns_enabled = None;
+    assert_eq!(inbound_only(&want), None);
+    let gateway = EndpointSpec { kind: Kind::Gateway, private_dns_enabled: Some(true), ..want.clone() };
+    assert_eq!(inbound_only(&gateway), None);
+    let on = EndpointSpec { private_dns_enabled: Some(true), private_dns_only_for_inbound_resolver_endpoint: Some(false), ..want };
+    assert_eq!(inbound_only(&on), Some(false));
+    let sent = dns_options(inbound_only(&on)).unwrap();
+    assert_eq!(sent.private_dns_only_for_inbound_resolver_endpoint(), Some(false));
+    assert_eq!(sent.dns_record_ip_type(), None, "only the one option is sent");
+    assert_eq!(dns_options(None), None);
+}
+
 #[test]
 fn tags_are_not_part_of_the_diff() {
     let mut want = wanted();
@@ -181,6 +223,17 @@ fn maps_an_interface_endpoint() {
     assert_eq!(e.policy.as_deref(), Some(DEFAULT_POLICY));
     assert_eq!(e.tags.get("team").map(String::as_str), Some("a"));
     assert_eq!(e.prefix_list_id, None);
+    assert_eq!(e.private_dns_only_for_inbound_resolver_endpoint, None, "not reported, not invented");
+}
+
+#[test]
+fn maps_the_inbound_only_dns_option_when_reported() {
+    let reported = |v: bool| {
+        let options = aws_sdk_ec2::types::DnsOptions::builder().private_dns_only_for_inbound_resolver_endpoint(v).build();
+        endpoint_from_ec2(&ec2_endpoint().dns_options(options).build()).unwrap().private_dns_only_for_inbound_resolver_endpoint
+    };
+    assert_eq!(reported(true), Some(true));
+    assert_eq!(reported(false), Some(false));
 }
 
 #[test]

@@ -442,6 +442,8 @@ impl Desired {
             route_table_ids: vec![],
             security_group_ids: vec![group.to_string()],
             private_dns_enabled: Some(true),
+            // SQS has no Gateway endpoints, so no inbound-only option.
+            private_dns_only_for_inbound_resolver_endpoint: None,
             policy: None,
             tags: self.owned("endpoint"),
             client_token: crate::resources::client_token(&format!("pipeline/{}", self.name), "endpoint"),

@@ -282,6 +282,11 @@ impl Composite for PrivateLambdaPipeline {
         plan_state(env.default_tags, prior, proposed, config)
     }
 
+    /// Plan settles everything itself.
+    async fn settle_against_aws(&self, _: &Ctx, _: Option<&Pipeline>, _: &Pipeline, _: &mut Pipeline) -> Result<Diagnostics, Diagnostic> {
+        Ok(Diagnostics::default())
+    }
+
     async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
         check_against_aws(ctx, prior, planned).await
     }

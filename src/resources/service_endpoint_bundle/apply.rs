@@ -27,7 +27,8 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
     let region = ctx.aws.region.clone();
     let desired = Desired::from_planned(&Bundle::decode(planned), &region);
     let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
-    let (prior_group, prior_eps) = recorded(&Bundle::decode(prior), &region);
+    let prior_state = Bundle::decode(prior);
+    let (prior_group, prior_eps) = recorded(&prior_state, &region);
 
     // Observe what the prior state recorded: the group and the endpoints,
     // read together.
@@ -41,7 +42,7 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
             r.group = group;
             for (key, id) in &prior_eps {
                 if let Some(e) = eps.iter().find(|e| &e.id == id && !e.is_gone()) {
-                    r.endpoints.insert(key.clone(), e.clone());
+                    r.endpoints.insert(key.clone(), with_recorded_inbound_only(e.clone(), prior_endpoint(&prior_state, key, &region)));
                 }
             }
         }
@@ -95,6 +96,7 @@ pub(super) async fn ensure_endpoint(
     timeout: std::time::Duration,
 ) -> Result<(), Diagnostic> {
     let group_id = record.lock().unwrap().group_id.clone();
+    let e = &settle_inbound_only_at_apply(ctx, desired, e).await?;
     let spec = desired.endpoint_spec(
         e,
         group_id.as_deref(),
@@ -104,12 +106,39 @@ pub(super) async fn ensure_endpoint(
     let on_created = |id: &str| {
         record.lock().unwrap().pending.insert(e.key.clone(), id.to_string());
     };
-    let ep = vpce::ensure(&ctx.aws.ec2, &spec, known, desired.adopt_existing, timeout, on_created).await?;
+    let mut ep = vpce::ensure(&ctx.aws.ec2, &spec, known, desired.adopt_existing, timeout, on_created).await?;
+    // What was just ensured, where AWS's answer does not say (moto never
+    // reports DnsOptions); AWS reports it and then its word stands.
+    ep.private_dns_only_for_inbound_resolver_endpoint =
+        ep.private_dns_only_for_inbound_resolver_endpoint.or(spec.private_dns_only_for_inbound_resolver_endpoint);
     let ep = with_prefix_lists(ctx, vec![ep]).await?.remove(0);
     let mut r = record.lock().unwrap();
     r.pending.remove(&e.key);
     r.endpoints.insert(e.key.clone(), ep);
     Ok(())
+}
+
+/// The endpoint with inbound-only private DNS settled: the plan could not
+/// settle it when the VPC was unknown then (`plan_inbound_only`). True next
+/// to an S3 Gateway endpoint of the bundle (made before this one, see
+/// `graph`) or of the VPC, else false.
+async fn settle_inbound_only_at_apply(ctx: &Ctx, desired: &Desired, e: &DesiredEndpoint) -> Result<DesiredEndpoint, Diagnostic> {
+    let mut e = e.clone();
+    if e.inbound_only_applies && e.inbound_only.is_none() {
+        let gateway = desired.has_gateway(&e.key.0) || vpc_has_gateway(ctx, &desired.vpc_id, &e.key.0).await?;
+        e.inbound_only = Some(gateway);
+    }
+    Ok(e)
+}
+
+/// An endpoint observed, with the inbound-only private DNS its state
+/// recorded when AWS's answer does not say (moto never reports DnsOptions),
+/// so an unchanged value sends no ModifyVpcEndpoint.
+pub(super) fn with_recorded_inbound_only(mut ep: Endpoint, state: Option<&EndpointBlock>) -> Endpoint {
+    if ep.private_dns_only_for_inbound_resolver_endpoint.is_none() {
+        ep.private_dns_only_for_inbound_resolver_endpoint = state.and_then(|b| b.private_dns_only_for_inbound_resolver_endpoint.bool());
+    }
+    ep
 }
 
 pub(super) async fn remove_endpoint(
@@ -173,6 +202,9 @@ fn not_observed(b: &mut EndpointBlock, id: Option<String>) {
     if clear(b.security_group_ids.is_unknown()) {
         b.security_group_ids.set(Val::Null);
     }
+    if b.private_dns_only_for_inbound_resolver_endpoint.is_unknown() {
+        b.private_dns_only_for_inbound_resolver_endpoint.set(Val::Null);
+    }
     if made {
         b.state.set_known("pending".into());
     }
@@ -202,6 +234,16 @@ pub(super) fn fill_observed(b: &mut EndpointBlock, ep: &Endpoint) {
     b.dns_names.set_known(List::of(&ep.dns_names));
     b.network_interface_ids.set_known(Set::of(&sorted(&ep.network_interface_ids)));
     b.prefix_list_id.set(if interface { Val::Null } else { Val::from_option(ep.prefix_list_id.clone()) });
+    // Where it applies: AWS's value; when AWS does not report it (moto
+    // never does), the block keeps what it had (what apply ensured, what the
+    // state recorded; nothing for an import). Never weakened to fit moto.
+    let applies = b.inbound_only_applies();
+    let inbound_only = &mut b.private_dns_only_for_inbound_resolver_endpoint;
+    match (applies, ep.private_dns_only_for_inbound_resolver_endpoint) {
+        (Some(true), Some(v)) => inbound_only.set_known(v),
+        (Some(true), None) => {}
+        _ => inbound_only.set(Val::Null),
+    }
     b.security_group_ids.set(if interface { Val::Known(Set::of(&sorted(&ep.security_group_ids))) } else { Val::Null });
 }
 

@@ -32,6 +32,7 @@ crate::model! {
         service: Attr<String>,
         kind as "type": Attr<String>,
         private_dns_enabled: Attr<bool>,
+        private_dns_only_for_inbound_resolver_endpoint: Attr<bool>,
         policy: Attr<String>,
         subnet_ids: Attr<Set<String>>,
         route_table_ids: Attr<Set<String>>,
@@ -57,6 +58,34 @@ impl EndpointBlock {
     /// Its service and type, with the service's full name in `region`.
     pub(super) fn key(&self, region: &str) -> Key {
         (full_service_name(self.service.str().unwrap_or(""), region), self.kind())
+    }
+
+    /// Whether `private_dns_only_for_inbound_resolver_endpoint` applies to
+    /// this (planned) block; None while its service or private DNS is unknown.
+    pub(super) fn inbound_only_applies(&self) -> Option<bool> {
+        let service = if self.service.is_unknown() { None } else { Some(self.service.str().unwrap_or("")) };
+        inbound_only_applies(service, self.kind(), &self.private_dns_enabled.val)
+    }
+}
+
+/// The one service AWS takes `PrivateDnsOnlyForInboundResolverEndpoint` for:
+/// it must offer both Interface and Gateway endpoints, and of the two
+/// Gateway services only S3 has Interface endpoints.
+pub(super) const INBOUND_ONLY_SERVICE: &str = "s3";
+
+/// Whether `private_dns_only_for_inbound_resolver_endpoint` applies: an
+/// Interface endpoint for s3 with private DNS on (null private DNS is the
+/// Interface default, on). None while the service (None) or private DNS is
+/// unknown.
+pub(super) fn inbound_only_applies(service: Option<&str>, kind: Kind, private_dns: &Val<bool>) -> Option<bool> {
+    let service = service?;
+    if kind != Kind::Interface || short_service_name(service) != INBOUND_ONLY_SERVICE {
+        return Some(false);
+    }
+    match private_dns {
+        Val::Known(on) => Some(*on),
+        Val::Null => Some(true),
+        Val::Unknown => None,
     }
 }
 
@@ -143,6 +172,11 @@ pub(super) struct Desired {
 pub(super) struct DesiredEndpoint {
     pub(super) key: Key,
     pub(super) private_dns: Option<bool>,
+    /// `private_dns_only_for_inbound_resolver_endpoint` as planned: None
+    /// where it does not apply, and where the plan could not settle it
+    /// (the VPC unknown then): apply settles it (`settle_inbound_only`).
+    pub(super) inbound_only: Option<bool>,
+    pub(super) inbound_only_applies: bool,
     pub(super) policy: Option<String>,
     pub(super) subnet_ids: Vec<String>,
     pub(super) route_table_ids: Vec<String>,
@@ -157,6 +191,8 @@ impl Desired {
             .map(|b| DesiredEndpoint {
                 key: b.key(region),
                 private_dns: b.private_dns_enabled.bool(),
+                inbound_only: b.private_dns_only_for_inbound_resolver_endpoint.bool(),
+                inbound_only_applies: b.inbound_only_applies() == Some(true),
                 policy: b.policy.owned(),
                 subnet_ids: b.subnet_ids.strings(),
                 route_table_ids: b.route_table_ids.strings(),
@@ -174,6 +210,11 @@ impl Desired {
             endpoints,
             timeouts: planned.timeouts.limits(),
         }
+    }
+
+    /// Whether the bundle has a Gateway endpoint for `service` (full name).
+    pub(super) fn has_gateway(&self, service: &str) -> bool {
+        self.endpoints.iter().any(|e| e.key.0 == service && e.key.1 == Kind::Gateway)
     }
 
     pub(super) fn needs_group(&self) -> bool {
@@ -209,6 +250,7 @@ impl Desired {
             route_table_ids: if interface { vec![] } else { e.route_table_ids.clone() },
             security_group_ids: if interface { groups } else { vec![] },
             private_dns_enabled: if interface { e.private_dns } else { None },
+            private_dns_only_for_inbound_resolver_endpoint: if e.inbound_only_applies { e.inbound_only } else { None },
             policy: e.policy.clone(),
             tags: tags::with_ownership(&self.tags_all, &self.id, &part_name(&e.key)),
             client_token,

@@ -72,6 +72,12 @@ fn schema() -> Schema {
             "Resolve the service's public name to the endpoint inside the VPC. Default true for Interface; not allowed for Gateway.",
         ))
         .attr(attr(
+            "private_dns_only_for_inbound_resolver_endpoint",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "S3 Interface endpoint with private DNS only: true answers the private DNS name to inbound Resolver endpoints only (on-premises clients), and clients in the VPC reach S3 through the VPC's S3 Gateway endpoint, which AWS requires then. Default: true when the bundle has an S3 Gateway endpoint (or the VPC already has one), else false.",
+        ))
+        .attr(attr(
             "policy",
             Type::String,
             Mode::OptionalComputed,
@@ -144,6 +150,16 @@ impl Composite for ServiceEndpointBundle {
 
     fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
         Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
+    }
+
+    async fn settle_against_aws(
+        &self,
+        ctx: &Ctx,
+        prior: Option<&Bundle>,
+        config: &Bundle,
+        planned: &mut Bundle,
+    ) -> Result<Diagnostics, Diagnostic> {
+        settle_inbound_only(ctx, prior, config, planned).await
     }
 
     async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
@@ -336,6 +352,124 @@ mod tests {
         let planned = plan_state(Some("us-east-1"), &Tags::new(), &prior, &c, &c);
         assert_eq!(planned.state, prior);
         assert!(planned.requires_replace.is_empty());
+    }
+
+    const INBOUND_ONLY: &str = "private_dns_only_for_inbound_resolver_endpoint";
+
+    fn s3_interface(extra: Vec<(&str, Value)>) -> Value {
+        let mut f = vec![("service", s("s3")), ("type", s("Interface"))];
+        f.extend(extra);
+        obj(f)
+    }
+
+    fn s3_gateway() -> Value {
+        obj(vec![("service", s("s3")), ("type", s("Gateway"))])
+    }
+
+    #[test]
+    fn inbound_only_dns_is_refused_where_it_does_not_apply() {
+        let on = || (INBOUND_ONLY, Value::Bool(true));
+        let c = config(vec![
+            obj(vec![("service", s("s3")), ("type", s("Gateway")), on()]),
+            obj(vec![("service", s("sqs")), on()]),
+            s3_interface(vec![("private_dns_enabled", Value::Bool(false)), on()]),
+        ]);
+        let d = validate_config(&c);
+        assert_eq!(paths(&d), (0..3).map(|i| format!("endpoint[{i}].{INBOUND_ONLY}")).collect::<Vec<_>>());
+        assert!(d.0.iter().all(|d| d.detail.contains("Interface endpoint for \"s3\" with private DNS on")), "{:?}", d.0);
+        assert!(d.0[0].detail.contains("Gateway endpoint") && d.0[1].detail.contains("\"sqs\""), "{:?}", d.0);
+        assert!(d.0[2].detail.contains("private_dns_enabled = false"), "{:?}", d.0);
+        // An s3 Interface endpoint takes it (by full name too); private DNS unknown is left for later.
+        for ok in [
+            obj(vec![("service", s("com.amazonaws.us-east-1.s3")), on()]),
+            s3_interface(vec![("private_dns_enabled", Value::Unknown), (INBOUND_ONLY, Value::Bool(false))]),
+        ] {
+            let d = validate_config(&config(vec![ok]));
+            assert!(d.0.is_empty(), "{:?}", d.0);
+        }
+        // True with no Gateway in the bundle is for the plan to check (the VPC may have one).
+        assert!(validate_config(&config(vec![s3_interface(vec![on()])])).0.is_empty());
+    }
+
+    /// The planned blocks and, for each, what plan must ask AWS.
+    fn planned_inbound_only(prior: &Value, c: &Value) -> Vec<(Val<bool>, Option<InboundOnlyLookup>)> {
+        let planned = Bundle::decode(&plan_state(Some("us-east-1"), &Tags::new(), prior, c, c).state);
+        let (prior, config) = ((!prior.is_null()).then(|| Bundle::decode(prior)), Bundle::decode(c));
+        let gateway = |b: &EndpointBlock| has_gateway(&planned, &b.key("us-east-1").0, "us-east-1");
+        let before = |b: &EndpointBlock| prior.as_ref().and_then(|p| prior_endpoint(p, &b.key("us-east-1"), "us-east-1")).cloned();
+        let blocks = planned.endpoint.0.iter().zip(&config.endpoint.0);
+        blocks
+            .map(|(b, cfg)| {
+                (b.private_dns_only_for_inbound_resolver_endpoint.val.clone(), inbound_only_lookup(b, cfg, before(b).as_ref(), gateway(b)))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn inbound_only_dns_defaults_to_the_gateway_of_the_bundle_else_the_vpcs() {
+        // Alone: unknown until plan has looked for a Gateway endpoint in the VPC.
+        let alone = planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![]), obj(vec![("service", s("sqs"))])]));
+        assert_eq!(alone, vec![(Val::Unknown, Some(InboundOnlyLookup::Settle)), (Val::Null, None)]);
+        // Next to the bundle's Gateway: true, with no call.
+        let both = planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![]), s3_gateway()]));
+        assert_eq!(both, vec![(Val::Known(true), None), (Val::Null, None)]);
+        // Private DNS off: nothing.
+        let off = planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![("private_dns_enabled", Value::Bool(false))])]));
+        assert_eq!(off, vec![(Val::Null, None)]);
+        // Written: as written; true without the bundle's Gateway is checked against the VPC.
+        let f = |v: bool| (INBOUND_ONLY, Value::Bool(v));
+        assert_eq!(planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![f(false)])])), vec![(Val::Known(false), None)]);
+        let t = planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![f(true)])]));
+        assert_eq!(t, vec![(Val::Known(true), Some(InboundOnlyLookup::Check))]);
+        let t = planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![f(true)]), s3_gateway()]));
+        assert_eq!(t[0], (Val::Known(true), None));
+        // Unknown in the configuration: unknown, and never settled by plan.
+        let u = planned_inbound_only(&Value::Null, &config(vec![s3_interface(vec![(INBOUND_ONLY, Value::Unknown)])]));
+        assert_eq!(u, vec![(Val::Unknown, None)]);
+    }
+
+    /// A state as apply leaves it for `c`, with `inbound_only` on the s3 Interface endpoint.
+    fn applied(c: &Value, inbound_only: bool) -> Value {
+        let mut state = Bundle::decode(&plan_state(Some("us-east-1"), &Tags::new(), &Value::Null, c, c).state);
+        state.security_group_id.set_known("sg-0000000000000000a".into());
+        for (i, b) in state.endpoint.0.iter_mut().enumerate() {
+            b.id.set_known(format!("vpce-000000000000000{i}"));
+            for a in [&mut b.state, &mut b.prefix_list_id] {
+                a.set(Val::Known("x".into()));
+            }
+            b.dns_names.set_known(List::default());
+            b.network_interface_ids.set_known(Set::default());
+            let interface = b.kind() == Kind::Interface;
+            b.security_group_ids.set(if interface { Val::Known(Set::of(&["sg-0000000000000000a".to_string()])) } else { Val::Null });
+            if b.inbound_only_applies() == Some(true) {
+                b.private_dns_only_for_inbound_resolver_endpoint.set_known(inbound_only);
+            }
+        }
+        state.encode()
+    }
+
+    #[test]
+    fn inbound_only_dns_of_an_existing_endpoint() {
+        // Kept with no call: the value settled when it was made.
+        let alone = config(vec![s3_interface(vec![])]);
+        let planned = planned_inbound_only(&applied(&alone, false), &alone);
+        assert_eq!(planned, vec![(Val::Known(false), None)]);
+        let planned = planned_inbound_only(&applied(&alone, true), &alone);
+        assert_eq!(planned, vec![(Val::Known(true), None)], "settled from the VPC's own Gateway endpoint");
+        // The bundle's Gateway goes: the Interface endpoint serves the VPC now.
+        let both = config(vec![s3_interface(vec![]), s3_gateway()]);
+        assert_eq!(planned_inbound_only(&applied(&both, true), &alone), vec![(Val::Known(false), None)]);
+        // A Gateway added: the VPC's clients take it.
+        assert_eq!(planned_inbound_only(&applied(&alone, false), &both)[0], (Val::Known(true), None));
+        // Turned on by hand with no Gateway in the bundle: checked against the VPC.
+        let on = config(vec![s3_interface(vec![(INBOUND_ONLY, Value::Bool(true))])]);
+        assert_eq!(planned_inbound_only(&applied(&alone, false), &on), vec![(Val::Known(true), Some(InboundOnlyLookup::Check))]);
+        assert_eq!(planned_inbound_only(&applied(&alone, true), &on), vec![(Val::Known(true), None)], "already on: no call");
+        // A change of it leaves the endpoint's state to apply.
+        let planned = plan_state(Some("us-east-1"), &Tags::new(), &applied(&alone, true), &both, &both).state;
+        assert!(planned.get("endpoint").elements()[0].get("state").as_str().is_some(), "unchanged: state kept");
+        let planned = plan_state(Some("us-east-1"), &Tags::new(), &applied(&both, true), &alone, &alone).state;
+        assert!(planned.get("endpoint").elements()[0].get("state").is_unknown(), "changed: state after apply");
     }
 
     #[test]

@@ -50,8 +50,10 @@ pub(super) fn plan_bundle(region: Option<&str>, default_tags: &Tags, prior: Opti
         let kind = cfg.kind();
         let key: Key = (full_service_name(b.service.str().unwrap_or(""), region_known), kind);
         let before = prior.and_then(|p| prior_endpoint(p, &key, region_known)).filter(|p| p.id.str().is_some());
+        let gateway =
+            Gateway { now: has_gateway(config, &key.0, region_known), before: prior.is_some_and(|p| has_gateway(p, &key.0, region_known)) };
         keys.push(key);
-        plan_endpoint(region, config, &cfg, b, kind, before);
+        plan_endpoint(region, config, &cfg, b, (kind, gateway), before);
     }
     let any_interface = keys.iter().any(|k| k.1 == Kind::Interface);
     s.id.set(match prior.and_then(|p| p.id.owned()) {
@@ -110,14 +112,28 @@ fn own_or_bundle(own: &Attr<Set<String>>, bundle: &Attr<Set<String>>, applies: b
     }
 }
 
-/// One endpoint block of the plan. `before` is the same endpoint in the
+/// Whether a bundle has a Gateway endpoint for an endpoint's service: in
+/// the configuration planned (`now`) and in the prior state (`before`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Gateway {
+    pub(super) now: bool,
+    pub(super) before: bool,
+}
+
+/// Whether `bundle` has a Gateway endpoint for `service` (full name).
+pub(super) fn has_gateway(bundle: &Bundle, service: &str, region: &str) -> bool {
+    bundle.endpoint.0.iter().any(|b| b.kind() == Kind::Gateway && b.key(region).0 == service)
+}
+
+/// One endpoint block of the plan: its type, and whether the bundle has a
+/// Gateway endpoint for its service. `before` is the same endpoint in the
 /// prior state (same service and type, and it exists).
 pub(super) fn plan_endpoint(
     region: Option<&str>,
     bundle: &Bundle,
     cfg: &EndpointBlock,
     b: &mut EndpointBlock,
-    kind: Kind,
+    (kind, gateway): (Kind, Gateway),
     before: Option<&EndpointBlock>,
 ) {
     let interface = kind == Kind::Interface;
@@ -126,6 +142,7 @@ pub(super) fn plan_endpoint(
         Val::Null if interface => Val::Known(true),
         v => v.clone(),
     });
+    b.private_dns_only_for_inbound_resolver_endpoint.set(plan_inbound_only(cfg, b, gateway, before));
     b.subnet_ids.set(own_or_bundle(&cfg.subnet_ids, &bundle.subnet_ids, interface));
     b.route_table_ids.set(own_or_bundle(&cfg.route_table_ids, &bundle.route_table_ids, !interface));
     // Keep the prior text of an equivalent policy: no diff for reformatting.
@@ -149,11 +166,39 @@ pub(super) fn plan_endpoint(
     }
 }
 
+/// `private_dns_only_for_inbound_resolver_endpoint` of a planned block `b`
+/// (type, service and private DNS planned): null where it does not apply;
+/// the configuration's value; else true next to an S3 Gateway endpoint of
+/// the bundle (clients in the VPC then take the Gateway, which costs
+/// nothing), false when the bundle's Gateway goes (the Interface endpoint
+/// then serves the VPC), the prior value for an endpoint that stays.
+/// Unknown for a new endpoint: the VPC may have a Gateway endpoint of its
+/// own, which `settle_inbound_only` looks for at plan (and apply, if the VPC
+/// was not known at plan).
+pub(super) fn plan_inbound_only(cfg: &EndpointBlock, b: &EndpointBlock, gateway: Gateway, before: Option<&EndpointBlock>) -> Val<bool> {
+    match b.inbound_only_applies() {
+        Some(false) => return Val::Null,
+        None => return Val::Unknown,
+        Some(true) => {}
+    }
+    let prior = before.map(|p| &p.private_dns_only_for_inbound_resolver_endpoint.val);
+    match &cfg.private_dns_only_for_inbound_resolver_endpoint.val {
+        Val::Null if gateway.now => Val::Known(true),
+        Val::Null if gateway.before => Val::Known(false),
+        Val::Null => match prior {
+            Some(Val::Known(v)) => Val::Known(*v),
+            _ => Val::Unknown,
+        },
+        v => v.clone(),
+    }
+}
+
 /// An endpoint that exists keeps what AWS reported, except what the
 /// planned change alters.
 fn keep_observed(b: &mut EndpointBlock, p: &EndpointBlock) {
     let placement_same = b.subnet_ids == p.subnet_ids && b.route_table_ids == p.route_table_ids;
-    let dns_same = b.private_dns_enabled == p.private_dns_enabled;
+    let dns_same = b.private_dns_enabled == p.private_dns_enabled
+        && b.private_dns_only_for_inbound_resolver_endpoint == p.private_dns_only_for_inbound_resolver_endpoint;
     let untouched = placement_same && dns_same && b.policy == p.policy;
     b.id.set(p.id.val.clone());
     b.state.set(if untouched { p.state.val.clone() } else { Val::Unknown });
@@ -231,6 +276,85 @@ pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Bundle>, planned
         d.extend(check_dns_owners(ctx, vpc_id, &c.new, planned).await?);
     }
     Ok(d)
+}
+
+/// Why plan asks AWS about an endpoint's inbound-only private DNS.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum InboundOnlyLookup {
+    /// Left unknown by `plan_inbound_only`: true if the VPC has an S3
+    /// Gateway endpoint, else false.
+    Settle,
+    /// `true`, new or changed, without an S3 Gateway endpoint in the bundle:
+    /// the VPC must have one.
+    Check,
+}
+
+/// What plan must ask AWS about planned block `b` (`cfg`: its
+/// configuration; `before`: the endpoint in the prior state), if anything.
+pub(super) fn inbound_only_lookup(
+    b: &EndpointBlock,
+    cfg: &EndpointBlock,
+    before: Option<&EndpointBlock>,
+    gateway_in_bundle: bool,
+) -> Option<InboundOnlyLookup> {
+    if b.inbound_only_applies() != Some(true) {
+        return None;
+    }
+    let was_on = before.and_then(|p| p.private_dns_only_for_inbound_resolver_endpoint.bool()) == Some(true);
+    match b.private_dns_only_for_inbound_resolver_endpoint.val {
+        Val::Unknown if !cfg.private_dns_only_for_inbound_resolver_endpoint.is_unknown() => Some(InboundOnlyLookup::Settle),
+        Val::Known(true) if !gateway_in_bundle && !was_on => Some(InboundOnlyLookup::Check),
+        _ => None,
+    }
+}
+
+/// Whether the VPC has a Gateway endpoint for `service` (not one going).
+pub(super) async fn vpc_has_gateway(ctx: &Ctx, vpc_id: &str, service: &str) -> Result<bool, Diagnostic> {
+    let found = vpce::find_for_service(&ctx.aws.ec2, vpc_id, service).await?;
+    Ok(found.iter().any(|e| e.kind == Kind::Gateway))
+}
+
+/// Inbound-only private DNS at plan, with AWS (see `InboundOnlyLookup`):
+/// one look at the VPC per service, only for endpoints that need it, so a
+/// plan with no change makes no call.
+pub(super) async fn settle_inbound_only(
+    ctx: &Ctx,
+    prior: Option<&Bundle>,
+    config: &Bundle,
+    planned: &mut Bundle,
+) -> Result<Diagnostics, Diagnostic> {
+    let mut d = Diagnostics::default();
+    let Some(vpc_id) = planned.vpc_id.owned() else { return Ok(d) };
+    let region = ctx.aws.region.clone();
+    let in_bundle: Vec<bool> = planned.endpoint.0.iter().map(|b| has_gateway(planned, &b.key(&region).0, &region)).collect();
+    let mut vpc_gateways: BTreeMap<String, bool> = BTreeMap::new();
+    for (i, b) in planned.endpoint.0.iter_mut().enumerate() {
+        let key = b.key(&region);
+        let before = prior.and_then(|p| prior_endpoint(p, &key, &region)).filter(|p| p.id.str().is_some());
+        let cfg = config.endpoint.0.get(i).cloned().unwrap_or_default();
+        let Some(lookup) = inbound_only_lookup(b, &cfg, before, in_bundle[i]) else { continue };
+        let has = match vpc_gateways.get(&key.0) {
+            Some(has) => *has,
+            None => *vpc_gateways.entry(key.0.clone()).or_insert(vpc_has_gateway(ctx, &vpc_id, &key.0).await?),
+        };
+        match lookup {
+            InboundOnlyLookup::Settle => b.private_dns_only_for_inbound_resolver_endpoint.set_known(has),
+            InboundOnlyLookup::Check if !has => {
+                d.push(no_gateway_for_inbound_only(&vpc_id, &key.0).at(b.private_dns_only_for_inbound_resolver_endpoint.path.clone()))
+            }
+            InboundOnlyLookup::Check => {}
+        }
+    }
+    Ok(d)
+}
+
+fn no_gateway_for_inbound_only(vpc_id: &str, service: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Inbound-only private DNS needs an S3 Gateway endpoint",
+        format!(
+            "private_dns_only_for_inbound_resolver_endpoint = true needs a Gateway endpoint for {service} in {vpc_id}, and the VPC has none: AWS would refuse the endpoint. Either add endpoint {{ service = \"s3\", type = \"Gateway\" }} to this bundle (clients in the VPC then reach S3 through it, and only inbound Resolver traffic uses this Interface endpoint), or set private_dns_only_for_inbound_resolver_endpoint = false, or leave it out, so this Interface endpoint serves the VPC too."
+        ),
+    )
 }
 
 /// The subnets exist, are in the VPC, one per Availability Zone.

@@ -82,18 +82,33 @@ impl Shape {
 }
 
 /// The steps of a run: Interface endpoints after the group (Gateway ones
-/// use none); the group removed after the endpoints removed.
+/// use none); the group removed after the endpoints removed. A service's
+/// Interface endpoint comes after its Gateway endpoint of the bundle (S3:
+/// AWS takes inbound-only private DNS on the Interface endpoint only once
+/// the VPC has the Gateway one), and a Gateway endpoint goes only after its
+/// service's Interface endpoint was updated or removed (it may rely on it).
 pub(super) fn graph(shape: &Shape) -> Graph<Op> {
+    let endpoint = |key: &Key, kind: Kind| Part::Endpoint((key.0.clone(), kind));
     let mut g = Vec::new();
     if shape.ensure_group {
         g.push((Op::Ensure(Part::Group), vec![]));
     }
     for key in &shape.ensure {
-        let after = if key.1 == Kind::Interface { vec![Dep::On(Op::Ensure(Part::Group))] } else { vec![] };
+        let after = match key.1 {
+            Kind::Interface => vec![Dep::On(Op::Ensure(Part::Group)), Dep::IfPresent(Op::Ensure(endpoint(key, Kind::Gateway)))],
+            Kind::Gateway => vec![],
+        };
         g.push((Op::Ensure(Part::Endpoint(key.clone())), after));
     }
     for key in &shape.remove {
-        g.push((Op::Remove(Part::Endpoint(key.clone())), vec![]));
+        let after = match key.1 {
+            Kind::Gateway => {
+                let interface = endpoint(key, Kind::Interface);
+                vec![Dep::IfPresent(Op::Ensure(interface.clone())), Dep::IfPresent(Op::Remove(interface))]
+            }
+            Kind::Interface => vec![],
+        };
+        g.push((Op::Remove(Part::Endpoint(key.clone())), after));
     }
     if shape.remove_group {
         let after = shape.remove.iter().map(|key| Dep::On(Op::Remove(Part::Endpoint(key.clone())))).collect();
@@ -180,6 +195,30 @@ mod tests {
         let e = edges(&Shape::destroy(&prior, false));
         assert!(!e.contains_key("remove security-group"));
         assert!(edges(&Shape::destroy(&[], false)).is_empty());
+    }
+
+    #[test]
+    fn an_interface_endpoint_comes_after_its_services_gateway() {
+        let wanted = vec![key("s3", Kind::Interface), key("s3", Kind::Gateway), key("sqs", Kind::Interface)];
+        let e = edges(&Shape::apply(true, &wanted, &[], false));
+        assert_eq!(e["endpoint/s3/interface"], ["endpoint/s3/gateway", "security-group"]);
+        assert_eq!(e["endpoint/s3/gateway"], Vec::<String>::new());
+        assert_eq!(e["endpoint/sqs/interface"], ["security-group"], "no Gateway of its service: only the group");
+        // Without the Gateway in the run, only the group.
+        let e = edges(&Shape::apply(true, &wanted[..1], &[], false));
+        assert_eq!(e["endpoint/s3/interface"], ["security-group"]);
+    }
+
+    #[test]
+    fn a_gateway_goes_after_its_services_interface_endpoint() {
+        let both = vec![key("s3", Kind::Interface), key("s3", Kind::Gateway)];
+        // The Gateway removed while the Interface endpoint stays: updated first.
+        let e = edges(&Shape::apply(true, &both[..1], &both, true));
+        assert_eq!(e["remove endpoint/s3/gateway"], ["endpoint/s3/interface"]);
+        // Both removed (destroy): the Interface endpoint first.
+        let e = edges(&Shape::destroy(&both, true));
+        assert_eq!(e["remove endpoint/s3/gateway"], ["remove endpoint/s3/interface"]);
+        assert_eq!(e["remove endpoint/s3/interface"], Vec::<String>::new());
     }
 
     #[test]

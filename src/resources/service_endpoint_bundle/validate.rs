@@ -130,9 +130,36 @@ fn validate_endpoint(d: &mut Diagnostics, c: &Bundle, b: &EndpointBlock, kind: O
     }
     checks::check_ids(d, "subnet", &b.subnet_ids);
     checks::check_ids(d, "rtb", &b.route_table_ids);
+    validate_inbound_only(d, b, kind);
     if let Some(kind) = kind {
         validate_placement(d, c, b, kind, &b.service.path.parent());
     }
+}
+
+/// `private_dns_only_for_inbound_resolver_endpoint`, when written, only
+/// where AWS takes it. Whether the VPC has the S3 Gateway endpoint that
+/// `true` needs is checked at plan (`check_inbound_only`).
+fn validate_inbound_only(d: &mut Diagnostics, b: &EndpointBlock, kind: Option<Kind>) {
+    let a = &b.private_dns_only_for_inbound_resolver_endpoint;
+    let (Some(kind), false) = (kind, a.is_null()) else { return };
+    let service = if b.service.is_unknown() { None } else { Some(b.service.str().unwrap_or("")) };
+    if inbound_only_applies(service, kind, &b.private_dns_enabled.val) != Some(false) {
+        return;
+    }
+    let this = match (kind, service) {
+        (Kind::Gateway, _) => "This is a Gateway endpoint, which has no DNS names".to_string(),
+        (_, Some(s)) if short_service_name(s) != INBOUND_ONLY_SERVICE => format!("This endpoint is for {s:?}"),
+        _ => "This endpoint has private_dns_enabled = false".to_string(),
+    };
+    d.push(
+        Diagnostic::error(
+            "private_dns_only_for_inbound_resolver_endpoint does not apply here",
+            format!(
+                "It is valid only on an Interface endpoint for \"{INBOUND_ONLY_SERVICE}\" with private DNS on (AWS takes the option for no other endpoint). {this}; remove the attribute."
+            ),
+        )
+        .at(a.path.clone()),
+    );
 }
 
 pub(super) fn validate_endpoints(c: &Bundle, d: &mut Diagnostics) {
