@@ -8,6 +8,7 @@ use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 use common::driver::{canon, errors, is_unknown, path_of, show, strs, Driver};
 use common::moto::Moto;
 use common::plugin::Plugin;
+use common::proxy::{Faults, Proxy};
 use common::{field, list_var, obj, s, var};
 use rmpv::Value as V;
 
@@ -15,6 +16,9 @@ const TYPE: &str = "privatelink_service_endpoint_bundle";
 
 struct Bed {
     moto: Moto,
+    /// Between the provider and moto, keeping what the provider sent
+    /// (`bed_recording`).
+    proxy: Option<Proxy>,
     _plugin: Plugin,
     tf: Driver,
     aws: privatelink::aws::Aws,
@@ -25,12 +29,30 @@ struct Bed {
 }
 
 async fn bed() -> Bed {
+    bed_with(None).await
+}
+
+/// A bed whose provider talks to moto through a proxy that keeps the
+/// request bodies.
+async fn bed_recording() -> Bed {
+    bed_with(Some(|moto: &Moto| {
+        let proxy = Proxy::start(moto.port, Faults::none());
+        proxy.keep_request_bodies();
+        proxy
+    }))
+    .await
+}
+
+async fn bed_with(proxy: Option<fn(&Moto) -> Proxy>) -> Bed {
     let moto = Moto::start();
     let net = common::network(&moto.url());
     let plugin = Plugin::start(&[]);
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "platform")]).await;
+    let proxy = proxy.map(|start| start(&moto));
+    let url = proxy.as_ref().map(Proxy::url).unwrap_or_else(|| moto.url());
+    let tf = Driver::new(&plugin, TYPE, &url, &[("team", "platform")]).await;
     let aws = common::aws(&moto.url()).await;
     Bed {
+        proxy,
         vpc: var(&net, "vpc_id").into(),
         subnets: list_var(&net, "subnet_ids"),
         route_tables: list_var(&net, "route_table_ids"),
@@ -396,4 +418,130 @@ async fn a_failed_create_keeps_what_was_made_and_destroy_cleans_up() {
     assert!(errors(&diags).is_empty(), "{}", show(&diags));
     assert_eq!(gone, V::Nil);
     b.assert_nothing_left(&id).await;
+}
+
+// ---------------------------------------------------------------- S3 Interface endpoints
+
+const INBOUND_ONLY: &str = "private_dns_only_for_inbound_resolver_endpoint";
+const INBOUND_ONLY_PARAM: &str = "DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint";
+
+/// A parameter of an EC2 query request body.
+fn param<'a>(body: &'a str, name: &str) -> Option<&'a str> {
+    body.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+}
+
+impl Bed {
+    /// The CreateVpcEndpoint requests the provider sent, as (type, service, DnsOptions value).
+    fn sent_creates(&self) -> Vec<(String, String, Option<String>)> {
+        let proxy = self.proxy.as_ref().expect("a recording bed");
+        let field = |b: &str, n: &str| param(b, n).map(str::to_string);
+        proxy
+            .sent("ec2:CreateVpcEndpoint")
+            .iter()
+            .map(|b| {
+                (field(b, "VpcEndpointType").unwrap_or_default(), field(b, "ServiceName").unwrap_or_default(), field(b, INBOUND_ONLY_PARAM))
+            })
+            .collect()
+    }
+
+    fn sent_modifies(&self) -> Vec<String> {
+        self.proxy.as_ref().expect("a recording bed").sent("ec2:ModifyVpcEndpoint")
+    }
+}
+
+/// An S3 Interface endpoint with private DNS and no S3 Gateway endpoint in
+/// the VPC: AWS refuses it unless told PrivateDnsOnlyForInboundResolverEndpoint
+/// = false (its default for S3 is true, which needs a Gateway endpoint).
+/// moto takes it either way, so the request itself is asserted.
+#[tokio::test]
+async fn an_s3_interface_endpoint_alone_asks_for_private_dns_inside_the_vpc() {
+    let mut b = bed_recording().await;
+    let config = b.config(&b.subnets, vec![endpoint("s3", Some("Interface"), None), endpoint("sqs", None, None)]);
+    let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert_eq!(field(endpoint_block(&planned, "s3"), INBOUND_ONLY), &V::Boolean(false), "planned: the VPC has no S3 Gateway endpoint");
+    assert_eq!(field(endpoint_block(&planned, "sqs"), INBOUND_ONLY), &V::Nil, "does not apply to sqs");
+    let (state, diags) = b.tf.apply(&V::Nil, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(field(endpoint_block(&state, "s3"), INBOUND_ONLY), &V::Boolean(false));
+    let mut creates = b.sent_creates();
+    creates.sort();
+    assert_eq!(
+        creates,
+        vec![
+            ("Interface".into(), "com.amazonaws.us-east-1.s3".into(), Some("false".into())),
+            ("Interface".into(), "com.amazonaws.us-east-1.sqs".into(), None),
+        ],
+        "sent: DnsOptions for s3 only"
+    );
+
+    // moto reports no DnsOptions: the refresh keeps the state's value, and
+    // the same configuration plans no change.
+    let refreshed = b.tf.read(&state).await;
+    assert_eq!(canon(&refreshed), canon(&state));
+    let (again, _) = b.tf.plan(&refreshed, &config).await.unwrap();
+    assert_eq!(canon(&again), canon(&refreshed), "an unchanged config plans no change");
+
+    // true with no S3 Gateway endpoint anywhere: refused at plan, at the attribute.
+    let on = b.config(&b.subnets, vec![endpoint_with("s3", "Interface", INBOUND_ONLY, V::Boolean(true)), endpoint("sqs", None, None)]);
+    let d = b.tf.plan(&refreshed, &on).await.unwrap_err();
+    let e = errors(&d).into_iter().find(|d| d.summary.contains("Gateway endpoint")).unwrap_or_else(|| panic!("{}", show(&d)));
+    assert_eq!(path_of(e), format!("endpoint[0].{INBOUND_ONLY}"));
+    assert!(e.detail.contains(&b.vpc) && e.detail.contains("type = \"Gateway\"") && e.detail.contains("= false"), "{}", e.detail);
+
+    // An S3 Gateway endpoint added to the bundle: made first, then the
+    // Interface endpoint is changed in place to inbound-only DNS.
+    let with_gateway = b.config(
+        &b.subnets,
+        vec![endpoint("s3", Some("Interface"), None), endpoint("sqs", None, None), endpoint("s3", Some("Gateway"), None)],
+    );
+    let (planned, replace) = b.tf.plan(&refreshed, &with_gateway).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert!(replace.is_empty(), "{replace:?}");
+    let s3 = endpoint_block(&planned, "s3");
+    assert_eq!(field(s3, INBOUND_ONLY), &V::Boolean(true));
+    assert_eq!(str_of(s3, "id"), str_of(endpoint_block(&state, "s3"), "id"), "in place");
+    let calls_before = b.proxy.as_ref().unwrap().calls().len();
+    let (updated, diags) = b.tf.apply(&refreshed, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let modifies = b.sent_modifies();
+    assert_eq!(modifies.len(), 1, "{modifies:?}");
+    assert_eq!(param(&modifies[0], "VpcEndpointId"), Some(str_of(s3, "id")));
+    assert_eq!(param(&modifies[0], INBOUND_ONLY_PARAM), Some("true"));
+    let calls: Vec<String> = b.proxy.as_ref().unwrap().calls()[calls_before..].to_vec();
+    let gateway_made = calls.iter().position(|c| c == "ec2:CreateVpcEndpoint").expect("the Gateway endpoint was created");
+    let interface_changed = calls.iter().position(|c| c == "ec2:ModifyVpcEndpoint").unwrap();
+    assert!(gateway_made < interface_changed, "the Gateway before the change that needs it: {calls:?}");
+    assert_eq!(field(endpoint_block(&updated, "s3"), INBOUND_ONLY), &V::Boolean(true));
+
+    let (gone, diags) = b.tf.destroy(&updated).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+}
+
+/// With an S3 Gateway endpoint in the same bundle, the Interface endpoint
+/// keeps AWS's inbound-only default, and is created after the Gateway.
+#[tokio::test]
+async fn an_s3_interface_endpoint_next_to_the_bundles_gateway_is_inbound_only_and_made_after_it() {
+    let mut b = bed_recording().await;
+    let config = b.config(&b.subnets, vec![endpoint("s3", Some("Interface"), None), endpoint("s3", Some("Gateway"), None)]);
+    let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let interface = |state: &V| -> V {
+        field(state, "endpoint").as_array().unwrap().iter().find(|e| field(e, "type").as_str() == Some("Interface")).unwrap().clone()
+    };
+    assert_eq!(field(&interface(&planned), INBOUND_ONLY), &V::Boolean(true));
+    let (state, diags) = b.tf.apply(&V::Nil, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(field(&interface(&state), INBOUND_ONLY), &V::Boolean(true));
+    let s3 = "com.amazonaws.us-east-1.s3".to_string();
+    assert_eq!(
+        b.sent_creates(),
+        vec![("Gateway".into(), s3.clone(), None), ("Interface".into(), s3, Some("true".into()))],
+        "the Gateway first, and no DnsOptions on it"
+    );
+    let (gone, diags) = b.tf.destroy(&state).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+}
+
+fn endpoint_with(service: &str, kind: &str, key: &str, value: V) -> V {
+    obj(vec![("service", s(service)), ("type", s(kind)), (key, value)])
 }

@@ -3,7 +3,8 @@
 //! seeded generator so a run can be repeated: answer a throttling error,
 //! answer a 5xx, drop the connection before the request reaches moto, drop
 //! it after moto handled it (the object exists, the caller never hears),
-//! or add latency. It counts every call by name, and stops when dropped.
+//! or add latency. It counts every call by name (and, when asked, keeps
+//! the requests' bodies), and stops when dropped.
 //! Where moto is laxer than AWS it answers as AWS does: an EC2 call
 //! repeated with the same ClientToken gets the first call's answer.
 
@@ -50,6 +51,11 @@ struct Shared {
     /// Faults injected since the profile was set (what max_faults bounds).
     budget_used: AtomicUsize,
     calls: Mutex<Vec<String>>,
+    /// Off unless a test asks (`keep_request_bodies`): a Lambda create
+    /// carries its whole zip, and the fault suite makes thousands of calls.
+    keep_bodies: AtomicBool,
+    /// Call names with their request bodies, in order, while kept.
+    bodies: Mutex<Vec<(String, String)>>,
     stop: AtomicBool,
     /// EC2 answers by idempotency key (see `answer_as_before`).
     answered: Mutex<HashMap<String, Vec<u8>>>,
@@ -71,6 +77,8 @@ impl Proxy {
             injected: AtomicUsize::new(0),
             budget_used: AtomicUsize::new(0),
             calls: Mutex::new(Vec::new()),
+            keep_bodies: AtomicBool::new(false),
+            bodies: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             answered: Mutex::new(HashMap::new()),
         });
@@ -110,6 +118,18 @@ impl Proxy {
     /// Call names in order (`ec2:CreateSecurityGroup`, `lambda:POST /2015-03-31/functions`...).
     pub fn calls(&self) -> Vec<String> {
         self.shared.calls.lock().unwrap().clone()
+    }
+
+    /// From now on, keep each request's body, to assert what the caller
+    /// sent (`sent`).
+    pub fn keep_request_bodies(&self) {
+        self.shared.keep_bodies.store(true, Ordering::SeqCst);
+    }
+
+    /// The bodies of the kept requests named `call` (`ec2:CreateVpcEndpoint`),
+    /// in order; for EC2, `Name=value` pairs joined by `&`.
+    pub fn sent(&self, call: &str) -> Vec<String> {
+        self.shared.bodies.lock().unwrap().iter().filter(|(name, _)| name == call).map(|(_, body)| body.clone()).collect()
     }
 
     pub fn reset_counts(&self) {
@@ -227,6 +247,9 @@ fn serve(client: TcpStream, s: &Shared) {
     while let Some(req) = read_request(&mut reader) {
         let n = s.requests.fetch_add(1, Ordering::SeqCst) as u64;
         s.calls.lock().unwrap().push(req.call_name());
+        if s.keep_bodies.load(Ordering::SeqCst) {
+            s.bodies.lock().unwrap().push((req.call_name(), String::from_utf8_lossy(&req.body).into_owned()));
+        }
         let faults = s.faults.lock().unwrap().clone();
         if !faults.latency.is_zero() {
             std::thread::sleep(faults.latency);
