@@ -6,7 +6,8 @@
 # configuration (README.md shows them), here from variables. This module
 # adds what the subnets lack: an S3 Gateway endpoint on their route table,
 # and an SQS Interface endpoint in the subnets that only the Lambda's group
-# may reach.
+# may reach. s3-interface/ is the variant with S3 through an Interface
+# endpoint that only the Lambda's group may reach.
 #
 # Against the embedded emulator (moto already running on port 5000):
 #   mapfile -t net < <(.tools/bin/python scripts/network.py http://127.0.0.1:5000)
