@@ -335,7 +335,11 @@ pub(super) async fn settle_inbound_only(
         let Some(lookup) = inbound_only_lookup(b, &cfg, before, in_bundle[i]) else { continue };
         let has = match vpc_gateways.get(&key.0) {
             Some(has) => *has,
-            None => *vpc_gateways.entry(key.0.clone()).or_insert(vpc_has_gateway(ctx, &vpc_id, &key.0).await?),
+            None => {
+                let has = vpc_has_gateway(ctx, &vpc_id, &key.0).await?;
+                vpc_gateways.insert(key.0.clone(), has);
+                has
+            }
         };
         match lookup {
             InboundOnlyLookup::Settle => b.private_dns_only_for_inbound_resolver_endpoint.set_known(has),
