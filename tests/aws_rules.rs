@@ -2,6 +2,21 @@
 //! through the real proxy in front of a real moto: each test makes the
 //! SDK call moto accepts and AWS refuses, and checks AWS's answer comes
 //! back; then the call AWS accepts, and checks it goes through.
+//!
+//! moto quirks met on the way (moto 5.2.5), each the reason for a rule:
+//! - CreateVpcEndpoint answers `available` at once (AWS: `pending` first),
+//!   makes a private-DNS Interface endpoint whatever the VPC's DNS
+//!   attributes, for S3 without a Gateway endpoint, twice for one service,
+//!   and with two subnets in one zone; it ignores DnsOptions.
+//! - DescribeVpcEndpoints keeps deleted endpoints, in state `deleted`.
+//! - DeleteSecurityGroup deletes a group other groups' rules reference and
+//!   a group still on a network interface.
+//! - Lambda functions are `Active` / `Successful` at once; mappings are
+//!   `Enabled` at once; nothing waits for IAM.
+//! - CreateQueue remakes a just-deleted name at once.
+//! - Already like AWS, so no rule: DeleteRole with policies left
+//!   (DeleteConflict), CreateQueue of an existing name with other
+//!   attributes (QueueAlreadyExists), a new VPC's enableDnsHostnames off.
 
 mod common;
 
@@ -254,4 +269,63 @@ async fn a_queue_name_deleted_recently_is_refused() {
     assert!(e.as_service_error().is_some_and(|s| s.is_queue_deleted_recently()), "{e:?}");
     tokio::time::sleep(bed.proxy.rules().unwrap().durations.queue_deleted_recently).await;
     sqs.create_queue().queue_name("jobs").send().await.expect("created after the wait");
+}
+
+/// An SQS mapping needs the role's new policy to have propagated, and then
+/// is Creating (and Updating after an update) for a while, refusing
+/// changes meanwhile; moto has it Enabled at once.
+#[tokio::test]
+async fn a_new_mapping_waits_for_its_role_policy_and_is_creating_for_a_while() {
+    let bed = bed().await;
+    let (iam, lambda, sqs) = (&bed.aws.iam, &bed.aws.lambda, &bed.aws.sqs);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    let role = iam.create_role().role_name("consumer").assume_role_policy_document(trust).send().await.unwrap();
+    let role = role.role().unwrap().arn().to_string();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("index.py"), "def handler(event, context):\n    return 1\n").unwrap();
+    let code = privatelink::parts::code::from_dir(src.path()).unwrap();
+    let create = || {
+        lambda
+            .create_function()
+            .function_name("consumer")
+            .role(&role)
+            .runtime(aws_sdk_lambda::types::Runtime::Python312)
+            .handler("index.handler")
+            .code(aws_sdk_lambda::types::FunctionCode::builder().zip_file(aws_smithy_types::Blob::new(code.zip.clone())).build())
+            .send()
+    };
+    once_settled!("InvalidParameterValueException", create()).expect("the function");
+    let queue = sqs.create_queue().queue_name("orders").send().await.unwrap().queue_url().unwrap().to_string();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes()
+        .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn).cloned())
+        .unwrap();
+    let policy = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"],"Resource":"{arn}"}}]}}"#
+    );
+    iam.put_role_policy().role_name("consumer").policy_name("read").policy_document(policy).send().await.unwrap();
+
+    let map = || lambda.create_event_source_mapping().function_name("consumer").event_source_arn(&arn).batch_size(10).send();
+    let (code_, message) = refusal(map().await);
+    assert_eq!(code_, "InvalidParameterValueException");
+    assert_eq!(message, "The provided execution role does not have permissions to call ReceiveMessage on SQS");
+    let mapping = once_settled!("InvalidParameterValueException", map()).expect("mapped once the policy propagated");
+    assert_eq!(mapping.state(), Some("Creating"));
+    let uuid = mapping.uuid().unwrap().to_string();
+    let read = lambda.get_event_source_mapping().uuid(&uuid).send().await.unwrap();
+    assert_eq!(read.state(), Some("Creating"));
+
+    let update = || lambda.update_event_source_mapping().uuid(&uuid).batch_size(5).send();
+    assert_eq!(refusal(update().await).0, "ResourceInUseException");
+    let updated = once_settled!("ResourceInUseException", update()).expect("updated once created");
+    assert_eq!(updated.state(), Some("Updating"));
+    let delete = || lambda.delete_event_source_mapping().uuid(&uuid).send();
+    assert_eq!(refusal(delete().await).0, "ResourceInUseException");
+    once_settled!("ResourceInUseException", delete()).expect("deleted once updated");
 }
