@@ -933,8 +933,9 @@ impl Rules {
             "CreateEventSourceMapping" => {
                 // The mapping's poller uses the function's role; a policy
                 // granting sqs:ReceiveMessage that has not propagated yet
-                // gets this refusal (the message users report for SQS
-                // triggers, e.g. serverless/serverless #5178).
+                // gets this refusal (aws/aws-cdk #6770: the stack's role had
+                // the permissions, the mapping was refused on first deploy;
+                // agiledigital/serverless-sns-sqs-lambda #705 likewise).
                 let function = function_name(call.json_str("FunctionName").unwrap_or(""));
                 let from_sqs = call.json_str("EventSourceArn").is_some_and(|a| a.contains(":sqs:"));
                 let role = st.functions.get(&function).map(|f| f.role.clone()).unwrap_or_default();
