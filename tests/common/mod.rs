@@ -2,6 +2,7 @@
 //! provider process spoken to like Terraform does, and the Terraform CLI.
 #![allow(dead_code)]
 
+pub mod aws_rules;
 pub mod census;
 pub mod driver;
 pub mod moto;
@@ -85,6 +86,15 @@ pub fn var<'a>(vars: &'a [(String, String)], name: &str) -> &'a str {
 /// The ids of an HCL/JSON list printed by network.py.
 pub fn list_var(vars: &[(String, String)], name: &str) -> Vec<String> {
     serde_json::from_str(var(vars, name)).unwrap_or_else(|e| panic!("{name} is not a JSON list: {e}"))
+}
+
+/// A proxy applying AWS's rules (`aws_rules`, CI durations) in front of
+/// `moto`, and the URL to point clients at. Keep the proxy alive as long
+/// as the URL is used.
+pub fn aws_url(moto: &moto::Moto) -> (proxy::Proxy, String) {
+    let proxy = proxy::Proxy::aws_rules(moto.port);
+    let url = proxy.url();
+    (proxy, url)
 }
 
 /// The provider's AWS context pointed at moto, for tests that look at the

@@ -6,7 +6,9 @@
 //! or add latency. It counts every call by name (and, when asked, keeps
 //! the requests' bodies), and stops when dropped.
 //! Where moto is laxer than AWS it answers as AWS does: an EC2 call
-//! repeated with the same ClientToken gets the first call's answer.
+//! repeated with the same ClientToken gets the first call's answer; and,
+//! when started with `Rules` (`Proxy::aws_rules`, `start_with_rules`), every
+//! rule of `aws_rules`: AWS's refusals, states in transition, throttling.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,6 +16,8 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use super::aws_rules::{Call, Durations, Rules};
 
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
@@ -59,6 +63,8 @@ struct Shared {
     stop: AtomicBool,
     /// EC2 answers by idempotency key (see `answer_as_before`).
     answered: Mutex<HashMap<String, Vec<u8>>>,
+    /// AWS's rules, consulted before and told after each forwarded call.
+    rules: Option<Arc<Rules>>,
 }
 
 pub struct Proxy {
@@ -68,6 +74,27 @@ pub struct Proxy {
 
 impl Proxy {
     pub fn start(upstream: u16, faults: Faults) -> Proxy {
+        Proxy::launch(upstream, faults, None)
+    }
+
+    /// A proxy that answers as AWS does where moto does not (see
+    /// `aws_rules`), with `faults` on top.
+    pub fn start_with_rules(upstream: u16, faults: Faults, rules: Rules) -> Proxy {
+        Proxy::launch(upstream, faults, Some(Arc::new(rules)))
+    }
+
+    /// The AWS rules on moto at `upstream`, with the CI durations
+    /// (`Durations::ci()`) and no faults.
+    pub fn aws_rules(upstream: u16) -> Proxy {
+        Proxy::start_with_rules(upstream, Faults::none(), Rules::for_moto(upstream, Durations::ci()))
+    }
+
+    /// The rules this proxy applies, if any.
+    pub fn rules(&self) -> Option<&Rules> {
+        self.shared.rules.as_deref()
+    }
+
+    fn launch(upstream: u16, faults: Faults, rules: Option<Arc<Rules>>) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("proxy listen");
         let port = listener.local_addr().unwrap().port();
         let shared = Arc::new(Shared {
@@ -81,6 +108,7 @@ impl Proxy {
             bodies: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             answered: Mutex::new(HashMap::new()),
+            rules,
         });
         let s = shared.clone();
         std::thread::spawn(move || {
@@ -305,16 +333,47 @@ fn serve(client: TcpStream, s: &Shared) {
 /// client token returns the result of the original); moto ignores the
 /// token and makes a second object, so a create whose answer was lost and
 /// that the SDK sent again left twins that AWS never makes.
+/// With rules, a call that is not such a repeat is first put to them (they
+/// may answer in moto's place), and they learn from moto's answer, which
+/// they may rewrite.
 fn forward_once(req: &Request, s: &Shared) -> Option<(Vec<u8>, bool)> {
     let key = req.client_token();
     if let Some(answer) = key.as_ref().and_then(|k| s.answered.lock().unwrap().get(k).cloned()) {
         return Some((answer, true));
     }
-    let (answer, keep_alive) = forward(req, s.upstream)?;
+    let call = s.rules.as_ref().map(|_| Call::parse(&req.head, &req.body));
+    if let (Some(rules), Some(call)) = (&s.rules, &call) {
+        if let super::aws_rules::Verdict::Refuse(refusal) = rules.before(call) {
+            return Some((refusal.http(), true));
+        }
+    }
+    let (mut answer, keep_alive) = forward(req, s.upstream)?;
+    if let (Some(rules), Some(call)) = (&s.rules, &call) {
+        if let Some(rewritten) = told(rules, call, &answer) {
+            answer = rewritten;
+        }
+    }
     if let (Some(k), true) = (key, answer.starts_with(b"HTTP/1.1 200")) {
         s.answered.lock().unwrap().insert(k, answer.clone());
     }
     Some((answer, keep_alive))
+}
+
+/// Tells the rules moto's answer; the answer to send instead when they
+/// rewrite its body (not for chunked answers, which moto does not send).
+fn told(rules: &Rules, call: &Call, answer: &[u8]) -> Option<Vec<u8>> {
+    let split = answer.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&answer[..split]).into_owned();
+    let status: u16 = head.split_whitespace().nth(1)?.parse().ok()?;
+    let body = String::from_utf8_lossy(&answer[split + 4..]).into_owned();
+    let new_body = rules.after(call, status, &body)?;
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        return None;
+    }
+    let mut out: String =
+        head.split("\r\n").filter(|l| !l.to_ascii_lowercase().starts_with("content-length:")).map(|l| format!("{l}\r\n")).collect();
+    out.push_str(&format!("Content-Length: {}\r\n\r\n{new_body}", new_body.len()));
+    Some(out.into_bytes())
 }
 
 /// Sends the request to moto on a fresh connection and reads the whole
