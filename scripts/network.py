@@ -129,6 +129,37 @@ def check_reachable(ec2, endpoint):
         raise Failed(f"{endpoint} does not answer like an AWS endpoint: {first}. {hint}") from None
 
 
+# Errors AWS answers while a new object propagates (EC2 and IAM are
+# eventually consistent): what the hashicorp/aws provider retries too.
+# "Eventual consistency in the Amazon EC2 API":
+# https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html
+PROPAGATING = {
+    "InvalidGroup.NotFound": None,
+    "InvalidParameterValueException": ("cannot be assumed", "does not have permissions"),
+}
+
+
+def settled(call, *args, limit=120, **kwargs):
+    """call(*args, **kwargs), retried while AWS says the objects it names
+    are still propagating, for at most `limit` seconds."""
+    import time
+    from botocore.exceptions import ClientError
+
+    start, pause = time.monotonic(), 0.2
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            code, message = err.get("Code", ""), err.get("Message", "")
+            hints = PROPAGATING.get(code, ())
+            waiting = code in PROPAGATING and (hints is None or any(h in message for h in hints))
+            if not waiting or time.monotonic() - start > limit:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
+
+
 def make_vpc(ec2):
     vpc_id = ec2.create_vpc(CidrBlock=VPC_CIDR, TagSpecifications=spec("vpc", "vpc"))["Vpc"]["VpcId"]
     # One attribute per call: that is the API.
@@ -172,14 +203,14 @@ def make_app_group(ec2, vpc_id, region):
         GroupName=f"{PREFIX}-app", Description="Application Lambda: HTTPS to AWS services only",
         VpcId=vpc_id, TagSpecifications=spec("security-group", "app"))["GroupId"]
     # A new group allows all egress: take that away, then allow HTTPS only.
-    ec2.revoke_security_group_egress(GroupId=sg_id, IpPermissions=[
+    settled(ec2.revoke_security_group_egress, GroupId=sg_id, IpPermissions=[
         {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     https = {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443,
              "IpRanges": [{"CidrIp": VPC_CIDR, "Description": "Interface endpoints"}]}
     pl_id = s3_prefix_list(ec2, region)
     if pl_id:
         https["PrefixListIds"] = [{"PrefixListId": pl_id, "Description": "S3 through the Gateway endpoint"}]
-    ec2.authorize_security_group_egress(GroupId=sg_id, IpPermissions=[https])
+    settled(ec2.authorize_security_group_egress, GroupId=sg_id, IpPermissions=[https])
     to = f"{VPC_CIDR} and {pl_id} (S3)" if pl_id else f"{VPC_CIDR} (no S3 prefix list found)"
     say(f"application security group {sg_id} (egress tcp 443 to {to}, no ingress)")
     return sg_id
@@ -211,8 +242,8 @@ def make_role(iam):
 
 
 def make_function(lam, role_arn, subnet_ids, sg_id):
-    fn = lam.create_function(
-        FunctionName=FUNCTION, Runtime="python3.12", Handler="index.handler", Role=role_arn,
+    fn = settled(
+        lam.create_function, FunctionName=FUNCTION, Runtime="python3.12", Handler="index.handler", Role=role_arn,
         Code={"ZipFile": handler_zip()}, Timeout=10, MemorySize=128,
         Environment={"Variables": {"BUCKET": BUCKET}},
         VpcConfig={"SubnetIds": subnet_ids, "SecurityGroupIds": [sg_id]},

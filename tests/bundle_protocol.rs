@@ -282,7 +282,10 @@ async fn drift_is_shown_in_the_plan_and_repaired() {
     // The whole bundle gone: read says removed.
     let ids: Vec<String> = field(&again, "endpoint").as_array().unwrap().iter().map(|e| str_of(e, "id").to_string()).collect();
     b.aws.ec2.delete_vpc_endpoints().set_vpc_endpoint_ids(Some(ids)).send().await.unwrap();
-    b.aws.ec2.delete_security_group().group_id(&group).send().await.unwrap();
+    // The endpoints' network interfaces hold the group for a while after
+    // the delete (AWS answers DependencyViolation, so do the rules): wait
+    // as someone deleting it by hand would.
+    common::retrying(&["DependencyViolation"], || b.aws.ec2.delete_security_group().group_id(&group).send()).await.unwrap();
     assert_eq!(b.tf.read(&again).await, V::Nil);
 }
 

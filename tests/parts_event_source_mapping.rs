@@ -50,16 +50,21 @@ async fn fixture(aws: &Aws, name: &str) -> Fixture {
     let queue_arn = attrs.attributes().and_then(|a| a.get(&QueueAttributeName::QueueArn)).expect("the queue's QueueArn").clone();
 
     let function_name = format!("{name}-consumer");
-    aws.lambda
-        .create_function()
-        .function_name(&function_name)
-        .runtime(Runtime::Python312)
-        .role(role_arn)
-        .handler("index.handler")
-        .code(FunctionCode::builder().zip_file(Blob::new(stored_zip("index.py", HANDLER.as_bytes()))).build())
-        .send()
-        .await
-        .expect("lambda:CreateFunction");
+    // The role was made a moment ago: Lambda cannot assume it until IAM has
+    // propagated it (the rules proxy answers as AWS does), so retry as
+    // every AWS tool does.
+    common::while_propagating(|| {
+        aws.lambda
+            .create_function()
+            .function_name(&function_name)
+            .runtime(Runtime::Python312)
+            .role(&role_arn)
+            .handler("index.handler")
+            .code(FunctionCode::builder().zip_file(Blob::new(stored_zip("index.py", HANDLER.as_bytes()))).build())
+            .send()
+    })
+    .await
+    .expect("lambda:CreateFunction");
     Fixture { function_name, queue_arn }
 }
 

@@ -35,6 +35,11 @@ struct Net {
 async fn network(ec2: &aws_sdk_ec2::Client) -> Net {
     let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
     let vpc = vpc.vpc().and_then(|v| v.vpc_id()).unwrap().to_string();
+    // Private DNS on an Interface endpoint needs both (AWS refuses the
+    // endpoint otherwise; the rules proxy answers as AWS does).
+    let on = || aws_sdk_ec2::types::AttributeBooleanValue::builder().value(true).build();
+    ec2.modify_vpc_attribute().vpc_id(&vpc).enable_dns_support(on()).send().await.unwrap();
+    ec2.modify_vpc_attribute().vpc_id(&vpc).enable_dns_hostnames(on()).send().await.unwrap();
     let subnet = |cidr: &'static str, az: &'static str| {
         let vpc = vpc.clone();
         async move {
@@ -265,7 +270,11 @@ async fn service_catalogue() {
 #[tokio::test]
 async fn ensure_deletes_twins_left_by_a_repeated_create() {
     let moto = Moto::start();
-    let aws = connect(&moto).await;
+    // Plain moto: behind the AWS rules the repeated create gets the first
+    // answer back (same ClientToken), so no twin could be made; twins come
+    // from a create repeated after the token expired, or a crash between
+    // attempts. The twin is the fixture here, the rules would prevent it.
+    let aws = common::aws(&moto.plain_url()).await;
     let net = network(&aws.ec2).await;
     let spec = interface_spec(&net);
     let first = ve::create(&aws.ec2, &spec).await.unwrap();

@@ -88,6 +88,37 @@ pub fn list_var(vars: &[(String, String)], name: &str) -> Vec<String> {
     serde_json::from_str(var(vars, name)).unwrap_or_else(|e| panic!("{name} is not a JSON list: {e}"))
 }
 
+/// `call()` again while AWS answers that what it names is still
+/// propagating (a role Lambda cannot assume yet, a group not found yet), for
+/// at most 60 s: what AWS tools do (EC2 "Eventual consistency", IAM
+/// "Changes that I make are not always immediately visible").
+pub async fn while_propagating<T, E, F, Fut>(call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Debug,
+{
+    retrying(&["cannot be assumed", "InvalidGroup.NotFound", "does not have permissions"], call).await
+}
+
+/// `call()` again while its error mentions one of `marks`, for at most 60 s.
+pub async fn retrying<T, E, F, Fut>(marks: &[&str], mut call: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+    E: std::fmt::Debug,
+{
+    let start = std::time::Instant::now();
+    loop {
+        match call().await {
+            Err(e) if start.elapsed() < std::time::Duration::from_secs(60) && marks.iter().any(|m| format!("{e:?}").contains(m)) => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// A proxy applying AWS's rules (`aws_rules`, CI durations) in front of
 /// `moto`, and the URL to point clients at. Keep the proxy alive as long
 /// as the URL is used.

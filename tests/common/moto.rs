@@ -1,6 +1,12 @@
 //! A moto server per test: `moto_server` from .tools/ (scripts/setup) on a
 //! free port of 127.0.0.1. Each test gets its own server, so moto's global
 //! `/moto-api/reset` of one test can never wipe another test's objects.
+//!
+//! Clients reach it through the AWS rules (`proxy::Proxy::aws_rules`):
+//! `url()` answers as AWS does where moto does not (an S3 Interface endpoint
+//! without its DNS option refused, endpoints `pending` a while, roles not
+//! yet assumable, groups still in use...). A test that needs plain moto
+//! uses `plain_url()` and says why.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,7 +17,10 @@ use std::time::{Duration, Instant};
 use super::{free_port, tool};
 
 pub struct Moto {
+    /// moto's own port (plain moto, no rules).
     pub port: u16,
+    /// The AWS rules in front of it; `url()` points here.
+    rules: Option<super::proxy::Proxy>,
     child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -43,13 +52,14 @@ impl Moto {
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}. Run scripts/setup first.", bin.display()));
             let mut child = child;
             if wait_ready(&mut child, port, Duration::from_secs(60)) {
-                let moto = Moto { port, child, log, _dir: dir };
+                let mut moto = Moto { port, rules: None, child, log, _dir: dir };
                 let (status, body) = moto.http("POST", "/moto-api/config", r#"{"lambda":{"use_docker":false}}"#);
                 let applied: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
                 assert!(
                     (200..300).contains(&status) && applied["lambda"]["use_docker"] == false,
                     "moto refused the no-Docker Lambda config ({status}): {body}"
                 );
+                moto.rules = Some(super::proxy::Proxy::aws_rules(port));
                 return moto;
             }
             let _ = child.kill();
@@ -58,9 +68,20 @@ impl Moto {
         panic!("moto_server did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
     }
 
-    /// The endpoint URL every AWS service of the provider is pointed at.
+    /// The endpoint URL every AWS service of the provider is pointed at:
+    /// moto behind the AWS rules.
     pub fn url(&self) -> String {
+        self.rules.as_ref().map(|r| r.url()).unwrap_or_else(|| self.plain_url())
+    }
+
+    /// moto itself, without the AWS rules.
+    pub fn plain_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The rules proxy in front of moto (its call log, its durations).
+    pub fn rules(&self) -> &super::proxy::Proxy {
+        self.rules.as_ref().expect("moto runs behind the AWS rules")
     }
 
     /// Wipes every object in this server (moto's reset is per server).

@@ -73,7 +73,15 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// Faults on top of AWS's rules (CI durations), in front of moto at
+    /// `upstream`.
     pub fn start(upstream: u16, faults: Faults) -> Proxy {
+        Proxy::start_with_rules(upstream, faults, Rules::for_moto(upstream, Durations::ci()))
+    }
+
+    /// Faults in front of plain moto, without AWS's rules: for a test that
+    /// needs moto's own answers, which says why.
+    pub fn plain(upstream: u16, faults: Faults) -> Proxy {
         Proxy::launch(upstream, faults, None)
     }
 
