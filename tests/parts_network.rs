@@ -254,3 +254,36 @@ async fn dns_attributes_follow_the_vpc_settings() {
 
     assert_eq!(vpc::dns_attributes(ec2, "vpc-00000000").await.unwrap(), None);
 }
+
+/// A group that another group's rule names cannot be deleted for as long
+/// as the rule exists (AWS: DependencyViolation; the rules proxy answers
+/// so, moto alone deletes it). Waiting cannot help, so the delete fails
+/// at once, naming the group and the rule, instead of waiting out its
+/// timeout. Once the rule is gone, the same delete works.
+#[tokio::test]
+async fn a_group_still_named_by_another_groups_rule_fails_the_delete_naming_that_rule() {
+    let bed = bed().await;
+    let ec2 = &bed.aws.ec2;
+    let vpc_id = create_vpc(ec2, "10.8.0.0/16").await;
+    let id = security_group::create(ec2, &spec(&vpc_id, "peb-8", vec![]), |_| {}).await.unwrap();
+    let holder = plain_group(ec2, &vpc_id, "holder").await;
+    let from_ours = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .user_id_group_pairs(aws_sdk_ec2::types::UserIdGroupPair::builder().group_id(&id).build())
+        .build();
+    common::while_propagating(|| ec2.authorize_security_group_ingress().group_id(&holder).ip_permissions(from_ours.clone()).send())
+        .await
+        .unwrap();
+
+    let e = security_group::delete(ec2, &id, Duration::from_secs(600)).await.unwrap_err();
+    assert_eq!(e.summary, "security group: still referenced by another group", "{e:?}");
+    assert!(e.detail.contains(&holder) && e.detail.contains(&id), "{}", e.detail);
+    assert!(e.detail.contains(&format!("ingress tcp 443 from {id}")), "names the rule: {}", e.detail);
+    assert!(security_group::find(ec2, &id).await.unwrap().is_some(), "the group is still there");
+
+    ec2.revoke_security_group_ingress().group_id(&holder).ip_permissions(from_ours).send().await.unwrap();
+    security_group::delete(ec2, &id, Duration::from_secs(60)).await.unwrap();
+    assert!(security_group::find(ec2, &id).await.unwrap().is_none());
+}

@@ -14,7 +14,7 @@ const TYPE: &str = "privatelink_private_lambda_pipeline";
 
 struct Bed {
     moto: Moto,
-    _plugin: Plugin,
+    plugin: Plugin,
     tf: Driver,
     aws: privatelink::aws::Aws,
     vpc: String,
@@ -22,12 +22,16 @@ struct Bed {
 }
 
 async fn bed() -> Bed {
+    bed_with(&[]).await
+}
+
+async fn bed_with(env: &[(&str, &str)]) -> Bed {
     let moto = Moto::start();
     let net = common::network(&moto.url());
-    let plugin = Plugin::start(&[]);
+    let plugin = Plugin::start(env);
     let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
     let aws = common::aws(&moto.url()).await;
-    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _plugin: plugin, tf, aws }
+    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, plugin, tf, aws }
 }
 
 fn code_dir(which: &str) -> String {
@@ -448,4 +452,26 @@ async fn a_rename_plans_a_replace_without_flagging_its_own_endpoint() {
     let (_, diags) = b.tf.destroy(&refreshed).await;
     assert!(errors(&diags).is_empty(), "{}", show(&diags));
     drop(b.moto);
+}
+
+/// AWS releases a VPC function's network interfaces minutes after the
+/// function is deleted or leaves its VPC, and refuses to delete its group
+/// until then (the rules proxy answers so, scaled down). The destroy waits,
+/// and says at INFO what it waits for and how long so far, so a user
+/// watching `TF_LOG=INFO` sees progress instead of a silent apply.
+#[tokio::test]
+async fn a_destroy_waiting_for_lambda_interfaces_says_so() {
+    let mut b = bed_with(&[("TF_LOG_PROVIDER", "INFO")]).await;
+    let config = b.config(function("producer", vec![]), function("consumer", vec![]), vec![]);
+    let state = b.tf.converge(&V::Nil, &config).await;
+    let (_, diags) = b.tf.destroy(&state).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let log = b.plugin.stderr();
+    let waiting: Vec<&str> = log.lines().filter(|l| l.contains("waiting for AWS to release the network interfaces")).collect();
+    assert!(!waiting.is_empty(), "no progress line in the provider's log:\n{log}");
+    assert!(waiting.iter().all(|l| l.contains("\"@level\":\"info\"") && l.contains("waited_s")), "{waiting:?}");
+    // The producer's group (its functions' interfaces) or the endpoint's
+    // (the endpoint's interfaces), whichever AWS still held.
+    let groups = [str_of(&state, "producer_security_group_id"), str_of(&state, "endpoint_security_group_id")];
+    assert!(waiting.iter().all(|l| groups.iter().any(|g| l.contains(g))), "names the group: {waiting:?}");
 }

@@ -49,6 +49,29 @@ pub async fn find_many(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<
         .collect())
 }
 
+/// A rule of another group that names group `id` (as a peer, in or out),
+/// with that group's id: what keeps AWS from deleting `id`.
+pub async fn referencing_rule(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult<Option<(String, Rule)>> {
+    let mut holders: Vec<String> = Vec::new();
+    for filter in ["ip-permission.group-id", "egress.ip-permission.group-id"] {
+        let out = ec2
+            .describe_security_groups()
+            .filters(ec2_filter(filter, [id]))
+            .send()
+            .await
+            .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroups", &e))?;
+        holders.extend(out.security_groups().iter().filter_map(|g| g.group_id()).filter(|g| *g != id).map(str::to_string));
+    }
+    holders.sort();
+    holders.dedup();
+    for group in find_many(ec2, &holders).await? {
+        if let Some(rule) = group.rules.iter().find(|r| r.peer == Peer::Group(id.to_string())) {
+            return Ok(Some((group.id.clone(), rule.clone())));
+        }
+    }
+    Ok(None)
+}
+
 /// Group ids in `vpc_id` carrying every tag of `tags` (adoption after a
 /// lost create answer).
 pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) -> PartResult<Vec<String>> {

@@ -220,8 +220,42 @@ fn vanished(id: &str) -> Diagnostic {
 }
 
 /// DeleteSecurityGroup; already gone is success. While the group is still
-/// in use (DependencyViolation: endpoint or Lambda ENIs not yet released)
-/// retry with backoff until `timeout`, then fail saying what holds it.
+/// in use, AWS answers DependencyViolation. Waiting helps only when
+/// network interfaces hold it (an endpoint's, or a Lambda function's,
+/// which AWS releases minutes after the function is deleted or leaves the
+/// VPC): then retry with backoff until `timeout`, logging at INFO which
+/// interfaces and how long so far. When a rule of another group names it,
+/// no wait helps: fail at once, naming that group and rule.
 pub async fn delete(ec2: &aws_sdk_ec2::Client, id: &str, timeout: Duration) -> PartResult<()> {
-    delete_until_released(id, timeout, || ec2.delete_security_group().group_id(id).send()).await
+    let since = std::time::Instant::now();
+    delete_until_released(id, timeout, || ec2.delete_security_group().group_id(id).send(), || why_in_use(ec2, id, since)).await
+}
+
+/// Why AWS still refuses to delete group `id`: a rule of another group
+/// (an error: only removing the rule helps), else the network interfaces
+/// that carry it (logged; AWS releases them in time).
+async fn why_in_use(ec2: &aws_sdk_ec2::Client, id: &str, since: std::time::Instant) -> PartResult<()> {
+    if let Some((holder, rule)) = find::referencing_rule(ec2, id).await? {
+        return Err(still_referenced(id, &holder, &rule));
+    }
+    let holding = crate::parts::network_interface::holding_group(ec2, id).await?;
+    let names: Vec<String> = holding.iter().map(|i| format!("{} ({})", i.id, i.user())).collect();
+    tracing::info!(
+        group = %id,
+        interfaces = %if names.is_empty() { "none listed yet".to_string() } else { names.join(", ") },
+        waited_s = since.elapsed().as_secs(),
+        "waiting for AWS to release the network interfaces that still hold the security group"
+    );
+    Ok(())
+}
+
+/// Group `id` cannot be deleted while `rule` of group `holder` names it.
+fn still_referenced(id: &str, holder: &str, rule: &Rule) -> Diagnostic {
+    Diagnostic::error(
+        format!("{PART}: still referenced by another group"),
+        format!(
+            "Group {id} cannot be deleted: the rule `{}` of group {holder} names it, and AWS refuses the delete (DependencyViolation) for as long as that rule exists. Remove that rule (or group {holder}) first, then apply again.",
+            rule.describe()
+        ),
+    )
 }

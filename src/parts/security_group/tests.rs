@@ -173,15 +173,41 @@ fn delete_rounds_classify_the_answer() {
 #[tokio::test]
 async fn delete_of_a_group_in_use_times_out_saying_so() {
     let mut calls = 0;
-    let e = delete_until_released("sg-1", Duration::from_millis(50), || {
-        calls += 1;
-        async { Err::<(), _>(delete_error("DependencyViolation")) }
-    })
+    let e = delete_until_released(
+        "sg-1",
+        Duration::from_millis(50),
+        || {
+            calls += 1;
+            async { Err::<(), _>(delete_error("DependencyViolation")) }
+        },
+        || async { Ok(()) },
+    )
     .await
     .unwrap_err();
     assert!(calls >= 2, "retried: {calls}");
     assert!(e.summary.contains("sg-1") && e.summary.contains("still in use"), "{e:?}");
     assert!(e.detail.contains("DependencyViolation"), "{e:?}");
+}
+
+#[tokio::test]
+async fn a_delete_that_waiting_cannot_help_fails_at_once() {
+    let mut calls = 0;
+    let e = delete_until_released(
+        "sg-1",
+        Duration::from_secs(600),
+        || {
+            calls += 1;
+            async { Err::<(), _>(delete_error("DependencyViolation")) }
+        },
+        || async { Err(still_referenced("sg-1", "sg-2", &rule(Direction::Ingress, "tcp", 443, 443, Peer::Group("sg-1".into())))) },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(calls, 1, "no retry");
+    assert_eq!(e.summary, "security group: still referenced by another group");
+    for want in ["sg-1", "sg-2", "ingress tcp 443", "Remove that rule"] {
+        assert!(e.detail.contains(want), "{want}: {}", e.detail);
+    }
 }
 
 fn failed_with(code: &str) -> Failed {

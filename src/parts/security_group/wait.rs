@@ -23,14 +23,18 @@ pub(super) async fn wait_visible(ec2: &aws_sdk_ec2::Client, id: &str) -> PartRes
     .await
 }
 
-/// The retry loop of `delete`, apart from the SDK call so that the
-/// DependencyViolation path can be tested (moto never answers it: it does
-/// not track what uses a group).
-pub(super) async fn delete_until_released<O, E, F, Fut>(id: &str, timeout: Duration, mut send: F) -> PartResult<()>
+/// The retry loop of `delete`, apart from the SDK calls so that the
+/// DependencyViolation path can be unit-tested. After each "still in use"
+/// answer `in_use` looks at why: it fails the delete at once when waiting
+/// cannot help (another group's rule names this one), and otherwise says
+/// what is being waited for.
+pub(super) async fn delete_until_released<O, E, F, Fut, H, HFut>(id: &str, timeout: Duration, mut send: F, mut in_use: H) -> PartResult<()>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<O, E>>,
     E: ProvideErrorMetadata + std::error::Error,
+    H: FnMut() -> HFut,
+    HFut: Future<Output = PartResult<()>>,
 {
     let what = format!(
         "security group {id} to be deleted: it is still in use, most likely by network interfaces \
@@ -39,7 +43,14 @@ where
     // ENIs of endpoints and Lambda functions take minutes to go: start at 2 s.
     polling::until(&what, timeout, Duration::from_secs(2), || {
         let answer = send();
-        async move { delete_round(answer.await) }
+        let explain = in_use();
+        async move {
+            let round = delete_round(answer.await)?;
+            if let Poll::Pending(_) = &round {
+                explain.await?;
+            }
+            Ok(round)
+        }
     })
     .await
 }
