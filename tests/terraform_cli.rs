@@ -187,6 +187,43 @@ every_terraform! {
 }
 
 every_terraform! {
+    /// The S3 scenario as the seed writes it, through the AWS rules: S3
+    /// through an Interface endpoint whose group admits only the Lambda's
+    /// group, in a VPC with no S3 Gateway endpoint. AWS (and the rules)
+    /// refuse such an endpoint unless it asks for private DNS inside the
+    /// VPC too (PrivateDnsOnlyForInboundResolverEndpoint=false), which the
+    /// bundle does: apply, the choice in the outputs, empty plan, destroy,
+    /// nothing of ours left.
+    fn lambda_s3_interface_example_applies_under_the_aws_rules(version) {
+        let moto = Moto::start();
+        let url = moto.url();
+        let net = common::network(&url);
+        let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
+        for (k, v) in &net {
+            vars.push((k.as_str(), v.clone()));
+        }
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let tf = Terraform::from_example_v(version, "lambda-s3-endpoint/s3-interface");
+        tf.init();
+        tf.apply(&refs).ok("apply");
+        let out = tf.outputs();
+        let bundle = out["bundle_id"]["value"].as_str().unwrap().to_string();
+        assert!(out["s3_endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"), "{out}");
+        assert_eq!(out["s3_private_dns_only_for_inbound_resolver_endpoint"]["value"], false, "{out}");
+        tf.assert_no_changes(&refs);
+        tf.destroy(&refs).ok("destroy");
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let left = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let owned = aws_sdk_ec2::types::Filter::builder().name("tag:privatelink:owner").values(&bundle).build();
+            let eps = aws.ec2.describe_vpc_endpoints().filters(owned).send().await.unwrap();
+            eps.vpc_endpoints().iter().filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into())).count()
+        });
+        assert_eq!(left, 0, "endpoints of the bundle left after destroy");
+    }
+}
+
+every_terraform! {
     /// The SQS scenario through Terraform: apply, empty plan, a message
     /// sent to the queue is taken by the consumer's mapping, an in-place
     /// update, empty plan, destroy, and nothing of ours left in the emulator.
