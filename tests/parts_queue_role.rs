@@ -317,3 +317,19 @@ async fn role_create_adopts_an_existing_role() {
     role::delete(&aws.iam, "orders-consumer").await.unwrap();
     assert_eq!(role::find(&aws.iam, "orders-consumer").await.unwrap(), None);
 }
+
+/// A queue name is banned for 60 s after its delete (AWS: QueueDeletedRecently;
+/// the rules proxy answers so, for 2 s in CI; moto alone creates it at
+/// once): a pipeline destroyed and made again at once gets its queue back
+/// when the ban ends, because `create` waits it out instead of failing.
+#[tokio::test]
+async fn a_queue_made_again_right_after_its_delete_waits_out_the_ban() {
+    let moto = common::moto::Moto::start();
+    let aws = common::aws(&moto.url()).await;
+    let first = queue::create(&aws.sqs, &queue_spec("again")).await.unwrap();
+    queue::delete(&aws.sqs, &first.url).await.unwrap();
+    let refused = aws.sqs.create_queue().queue_name("again").send().await;
+    assert!(format!("{refused:?}").contains("QueueDeletedRecently"), "AWS's ban is in force: {refused:?}");
+    let second = queue::create(&aws.sqs, &queue_spec("again")).await.unwrap();
+    assert_eq!(second.name, "again");
+}
