@@ -57,6 +57,24 @@ pub type Graph<K> = Vec<(K, Vec<Dep<K>>)>;
 /// A graph resolved: each step and the steps of the graph it waits for.
 pub type Resolved<K> = BTreeMap<K, Vec<K>>;
 
+/// What a composite's step does with one of its parts: bring it to the
+/// configuration, or remove it. Shown as the part's name, or `remove` and
+/// the name, in logs and diagnostics.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum Op<P> {
+    Ensure(P),
+    Remove(P),
+}
+
+impl<P: fmt::Display> fmt::Display for Op<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Ensure(p) => write!(f, "{p}"),
+            Op::Remove(p) => write!(f, "remove {p}"),
+        }
+    }
+}
+
 pub struct Step<'a, K> {
     pub key: K,
     /// The AWS object the step works on, for the user: `SQS queue orders-dlq`.

@@ -86,6 +86,14 @@ every_terraform! {
     }
 }
 
+/// The variables of the examples: the emulator's URL and the network
+/// network.py made.
+fn example_vars<'a>(url: &str, net: &'a [(String, String)]) -> Vec<(&'a str, String)> {
+    let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.to_string())];
+    vars.extend(net.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    vars
+}
+
 every_terraform! {
     /// The S3 scenario through Terraform: apply, empty plan, change a
     /// subnet in place, import into a fresh state with an empty plan, destroy,
@@ -94,10 +102,7 @@ every_terraform! {
         let moto = Moto::start();
         let url = moto.url();
         let net = common::network(&url);
-        let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
-        for (k, v) in &net {
-            vars.push((k.as_str(), v.clone()));
-        }
+        let vars = example_vars(&url, &net);
         let tf = Terraform::from_example_v(version, "lambda-s3-endpoint");
         tf.init();
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -198,10 +203,7 @@ every_terraform! {
         let moto = Moto::start();
         let url = moto.url();
         let net = common::network(&url);
-        let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
-        for (k, v) in &net {
-            vars.push((k.as_str(), v.clone()));
-        }
+        let vars = example_vars(&url, &net);
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let tf = Terraform::from_example_v(version, "lambda-s3-endpoint/s3-interface");
         tf.init();
@@ -231,10 +233,7 @@ every_terraform! {
         let moto = Moto::start();
         let url = moto.url();
         let net = common::network(&url);
-        let mut vars: Vec<(&str, String)> = vec![("aws_endpoint", url.clone())];
-        for (k, v) in &net {
-            vars.push((k.as_str(), v.clone()));
-        }
+        let vars = example_vars(&url, &net);
         let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let tf = Terraform::from_example_v(version, "private-lambda-sqs");
         tf.init();

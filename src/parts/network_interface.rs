@@ -108,23 +108,18 @@ pub async fn find_by_groups(ec2: &aws_sdk_ec2::Client, vpc_id: &str, group_ids: 
 /// The network interfaces that carry group `group_id`, in any VPC: what
 /// holds a group AWS refuses to delete.
 pub async fn holding_group(ec2: &aws_sdk_ec2::Client, group_id: &str) -> PartResult<Vec<Interface>> {
-    let found = ec2
-        .describe_network_interfaces()
-        .filters(ec2_filter("group-id", [group_id]))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| call_failed(PART, "ec2:DescribeNetworkInterfaces", &e))?;
-    Ok(found.iter().filter_map(from_ec2).collect())
+    described(ec2, vec![ec2_filter("group-id", [group_id])]).await
 }
 
 async fn in_group(ec2: &aws_sdk_ec2::Client, vpc_id: &str, group_id: &str) -> PartResult<Vec<Interface>> {
+    described(ec2, vec![ec2_filter("vpc-id", [vpc_id]), ec2_filter("group-id", [group_id])]).await
+}
+
+/// DescribeNetworkInterfaces with `filters`, every page.
+async fn described(ec2: &aws_sdk_ec2::Client, filters: Vec<aws_sdk_ec2::types::Filter>) -> PartResult<Vec<Interface>> {
     let found = ec2
         .describe_network_interfaces()
-        .filters(ec2_filter("vpc-id", [vpc_id]))
-        .filters(ec2_filter("group-id", [group_id]))
+        .set_filters(Some(filters))
         .into_paginator()
         .items()
         .send()

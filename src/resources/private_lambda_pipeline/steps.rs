@@ -62,21 +62,14 @@ impl Part {
     }
 }
 
-/// A step of apply or destroy: bring a part to the configuration, or remove it.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub(super) enum Op {
-    Ensure(Part),
-    Remove(Part),
-}
-
-impl std::fmt::Display for Op {
+impl std::fmt::Display for Part {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Op::Ensure(p) => f.write_str(p.name()),
-            Op::Remove(p) => write!(f, "remove {}", p.name()),
-        }
+        f.write_str(self.name())
     }
 }
+
+/// A step of apply or destroy: bring a part to the configuration, or remove it.
+pub(super) type Op = engine::Op<Part>;
 
 /// Which optional parts the pipeline makes itself (instead of using the user's).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -108,8 +101,8 @@ impl Own {
 /// Apply's steps for a configuration that wants `wants`, from a prior state
 /// that made `had` (`None`: creating).
 pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
+    use engine::Op::{Ensure, Remove};
     use Dep::{IfPresent, On};
-    use Op::{Ensure, Remove};
     let mut g = vec![
         (Ensure(Part::DeadLetterQueue), vec![]),
         (Ensure(Part::Queue), vec![On(Ensure(Part::DeadLetterQueue))]),
@@ -159,8 +152,8 @@ pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
 /// Destroy's steps for a state that made `had`: apply's graph backwards,
 /// VPC functions out of the VPC first.
 pub(super) fn destroy_graph(had: Own) -> Graph<Op> {
+    use engine::Op::Remove;
     use Dep::{IfPresent, On};
-    use Op::Remove;
     let functions = || vec![On(Remove(Part::Producer)), On(Remove(Part::Consumer))];
     let mut g = vec![
         (Remove(Part::Mapping), vec![]),

@@ -38,20 +38,7 @@ impl Part {
 }
 
 /// A step of apply or destroy: bring a part to the configuration, or remove it.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub(super) enum Op {
-    Ensure(Part),
-    Remove(Part),
-}
-
-impl std::fmt::Display for Op {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Op::Ensure(p) => write!(f, "{p}"),
-            Op::Remove(p) => write!(f, "remove {p}"),
-        }
-    }
-}
+pub(super) type Op = engine::Op<Part>;
 
 /// What a run does: the group and endpoints brought to the configuration,
 /// the endpoints and the group removed.
