@@ -109,6 +109,12 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("Gateway for sqs", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("type", s("Gateway"))])]), "endpoint[0].type"),
         ("type in lower case", B, bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("type", s("interface"))])]), "endpoint[0].type"),
         (
+            "inbound-only DNS on an SQS endpoint",
+            B,
+            bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("private_dns_only_for_inbound_resolver_endpoint", V::Boolean(true))])]),
+            "endpoint[0].private_dns_only_for_inbound_resolver_endpoint",
+        ),
+        (
             "private DNS on a Gateway",
             B,
             bundle_endpoints(vec![ep(vec![("service", s("s3")), ("type", s("Gateway")), ("private_dns_enabled", V::Boolean(true))])]),
