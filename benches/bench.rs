@@ -548,6 +548,20 @@ fn step_times(lines: &[serde_json::Value], began: f64) -> Vec<(String, f64, Opti
     steps
 }
 
+/// The provider's log since `from`, once the engine's closing line of the
+/// phase is in: its stderr is read on a thread of its own and may trail
+/// the gRPC answer (the first run missed the pipeline destroy's last lines).
+async fn phase_log(plugin: &Plugin, from: usize) -> String {
+    for _ in 0..50 {
+        let log = plugin.stderr()[from..].to_string();
+        if log.contains("calls of the step graph") {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    plugin.stderr()[from..].to_string()
+}
+
 /// A phase measured under AWS's durations.
 struct Timed {
     label: &'static str,
@@ -595,7 +609,7 @@ fn timed(label: &'static str, phase: Phase, wall: Duration, waits: &[(&'static s
     println!("    every step (start - end, s after the phase began; the phase's own reads come before the first):");
     for (name, start, end) in &steps {
         let end = end.map(|e| format!("{e:>7.1}")).unwrap_or_else(|| "      ?".into());
-        let took = end.trim().parse::<f64>().map(|e| format!("{:>7.1} s", e - start)).unwrap_or_default();
+        let took = end.trim().parse::<f64>().map(|e| format!("{:>7.1} s", (e - start).max(0.0))).unwrap_or_default();
         println!("      {name:<34} {start:>7.1} - {end} {took}");
     }
     Timed { label, phase, wall, longest, sum }
@@ -644,14 +658,14 @@ async fn aws_timed() {
         let wall = t0.elapsed();
         assert!(common::driver::errors(&diags).is_empty(), "{}", common::driver::show(&diags));
         let waits = unavoidable_waits(&durations, scenario, Phase::Create);
-        rows.push(timed(label, Phase::Create, wall, &waits, &plugin.stderr()[log_start..], began));
+        rows.push(timed(label, Phase::Create, wall, &waits, &phase_log(&plugin, log_start).await, began));
         let state = tf.read(&state).await;
         let (log_start, began, t0) = (plugin.stderr().len(), seconds_of_day_now(), Instant::now());
         let (gone, diags) = tf.destroy(&state).await;
         let wall = t0.elapsed();
         assert!(common::driver::errors(&diags).is_empty() && gone == V::Nil, "{}", common::driver::show(&diags));
         let waits = unavoidable_waits(&durations, scenario, Phase::Destroy);
-        rows.push(timed(label, Phase::Destroy, wall, &waits, &plugin.stderr()[log_start..], began));
+        rows.push(timed(label, Phase::Destroy, wall, &waits, &phase_log(&plugin, log_start).await, began));
     }
     println!("\n  {:<22} {:<8} {:>9} {:>9} {:>9} {:>13} {:>9}", "scenario", "phase", "wall", "longest", "sum", "wall/longest", "wall/sum");
     for r in &rows {
