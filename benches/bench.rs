@@ -9,6 +9,10 @@
 //!                           (or: scripts/bench scale 1 10)
 //!   scripts/bench idle      what a provider costs while Terraform is alive but
 //!                           idle: wake-ups and CPU per second (the host watch)
+//!   scripts/bench aws-timed create and destroy of both seed scenarios under AWS's
+//!                           typical durations (`Durations::aws()`), against the
+//!                           longest unavoidable wait and the sum of the waits;
+//!                           about 30 minutes (Lambda holds a group 20 minutes)
 //!
 //! Release build (the bench profile), never part of CI.
 
@@ -19,6 +23,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::aws_rules::{Durations, Rules};
 use common::driver::Driver;
 use common::moto::Moto;
 use common::plugin::{plugin_command, ClientIdentity, Plugin};
@@ -42,6 +47,9 @@ fn main() {
     }
     if all || what.iter().any(|w| w == "idle") {
         rt.block_on(idle());
+    }
+    if all || what.iter().any(|w| w == "aws-timed") {
+        rt.block_on(aws_timed());
     }
     if all || what.iter().any(|w| w == "scale") {
         let sizes: Vec<usize> = what.iter().filter_map(|w| w.parse().ok()).collect();
@@ -403,6 +411,278 @@ fn row(what: &str, wall: Duration, latency: Duration, proxy: &Proxy, log: &str, 
         ms / serial,
         zero
     );
+}
+
+/// The seed scenarios `aws-timed` creates and destroys.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Scenario {
+    /// `privatelink_private_lambda_pipeline` (examples/private-lambda-sqs).
+    Pipeline,
+    /// A bundle with one S3 Interface endpoint (examples/lambda-s3-endpoint/s3-interface).
+    S3Bundle,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Phase {
+    Create,
+    Destroy,
+}
+
+/// The waits AWS imposes on `phase` of `scenario`, from `d` (pure): what
+/// no provider can skip, only overlap with other work. Their longest is
+/// the floor of the phase's wall time; their sum is what doing them one
+/// after the other would take.
+///
+/// Left out: throttling (no wait while the provider stays under the
+/// rates), and waits a provider chooses to add (the pipeline's destroy
+/// takes the producer out of its VPC and sits through the update before
+/// its delete; Lambda's hold on the group starts at that update instead of
+/// at the delete, the same moment a direct delete would start it).
+fn unavoidable_waits(d: &Durations, scenario: Scenario, phase: Phase) -> Vec<(&'static str, Duration)> {
+    match (scenario, phase) {
+        (Scenario::Pipeline, Phase::Create) => vec![
+            ("sqs endpoint pending", d.endpoint_pending),
+            // Each new group is read back (and given rules) by id.
+            ("producer group not yet found by id", d.sg_consistency),
+            ("endpoint group not yet found by id", d.sg_consistency),
+            // New roles: CreateFunction is refused until Lambda sees them.
+            ("producer role propagating to Lambda", d.iam_propagation),
+            ("consumer role propagating to Lambda", d.iam_propagation),
+            ("producer Pending", d.function_pending),
+            ("consumer Pending", d.function_pending),
+            ("mapping Creating", d.mapping_transition),
+        ],
+        (Scenario::Pipeline, Phase::Destroy) => vec![
+            ("producer group held by Lambda's interfaces", d.lambda_eni_linger),
+            ("endpoint group held by the deleted endpoint's interfaces", d.endpoint_eni_linger),
+        ],
+        (Scenario::S3Bundle, Phase::Create) => {
+            vec![("s3 endpoint pending", d.endpoint_pending), ("bundle group not yet found by id", d.sg_consistency)]
+        }
+        (Scenario::S3Bundle, Phase::Destroy) => vec![("bundle group held by the deleted endpoint's interfaces", d.endpoint_eni_linger)],
+    }
+}
+
+/// The S3 Interface variant of the seed (examples/lambda-s3-endpoint/s3-interface):
+/// one S3 Interface endpoint with private DNS answering the VPC's own
+/// clients, its policy limited to one bucket, in every subnet.
+fn s3_interface_bundle_config(net: &Net) -> V {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": ["s3:ListBucket", "s3:GetObject"],
+            "Resource": ["arn:aws:s3:::app-data", "arn:aws:s3:::app-data/*"],
+        }],
+    })
+    .to_string();
+    let endpoint = obj(vec![
+        ("service", s("s3")),
+        ("type", s("Interface")),
+        ("private_dns_only_for_inbound_resolver_endpoint", V::Boolean(false)),
+        ("policy", s(&policy)),
+    ]);
+    obj(vec![
+        ("name", s("app-s3")),
+        ("vpc_id", s(&net.vpc)),
+        ("subnet_ids", list(&net.subnets)),
+        ("allowed_security_group_ids", list(std::slice::from_ref(&net.app_group))),
+        ("endpoint", V::Array(vec![endpoint])),
+        ("tags", obj(vec![("example", s("lambda-s3-endpoint"))])),
+    ])
+}
+
+/// `config` with `key` set to `value`.
+fn with(config: V, key: &str, value: V) -> V {
+    let V::Map(mut m) = config else { panic!("a configuration is a map") };
+    m.retain(|(k, _)| k.as_str() != Some(key));
+    m.push((s(key), value));
+    V::Map(m)
+}
+
+/// Seconds since midnight UTC, now.
+fn seconds_of_day_now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() % 86400.0).unwrap_or(0.0)
+}
+
+/// Seconds since midnight UTC of an hclog `@timestamp` (`2006-01-02T15:04:05.000000Z`).
+fn seconds_of_day(timestamp: &str) -> Option<f64> {
+    let clock = timestamp.split_once('T')?.1.trim_end_matches('Z');
+    let mut parts = clock.split(':');
+    let (h, m, sec) = (parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?);
+    Some(h * 3600.0 + m * 60.0 + sec)
+}
+
+/// A phase's log lines (hclog JSON), parsed.
+fn log_lines(log: &str) -> Vec<serde_json::Value> {
+    log.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).collect()
+}
+
+/// Each step of the phase's step graph: name, started and ended (seconds
+/// after `began`, seconds of day), in the order they started.
+fn step_times(lines: &[serde_json::Value], began: f64) -> Vec<(String, f64, Option<f64>)> {
+    let at = |v: &serde_json::Value| {
+        v["@timestamp"].as_str().and_then(seconds_of_day).map(|t| {
+            let d = t - began;
+            if d < -43200.0 {
+                d + 86400.0
+            } else {
+                d
+            }
+        })
+    };
+    let mut steps: Vec<(String, f64, Option<f64>)> = vec![];
+    for v in lines {
+        let (Some(step), Some(t)) = (v["step"].as_str(), at(v)) else { continue };
+        match v["@message"].as_str() {
+            Some("step started") => steps.push((step.to_string(), t, None)),
+            Some("step done" | "step failed") => {
+                if let Some(s) = steps.iter_mut().rev().find(|s| s.0 == step && s.2.is_none()) {
+                    s.2 = Some(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    steps
+}
+
+/// The provider's log since `from`, once the engine's closing line of the
+/// phase is in: its stderr is read on a thread of its own and may trail
+/// the gRPC answer (the first run missed the pipeline destroy's last lines).
+async fn phase_log(plugin: &Plugin, from: usize) -> String {
+    for _ in 0..50 {
+        let log = plugin.stderr()[from..].to_string();
+        if log.contains("calls of the step graph") {
+            return log;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    plugin.stderr()[from..].to_string()
+}
+
+/// A phase measured under AWS's durations.
+struct Timed {
+    label: &'static str,
+    phase: Phase,
+    wall: Duration,
+    longest: Duration,
+    sum: Duration,
+}
+
+/// Prints a phase as soon as it is measured: wall beside its waits, the
+/// chain the engine logged as its critical path, and when each step ran.
+fn timed(label: &'static str, phase: Phase, wall: Duration, waits: &[(&'static str, Duration)], log: &str, began: f64) -> Timed {
+    let (longest_name, longest) = waits.iter().max_by_key(|(_, d)| *d).copied().unwrap_or(("none", Duration::ZERO));
+    let sum: Duration = waits.iter().map(|(_, d)| *d).sum();
+    let w = wall.as_secs_f64();
+    println!(
+        "\n  {label} {}: wall {w:.1} s; longest wait {} s ({longest_name}), sum of waits {} s; wall/longest {:.2}, wall/sum {:.2}",
+        if phase == Phase::Create { "create" } else { "destroy" },
+        longest.as_secs(),
+        sum.as_secs(),
+        w / longest.as_secs_f64(),
+        w / sum.as_secs_f64()
+    );
+    let list: Vec<String> = waits.iter().map(|(n, d)| format!("{n} {} s", d.as_secs())).collect();
+    println!("    waits: {}", list.join(", "));
+    let lines = log_lines(log);
+    let steps = step_times(&lines, began);
+    for v in lines.iter().filter(|v| v["@message"].as_str() == Some("calls of the step graph")) {
+        let chain = v["chain"].as_str().unwrap_or("");
+        println!(
+            "    critical path the engine logged ({} of {} calls): {chain}",
+            v["critical_path_calls"].as_u64().unwrap_or(0),
+            v["total_calls"].as_u64().unwrap_or(0)
+        );
+        let when: Vec<String> = chain
+            .split(" > ")
+            .filter_map(|name| steps.iter().find(|s| s.0 == name))
+            .map(|(name, start, end)| match end {
+                Some(e) => format!("{name} {start:.1}-{e:.1} s"),
+                None => format!("{name} {start:.1} s-?"),
+            })
+            .collect();
+        println!("      when (s after the phase began): {}", when.join(" > "));
+    }
+    println!("    every step (start - end, s after the phase began; the phase's own reads come before the first):");
+    for (name, start, end) in &steps {
+        let end = end.map(|e| format!("{e:>7.1}")).unwrap_or_else(|| "      ?".into());
+        let took = end.trim().parse::<f64>().map(|e| format!("{:>7.1} s", (e - start).max(0.0))).unwrap_or_default();
+        println!("      {name:<34} {start:>7.1} - {end} {took}");
+    }
+    Timed { label, phase, wall, longest, sum }
+}
+
+/// Both seed scenarios created and destroyed over gRPC by the release
+/// binary, with the proxy answering as AWS does at AWS's typical durations
+/// (`Durations::aws()`: an Interface endpoint 120 s pending, a function 30 s
+/// Pending, IAM 10 s, a mapping 30 s Creating, Lambda's interfaces holding
+/// a group 20 minutes...). Each phase's wall time against the longest wait
+/// AWS imposes on it (the goal for a create: at most 1.1x, everything else
+/// overlapped) and the sum of those waits, with the step chain the engine
+/// logged as the critical path. The bundle goes first (minutes); the
+/// pipeline's destroy waits out Lambda's 20 minutes.
+async fn aws_timed() {
+    let durations = Durations::aws();
+    let moto = Moto::start();
+    let net = Net::make(&moto.url());
+    let proxy = Proxy::start_with_rules(moto.port, Faults::none(), Rules::for_moto(moto.port, durations.clone()));
+    let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "DEBUG")]);
+    println!("\naws-timed: create and destroy under AWS's typical durations (Durations::aws() at the proxy, against moto)");
+    let mut rows = vec![];
+    for scenario in [Scenario::S3Bundle, Scenario::Pipeline] {
+        let (kind, label, default_tags, config): (&str, &'static str, &[(&str, &str)], V) = match scenario {
+            Scenario::S3Bundle => (
+                "privatelink_service_endpoint_bundle",
+                "bundle (S3 Interface)",
+                &[("managed-by", "terraform")],
+                s3_interface_bundle_config(&net),
+            ),
+            // The destroy outlasts the default 10 minute timeout by design
+            // (Lambda holds the producer's group for 20): the seed's users
+            // would need the same `timeouts` block on real AWS.
+            Scenario::Pipeline => (
+                "privatelink_private_lambda_pipeline",
+                "pipeline (SQS)",
+                &[],
+                with(pipeline_config(&net, "timed", 128), "timeouts", obj(vec![("delete", s("30m"))])),
+            ),
+        };
+        let mut tf = Driver::new(&plugin, kind, &proxy.url(), default_tags).await;
+        // Plan (its checks read AWS) is not part of the apply timed here.
+        let (planned, _) = tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", common::driver::show(&d)));
+        let (log_start, began, t0) = (plugin.stderr().len(), seconds_of_day_now(), Instant::now());
+        let (state, diags) = tf.apply(&V::Nil, &planned).await;
+        let wall = t0.elapsed();
+        assert!(common::driver::errors(&diags).is_empty(), "{}", common::driver::show(&diags));
+        let waits = unavoidable_waits(&durations, scenario, Phase::Create);
+        rows.push(timed(label, Phase::Create, wall, &waits, &phase_log(&plugin, log_start).await, began));
+        let state = tf.read(&state).await;
+        let (log_start, began, t0) = (plugin.stderr().len(), seconds_of_day_now(), Instant::now());
+        let (gone, diags) = tf.destroy(&state).await;
+        let wall = t0.elapsed();
+        assert!(common::driver::errors(&diags).is_empty() && gone == V::Nil, "{}", common::driver::show(&diags));
+        let waits = unavoidable_waits(&durations, scenario, Phase::Destroy);
+        rows.push(timed(label, Phase::Destroy, wall, &waits, &phase_log(&plugin, log_start).await, began));
+    }
+    println!("\n  {:<22} {:<8} {:>9} {:>9} {:>9} {:>13} {:>9}", "scenario", "phase", "wall", "longest", "sum", "wall/longest", "wall/sum");
+    for r in &rows {
+        let w = r.wall.as_secs_f64();
+        println!(
+            "  {:<22} {:<8} {:>7.1} s {:>7} s {:>7} s {:>13.2} {:>9.2}",
+            r.label,
+            if r.phase == Phase::Create { "create" } else { "destroy" },
+            w,
+            r.longest.as_secs(),
+            r.sum.as_secs(),
+            w / r.longest.as_secs_f64(),
+            w / r.sum.as_secs_f64()
+        );
+    }
+    println!("  (the goal for a create: wall/longest at most 1.10, every other wait overlapped with the longest)");
+    drop(moto);
 }
 
 /// N pipelines in one configuration, through Terraform 1.0.3 against moto:
