@@ -1,7 +1,8 @@
 //! Checks and plan steps every composite makes alike: ids, tags, whole
-//! numbers in a range, `tags_all`, the prior state a replace plans from,
-//! the tags an import gives back, and what private DNS needs: the VPC's DNS
-//! settings, and no other endpoint owning the name.
+//! numbers in a range, `tags_all`, the tags an import gives back, and what
+//! private DNS needs: the VPC's DNS settings, and no other endpoint owning
+//! the name. (Which prior a plan and its checks see is decided once, in
+//! `composite`.)
 
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
