@@ -12,7 +12,9 @@
 //!   scripts/bench aws-timed create and destroy of both seed scenarios under AWS's
 //!                           typical durations (`Durations::aws()`), against the
 //!                           longest unavoidable wait and the sum of the waits;
-//!                           about 30 minutes (Lambda holds a group 20 minutes)
+//!                           about 30 minutes (Lambda holds a group 20 minutes);
+//!                           `aws-timed pipeline` or `aws-timed bundle` runs one
+//!                           scenario, `aws-timed create-only` skips the destroys
 //!
 //! Release build (the bench profile), never part of CI.
 
@@ -49,7 +51,13 @@ fn main() {
         rt.block_on(idle());
     }
     if all || what.iter().any(|w| w == "aws-timed") {
-        rt.block_on(aws_timed());
+        let only = |w: &str| what.iter().any(|a| a == w);
+        let scenarios = match (only("bundle"), only("pipeline")) {
+            (true, false) => vec![Scenario::S3Bundle],
+            (false, true) => vec![Scenario::Pipeline],
+            _ => vec![Scenario::S3Bundle, Scenario::Pipeline],
+        };
+        rt.block_on(aws_timed(&scenarios, !only("create-only")));
     }
     if all || what.iter().any(|w| w == "scale") {
         let sizes: Vec<usize> = what.iter().filter_map(|w| w.parse().ok()).collect();
@@ -493,14 +501,6 @@ fn s3_interface_bundle_config(net: &Net) -> V {
     ])
 }
 
-/// `config` with `key` set to `value`.
-fn with(config: V, key: &str, value: V) -> V {
-    let V::Map(mut m) = config else { panic!("a configuration is a map") };
-    m.retain(|(k, _)| k.as_str() != Some(key));
-    m.push((s(key), value));
-    V::Map(m)
-}
-
 /// Seconds since midnight UTC, now.
 fn seconds_of_day_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64() % 86400.0).unwrap_or(0.0)
@@ -624,7 +624,7 @@ fn timed(label: &'static str, phase: Phase, wall: Duration, waits: &[(&'static s
 /// overlapped) and the sum of those waits, with the step chain the engine
 /// logged as the critical path. The bundle goes first (minutes); the
 /// pipeline's destroy waits out Lambda's 20 minutes.
-async fn aws_timed() {
+async fn aws_timed(scenarios: &[Scenario], destroy: bool) {
     let durations = Durations::aws();
     let moto = Moto::start();
     let net = Net::make(&moto.url());
@@ -632,7 +632,7 @@ async fn aws_timed() {
     let plugin = Plugin::start(&[("TF_LOG_PROVIDER", "DEBUG")]);
     println!("\naws-timed: create and destroy under AWS's typical durations (Durations::aws() at the proxy, against moto)");
     let mut rows = vec![];
-    for scenario in [Scenario::S3Bundle, Scenario::Pipeline] {
+    for &scenario in scenarios {
         let (kind, label, default_tags, config): (&str, &'static str, &[(&str, &str)], V) = match scenario {
             Scenario::S3Bundle => (
                 "privatelink_service_endpoint_bundle",
@@ -640,15 +640,9 @@ async fn aws_timed() {
                 &[("managed-by", "terraform")],
                 s3_interface_bundle_config(&net),
             ),
-            // The destroy outlasts the default 10 minute timeout by design
-            // (Lambda holds the producer's group for 20): the seed's users
-            // would need the same `timeouts` block on real AWS.
-            Scenario::Pipeline => (
-                "privatelink_private_lambda_pipeline",
-                "pipeline (SQS)",
-                &[],
-                with(pipeline_config(&net, "timed", 128), "timeouts", obj(vec![("delete", s("30m"))])),
-            ),
+            // The default delete timeout (45m) outlasts Lambda's 20 minute
+            // hold on the producer's group.
+            Scenario::Pipeline => ("privatelink_private_lambda_pipeline", "pipeline (SQS)", &[], pipeline_config(&net, "timed", 128)),
         };
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), default_tags).await;
         // Plan (its checks read AWS) is not part of the apply timed here.
@@ -659,6 +653,9 @@ async fn aws_timed() {
         assert!(common::driver::errors(&diags).is_empty(), "{}", common::driver::show(&diags));
         let waits = unavoidable_waits(&durations, scenario, Phase::Create);
         rows.push(timed(label, Phase::Create, wall, &waits, &phase_log(&plugin, log_start).await, began));
+        if !destroy {
+            continue;
+        }
         let state = tf.read(&state).await;
         let (log_start, began, t0) = (plugin.stderr().len(), seconds_of_day_now(), Instant::now());
         let (gone, diags) = tf.destroy(&state).await;

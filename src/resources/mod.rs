@@ -231,6 +231,12 @@ pub struct Timeouts {
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
 
+impl Timeouts {
+    /// Ten minutes each: ample for every part AWS makes or deletes, except
+    /// a group a VPC function used (see the pipeline's own defaults).
+    pub const DEFAULT: Timeouts = Timeouts { create: DEFAULT_TIMEOUT, update: DEFAULT_TIMEOUT, delete: DEFAULT_TIMEOUT };
+}
+
 crate::model! {
     /// The `timeouts` block, the same in every composite.
     pub struct TimeoutsBlock {
@@ -241,11 +247,15 @@ crate::model! {
 }
 
 impl TimeoutsBlock {
-    /// The limits; a malformed duration (validation reports it) falls back
-    /// to the default.
-    pub fn limits(&self) -> Timeouts {
-        let get = |a: &Attr<String>| a.str().and_then(|s| parse_duration(s).ok()).unwrap_or(DEFAULT_TIMEOUT);
-        Timeouts { create: get(&self.create), update: get(&self.update), delete: get(&self.delete) }
+    /// The limits; an unset or malformed duration (validation reports it)
+    /// falls back to the composite's default.
+    pub fn limits(&self, defaults: Timeouts) -> Timeouts {
+        let get = |a: &Attr<String>, default: Duration| a.str().and_then(|s| parse_duration(s).ok()).unwrap_or(default);
+        Timeouts {
+            create: get(&self.create, defaults.create),
+            update: get(&self.update, defaults.update),
+            delete: get(&self.delete, defaults.delete),
+        }
     }
 
     /// Diagnostics for each malformed duration.
@@ -257,11 +267,11 @@ impl TimeoutsBlock {
     }
 }
 
-/// The `timeouts` block's schema; `examples` are the create, update and
-/// delete hints.
-pub fn timeouts_schema(examples: [&'static str; 3]) -> crate::schema::Block {
+/// The `timeouts` block's schema: `description` says the composite's
+/// defaults; `examples` are the create, update and delete hints.
+pub fn timeouts_schema(description: &'static str, examples: [&'static str; 3]) -> crate::schema::Block {
     use crate::schema::{attr, Block, Mode, Type};
-    Block::new("How long create, update and delete may take (default 10m each).")
+    Block::new(description)
         .attr(attr("create", Type::String, Mode::Optional, examples[0]))
         .attr(attr("update", Type::String, Mode::Optional, examples[1]))
         .attr(attr("delete", Type::String, Mode::Optional, examples[2]))

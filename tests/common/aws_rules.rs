@@ -469,6 +469,7 @@ fn tag<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
 #[derive(Debug, Clone)]
 struct EndpointFact {
     id: String,
+    vpc: String,
     kind: String,
     service: String,
     state: String,
@@ -491,6 +492,7 @@ fn endpoints_of(xml: &str) -> Vec<EndpointFact> {
             let subnet_set = tag(chunk, "subnetIdSet").unwrap_or("");
             EndpointFact {
                 id: chunk.split('<').next().unwrap_or("").to_string(),
+                vpc: tag(chunk, "vpcId").unwrap_or("").to_string(),
                 kind: tag(chunk, "vpcEndpointType").unwrap_or("").to_string(),
                 service: tag(chunk, "serviceName").unwrap_or("").to_string(),
                 state: tag(chunk, "state").unwrap_or("").to_string(),
@@ -717,43 +719,72 @@ impl Rules {
         if call.param("PrivateDnsEnabled").is_some_and(|v| v.eq_ignore_ascii_case("false")) {
             return Verdict::Forward;
         }
-        // Same parameter: "To use a private hosted zone, you must set the
-        // following VPC attributes to true: enableDnsHostnames and
-        // enableDnsSupport." moto accepts the endpoint regardless. (Message
-        // as AWS words it, from memory of user reports.)
+        let inbound_only =
+            !call.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint").is_some_and(|v| v.eq_ignore_ascii_case("false"));
+        self.private_dns_refused(vpc, service, inbound_only, None).unwrap_or(Verdict::Forward)
+    }
+
+    /// What AWS checks when an Interface endpoint's private DNS is turned
+    /// on, at create or by ModifyVpcEndpoint: the VPC's DNS attributes, the
+    /// S3 option `inbound_only` (as it will be after the call) and another
+    /// endpoint already holding the service's name (`except`: the endpoint
+    /// being modified).
+    fn private_dns_refused(&self, vpc: &str, service: &str, inbound_only: bool, except: Option<&str>) -> Option<Verdict> {
+        // CreateVpcEndpoint, PrivateDnsEnabled: "To use a private hosted
+        // zone, you must set the following VPC attributes to true:
+        // enableDnsHostnames and enableDnsSupport." moto accepts the
+        // endpoint regardless. (Message as AWS words it, from memory of
+        // user reports.)
         for attribute in ["enableDnsSupport", "enableDnsHostnames"] {
             if self.vpc_attribute(vpc, attribute) == Some(false) {
-                return Self::invalid(format!(
+                return Some(Self::invalid(format!(
                     "Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC attributes set to true for {vpc}"
-                ));
+                )));
             }
         }
-        let existing = self.vpc_endpoints(vpc);
+        let existing: Vec<EndpointFact> = self.vpc_endpoints(vpc).into_iter().filter(|e| Some(e.id.as_str()) != except).collect();
         // S3 supports both endpoint types; with private DNS on an Interface
         // endpoint, PrivateDnsOnlyForInboundResolverEndpoint defaults to
         // true and then needs a Gateway endpoint in the VPC. Sending it
         // false is the way out (terraform-provider-aws #32407, #33689;
-        // PR #32355; EC2 DnsOptionsSpecification).
+        // PR #32355; EC2 DnsOptionsSpecification). #33689 is the same
+        // refusal on an update turning private DNS on.
         if service.rsplit('.').next() == Some("s3") && service.starts_with("com.amazonaws.") {
-            let inbound_only =
-                !call.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint").is_some_and(|v| v.eq_ignore_ascii_case("false"));
             let gateway = existing.iter().any(|e| e.live() && e.service == service && e.kind.eq_ignore_ascii_case("gateway"));
             if inbound_only && !gateway {
-                return Self::invalid(format!(
+                return Some(Self::invalid(format!(
                     "To set PrivateDnsOnlyForInboundResolverEndpoint to true, the VPC {vpc} must have a Gateway endpoint for the service."
-                ));
+                )));
             }
         }
         // One private hosted zone per service name in a VPC: a second
         // Interface endpoint with private DNS is refused
         // (terraform-provider-aws #17535, #17269).
         if existing.iter().any(|e| e.live() && e.service == service && e.kind.eq_ignore_ascii_case("interface") && e.private_dns) {
-            return Self::invalid(format!(
+            return Some(Self::invalid(format!(
                 "private-dns-enabled cannot be set because there is already a conflicting DNS domain for {} in the VPC {vpc}",
                 dns_domain(service)
-            ));
+            )));
         }
-        Verdict::Forward
+        None
+    }
+
+    /// ModifyVpcEndpoint turning private DNS on, or turning the S3 option
+    /// on with private DNS already on: the checks of a create. Unsent,
+    /// the S3 option takes its default (true) when private DNS comes on.
+    fn modify_private_dns(&self, call: &Call, id: &str) -> Option<Verdict> {
+        let enable = call.param("PrivateDnsEnabled").map(|v| v.eq_ignore_ascii_case("true"));
+        let inbound_only = call.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint").map(|v| v.eq_ignore_ascii_case("true"));
+        if enable != Some(true) && inbound_only != Some(true) {
+            return None;
+        }
+        let xml = self.upstream.query("ec2", &[("Action", "DescribeVpcEndpoints"), ("VpcEndpointId.1", id)])?;
+        let ep = endpoints_of(&xml).into_iter().find(|e| e.id == id && e.kind.eq_ignore_ascii_case("interface"))?;
+        let turning_on = enable == Some(true) && !ep.private_dns;
+        if !(turning_on || ep.private_dns && inbound_only == Some(true)) {
+            return None;
+        }
+        self.private_dns_refused(&ep.vpc, &ep.service, inbound_only.unwrap_or(true), Some(id))
     }
 
     fn modify_endpoint(&self, call: &Call, now: Instant) -> Verdict {
@@ -772,6 +803,9 @@ impl Rules {
                 "IncorrectState",
                 format!("The VPC endpoint {id} is in the pending state and cannot be modified."),
             );
+        }
+        if let Some(v) = self.modify_private_dns(call, id) {
+            return v;
         }
         let add = call.list("AddSubnetId");
         if !add.is_empty() {
@@ -1250,6 +1284,53 @@ mod tests {
         // Another service is not concerned.
         network(&fake, &[]);
         assert_eq!(r.before(&interface(SQS, &[("PrivateDnsEnabled", "true")])), Verdict::Forward);
+    }
+
+    #[test]
+    fn rules_turning_private_dns_on_by_modify_is_checked_as_a_create_is() {
+        let fake = Fake::default();
+        network(&fake, &[endpoint_xml("vpce-s3", "Interface", S3, "available", false, &["subnet-a1"])]);
+        let (r, _) = rules(&fake);
+        let modify = |extra: &[(&str, &str)]| {
+            let mut p = vec![("VpcEndpointId", "vpce-s3")];
+            p.extend_from_slice(extra);
+            Call::ec2("ModifyVpcEndpoint", &p)
+        };
+        // Unsent, the S3 option comes on with private DNS, and the VPC has no S3 Gateway.
+        let (code, message) = refused(r.before(&modify(&[("PrivateDnsEnabled", "true")])));
+        assert_eq!(code, "InvalidParameter");
+        assert!(message.starts_with("To set PrivateDnsOnlyForInboundResolverEndpoint to true, the VPC vpc-1"), "{message}");
+        let off = ("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint", "false");
+        assert_eq!(r.before(&modify(&[("PrivateDnsEnabled", "true"), off])), Verdict::Forward);
+        // Calls that do not turn private DNS on are not concerned.
+        assert_eq!(r.before(&modify(&[("ResetPolicy", "true")])), Verdict::Forward);
+        assert_eq!(r.before(&modify(&[("PrivateDnsEnabled", "false")])), Verdict::Forward);
+        // Turning the option on later, with private DNS already on, needs the Gateway too.
+        network(&fake, &[endpoint_xml("vpce-s3", "Interface", S3, "available", true, &["subnet-a1"])]);
+        let on = ("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint", "true");
+        assert_eq!(refused(r.before(&modify(&[on]))).0, "InvalidParameter");
+        // The VPC's DNS attributes and another endpoint holding the name count as at create;
+        // the endpoint being modified does not conflict with itself.
+        network(&fake, &[endpoint_xml("vpce-q", "Interface", SQS, "available", false, &["subnet-a1"])]);
+        let sqs = |extra: &[(&str, &str)]| {
+            let mut p = vec![("VpcEndpointId", "vpce-q")];
+            p.extend_from_slice(extra);
+            Call::ec2("ModifyVpcEndpoint", &p)
+        };
+        assert_eq!(r.before(&sqs(&[("PrivateDnsEnabled", "true")])), Verdict::Forward);
+        network(
+            &fake,
+            &[
+                endpoint_xml("vpce-q", "Interface", SQS, "available", false, &["subnet-a1"]),
+                endpoint_xml("vpce-other", "Interface", SQS, "available", true, &["subnet-b1"]),
+            ],
+        );
+        let (_, message) = refused(r.before(&sqs(&[("PrivateDnsEnabled", "true")])));
+        assert!(message.contains("conflicting DNS domain for sqs.us-east-1.amazonaws.com"), "{message}");
+        network(&fake, &[endpoint_xml("vpce-q", "Interface", SQS, "available", false, &["subnet-a1"])]);
+        fake.on(&[("Attribute", "enableDnsSupport")], &attr("enableDnsSupport", false));
+        let (_, message) = refused(r.before(&sqs(&[("PrivateDnsEnabled", "true")])));
+        assert!(message.contains("enableDnsSupport"), "{message}");
     }
 
     #[test]

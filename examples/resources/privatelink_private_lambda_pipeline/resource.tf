@@ -46,6 +46,6 @@ resource "privatelink_private_lambda_pipeline" "orders" {
   }
 
   timeouts {
-    delete = "45m"
+    delete = "60m"
   }
 }

@@ -154,11 +154,23 @@ pub fn diff(current: &Endpoint, desired: &EndpointSpec) -> Change {
         add_security_group_ids,
         remove_security_group_ids,
         policy: policy_change(current.policy.as_deref(), desired.policy.as_deref()),
-        private_dns_enabled: desired.private_dns_enabled.filter(|want| *want != current.private_dns_enabled),
-        // Unreported (moto) counts as different: the request is what makes it so.
-        private_dns_only_for_inbound_resolver_endpoint: inbound_only(desired)
-            .filter(|want| current.private_dns_only_for_inbound_resolver_endpoint != Some(*want)),
+        private_dns_enabled: private_dns_enabled(current, desired),
+        private_dns_only_for_inbound_resolver_endpoint: inbound_only_change(current, desired),
     }
+}
+
+fn private_dns_enabled(current: &Endpoint, desired: &EndpointSpec) -> Option<bool> {
+    desired.private_dns_enabled.filter(|want| *want != current.private_dns_enabled)
+}
+
+/// The S3 option to send. Turning private DNS on sends it whatever AWS
+/// reports now: unsent, AWS applies its default (true) with private DNS
+/// and refuses the call without an S3 Gateway in the VPC
+/// (terraform-provider-aws #33689). Otherwise only a difference is sent,
+/// and an unreported value (moto) counts as different.
+fn inbound_only_change(current: &Endpoint, desired: &EndpointSpec) -> Option<bool> {
+    let turning_on = private_dns_enabled(current, desired) == Some(true);
+    inbound_only(desired).filter(|want| turning_on || current.private_dns_only_for_inbound_resolver_endpoint != Some(*want))
 }
 
 /// The spec's `private_dns_only_for_inbound_resolver_endpoint`, only where

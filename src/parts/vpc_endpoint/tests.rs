@@ -79,6 +79,26 @@ fn list_changes_are_sorted_adds_and_removes() {
 }
 
 #[test]
+fn turning_private_dns_on_sends_the_s3_option_even_when_aws_reports_it_already() {
+    let mut cur = observed();
+    cur.service_name = "com.amazonaws.us-east-1.s3".into();
+    cur.private_dns_enabled = false;
+    cur.private_dns_only_for_inbound_resolver_endpoint = Some(false);
+    let mut want = wanted();
+    want.service_name = cur.service_name.clone();
+    want.private_dns_only_for_inbound_resolver_endpoint = Some(false);
+    let change = diff(&cur, &want);
+    assert_eq!((change.private_dns_enabled, change.private_dns_only_for_inbound_resolver_endpoint), (Some(true), Some(false)));
+    // Private DNS already on and the option as wanted: nothing to send.
+    cur.private_dns_enabled = true;
+    assert!(diff(&cur, &want).is_empty(), "{:?}", diff(&cur, &want));
+    // Private DNS off and staying off: the option does not apply.
+    cur.private_dns_enabled = false;
+    want.private_dns_enabled = Some(false);
+    assert!(diff(&cur, &want).is_empty(), "{:?}", diff(&cur, &want));
+}
+
+#[test]
 fn route_table_changes_for_gateways() {
     let mut cur = observed();
     cur.kind = Kind::Gateway;

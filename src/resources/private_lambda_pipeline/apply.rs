@@ -146,6 +146,7 @@ pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Val
                 Op::Ensure(Part::EndpointGroup) => ensure_endpoint_group(ctx, d, rec).boxed(),
                 Op::Ensure(Part::ProducerEgress) if reuse => reused_endpoint_groups(ctx, d, rec).boxed(),
                 Op::Ensure(Part::ProducerEgress) => ensure_producer_egress(ctx, d, rec).boxed(),
+                Op::Ensure(Part::EndpointIngress) => ensure_endpoint_ingress(ctx, d, rec).boxed(),
                 Op::Ensure(Part::Endpoint) => ensure_endpoint(ctx, d, rec, timeout).boxed(),
                 Op::Ensure(Part::Producer) => ensure_function(ctx, d, rec, true, timeout).boxed(),
                 Op::Ensure(Part::Consumer) => ensure_function(ctx, d, rec, false, timeout).boxed(),
@@ -219,11 +220,13 @@ pub(super) async fn ensure_producer_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Re
 }
 
 pub(super) async fn ensure_endpoint_group(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    // The ingress rule names the producer's group, which may not exist yet:
+    // keep what is known now, `endpoint-ingress` completes it.
     let (known, producer) = {
         let r = rec.lock().unwrap();
-        (r.endpoint_group.clone(), r.producer_group.as_ref().map(|g| g.id.clone()).unwrap_or_default())
+        (r.endpoint_group.clone(), r.producer_group.as_ref().map(|g| g.id.clone()))
     };
-    let spec = d.endpoint_group_spec(&producer);
+    let spec = d.endpoint_group_spec(producer.as_deref());
     let on_created = |id: &str| {
         rec.lock().unwrap().endpoint_group =
             Some(Group { id: id.to_string(), name: spec.name.clone(), vpc_id: d.vpc_id.clone(), tags: spec.tags.clone(), rules: vec![] });
@@ -241,10 +244,19 @@ pub(super) async fn ensure_producer_egress(ctx: &Ctx, d: &Desired, rec: &Mutex<R
         (r.producer_group.clone(), r.endpoint_groups.clone())
     };
     let Some(group) = group else { return Ok(()) };
-    let spec = d.producer_group_spec(&targets);
-    sg::reconcile_rules(&ctx.aws.ec2, &group.id, &group.rules, &spec.rules).await?;
-    let fresh = sg::find(&ctx.aws.ec2, &group.id).await?;
-    rec.lock().unwrap().producer_group = fresh;
+    let done = sg::ensure_rules(&ctx.aws.ec2, &group, &d.producer_group_spec(&targets).rules).await?;
+    rec.lock().unwrap().producer_group = Some(done);
+    Ok(())
+}
+
+pub(super) async fn ensure_endpoint_ingress(ctx: &Ctx, d: &Desired, rec: &Mutex<Record>) -> Result<(), Diagnostic> {
+    let (group, producer) = {
+        let r = rec.lock().unwrap();
+        (r.endpoint_group.clone(), r.producer_group.as_ref().map(|g| g.id.clone()))
+    };
+    let Some(group) = group else { return Ok(()) };
+    let done = sg::ensure_rules(&ctx.aws.ec2, &group, &d.endpoint_group_spec(producer.as_deref()).rules).await?;
+    rec.lock().unwrap().endpoint_group = Some(done);
     Ok(())
 }
 
@@ -380,7 +392,7 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
         Err(e) => return (prior.clone(), e.into()),
     };
     let before = Pipeline::decode(prior);
-    let timeout = before.timeouts.limits().delete;
+    let timeout = before.timeouts.limits(TIMEOUTS).delete;
     let name = before.name.owned().unwrap_or_default();
     // Only for the objects' names in diagnostics.
     let named = Desired::from(&before);
@@ -402,7 +414,9 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
                 Op::Remove(Part::Endpoint) => remove_endpoint(ctx, rec, timeout).boxed(),
                 Op::Remove(Part::ProducerEgress) => remove_producer_egress(ctx, rec).boxed(),
                 Op::Remove(Part::EndpointGroup) => remove_endpoint_group(ctx, rec, timeout).boxed(),
-                Op::Ensure(_) => engine::no_work_for(op),
+                // Not a step of destroy: the endpoint group's ingress rule goes
+                // with that group, before the producer's group (destroy_graph).
+                Op::Remove(Part::EndpointIngress) | Op::Ensure(_) => engine::no_work_for(op),
             };
             let (Op::Remove(part) | Op::Ensure(part)) = op;
             Step::new(op, part.object(&named, endpoint.as_deref()), after, run)

@@ -345,7 +345,7 @@ impl Desired {
             queue_url_var: p.producer.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
             producer: FunctionDesired::from(&p.producer, format!("{name}-producer"), true),
             consumer,
-            timeouts: p.timeouts.limits(),
+            timeouts: p.timeouts.limits(TIMEOUTS),
             name,
         }
     }
@@ -422,14 +422,15 @@ impl Desired {
         }
     }
 
-    /// The endpoint's group: in on TCP 443 from the producer's group only.
-    pub(super) fn endpoint_group_spec(&self, producer_group: &str) -> GroupSpec {
+    /// The endpoint's group: in on TCP 443 from the producer's group only
+    /// (no rule at all while that group is not known yet).
+    pub(super) fn endpoint_group_spec(&self, producer_group: Option<&str>) -> GroupSpec {
         GroupSpec {
             name: format!("{}-endpoint", self.name),
             description: format!("SQS endpoint of pipeline {}: HTTPS from its functions only", self.name),
             vpc_id: self.vpc_id.clone(),
             tags: self.owned("endpoint-group"),
-            rules: vec![Rule::https_from(Peer::Group(producer_group.to_string()))],
+            rules: producer_group.map(|g| Rule::https_from(Peer::Group(g.to_string()))).into_iter().collect(),
         }
     }
 

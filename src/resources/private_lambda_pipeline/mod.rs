@@ -79,6 +79,14 @@ pub const RUNTIMES: [&str; 16] = [
 
 pub const DEFAULT_MEMORY: i64 = 128;
 pub const DEFAULT_TIMEOUT: i64 = 30;
+
+/// The `timeouts` defaults: ten minutes to create or update, 45 to
+/// delete. Deleting the producer's group waits until Lambda releases the
+/// function's network interfaces, which users report taking 20 minutes and
+/// more, up to about 45 (pulumi/pulumi-terraform-bridge#1652; the
+/// aws_security_group docs of terraform-provider-aws say the same of Lambda
+/// groups). A shorter default would fail an ordinary destroy on AWS.
+pub const TIMEOUTS: Timeouts = Timeouts { delete: Duration::from_secs(45 * 60), ..Timeouts::DEFAULT };
 pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
 pub const DEFAULT_RETENTION: i64 = 345_600;
 pub const DEFAULT_DLQ_RETENTION: i64 = 1_209_600;
@@ -206,11 +214,14 @@ fn endpoint_block() -> Block {
 }
 
 fn schema() -> Schema {
-    let timeouts = crate::resources::timeouts_schema([
+    let timeouts = crate::resources::timeouts_schema(
+        "How long create, update and delete may take (default 10m, 10m and 45m: a destroy waits for Lambda to release the producer's network interfaces).",
+        [
         "e.g. `15m`.",
         "e.g. `10m`.",
-        "e.g. `45m` (VPC functions release their network interfaces slowly).",
-    ]);
+        "e.g. `60m` (VPC functions release their network interfaces slowly).",
+        ],
+    );
     let mut root = Block::new("A private producer Lambda (no NAT) -> SQS through an Interface endpoint -> a consumer Lambda on an event source mapping, with a dead-letter queue, security groups and least-privilege roles.")
         .attr(attr("id", Type::String, Mode::Computed, "The pipeline's name."))
         .attr(attr("name", Type::String, Mode::Required, "Prefix of every object's name. Changing it replaces the pipeline."))
@@ -398,6 +409,15 @@ mod tests {
             assert!(s.block.attribute(name).is_some(), "{name}");
         }
         assert_eq!(s.block.nested("producer").unwrap().min_items, 1);
+    }
+
+    #[test]
+    fn delete_waits_45_minutes_by_default_for_lambdas_network_interfaces() {
+        let minute = |m: u64| Duration::from_secs(m * 60);
+        let d = Desired::from(&Pipeline::decode(&config(vec![])));
+        assert_eq!((d.timeouts.create, d.timeouts.update, d.timeouts.delete), (minute(10), minute(10), minute(45)));
+        let d = Desired::from(&Pipeline::decode(&config(vec![("timeouts", obj(vec![("delete", s("90m")), ("create", s("5m"))]))])));
+        assert_eq!((d.timeouts.create, d.timeouts.update, d.timeouts.delete), (minute(5), minute(10), minute(90)));
     }
 
     #[test]

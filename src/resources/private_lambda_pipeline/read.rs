@@ -88,7 +88,7 @@ pub(super) fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<Str
         out.extend(rule_differences("producer group", &g.rules, &d.producer_group_spec(&targets).rules));
     }
     if let (true, Some(g), Some(producer)) = (own_endpoint, &r.endpoint_group, &r.producer_group) {
-        out.extend(rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(&producer.id).rules));
+        out.extend(rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(Some(&producer.id)).rules));
     }
     out.sort();
     out

@@ -16,6 +16,8 @@ pub(super) enum Part {
     EndpointGroup,
     /// The producer group's egress rule to the endpoint's groups.
     ProducerEgress,
+    /// The endpoint group's ingress rule from the producer's group.
+    EndpointIngress,
     Endpoint,
     Producer,
     Consumer,
@@ -32,6 +34,7 @@ impl Part {
             Part::ProducerGroup => "producer-group",
             Part::EndpointGroup => "endpoint-group",
             Part::ProducerEgress => "producer-egress",
+            Part::EndpointIngress => "endpoint-ingress",
             Part::Endpoint => "endpoint",
             Part::Producer => "producer",
             Part::Consumer => "consumer",
@@ -51,6 +54,7 @@ impl Part {
             Part::ProducerGroup => format!("security group {name}-producer"),
             Part::EndpointGroup => format!("security group {name}-endpoint"),
             Part::ProducerEgress => format!("egress rules of security group {name}-producer"),
+            Part::EndpointIngress => format!("ingress rules of security group {name}-endpoint"),
             Part::Endpoint => match endpoint {
                 Some(id) => format!("Interface endpoint for sqs ({id})"),
                 None => "Interface endpoint for sqs".to_string(),
@@ -124,8 +128,16 @@ pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
         g.push((Ensure(Part::ConsumerRole), vec![On(Ensure(Part::Queue))]));
     }
     if wants.endpoint {
-        g.push((Ensure(Part::EndpointGroup), vec![On(Ensure(Part::ProducerGroup))]));
-        g.push((Ensure(Part::ProducerEgress), vec![On(Ensure(Part::EndpointGroup))]));
+        // The two groups name each other in their rules, so each is made
+        // first with what is known and completed by a rule step once both
+        // exist. The endpoint waits only for its own group: it is the
+        // longest wait of the create (`pending` for about two minutes on
+        // AWS), and each group's read-back sits through EC2's consistency
+        // delay, so making the groups one after the other would put two of
+        // those delays before it instead of one.
+        g.push((Ensure(Part::EndpointGroup), vec![]));
+        g.push((Ensure(Part::EndpointIngress), vec![On(Ensure(Part::EndpointGroup)), On(Ensure(Part::ProducerGroup))]));
+        g.push((Ensure(Part::ProducerEgress), vec![On(Ensure(Part::EndpointGroup)), On(Ensure(Part::ProducerGroup))]));
         g.push((Ensure(Part::Endpoint), vec![On(Ensure(Part::EndpointGroup))]));
     } else {
         // A reused endpoint: the egress rule goes to its groups.
@@ -225,13 +237,15 @@ mod tests {
     #[test]
     fn own_endpoint_and_roles() {
         let e = edges(apply_graph(MINE, None));
-        assert_eq!(e.len(), 11, "{e:?}");
+        assert_eq!(e.len(), 12, "{e:?}");
         // The producer is made while the endpoint becomes available.
         assert_eq!(after(&e, "producer"), ["producer-egress", "producer-role", "queue"]);
         assert_eq!(after(&e, "consumer"), ["consumer-role", "producer-egress"]);
-        assert_eq!(after(&e, "producer-egress"), ["endpoint-group"]);
+        assert_eq!(after(&e, "producer-egress"), ["endpoint-group", "producer-group"]);
+        assert_eq!(after(&e, "endpoint-ingress"), ["endpoint-group", "producer-group"]);
+        // The endpoint waits for its own group only, not for the producer's.
         assert_eq!(after(&e, "endpoint"), ["endpoint-group"]);
-        assert_eq!(after(&e, "endpoint-group"), ["producer-group"]);
+        assert!(after(&e, "endpoint-group").is_empty());
         assert_eq!(after(&e, "producer-role"), ["queue"]);
         assert_eq!(after(&e, "mapping"), ["consumer", "queue"]);
         assert_eq!(after(&e, "queue"), ["dead-letter-queue"]);

@@ -256,7 +256,7 @@ pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
     let region = ctx.aws.region.clone();
     let prior_state = Bundle::decode(prior);
     let (group, eps) = recorded(&prior_state, &region);
-    let timeout = prior_state.timeouts.limits().delete;
+    let timeout = prior_state.timeouts.limits(Timeouts::DEFAULT).delete;
     let record = Mutex::new(Record { group_id: group.clone(), ..Default::default() });
     let shape = Shape::destroy(&eps.keys().cloned().collect::<Vec<_>>(), group.is_some());
     let steps = graph(&shape)

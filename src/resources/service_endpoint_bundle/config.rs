@@ -208,7 +208,7 @@ impl Desired {
             adopt_existing: planned.adopt_existing.bool().unwrap_or(false),
             tags_all: planned.tags_all.entries(),
             endpoints,
-            timeouts: planned.timeouts.limits(),
+            timeouts: planned.timeouts.limits(Timeouts::DEFAULT),
         }
     }
 

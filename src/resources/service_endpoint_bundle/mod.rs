@@ -97,7 +97,7 @@ fn schema() -> Schema {
         .attr(attr("network_interface_ids", set(), Mode::Computed, "Network interfaces of an Interface endpoint."))
         .attr(attr("prefix_list_id", Type::String, Mode::Computed, "Prefix list of a Gateway endpoint's service."))
         .attr(attr("security_group_ids", set(), Mode::Computed, "Security groups attached to an Interface endpoint."));
-    let timeouts = crate::resources::timeouts_schema(["e.g. `10m`."; 3]);
+    let timeouts = crate::resources::timeouts_schema("How long create, update and delete may take (default 10m each).", ["e.g. `10m`."; 3]);
     Schema::new(
         Block::new("Private access from a VPC to AWS services with no NAT: VPC endpoints, the one security group in front of them, subnets, route tables, private DNS and endpoint policies.")
             .attr(attr("id", Type::String, Mode::Computed, "Bundle id (`peb-` + 16 hex digits); every object made carries it in the `privatelink:owner` tag."))
