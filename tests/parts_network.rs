@@ -212,8 +212,8 @@ async fn subnets_report_vpc_and_az_and_leave_out_unknown_ids() {
     let mut found = vpc::subnets(ec2, &ids).await.unwrap();
     found.sort_by(|x, y| x.id.cmp(&y.id));
     let mut expected = vec![
-        vpc::Subnet { id: a, vpc_id: vpc_id.clone(), availability_zone: "us-east-1a".into() },
-        vpc::Subnet { id: b, vpc_id: vpc_id.clone(), availability_zone: "us-east-1b".into() },
+        vpc::Subnet { id: a, vpc_id: vpc_id.clone(), availability_zone: "us-east-1a".into(), cidr_block: "10.8.1.0/24".into() },
+        vpc::Subnet { id: b, vpc_id: vpc_id.clone(), availability_zone: "us-east-1b".into(), cidr_block: "10.8.2.0/24".into() },
     ];
     expected.sort_by(|x, y| x.id.cmp(&y.id));
     assert_eq!(found, expected);

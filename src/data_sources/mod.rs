@@ -8,6 +8,7 @@ use crate::schema::Schema;
 use crate::value::Value;
 
 pub mod caller_identity;
+pub mod reachability;
 
 #[tonic::async_trait]
 pub trait DataSource: Send + Sync {
@@ -21,5 +22,5 @@ pub trait DataSource: Send + Sync {
 }
 
 pub fn all() -> Vec<Arc<dyn DataSource>> {
-    vec![Arc::new(caller_identity::CallerIdentity)]
+    vec![Arc::new(caller_identity::CallerIdentity), Arc::new(reachability::Reachability)]
 }

@@ -15,6 +15,8 @@ pub struct Subnet {
     pub id: String,
     pub vpc_id: String,
     pub availability_zone: String,
+    /// Its IPv4 CIDR block.
+    pub cidr_block: String,
 }
 
 /// DescribeSubnets for `ids` in one call. Subnets that do not exist are
@@ -27,9 +29,18 @@ pub async fn subnets(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Ve
     // A `subnet-id` filter rather than SubnetIds: SubnetIds fails the whole
     // call (InvalidSubnetID.NotFound) on one unknown id, a filter just
     // leaves it out.
+    describe_subnets(ec2, ec2_filter("subnet-id", ids.iter().map(String::as_str))).await
+}
+
+/// Every subnet of `vpc_id`, in one call.
+pub async fn subnets_in_vpc(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> PartResult<Vec<Subnet>> {
+    describe_subnets(ec2, ec2_filter("vpc-id", [vpc_id])).await
+}
+
+async fn describe_subnets(ec2: &aws_sdk_ec2::Client, filter: aws_sdk_ec2::types::Filter) -> PartResult<Vec<Subnet>> {
     let found = ec2
         .describe_subnets()
-        .filters(ec2_filter("subnet-id", ids.iter().map(String::as_str)))
+        .filters(filter)
         .into_paginator()
         .items()
         .send()
@@ -43,6 +54,7 @@ pub async fn subnets(ec2: &aws_sdk_ec2::Client, ids: &[String]) -> PartResult<Ve
                 id: s.subnet_id()?.to_string(),
                 vpc_id: s.vpc_id().unwrap_or_default().to_string(),
                 availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+                cidr_block: s.cidr_block().unwrap_or_default().to_string(),
             })
         })
         .collect())

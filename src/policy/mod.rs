@@ -8,6 +8,7 @@
 //! provider writes.
 
 mod documents;
+pub mod evaluate;
 mod normalise;
 #[cfg(test)]
 mod tests;

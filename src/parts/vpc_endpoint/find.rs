@@ -66,6 +66,11 @@ pub async fn find_for_service(ec2: &aws_sdk_ec2::Client, vpc_id: &str, service_n
     Ok(found.into_iter().filter(|e| !e.is_gone()).collect())
 }
 
+/// Every endpoint of `vpc_id`, gone ones included (their state says so).
+pub async fn find_in_vpc(ec2: &aws_sdk_ec2::Client, vpc_id: &str) -> PartResult<Vec<Endpoint>> {
+    describe(ec2, &[], vec![ec2_filter("vpc-id", [vpc_id])]).await.map_err(|e| call_failed(PART, DESCRIBE, &e))
+}
+
 /// Endpoints (not gone) carrying every tag of `tags`, in `vpc_id`.
 pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) -> PartResult<Vec<Endpoint>> {
     let mut filters = vec![ec2_filter("vpc-id", [vpc_id])];
