@@ -308,7 +308,9 @@ where
 /// of permission (EC2 UnauthorizedOperation, IAM/STS AccessDenied, Lambda
 /// AccessDeniedException): its detail names the code after "answered".
 pub fn is_access_denied(d: &Diagnostic) -> bool {
-    ["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"].iter().any(|code| d.detail.contains(&format!(" answered {code}:")) || d.detail.ends_with(&format!(" answered {code}")))
+    ["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]
+        .iter()
+        .any(|code| d.detail.contains(&format!(" answered {code}:")) || d.detail.ends_with(&format!(" answered {code}")))
 }
 
 #[cfg(test)]
@@ -322,7 +324,9 @@ mod tests {
     #[test]
     fn access_denied_is_told_apart_from_other_failures() {
         let d = |detail: &str| Diagnostic::error("network ACL: ec2:DescribeNetworkAcls failed", detail);
-        assert!(is_access_denied(&d("ec2:DescribeNetworkAcls answered UnauthorizedOperation: You are not authorized to perform this operation.")));
+        assert!(is_access_denied(&d(
+            "ec2:DescribeNetworkAcls answered UnauthorizedOperation: You are not authorized to perform this operation."
+        )));
         assert!(is_access_denied(&d("lambda:GetFunction answered AccessDeniedException: User is not authorized")));
         assert!(is_access_denied(&d("iam:GetRole answered AccessDenied")));
         assert!(!is_access_denied(&d("ec2:DescribeNetworkAcls answered RequestLimitExceeded: Request limit exceeded.")));

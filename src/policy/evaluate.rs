@@ -134,7 +134,8 @@ mod tests {
     #[test]
     fn a_named_principal_applies_only_to_that_caller() {
         let role = "arn:aws:iam::123456789012:role/orders-producer";
-        let doc = format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{role}"]}},"Action":"sqs:SendMessage","Resource":"*"}}]}}"#);
+        let doc =
+            format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":["{role}"]}},"Action":"sqs:SendMessage","Resource":"*"}}]}}"#);
         assert_eq!(decide(&doc, "sqs:SendMessage", Some(role)), Decision::Allowed);
         assert_eq!(decide(&doc, "sqs:SendMessage", Some("arn:aws:iam::123456789012:role/other")), Decision::NotAllowed);
         assert_eq!(decide(&doc, "sqs:SendMessage", None), Decision::NotAllowed);

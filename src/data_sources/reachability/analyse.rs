@@ -143,11 +143,23 @@ pub fn analyse(net: &Network, ask: &Ask) -> Report {
         findings.push(Finding::new(
             Kind::FunctionNotInVpc,
             &f.name,
-            format!("Lambda function {} is not in a VPC: it reaches {} over Lambda's own network, not through this VPC.", f.name, ask.short()),
+            format!(
+                "Lambda function {} is not in a VPC: it reaches {} over Lambda's own network, not through this VPC.",
+                f.name,
+                ask.short()
+            ),
             "Give the function subnets and security groups (vpc_config) to keep its traffic private.".to_string(),
         ));
-        let dns = Dns { host, resolves_to: "public".into(), reason: "The function is outside any VPC, where the name resolves publicly.".into() };
-        return Report { name: ask.name.clone(), service_name: ask.service_name.clone(), path: PathKind::LambdaNetwork, path_id: String::new(), dns, findings };
+        let dns =
+            Dns { host, resolves_to: "public".into(), reason: "The function is outside any VPC, where the name resolves publicly.".into() };
+        return Report {
+            name: ask.name.clone(),
+            service_name: ask.service_name.clone(),
+            path: PathKind::LambdaNetwork,
+            path_id: String::new(),
+            dns,
+            findings,
+        };
     }
     let mut v = Walk { net, ask, findings };
     let (path, path_id, dns) = v.path(host);
@@ -236,12 +248,19 @@ impl<'a> Walk<'a> {
             self.add(
                 Kind::PrivateDnsOff,
                 &e.id,
-                format!("Endpoint {} has private DNS off, so {} still resolves to public addresses and skips it.", e.id, self.ask.default_host(&self.net.region)),
+                format!(
+                    "Endpoint {} has private DNS off, so {} still resolves to public addresses and skips it.",
+                    e.id,
+                    self.ask.default_host(&self.net.region)
+                ),
                 "Turn private DNS on for the endpoint, or point the SDK at the endpoint's own DNS name.".to_string(),
             );
             return Err(format!("Endpoint {} has private DNS off.", e.id));
         }
-        for (on, attribute, kind) in [(self.net.dns_support, "enableDnsSupport", Kind::VpcDnsSupportOff), (self.net.dns_hostnames, "enableDnsHostnames", Kind::VpcDnsHostnamesOff)] {
+        for (on, attribute, kind) in [
+            (self.net.dns_support, "enableDnsSupport", Kind::VpcDnsSupportOff),
+            (self.net.dns_hostnames, "enableDnsHostnames", Kind::VpcDnsHostnamesOff),
+        ] {
             if on == Some(false) {
                 self.add(
                     kind,
@@ -266,9 +285,17 @@ impl<'a> Walk<'a> {
     fn public_path(&mut self, gateway: Option<&'a Endpoint>, dns: Dns, interface: Option<&Endpoint>) -> (PathKind, String, Dns) {
         let Some(tables) = self.net.tables.clone() else { return (PathKind::None, String::new(), dns) };
         let mut chosen: Option<(PathKind, String)> = None;
-        for subnet in self.net.client_subnet_ids.clone() {
-            let Some(table) = table_of(&tables, &subnet) else { continue };
-            let (kind, id) = self.route_out(table, &subnet, gateway, interface);
+        // Each table once, with the client subnets it serves.
+        let mut served: Vec<(&Table, Vec<String>)> = vec![];
+        for subnet in &self.net.client_subnet_ids {
+            let Some(table) = table_of(&tables, subnet) else { continue };
+            match served.iter_mut().find(|(t, _)| t.id == table.id) {
+                Some((_, subnets)) => subnets.push(subnet.clone()),
+                None => served.push((table, vec![subnet.clone()])),
+            }
+        }
+        for (table, subnets) in served {
+            let (kind, id) = self.route_out(table, &subnets.join(", "), gateway, interface);
             // The weakest subnet decides: None over NAT/IGW over endpoint.
             let rank = |k: &PathKind| match k {
                 PathKind::None => 0,
@@ -297,7 +324,13 @@ impl<'a> Walk<'a> {
     /// How public traffic leaves `subnet` through `table`, with findings.
     fn route_out(&mut self, table: &Table, subnet: &str, gateway: Option<&Endpoint>, interface: Option<&Endpoint>) -> (PathKind, String) {
         let short = self.ask.short();
-        if let Some(g) = gateway.filter(|g| table.routes.iter().any(|r| r.active && r.target == Target::Endpoint(g.id.clone()))) {
+        // AWS lists the endpoint's tables on it and puts its route in each;
+        // either says the table is served (moto adds the route only for
+        // tables given at create).
+        let on_table = |g: &&Endpoint| {
+            g.route_table_ids.contains(&table.id) || table.routes.iter().any(|r| r.active && r.target == Target::Endpoint(g.id.clone()))
+        };
+        if let Some(g) = gateway.filter(on_table) {
             return (PathKind::GatewayEndpoint, g.id.clone());
         }
         let default = table.routes.iter().find(|r| r.active && r.destination == ANYWHERE).map(|r| r.target.clone());
@@ -315,7 +348,10 @@ impl<'a> Walk<'a> {
         if let Some(g) = gateway {
             let inbound_only = interface.is_some_and(|i| i.private_dns_only_for_inbound_resolver_endpoint == Some(true));
             let why = if inbound_only {
-                format!(", and S3 Interface endpoint {} answers its private name only to inbound resolvers", interface.map(|i| i.id.as_str()).unwrap_or(""))
+                format!(
+                    ", and S3 Interface endpoint {} answers its private name only to inbound resolvers",
+                    interface.map(|i| i.id.as_str()).unwrap_or("")
+                )
             } else {
                 String::new()
             };
@@ -334,13 +370,18 @@ impl<'a> Walk<'a> {
             (_, PathKind::NatGateway) => self.add(
                 Kind::ThroughNat,
                 &out.1,
-                format!("{short} is reached from {subnet} through NAT gateway {}: it works, and every GB is billed as NAT processing.", out.1),
+                format!(
+                    "{short} is reached from {subnet} through NAT gateway {}: it works, and every GB is billed as NAT processing.",
+                    out.1
+                ),
                 format!("Add an endpoint for {short} to keep the traffic private and off the NAT bill."),
             ),
             (Some(Target::InternetGateway(igw)), PathKind::None) => self.add(
                 Kind::InternetGatewayWithoutPublicAddress,
                 igw,
-                format!("{subnet} routes to internet gateway {igw}, but a Lambda function's network interfaces have no public address: {hang}."),
+                format!(
+                    "{subnet} routes to internet gateway {igw}, but a Lambda function's network interfaces have no public address: {hang}."
+                ),
                 format!("Add an endpoint for {short}, or route the subnet through a NAT gateway."),
             ),
             (_, PathKind::None) if gateway.is_none() => self.add(
@@ -348,7 +389,11 @@ impl<'a> Walk<'a> {
                 &table.id,
                 format!(
                     "{} and route table {} of {subnet} has no NAT or internet route: {hang}.",
-                    if interface.is_some() { format!("{short}'s name resolves to its public addresses") } else { format!("No endpoint for {short} serves {subnet}") },
+                    if interface.is_some() {
+                        format!("{short}'s name resolves to its public addresses")
+                    } else {
+                        format!("No endpoint for {short} serves {subnet}")
+                    },
                     table.id
                 ),
                 format!("Add an endpoint for {short} (privatelink_service_endpoint_bundle)."),
@@ -374,23 +419,45 @@ impl<'a> Walk<'a> {
         let targets: Vec<&Subnet> = e.subnet_ids.iter().filter_map(|s| self.subnet(s)).collect();
         if self.net.groups.is_some() {
             let client_groups = self.groups(&self.net.client_group_ids);
-            let ok = targets.iter().all(|t| client_groups.iter().any(|g| g.rules.iter().any(|r| allows(r, Direction::Egress, &e.security_group_ids, &t.cidr_block))));
+            let ok = targets.iter().all(|t| {
+                client_groups.iter().any(|g| g.rules.iter().any(|r| allows(r, Direction::Egress, &e.security_group_ids, &t.cidr_block)))
+            });
             if !ok {
                 self.add(
                     Kind::ClientEgressMissing,
                     &self.net.client_group_ids.join(","),
-                    format!("No egress rule of the client's groups ({}) allows TCP 443 to endpoint {}'s groups ({}) or subnets.", self.net.client_group_ids.join(", "), e.id, e.security_group_ids.join(", ")),
-                    format!("Add egress TCP 443 to {} to one of the client's groups.", e.security_group_ids.first().map(String::as_str).unwrap_or("the endpoint's group")),
+                    format!(
+                        "No egress rule of the client's groups ({}) allows TCP 443 to endpoint {}'s groups ({}) or subnets.",
+                        self.net.client_group_ids.join(", "),
+                        e.id,
+                        e.security_group_ids.join(", ")
+                    ),
+                    format!(
+                        "Add egress TCP 443 to {} to one of the client's groups.",
+                        e.security_group_ids.first().map(String::as_str).unwrap_or("the endpoint's group")
+                    ),
                 );
             }
             let endpoint_groups = self.groups(&e.security_group_ids);
-            let ok = clients.iter().all(|c| endpoint_groups.iter().any(|g| g.rules.iter().any(|r| allows(r, Direction::Ingress, &self.net.client_group_ids, &c.cidr_block))));
+            let ok = clients.iter().all(|c| {
+                endpoint_groups
+                    .iter()
+                    .any(|g| g.rules.iter().any(|r| allows(r, Direction::Ingress, &self.net.client_group_ids, &c.cidr_block)))
+            });
             if !ok {
                 self.add(
                     Kind::EndpointIngressMissing,
                     &e.security_group_ids.join(","),
-                    format!("No ingress rule of endpoint {}'s groups ({}) allows TCP 443 from the client's groups ({}) or subnets.", e.id, e.security_group_ids.join(", "), self.net.client_group_ids.join(", ")),
-                    format!("Add ingress TCP 443 from {} to the endpoint's group.", self.net.client_group_ids.first().map(String::as_str).unwrap_or("the client's group")),
+                    format!(
+                        "No ingress rule of endpoint {}'s groups ({}) allows TCP 443 from the client's groups ({}) or subnets.",
+                        e.id,
+                        e.security_group_ids.join(", "),
+                        self.net.client_group_ids.join(", ")
+                    ),
+                    format!(
+                        "Add ingress TCP 443 from {} to the endpoint's group.",
+                        self.net.client_group_ids.first().map(String::as_str).unwrap_or("the client's group")
+                    ),
                 );
             }
         }
@@ -398,10 +465,42 @@ impl<'a> Walk<'a> {
             for c in &clients {
                 for t in targets.iter().filter(|t| t.id != c.id) {
                     // Traffic inside one subnet never crosses its ACL.
-                    self.acl_hop(&acls, c, true, HTTPS, &t.cidr_block, Kind::AclDeniesClientEgress, &format!("TCP 443 to endpoint subnet {}", t.id));
-                    self.acl_hop(&acls, c, false, EPHEMERAL, &t.cidr_block, Kind::AclDeniesClientReturn, &format!("the replies (TCP 1024-65535) from endpoint subnet {}", t.id));
-                    self.acl_hop(&acls, t, false, HTTPS, &c.cidr_block, Kind::AclDeniesEndpointIngress, &format!("TCP 443 from client subnet {}", c.id));
-                    self.acl_hop(&acls, t, true, EPHEMERAL, &c.cidr_block, Kind::AclDeniesEndpointReturn, &format!("the replies (TCP 1024-65535) to client subnet {}", c.id));
+                    self.acl_hop(
+                        &acls,
+                        c,
+                        true,
+                        HTTPS,
+                        &t.cidr_block,
+                        Kind::AclDeniesClientEgress,
+                        &format!("TCP 443 to endpoint subnet {}", t.id),
+                    );
+                    self.acl_hop(
+                        &acls,
+                        c,
+                        false,
+                        EPHEMERAL,
+                        &t.cidr_block,
+                        Kind::AclDeniesClientReturn,
+                        &format!("the replies (TCP 1024-65535) from endpoint subnet {}", t.id),
+                    );
+                    self.acl_hop(
+                        &acls,
+                        t,
+                        false,
+                        HTTPS,
+                        &c.cidr_block,
+                        Kind::AclDeniesEndpointIngress,
+                        &format!("TCP 443 from client subnet {}", c.id),
+                    );
+                    self.acl_hop(
+                        &acls,
+                        t,
+                        true,
+                        EPHEMERAL,
+                        &c.cidr_block,
+                        Kind::AclDeniesEndpointReturn,
+                        &format!("the replies (TCP 1024-65535) to client subnet {}", c.id),
+                    );
                 }
             }
         }
@@ -429,7 +528,7 @@ impl<'a> Walk<'a> {
         self.add(
             kind,
             &acl.id,
-            format!("Network ACL {} of {} denies {what} at {rule} (port {port} is refused).", acl.id, subnet.id, ),
+            format!("Network ACL {} of {} denies {what} at {rule} (port {port} is refused).", acl.id, subnet.id,),
             format!("Allow {way} {what} in network ACL {} before {rule}.", acl.id),
         );
     }
@@ -442,7 +541,13 @@ impl<'a> Walk<'a> {
             .map(|g| {
                 let tables = self.net.tables.as_deref().unwrap_or_default();
                 let mut ids: Vec<String> = g.prefix_list_id.iter().cloned().collect();
-                ids.extend(tables.iter().flat_map(|t| &t.routes).filter(|r| r.target == Target::Endpoint(g.id.clone())).map(|r| r.destination.clone()));
+                ids.extend(
+                    tables
+                        .iter()
+                        .flat_map(|t| &t.routes)
+                        .filter(|r| r.target == Target::Endpoint(g.id.clone()))
+                        .map(|r| r.destination.clone()),
+                );
                 ids
             })
             .unwrap_or_default();
@@ -464,7 +569,10 @@ impl<'a> Walk<'a> {
                 self.add(
                     Kind::ClientEgressMissing,
                     &self.net.client_group_ids.join(","),
-                    format!("No egress rule of the client's groups ({}) allows TCP 443 to {to}, where {short}'s public addresses are.", self.net.client_group_ids.join(", ")),
+                    format!(
+                        "No egress rule of the client's groups ({}) allows TCP 443 to {to}, where {short}'s public addresses are.",
+                        self.net.client_group_ids.join(", ")
+                    ),
                     format!("Add egress TCP 443 to {to} to one of the client's groups."),
                 );
             }
@@ -472,8 +580,24 @@ impl<'a> Walk<'a> {
         if let Some(acls) = self.net.acls.clone() {
             let clients: Vec<&Subnet> = self.net.client_subnet_ids.iter().filter_map(|s| self.subnet(s)).collect();
             for c in clients {
-                self.acl_hop(&acls, c, true, HTTPS, ANYWHERE, Kind::AclDeniesClientEgress, &format!("TCP 443 to {short}'s public addresses ({ANYWHERE})"));
-                self.acl_hop(&acls, c, false, EPHEMERAL, ANYWHERE, Kind::AclDeniesClientReturn, &format!("the replies (TCP 1024-65535) from {short}'s public addresses ({ANYWHERE})"));
+                self.acl_hop(
+                    &acls,
+                    c,
+                    true,
+                    HTTPS,
+                    ANYWHERE,
+                    Kind::AclDeniesClientEgress,
+                    &format!("TCP 443 to {short}'s public addresses ({ANYWHERE})"),
+                );
+                self.acl_hop(
+                    &acls,
+                    c,
+                    false,
+                    EPHEMERAL,
+                    ANYWHERE,
+                    Kind::AclDeniesClientReturn,
+                    &format!("the replies (TCP 1024-65535) from {short}'s public addresses ({ANYWHERE})"),
+                );
             }
         }
     }

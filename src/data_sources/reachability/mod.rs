@@ -110,7 +110,13 @@ impl Scalar for FlatFindings {
 }
 
 fn finding_type(with_service: bool) -> Type {
-    let mut fields = vec![("kind", Type::String), ("severity", Type::String), ("object", Type::String), ("message", Type::String), ("fix", Type::String)];
+    let mut fields = vec![
+        ("kind", Type::String),
+        ("severity", Type::String),
+        ("object", Type::String),
+        ("message", Type::String),
+        ("fix", Type::String),
+    ];
     if with_service {
         fields.push(("service", Type::String));
     }
@@ -185,8 +191,13 @@ impl DataSource for Reachability {
                 analyse(&net, &Ask::new(name, &net.region, asked))
             })
             .collect();
-        let vpc = net.subnets.as_deref().unwrap_or_default().iter().find(|s| net.client_subnet_ids.contains(&s.id)).map(|s| s.vpc_id.clone());
-        tracing::debug!(services = reports.len(), findings = reports.iter().map(|r| r.findings.len()).sum::<usize>(), "reachability checked");
+        let vpc =
+            net.subnets.as_deref().unwrap_or_default().iter().find(|s| net.client_subnet_ids.contains(&s.id)).map(|s| s.vpc_id.clone());
+        tracing::debug!(
+            services = reports.len(),
+            findings = reports.iter().map(|r| r.findings.len()).sum::<usize>(),
+            "reachability checked"
+        );
         let who = m.function_name.owned().unwrap_or_else(|| m.subnet_ids.strings().join(","));
         m.id.set_known(format!("{who}:{}", m.services.strings().join(",")));
         m.vpc_id.set_known(vpc.unwrap_or_default());
@@ -204,14 +215,19 @@ fn validate(m: &ReachabilityModel) -> Diagnostics {
     let (subnets, groups) = (!m.subnet_ids.is_null(), !m.security_group_ids.is_null());
     if by_function && (subnets || groups) {
         let at = if subnets { &m.subnet_ids.path } else { &m.security_group_ids.path };
-        d.push(Diagnostic::error("Conflicting client", "Give function_name, or subnet_ids with security_group_ids, not both.").at(at.clone()));
+        d.push(
+            Diagnostic::error("Conflicting client", "Give function_name, or subnet_ids with security_group_ids, not both.").at(at.clone()),
+        );
     } else if !by_function && !subnets && !groups {
         d.push(
-            Diagnostic::error("No client", "Give function_name (a Lambda function), or subnet_ids with security_group_ids.").at(m.function_name.path.clone()),
+            Diagnostic::error("No client", "Give function_name (a Lambda function), or subnet_ids with security_group_ids.")
+                .at(m.function_name.path.clone()),
         );
     } else if subnets != groups && !by_function {
         let missing = if subnets { &m.security_group_ids.path } else { &m.subnet_ids.path };
-        d.push(Diagnostic::error("Incomplete client", "subnet_ids and security_group_ids go together: a client has both.").at(missing.clone()));
+        d.push(
+            Diagnostic::error("Incomplete client", "subnet_ids and security_group_ids go together: a client has both.").at(missing.clone()),
+        );
     }
     for (prefix, a) in [("subnet", &m.subnet_ids), ("sg", &m.security_group_ids)] {
         for (i, id) in a.get().iter().flat_map(|s| s.indexed()) {
@@ -236,7 +252,13 @@ fn validate(m: &ReachabilityModel) -> Diagnostics {
         for (service, list) in &actions.0 {
             let at = m.actions.path.key(service);
             if m.services.is_wholly_known() && !services.iter().any(|(_, s)| *s == service) {
-                d.push(Diagnostic::error("Actions for an unlisted service", format!("{service} is not in services; the keys of actions name services listed there.")).at(at.clone()));
+                d.push(
+                    Diagnostic::error(
+                        "Actions for an unlisted service",
+                        format!("{service} is not in services; the keys of actions name services listed there."),
+                    )
+                    .at(at.clone()),
+                );
             }
             for (i, action) in list.known().into_iter().flat_map(|l| l.indexed()) {
                 if let Err(e) = action_name(action) {
@@ -262,7 +284,10 @@ fn service_name(s: &str) -> Result<(), String> {
 /// An IAM action, `prefix:Name`, with IAM's wildcards allowed.
 fn action_name(a: &str) -> Result<(), String> {
     let valid = a.split_once(':').is_some_and(|(p, n)| {
-        !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+        !p.is_empty()
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !n.is_empty()
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
     });
     if valid {
         Ok(())

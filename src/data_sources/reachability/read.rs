@@ -19,7 +19,11 @@ pub enum Client {
 }
 
 /// A read's answer, or None with the refusal recorded in `unreadable`.
-async fn tolerate<T>(unreadable: &std::sync::Mutex<Vec<(String, String)>>, call: &str, read: impl Future<Output = PartResult<T>>) -> Result<Option<T>, Diagnostic> {
+async fn tolerate<T>(
+    unreadable: &std::sync::Mutex<Vec<(String, String)>>,
+    call: &str,
+    read: impl Future<Output = PartResult<T>>,
+) -> Result<Option<T>, Diagnostic> {
     match read.await {
         Ok(t) => Ok(Some(t)),
         Err(d) if is_access_denied(&d) => {
@@ -41,7 +45,8 @@ pub async fn network(ctx: &Ctx, client: &Client) -> Result<Network, Diagnostic> 
                 return Ok(net);
             };
             let f = found.ok_or_else(|| {
-                Diagnostic::error("Function not found", format!("Lambda function {name} does not exist in {}.", ctx.aws.region)).at(Path::attr("function_name"))
+                Diagnostic::error("Function not found", format!("Lambda function {name} does not exist in {}.", ctx.aws.region))
+                    .at(Path::attr("function_name"))
             })?;
             net.function = Some(FunctionFacts {
                 name: f.name.clone(),
@@ -66,7 +71,8 @@ pub async fn network(ctx: &Ctx, client: &Client) -> Result<Network, Diagnostic> 
     let client_subnets = vpc::subnets(ec2, &net.client_subnet_ids).await?;
     let Some(vpc_id) = client_subnets.first().map(|s| s.vpc_id.clone()) else {
         let at = if matches!(client, Client::Function(_)) { "function_name" } else { "subnet_ids" };
-        return Err(Diagnostic::error("Subnets not found", format!("None of the subnets {} exists.", net.client_subnet_ids.join(", "))).at(Path::attr(at)));
+        return Err(Diagnostic::error("Subnets not found", format!("None of the subnets {} exists.", net.client_subnet_ids.join(", ")))
+            .at(Path::attr(at)));
     };
     let u = &unreadable;
     let (dns, endpoints, acls, tables, subnets) = futures::try_join!(
@@ -99,4 +105,3 @@ pub async fn network(ctx: &Ctx, client: &Client) -> Result<Network, Diagnostic> 
     net.unreadable = unreadable.into_inner().unwrap();
     Ok(net)
 }
-
