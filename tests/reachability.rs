@@ -523,7 +523,7 @@ async fn an_s3_gateway_endpoint_missing_from_the_clients_route_table() {
 /// The docs' figure: one function and three services cost the same reads
 /// as one service, batched.
 #[tokio::test]
-async fn one_function_and_three_services_take_eleven_reads() {
+async fn one_function_and_three_services_take_ten_reads() {
     let bed = bed().await;
     let f = fixture(&bed.aws, true).await;
     f.sqs_endpoint(&bed.aws.ec2, true, None).await;

@@ -316,3 +316,73 @@ every_terraform! {
         assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
     }
 }
+
+/// A top-level reachability read of `function` (known to every Terraform
+/// version, unlike the examples' `check` blocks), read once `after` exists.
+fn reach_file(function: &str, services: &str, after: &str) -> String {
+    format!(
+        r#"
+data "privatelink_reachability" "probe" {{
+  function_name = {function}
+  services      = {services}
+  depends_on    = [{after}]
+}}
+output "probe_reachable" {{ value = data.privatelink_reachability.probe.reachable }}
+output "probe_findings" {{ value = data.privatelink_reachability.probe.findings }}
+output "probe_paths" {{ value = [for s in data.privatelink_reachability.probe.service : "${{s.name}}=${{s.path.kind}}"] }}
+"#
+    )
+}
+
+every_terraform! {
+    /// Both examples' functions reach their services with no finding,
+    /// through Terraform; on 1.5 and later the examples' `check` blocks
+    /// pass quietly, and warn, naming the hop and the fix, once a rule the
+    /// path needs is removed behind Terraform's back.
+    fn the_examples_functions_reach_their_services_and_their_checks_warn_when_a_hop_breaks(version) {
+        let checks = common::terraform::has_check_blocks(version);
+        for (example, function, services, after, paths) in [
+            ("private-lambda-sqs", "privatelink_private_lambda_pipeline.orders.producer_function_arn", r#"["sqs"]"#, "privatelink_private_lambda_pipeline.orders", vec!["sqs=interface_endpoint"]),
+            ("lambda-s3-endpoint", "var.app_function_name", r#"["s3", "sqs"]"#, "privatelink_service_endpoint_bundle.app", vec!["s3=gateway_endpoint", "sqs=interface_endpoint"]),
+        ] {
+            let moto = Moto::start();
+            let url = moto.url();
+            let net = common::network(&url);
+            let vars = example_vars(&url, &net);
+            let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let tf = Terraform::from_example_v(version, example);
+            assert_eq!(tf.workdir().join("checks.tf").exists(), checks, "checks.tf only where Terraform knows check blocks");
+            tf.write("reach.tf", &reach_file(function, services, after));
+            tf.init();
+            let applied = tf.apply(&refs).ok("apply");
+            assert!(!applied.all().contains("Check block assertion"), "{example}: {}", applied.all());
+            let out = tf.outputs();
+            assert_eq!(out["probe_reachable"]["value"], serde_json::json!(true), "{example}: {out}");
+            assert_eq!(out["probe_findings"]["value"], serde_json::json!([]), "{example}: {out}");
+            assert_eq!(out["probe_paths"]["value"], serde_json::json!(paths), "{example}: {out}");
+
+            if example == "lambda-s3-endpoint" {
+                // The app's group loses its HTTPS egress out of band (the
+                // bundle does not own it): the read says so, and so does the check.
+                let group = common::var(&net, "app_security_group_id").to_string();
+                let rt = tokio::runtime::Runtime::new().unwrap();
+                rt.block_on(async {
+                    let aws = common::aws(&moto.plain_url()).await;
+                    let rules = aws.ec2.describe_security_group_rules().filters(aws_sdk_ec2::types::Filter::builder().name("group-id").values(&group).build()).send().await.unwrap();
+                    let egress: Vec<String> = rules.security_group_rules().iter().filter(|r| r.is_egress() == Some(true)).filter_map(|r| r.security_group_rule_id().map(str::to_string)).collect();
+                    aws.ec2.revoke_security_group_egress().group_id(&group).set_security_group_rule_ids(Some(egress)).send().await.unwrap();
+                });
+                let all = tf.plan(&refs).all();
+                if checks {
+                    assert!(all.contains("Check block assertion failed") && all.contains("No egress rule of the client's groups"), "{example}: {all}");
+                }
+                let refreshed = tf.apply(&refs).ok("apply after the break");
+                let out = tf.outputs();
+                assert_eq!(out["probe_reachable"]["value"], serde_json::json!(false), "{example}: {out} {}", refreshed.all());
+                let kinds: Vec<&str> = out["probe_findings"]["value"].as_array().unwrap().iter().map(|f| f["kind"].as_str().unwrap()).collect();
+                assert_eq!(kinds, ["client_egress_missing", "client_egress_missing"], "{example}: {out}");
+            }
+            tf.destroy(&refs).ok("destroy");
+        }
+    }
+}

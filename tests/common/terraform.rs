@@ -103,7 +103,7 @@ impl Terraform {
     /// `from_example` run by Terraform `version` (one of `VERSIONS`).
     pub fn from_example_v(version: &str, folder: &str) -> Terraform {
         let mut t = Terraform::new_v(version, &[]);
-        copy_tree(&super::root().join("examples"), &t.dir.path().join("work"));
+        copy_tree(&super::root().join("examples"), &t.dir.path().join("work"), has_check_blocks(t.version));
         t.sub = PathBuf::from(folder);
         assert!(t.workdir().is_dir(), "no examples/{folder}");
         t
@@ -284,16 +284,29 @@ fn cli_config_text(mirror: &Path) -> String {
 /// HOST/NAMESPACE/TYPE/VERSION/OS_ARCH/terraform-provider-TYPE_vVERSION
 /// Copies `from` into `to`, leaving out what a local run left behind
 /// (.terraform, state files, lock files).
-fn copy_tree(from: &Path, to: &Path) {
+/// Whether Terraform `version` knows `check` blocks (1.5 and later).
+pub fn has_check_blocks(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5)
+}
+
+/// Copies the examples tree. Without `checks` (Terraform before 1.5),
+/// the `checks.tf` files are left out, as their comments tell users of
+/// older Terraform to do: they hold only `check` blocks.
+fn copy_tree(from: &Path, to: &Path, checks: bool) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap().flatten() {
         let name = e.file_name().to_string_lossy().to_string();
-        if name == ".terraform" || name.starts_with("terraform.tfstate") || name == ".terraform.lock.hcl" {
+        if name == ".terraform"
+            || name.starts_with("terraform.tfstate")
+            || name == ".terraform.lock.hcl"
+            || (!checks && name == "checks.tf")
+        {
             continue;
         }
         let p = e.path();
         if p.is_dir() {
-            copy_tree(&p, &to.join(&name));
+            copy_tree(&p, &to.join(&name), checks);
         } else {
             std::fs::copy(&p, to.join(&name)).unwrap();
         }

@@ -388,11 +388,11 @@ impl<'a> Walk<'a> {
                 Kind::NoPath,
                 &table.id,
                 format!(
-                    "{} and route table {} of {subnet} has no NAT or internet route: {hang}.",
+                    "{}, and route table {} of {subnet} has no NAT or internet route: {hang}.",
                     if interface.is_some() {
                         format!("{short}'s name resolves to its public addresses")
                     } else {
-                        format!("No endpoint for {short} serves {subnet}")
+                        format!("No endpoint for {short} in the VPC")
                     },
                     table.id
                 ),

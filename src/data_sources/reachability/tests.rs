@@ -415,3 +415,21 @@ fn every_finding_kind_has_a_distinct_name() {
     names.dedup();
     assert_eq!(names.len(), Kind::ALL.len());
 }
+
+#[test]
+fn the_docs_list_every_finding_kind_and_no_other() {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/data-sources/reachability.md")).unwrap();
+    let table = &page[page.find("## Findings").expect("a Findings section")..];
+    let listed: Vec<&str> = table.lines().filter_map(|l| l.strip_prefix("| `")).filter_map(|l| l.split('`').next()).collect();
+    let mut known: Vec<&str> = Kind::ALL.iter().map(|k| k.name()).collect();
+    let mut listed_sorted = listed.clone();
+    listed_sorted.sort();
+    known.sort();
+    assert_eq!(listed_sorted, known);
+    // The severity column says which block by default.
+    for k in Kind::ALL {
+        let row = table.lines().find(|l| l.starts_with(&format!("| `{}` |", k.name()))).unwrap();
+        let severity = row.split('|').nth(2).unwrap().trim();
+        assert_eq!(severity.starts_with("error"), k.blocks_by_default(), "{row}");
+    }
+}
