@@ -249,8 +249,17 @@ fn config(client: Vec<(&str, V)>, services: &[&str], actions: Vec<(&str, Vec<&st
 
 /// ReadDataSource over gRPC with the provider pointed at `url`.
 async fn read_at(plugin: &Plugin, url: &str, config: V) -> Result<V, Vec<pb::Diagnostic>> {
+    read_as(plugin, url, None, config).await
+}
+
+/// `read_at` with the provider given an IAM user's keys.
+async fn read_as(plugin: &Plugin, url: &str, keys: Option<(&str, &str)>, config: V) -> Result<V, Vec<pb::Diagnostic>> {
     let mut client = plugin.client().await;
-    let provider = obj(vec![("region", s("us-east-1")), ("endpoints", endpoints(url))]);
+    let mut provider = vec![("region", s("us-east-1")), ("endpoints", endpoints(url))];
+    if let Some((access, secret)) = keys {
+        provider.extend([("access_key", s(access)), ("secret_key", s(secret))]);
+    }
+    let provider = obj(provider);
     let r = client
         .configure_provider(pb::configure_provider::Request {
             terraform_version: "1.6.6".into(),
@@ -569,7 +578,56 @@ async fn subnets_and_groups_instead_of_a_function_and_bad_input_at_its_path() {
     let paths: Vec<String> = errors(&d).iter().map(|d| common::driver::path_of(d)).collect();
     assert_eq!(paths, ["subnet_ids", "services[1]"]);
     assert!(counting.calls().is_empty(), "{:?}", counting.calls());
-    // A function that does not exist: an error at function_name.
-    let d = read_at(&bed.plugin, &bed.moto.url(), config(function("nope"), &["sqs"], vec![])).await.unwrap_err();
-    assert_eq!(errors(&d).iter().map(|d| common::driver::path_of(d)).collect::<Vec<_>>(), ["function_name"]);
+    // A function that does not exist is a finding, not an error: in a
+    // check, a function deleted behind Terraform's back must not fail the
+    // plan that makes it again.
+    let state = read(&bed, config(function("nope"), &["sqs"], vec![])).await;
+    assert_eq!(findings(&state), vec![pair("client_not_found", "Lambda function nope")]);
+    assert!(!reachable(&state));
+}
+
+/// An IAM user for moto's enforcement: its keys, with `policy` inline.
+async fn user(aws: &Aws, name: &str, policy: &str) -> (String, String) {
+    aws.iam.create_user().user_name(name).send().await.unwrap();
+    aws.iam.put_user_policy().user_name(name).policy_name("inline").policy_document(policy).send().await.unwrap();
+    let key = aws.iam.create_access_key().user_name(name).send().await.unwrap();
+    let key = key.access_key().unwrap();
+    (key.access_key_id().to_string(), key.secret_access_key().to_string())
+}
+
+/// Credentials whose policy denies ec2:DescribeNetworkAcls: the ACL hops
+/// are reported as not checked, every other hop is checked, and the read
+/// succeeds. moto enforces IAM here (after INITIAL_NO_AUTH_ACTION_COUNT
+/// calls, the three that make an administrator). moto quirk: it answers
+/// EC2's refusal as AccessDenied, where EC2 answers UnauthorizedOperation;
+/// both count as a refusal. The provider reads plain moto: the rules proxy
+/// consults moto with unsigned calls, which enforcement refuses.
+#[tokio::test]
+async fn a_read_refused_for_lack_of_permission_is_a_finding_not_a_failure() {
+    let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
+    let anyone = common::aws(&moto.plain_url()).await;
+    let (ak, sk) = user(&anyone, "admin", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).await;
+    let admin = common::aws_as(&moto.plain_url(), &ak, &sk).await;
+    let role = admin.iam.create_role().role_name("fn-role").assume_role_policy_document(TRUST).send().await.unwrap();
+    let role = role.role().unwrap().arn().to_string();
+    let reader_policy = r#"{"Version":"2012-10-17","Statement":[
+        {"Effect":"Allow","Action":["ec2:Describe*","lambda:GetFunction","sts:GetCallerIdentity"],"Resource":"*"},
+        {"Effect":"Deny","Action":"ec2:DescribeNetworkAcls","Resource":"*"}]}"#;
+    let (rk, rs) = user(&admin, "reader", reader_policy).await;
+    let bed = Bed { moto, aws: admin, plugin: Plugin::start(&[]), role };
+    let f = fixture(&bed.aws, true).await;
+    let endpoint = f.sqs_endpoint(&bed.aws.ec2, true, None).await;
+    f.function(&bed, "producer", &[&f.a]).await;
+    let state = read_as(&bed.plugin, &bed.moto.plain_url(), Some((&rk, &rs)), config(function("producer"), &["sqs"], vec![]))
+        .await
+        .unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert_eq!(findings(&state), vec![pair("could_not_check", "ec2:DescribeNetworkAcls")]);
+    assert_eq!(text(finding(&state, "could_not_check"), "severity"), "warning");
+    assert!(reachable(&state));
+    let path = field(&field(&state, "service").as_array().unwrap()[0], "path").clone();
+    assert_eq!((text(&path, "kind"), text(&path, "id")), ("interface_endpoint".into(), endpoint));
+    // The same hop denied by an ACL is not reported: it was not read.
+    f.deny_on_default_acl(&bed.aws.ec2, true, (443, 443)).await;
+    let state = read_as(&bed.plugin, &bed.moto.plain_url(), Some((&rk, &rs)), config(function("producer"), &["sqs"], vec![])).await.unwrap();
+    assert_eq!(findings(&state), vec![pair("could_not_check", "ec2:DescribeNetworkAcls")]);
 }

@@ -39,6 +39,8 @@ pub struct Network {
     pub tables: Option<Vec<Table>>,
     /// Reads AWS refused: (call, AWS's answer).
     pub unreadable: Vec<(String, String)>,
+    /// The function or subnets asked about do not exist (what is missing).
+    pub missing: Option<String>,
 }
 
 /// A service asked about: as the user wrote it, AWS's full name, and the
@@ -138,6 +140,16 @@ pub fn analyse(net: &Network, ask: &Ask) -> Report {
             format!("{call} was refused ({answer}), so the hops it reads were not checked."),
             format!("Allow {call} to the credentials Terraform uses."),
         ));
+    }
+    if let Some(what) = &net.missing {
+        findings.push(Finding::new(
+            Kind::ClientNotFound,
+            what,
+            format!("{what} does not exist in {}: there is nothing to check.", net.region),
+            "Check the name and region, or create it first.".to_string(),
+        ));
+        let dns = Dns { host, resolves_to: String::new(), reason: "Not checked: the client does not exist.".into() };
+        return Report { name: ask.name.clone(), service_name: ask.service_name.clone(), path: PathKind::None, path_id: String::new(), dns, findings };
     }
     if let Some(f) = net.function.as_ref().filter(|f| !f.in_vpc) {
         findings.push(Finding::new(

@@ -5,6 +5,7 @@
 /// (a test checks the list is complete).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
+    ClientNotFound,
     CouldNotCheck,
     FunctionNotInVpc,
     EndpointNotAvailable,
@@ -28,7 +29,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 21] = [
+        Kind::ClientNotFound,
         Kind::CouldNotCheck,
         Kind::FunctionNotInVpc,
         Kind::EndpointNotAvailable,
@@ -53,6 +55,7 @@ impl Kind {
 
     pub fn name(self) -> &'static str {
         match self {
+            Kind::ClientNotFound => "client_not_found",
             Kind::CouldNotCheck => "could_not_check",
             Kind::FunctionNotInVpc => "function_not_in_vpc",
             Kind::EndpointNotAvailable => "endpoint_not_available",

@@ -9,7 +9,7 @@ use std::future::Future;
 use super::analyse::{FunctionFacts, Network};
 use crate::aws::is_access_denied;
 use crate::ctx::Ctx;
-use crate::diag::{Diagnostic, Path};
+use crate::diag::Diagnostic;
 use crate::parts::{function, network_acl, route_table, security_group, vpc, vpc_endpoint, PartResult};
 
 /// Who is asking: a function's name, or subnets and groups.
@@ -44,10 +44,12 @@ pub async fn network(ctx: &Ctx, client: &Client) -> Result<Network, Diagnostic> 
                 net.unreadable = unreadable.into_inner().unwrap();
                 return Ok(net);
             };
-            let f = found.ok_or_else(|| {
-                Diagnostic::error("Function not found", format!("Lambda function {name} does not exist in {}.", ctx.aws.region))
-                    .at(Path::attr("function_name"))
-            })?;
+            // Not an error: in a check, a function deleted behind
+            // Terraform's back must not fail the plan that would repair it.
+            let Some(f) = found else {
+                net.missing = Some(format!("Lambda function {name}"));
+                return Ok(net);
+            };
             net.function = Some(FunctionFacts {
                 name: f.name.clone(),
                 timeout_seconds: f.timeout,
@@ -70,9 +72,8 @@ pub async fn network(ctx: &Ctx, client: &Client) -> Result<Network, Diagnostic> 
     // relied on (moto reports a placeholder there).
     let client_subnets = vpc::subnets(ec2, &net.client_subnet_ids).await?;
     let Some(vpc_id) = client_subnets.first().map(|s| s.vpc_id.clone()) else {
-        let at = if matches!(client, Client::Function(_)) { "function_name" } else { "subnet_ids" };
-        return Err(Diagnostic::error("Subnets not found", format!("None of the subnets {} exists.", net.client_subnet_ids.join(", ")))
-            .at(Path::attr(at)));
+        net.missing = Some(format!("subnet {}", net.client_subnet_ids.join(", ")));
+        return Ok(net);
     };
     let u = &unreadable;
     let (dns, endpoints, acls, tables, subnets) = futures::try_join!(

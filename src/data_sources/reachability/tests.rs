@@ -85,6 +85,7 @@ fn healthy() -> Network {
         }]),
         tables: Some(vec![Table { id: "rtb-main".into(), main: true, subnet_ids: vec![], routes: vec![local()] }]),
         unreadable: vec![],
+        missing: None,
     }
 }
 
@@ -338,6 +339,15 @@ fn a_refused_read_is_a_finding_and_its_hops_are_skipped() {
     let r = analyse(&n, &sqs());
     let f = only(&r, Kind::CouldNotCheck);
     assert!(!f.blocking && f.object == "ec2:DescribeNetworkAcls" && r.reachable());
+}
+
+#[test]
+fn a_client_that_does_not_exist_is_a_finding_for_every_service() {
+    let n = Network { region: "us-east-1".into(), missing: Some("Lambda function gone".into()), ..Network::default() };
+    let r = analyse(&n, &sqs());
+    let f = only(&r, Kind::ClientNotFound);
+    assert!(f.blocking && f.object == "Lambda function gone" && f.message.contains("does not exist in us-east-1"), "{f:#?}");
+    assert_eq!(r.path, PathKind::None);
 }
 
 #[test]
