@@ -9,10 +9,12 @@
 //! builds its endpoint through a rules proxy of its own to see it
 //! `pending`.
 //!
-//! Not made here, because moto does not model them (unit-tested in
-//! src/data_sources/reachability/tests.rs instead): a refused read
-//! (moto does not enforce IAM), and an S3 Interface endpoint answering only
-//! inbound resolvers (moto never reports that DNS option).
+//! Not made here (unit-tested in src/data_sources/reachability/tests.rs
+//! instead): an S3 Interface endpoint answering only inbound resolvers
+//! (moto never reports that DNS option), and a read refused for lack of
+//! permission. moto can enforce IAM (`POST /moto-api/reset-auth`), but
+//! then refuses every call the Rust SDK signs with SignatureDoesNotMatch
+//! (boto3's pass), so the provider could not read at all.
 //!
 //! moto quirk: a Gateway endpoint's route is added only to the tables
 //! given at create, not to those added by ModifyVpcEndpoint (AWS adds it
@@ -249,17 +251,8 @@ fn config(client: Vec<(&str, V)>, services: &[&str], actions: Vec<(&str, Vec<&st
 
 /// ReadDataSource over gRPC with the provider pointed at `url`.
 async fn read_at(plugin: &Plugin, url: &str, config: V) -> Result<V, Vec<pb::Diagnostic>> {
-    read_as(plugin, url, None, config).await
-}
-
-/// `read_at` with the provider given an IAM user's keys.
-async fn read_as(plugin: &Plugin, url: &str, keys: Option<(&str, &str)>, config: V) -> Result<V, Vec<pb::Diagnostic>> {
     let mut client = plugin.client().await;
-    let mut provider = vec![("region", s("us-east-1")), ("endpoints", endpoints(url))];
-    if let Some((access, secret)) = keys {
-        provider.extend([("access_key", s(access)), ("secret_key", s(secret))]);
-    }
-    let provider = obj(provider);
+    let provider = obj(vec![("region", s("us-east-1")), ("endpoints", endpoints(url))]);
     let r = client
         .configure_provider(pb::configure_provider::Request {
             terraform_version: "1.6.6".into(),
@@ -388,6 +381,16 @@ async fn network_acls_deny_443_out_or_the_ephemeral_return() {
     let state = read(&bed, config(function("producer"), &["sqs"], vec![])).await;
     assert_eq!(findings(&state), vec![pair("acl_denies_client_return", &acl)]);
     assert!(text(finding(&state, "acl_denies_client_return"), "message").contains("port 1024"));
+    bed.aws.ec2.delete_network_acl_entry().network_acl_id(&acl).rule_number(50).egress(false).send().await.unwrap();
+    // The endpoint's side of the same ACL (both subnets have the default one):
+    // 443 in, then the replies out.
+    f.deny_on_default_acl(&bed.aws.ec2, false, (443, 443)).await;
+    let state = read(&bed, config(function("producer"), &["sqs"], vec![])).await;
+    assert_eq!(findings(&state), vec![pair("acl_denies_endpoint_ingress", &acl)]);
+    bed.aws.ec2.delete_network_acl_entry().network_acl_id(&acl).rule_number(50).egress(false).send().await.unwrap();
+    f.deny_on_default_acl(&bed.aws.ec2, true, (1024, 2047)).await;
+    let state = read(&bed, config(function("producer"), &["sqs"], vec![])).await;
+    assert_eq!(findings(&state), vec![pair("acl_denies_endpoint_return", &acl)]);
 }
 
 #[tokio::test]
@@ -401,6 +404,21 @@ async fn dns_private_dns_off_and_vpc_hostnames_off() {
     assert_eq!(text(finding(&state, "private_dns_off"), "severity"), "error");
     let dns = field(&field(&state, "service").as_array().unwrap()[0], "dns").clone();
     assert_eq!(text(&dns, "resolves_to"), "public");
+
+    // DNS support off (hostnames stay on).
+    let h = fixture(&bed.aws, true).await;
+    bed.aws
+        .ec2
+        .modify_vpc_attribute()
+        .vpc_id(&h.vpc)
+        .enable_dns_support(AttributeBooleanValue::builder().value(false).build())
+        .send()
+        .await
+        .unwrap();
+    h.sqs_endpoint(&bed.aws.ec2, true, None).await;
+    h.function(&bed, "third", &[&h.a, &h.b]).await;
+    let state = read(&bed, config(function("third"), &["sqs"], vec![])).await;
+    assert_eq!(findings(&state), vec![pair("vpc_dns_support_off", "vpc"), pair("no_path", &h.route_table)]);
 
     let g = fixture(&bed.aws, false).await;
     g.sqs_endpoint(&bed.aws.ec2, true, None).await;
@@ -440,6 +458,24 @@ async fn no_endpoint_and_no_nat_hangs_until_the_timeout() {
     ec2.create_route().route_table_id(&f.route_table).destination_cidr_block("0.0.0.0/0").gateway_id(&igw).send().await.unwrap();
     let state = read(&bed, config(function("producer"), &["sqs"], vec![])).await;
     assert_eq!(findings(&state), vec![pair("internet_gateway_without_public_address", &igw)]);
+    // Through a NAT gateway it works, at a cost, once the group lets HTTPS out.
+    let public = ec2.create_subnet().vpc_id(&f.vpc).cidr_block("10.0.9.0/24").availability_zone("us-east-1a").send().await.unwrap();
+    let public = public.subnet().unwrap().subnet_id().unwrap().to_string();
+    let eip = ec2.allocate_address().domain(aws_sdk_ec2::types::DomainType::Vpc).send().await.unwrap().allocation_id().unwrap().to_string();
+    let nat = ec2.create_nat_gateway().subnet_id(&public).allocation_id(&eip).send().await.unwrap();
+    let nat = nat.nat_gateway().unwrap().nat_gateway_id().unwrap().to_string();
+    ec2.replace_route().route_table_id(&f.route_table).destination_cidr_block("0.0.0.0/0").nat_gateway_id(&nat).send().await.unwrap();
+    let anywhere = IpPermission::builder()
+        .ip_protocol("tcp")
+        .from_port(443)
+        .to_port(443)
+        .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("0.0.0.0/0").build())
+        .build();
+    ec2.authorize_security_group_egress().group_id(&f.client_group).ip_permissions(anywhere).send().await.unwrap();
+    let state = read(&bed, config(function("producer"), &["sqs"], vec![])).await;
+    assert_eq!(findings(&state), vec![pair("through_nat", &nat)]);
+    assert!(reachable(&state));
+    assert_eq!(text(field(&field(&state, "service").as_array().unwrap()[0], "path"), "kind"), "nat_gateway");
 }
 
 #[tokio::test]
@@ -584,50 +620,4 @@ async fn subnets_and_groups_instead_of_a_function_and_bad_input_at_its_path() {
     let state = read(&bed, config(function("nope"), &["sqs"], vec![])).await;
     assert_eq!(findings(&state), vec![pair("client_not_found", "Lambda function nope")]);
     assert!(!reachable(&state));
-}
-
-/// An IAM user for moto's enforcement: its keys, with `policy` inline.
-async fn user(aws: &Aws, name: &str, policy: &str) -> (String, String) {
-    aws.iam.create_user().user_name(name).send().await.unwrap();
-    aws.iam.put_user_policy().user_name(name).policy_name("inline").policy_document(policy).send().await.unwrap();
-    let key = aws.iam.create_access_key().user_name(name).send().await.unwrap();
-    let key = key.access_key().unwrap();
-    (key.access_key_id().to_string(), key.secret_access_key().to_string())
-}
-
-/// Credentials whose policy denies ec2:DescribeNetworkAcls: the ACL hops
-/// are reported as not checked, every other hop is checked, and the read
-/// succeeds. moto enforces IAM here (after INITIAL_NO_AUTH_ACTION_COUNT
-/// calls, the three that make an administrator). moto quirk: it answers
-/// EC2's refusal as AccessDenied, where EC2 answers UnauthorizedOperation;
-/// both count as a refusal. The provider reads plain moto: the rules proxy
-/// consults moto with unsigned calls, which enforcement refuses.
-#[tokio::test]
-async fn a_read_refused_for_lack_of_permission_is_a_finding_not_a_failure() {
-    let moto = Moto::start_with_env(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]);
-    let anyone = common::aws(&moto.plain_url()).await;
-    let (ak, sk) = user(&anyone, "admin", r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#).await;
-    let admin = common::aws_as(&moto.plain_url(), &ak, &sk).await;
-    let role = admin.iam.create_role().role_name("fn-role").assume_role_policy_document(TRUST).send().await.unwrap();
-    let role = role.role().unwrap().arn().to_string();
-    let reader_policy = r#"{"Version":"2012-10-17","Statement":[
-        {"Effect":"Allow","Action":["ec2:Describe*","lambda:GetFunction","sts:GetCallerIdentity"],"Resource":"*"},
-        {"Effect":"Deny","Action":"ec2:DescribeNetworkAcls","Resource":"*"}]}"#;
-    let (rk, rs) = user(&admin, "reader", reader_policy).await;
-    let bed = Bed { moto, aws: admin, plugin: Plugin::start(&[]), role };
-    let f = fixture(&bed.aws, true).await;
-    let endpoint = f.sqs_endpoint(&bed.aws.ec2, true, None).await;
-    f.function(&bed, "producer", &[&f.a]).await;
-    let state = read_as(&bed.plugin, &bed.moto.plain_url(), Some((&rk, &rs)), config(function("producer"), &["sqs"], vec![]))
-        .await
-        .unwrap_or_else(|d| panic!("{}", show(&d)));
-    assert_eq!(findings(&state), vec![pair("could_not_check", "ec2:DescribeNetworkAcls")]);
-    assert_eq!(text(finding(&state, "could_not_check"), "severity"), "warning");
-    assert!(reachable(&state));
-    let path = field(&field(&state, "service").as_array().unwrap()[0], "path").clone();
-    assert_eq!((text(&path, "kind"), text(&path, "id")), ("interface_endpoint".into(), endpoint));
-    // The same hop denied by an ACL is not reported: it was not read.
-    f.deny_on_default_acl(&bed.aws.ec2, true, (443, 443)).await;
-    let state = read_as(&bed.plugin, &bed.moto.plain_url(), Some((&rk, &rs)), config(function("producer"), &["sqs"], vec![])).await.unwrap();
-    assert_eq!(findings(&state), vec![pair("could_not_check", "ec2:DescribeNetworkAcls")]);
 }

@@ -131,16 +131,11 @@ pub fn aws_url(moto: &moto::Moto) -> (proxy::Proxy, String) {
 /// The provider's AWS context pointed at moto, for tests that look at the
 /// emulator directly (what exists, what is left behind).
 pub async fn aws(moto_url: &str) -> privatelink::aws::Aws {
-    aws_as(moto_url, "testing", "testing").await
-}
-
-/// `aws` with the credentials of one IAM user (for a moto that enforces IAM).
-pub async fn aws_as(moto_url: &str, access_key: &str, secret_key: &str) -> privatelink::aws::Aws {
     let endpoints = ["ec2", "sqs", "lambda", "iam", "sts"].iter().map(|s| (s.to_string(), moto_url.to_string())).collect();
     privatelink::aws::Aws::connect(&privatelink::aws::ProviderConfig {
         region: Some("us-east-1".into()),
-        access_key: Some(access_key.into()),
-        secret_key: Some(secret_key.into()),
+        access_key: Some("testing".into()),
+        secret_key: Some("testing".into()),
         max_retries: Some(1),
         endpoints,
         ..Default::default()

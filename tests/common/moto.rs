@@ -31,13 +31,6 @@ impl Moto {
     /// without Docker (there is no Docker engine on these machines), and
     /// waits until it answers.
     pub fn start() -> Moto {
-        Moto::start_with_env(&[])
-    }
-
-    /// `start` with more environment for moto, e.g.
-    /// `INITIAL_NO_AUTH_ACTION_COUNT` (moto enforces IAM after that many
-    /// calls).
-    pub fn start_with_env(env: &[(&str, &str)]) -> Moto {
         let bin = tool("moto_server");
         let dir = tempfile::tempdir().expect("temp dir for moto's log");
         let log = dir.path().join("moto.log");
@@ -52,7 +45,6 @@ impl Moto {
                 .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
                 .env("AWS_ACCESS_KEY_ID", "testing")
                 .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .envs(env.iter().copied())
                 .stdin(Stdio::null())
                 .stdout(out.try_clone().unwrap())
                 .stderr(err.try_clone().unwrap())

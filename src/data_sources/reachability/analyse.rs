@@ -149,7 +149,14 @@ pub fn analyse(net: &Network, ask: &Ask) -> Report {
             "Check the name and region, or create it first.".to_string(),
         ));
         let dns = Dns { host, resolves_to: String::new(), reason: "Not checked: the client does not exist.".into() };
-        return Report { name: ask.name.clone(), service_name: ask.service_name.clone(), path: PathKind::None, path_id: String::new(), dns, findings };
+        return Report {
+            name: ask.name.clone(),
+            service_name: ask.service_name.clone(),
+            path: PathKind::None,
+            path_id: String::new(),
+            dns,
+            findings,
+        };
     }
     if let Some(f) = net.function.as_ref().filter(|f| !f.in_vpc) {
         findings.push(Finding::new(
