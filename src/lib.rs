@@ -43,3 +43,7 @@ pub mod proto {
 pub const PROVIDER_NAME: &str = "privatelink";
 /// Reported in logs and the user agent.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What `--version` prints. One literal, so that scripts/release finds it
+/// inside a binary built for another platform, which it cannot run.
+pub const VERSION_LINE: &str = concat!("terraform-provider-privatelink ", env!("CARGO_PKG_VERSION"));

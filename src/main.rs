@@ -9,7 +9,7 @@ fn main() -> ExitCode {
     // outlives by at most a second (server::host).
     let host = server::host::Host::current();
     if std::env::args().any(|a| a == "--version" || a == "-v") {
-        println!("terraform-provider-privatelink {}", privatelink::VERSION);
+        println!("{}", privatelink::VERSION_LINE);
         return ExitCode::SUCCESS;
     }
     // The AWS SDK and the plugin server share one rustls crypto provider;

@@ -121,7 +121,7 @@ async fn clients_without_terraforms_certificate_are_refused() {
 #[test]
 fn refuses_to_start_without_terraform() {
     // No magic cookie: a human ran the binary by hand.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_terraform-provider-privatelink")).env_clear().output().unwrap();
+    let out = std::process::Command::new(common::plugin::provider_binary()).env_clear().output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("plugin for Terraform"));
     assert!(out.stdout.is_empty(), "no handshake line without the cookie");

@@ -61,16 +61,27 @@ impl Signer {
 
 /// scripts/release over the debug binary into a fresh dist folder.
 fn release(signer: &Signer) -> tempfile::TempDir {
+    let binary = format!("linux_amd64={}", env!("CARGO_BIN_EXE_terraform-provider-privatelink"));
+    let (dist, out) = release_with(signer, &[binary]);
+    assert!(out.status.success(), "scripts/release failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    dist
+}
+
+/// scripts/release with these `--binary OS_ARCH=PATH` arguments.
+fn release_with(signer: &Signer, binaries: &[String]) -> (tempfile::TempDir, std::process::Output) {
     let dist = tempfile::tempdir().unwrap();
-    let out = Command::new(common::root().join("scripts/release"))
-        .args(["--binary", env!("CARGO_BIN_EXE_terraform-provider-privatelink"), "--dist"])
+    let mut cmd = Command::new(common::root().join("scripts/release"));
+    for b in binaries {
+        cmd.args(["--binary", b]);
+    }
+    let out = cmd
+        .arg("--dist")
         .arg(dist.path())
         .env("RELEASE_GPG_KEY", &signer.fingerprint)
         .env("GNUPGHOME", signer.home.path())
         .output()
         .expect("run scripts/release");
-    assert!(out.status.success(), "scripts/release failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    dist
+    (dist, out)
 }
 
 fn file(dist: &Path, suffix: &str) -> PathBuf {
@@ -286,5 +297,78 @@ async fn a_tampered_zip_or_signature_fails_init() {
             assert!(!tf.workdir().join(".terraform.lock.hcl").exists(), "Terraform {version}: nothing locked after a tampered {what}");
             println!("Terraform {version}, tampered {what}: {}", init.stderr.trim());
         }
+    }
+}
+
+/// Five platforms in one release: the real linux binary and stand-ins for
+/// the others (built by the release workflow on their own runners; they
+/// carry the version text, as a real build does). One zip per platform
+/// with goreleaser's names, `.exe` inside the Windows one, one SHA256SUMS
+/// over every zip and the manifest, and a signature gpg verifies.
+#[test]
+fn five_platforms_in_one_release_with_one_signed_sums_file() {
+    let signer = Signer::new();
+    let stand_ins = tempfile::tempdir().unwrap();
+    let stand_in = |platform: &str| {
+        let path = stand_ins.path().join(platform);
+        std::fs::write(&path, format!("stand-in for {platform}: {NAME} {VERSION}\n")).unwrap();
+        format!("{platform}={}", path.display())
+    };
+    let platforms = ["linux_amd64", "linux_arm64", "darwin_amd64", "darwin_arm64", "windows_amd64"];
+    let mut binaries = vec![format!("linux_amd64={}", env!("CARGO_BIN_EXE_terraform-provider-privatelink"))];
+    binaries.extend(platforms[1..].iter().map(|p| stand_in(p)));
+    let (dist, out) = release_with(&signer, &binaries);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dist = dist.path();
+
+    let mut names: Vec<String> = std::fs::read_dir(dist).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+    names.sort();
+    let mut expected: Vec<String> = platforms.iter().map(|p| format!("{NAME}_{VERSION}_{p}.zip")).collect();
+    expected.extend(["SHA256SUMS", "SHA256SUMS.sig", "manifest.json"].iter().map(|s| format!("{NAME}_{VERSION}_{s}")));
+    expected.sort();
+    assert_eq!(names, expected);
+
+    for p in platforms {
+        let bytes = std::fs::read(file(dist, &format!("{p}.zip"))).unwrap();
+        let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let inner: Vec<&str> = zip.file_names().collect();
+        let want = if p.starts_with("windows") { format!("{NAME}_v{VERSION}.exe") } else { format!("{NAME}_v{VERSION}") };
+        assert_eq!(inner, [want.as_str()], "{p}");
+    }
+
+    // One line per zip and the manifest, each hash that file's.
+    let sums = std::fs::read_to_string(file(dist, "SHA256SUMS")).unwrap();
+    let lines: Vec<(&str, &str)> = sums.lines().map(|l| l.split_once("  ").expect("hash  name")).collect();
+    assert_eq!(lines.len(), 6, "{sums}");
+    let mut listed: Vec<&str> = lines.iter().map(|(_, n)| *n).collect();
+    listed.sort();
+    let mut files: Vec<String> = expected.iter().filter(|n| n.ends_with(".zip") || n.ends_with("manifest.json")).cloned().collect();
+    files.sort();
+    assert_eq!(listed, files);
+    for (hash, name) in &lines {
+        assert_eq!(*hash, sha256_hex(&std::fs::read(dist.join(name)).unwrap()), "{name}");
+    }
+    let verify = Command::new("gpg")
+        .env("GNUPGHOME", signer.home.path())
+        .args(["--batch", "--verify"])
+        .arg(file(dist, "SHA256SUMS.sig"))
+        .arg(file(dist, "SHA256SUMS"))
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stderr).contains("Good signature"));
+
+    // Refused: a platform the registries do not list, one given twice, and
+    // a binary that does not carry this version.
+    let other = stand_ins.path().join("old");
+    std::fs::write(&other, "terraform-provider-privatelink 0.0.9").unwrap();
+    for (args, says) in [
+        (vec![stand_in("plan9_amd64")], "plan9_amd64 is not one of"),
+        (vec![stand_in("darwin_arm64"), stand_in("darwin_arm64")], "darwin_arm64 is given twice"),
+        (vec![format!("darwin_arm64={}", other.display())], "does not carry 'terraform-provider-privatelink"),
+    ] {
+        let (_, out) = release_with(&signer, &args);
+        assert!(!out.status.success(), "{args:?} was packaged");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(says), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }

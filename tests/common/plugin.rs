@@ -170,9 +170,18 @@ pub fn plugin_env(identity: &ClientIdentity) -> Vec<(String, String)> {
     .collect()
 }
 
+/// The provider binary the tests run: the one cargo built for them, or
+/// PRIVATELINK_PROVIDER_BINARY (scripts/build-portable runs the protocol
+/// tests against its glibc 2.17 release build this way).
+pub fn provider_binary() -> std::path::PathBuf {
+    std::env::var_os("PRIVATELINK_PROVIDER_BINARY")
+        .map(Into::into)
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_terraform-provider-privatelink").into())
+}
+
 /// The binary with `plugin_env` only, its stdout and stderr piped.
 pub fn plugin_command(identity: &ClientIdentity) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_terraform-provider-privatelink"));
+    let mut cmd = Command::new(provider_binary());
     cmd.env_clear().envs(plugin_env(identity)).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     cmd
 }
