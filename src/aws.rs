@@ -301,16 +301,14 @@ where
         (Some(code), None) => format!("{call} answered {code}"),
         _ => format!("{call} failed: {}", DisplayErrorContext(err)),
     };
-    Diagnostic::error(format!("{part}: {call} failed"), detail)
+    Diagnostic { aws_code: err.code().map(str::to_string), ..Diagnostic::error(format!("{part}: {call} failed"), detail) }
 }
 
 /// Whether a `call_failed` diagnostic is AWS refusing the call for lack
-/// of permission (EC2 UnauthorizedOperation, IAM/STS AccessDenied, Lambda
-/// AccessDeniedException): its detail names the code after "answered".
+/// of permission: EC2 UnauthorizedOperation, IAM/STS AccessDenied, Lambda
+/// AccessDeniedException.
 pub fn is_access_denied(d: &Diagnostic) -> bool {
-    ["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"]
-        .iter()
-        .any(|code| d.detail.contains(&format!(" answered {code}:")) || d.detail.ends_with(&format!(" answered {code}")))
+    d.aws_code.as_deref().is_some_and(|code| ["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"].contains(&code))
 }
 
 #[cfg(test)]
@@ -323,14 +321,17 @@ mod tests {
 
     #[test]
     fn access_denied_is_told_apart_from_other_failures() {
-        let d = |detail: &str| Diagnostic::error("network ACL: ec2:DescribeNetworkAcls failed", detail);
-        assert!(is_access_denied(&d(
-            "ec2:DescribeNetworkAcls answered UnauthorizedOperation: You are not authorized to perform this operation."
-        )));
-        assert!(is_access_denied(&d("lambda:GetFunction answered AccessDeniedException: User is not authorized")));
-        assert!(is_access_denied(&d("iam:GetRole answered AccessDenied")));
-        assert!(!is_access_denied(&d("ec2:DescribeNetworkAcls answered RequestLimitExceeded: Request limit exceeded.")));
-        assert!(!is_access_denied(&d("ec2:DescribeVpcs failed: dispatch failure")));
+        use aws_smithy_types::error::ErrorMetadata;
+        let answered = |code: &str| {
+            let err = ErrorMetadata::builder().code(code).message("as AWS words it").build();
+            call_failed("network ACL", "ec2:DescribeNetworkAcls", &err)
+        };
+        for code in ["UnauthorizedOperation", "AccessDenied", "AccessDeniedException"] {
+            assert!(is_access_denied(&answered(code)), "{code}");
+        }
+        assert!(!is_access_denied(&answered("RequestLimitExceeded")));
+        // The code decides, not the words of the detail.
+        assert!(!is_access_denied(&Diagnostic::error("x", "ec2:DescribeVpcs answered AccessDenied: ...")));
     }
 
     #[test]

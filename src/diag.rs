@@ -96,14 +96,18 @@ pub struct Diagnostic {
     pub summary: String,
     pub detail: String,
     pub path: Option<Path>,
+    /// AWS's error code, when this reports AWS refusing a call
+    /// (`aws::call_failed` sets it), so callers decide on the code, not on
+    /// the wording of `detail`.
+    pub aws_code: Option<String>,
 }
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), path: None }
+        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: detail.into(), path: None, aws_code: None }
     }
     pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), path: None }
+        Diagnostic { severity: Severity::Warning, summary: summary.into(), detail: detail.into(), path: None, aws_code: None }
     }
     pub fn at(mut self, path: Path) -> Diagnostic {
         self.path = Some(path);

@@ -43,6 +43,16 @@ pub struct Network {
     pub missing: Option<String>,
 }
 
+impl Network {
+    fn subnet(&self, id: &str) -> Option<&Subnet> {
+        self.subnets.as_deref().unwrap_or_default().iter().find(|s| s.id == id)
+    }
+
+    fn groups(&self, ids: &[String]) -> Vec<&Group> {
+        self.groups.as_deref().unwrap_or_default().iter().filter(|g| ids.contains(&g.id)).collect()
+    }
+}
+
 /// A service asked about: as the user wrote it, AWS's full name, and the
 /// actions to check against endpoint policies.
 #[derive(Debug, Clone, PartialEq)]
@@ -302,12 +312,13 @@ impl<'a> Walk<'a> {
     /// The path public addresses take from each client subnet: a Gateway
     /// endpoint's route, else a NAT or internet gateway, else none.
     fn public_path(&mut self, gateway: Option<&'a Endpoint>, dns: Dns, interface: Option<&Endpoint>) -> (PathKind, String, Dns) {
-        let Some(tables) = self.net.tables.clone() else { return (PathKind::None, String::new(), dns) };
+        let net = self.net;
+        let Some(tables) = net.tables.as_deref() else { return (PathKind::None, String::new(), dns) };
         let mut chosen: Option<(PathKind, String)> = None;
         // Each table once, with the client subnets it serves.
         let mut served: Vec<(&Table, Vec<String>)> = vec![];
-        for subnet in &self.net.client_subnet_ids {
-            let Some(table) = table_of(&tables, subnet) else { continue };
+        for subnet in &net.client_subnet_ids {
+            let Some(table) = table_of(tables, subnet) else { continue };
             match served.iter_mut().find(|(t, _)| t.id == table.id) {
                 Some((_, subnets)) => subnets.push(subnet.clone()),
                 None => served.push((table, vec![subnet.clone()])),
@@ -422,22 +433,14 @@ impl<'a> Walk<'a> {
         out
     }
 
-    fn subnet(&self, id: &str) -> Option<&'a Subnet> {
-        self.net.subnets.as_deref().unwrap_or_default().iter().find(|s| s.id == id)
-    }
-
-    fn groups(&self, ids: &[String]) -> Vec<&'a Group> {
-        self.net.groups.as_deref().unwrap_or_default().iter().filter(|g| ids.contains(&g.id)).collect()
-    }
-
     /// Security groups and network ACLs between the client and an
     /// Interface endpoint, both ways, and the zones it serves.
     fn interface_hops(&mut self, e: &Endpoint) {
         let short = self.ask.short();
-        let clients: Vec<&Subnet> = self.net.client_subnet_ids.iter().filter_map(|s| self.subnet(s)).collect();
-        let targets: Vec<&Subnet> = e.subnet_ids.iter().filter_map(|s| self.subnet(s)).collect();
+        let clients: Vec<&Subnet> = self.net.client_subnet_ids.iter().filter_map(|s| self.net.subnet(s)).collect();
+        let targets: Vec<&Subnet> = e.subnet_ids.iter().filter_map(|s| self.net.subnet(s)).collect();
         if self.net.groups.is_some() {
-            let client_groups = self.groups(&self.net.client_group_ids);
+            let client_groups = self.net.groups(&self.net.client_group_ids);
             let ok = targets.iter().all(|t| {
                 client_groups.iter().any(|g| g.rules.iter().any(|r| allows(r, Direction::Egress, &e.security_group_ids, &t.cidr_block)))
             });
@@ -457,7 +460,7 @@ impl<'a> Walk<'a> {
                     ),
                 );
             }
-            let endpoint_groups = self.groups(&e.security_group_ids);
+            let endpoint_groups = self.net.groups(&e.security_group_ids);
             let ok = clients.iter().all(|c| {
                 endpoint_groups
                     .iter()
@@ -480,46 +483,43 @@ impl<'a> Walk<'a> {
                 );
             }
         }
-        if let Some(acls) = self.net.acls.clone() {
+        let net = self.net;
+        if let Some(acls) = net.acls.as_deref() {
             for c in &clients {
+                // Traffic inside one subnet never crosses its ACL.
                 for t in targets.iter().filter(|t| t.id != c.id) {
-                    // Traffic inside one subnet never crosses its ACL.
-                    self.acl_hop(
-                        &acls,
-                        c,
-                        true,
-                        HTTPS,
-                        &t.cidr_block,
-                        Kind::AclDeniesClientEgress,
-                        &format!("TCP 443 to endpoint subnet {}", t.id),
-                    );
-                    self.acl_hop(
-                        &acls,
-                        c,
-                        false,
-                        EPHEMERAL,
-                        &t.cidr_block,
-                        Kind::AclDeniesClientReturn,
-                        &format!("the replies (TCP 1024-65535) from endpoint subnet {}", t.id),
-                    );
-                    self.acl_hop(
-                        &acls,
-                        t,
-                        false,
-                        HTTPS,
-                        &c.cidr_block,
-                        Kind::AclDeniesEndpointIngress,
-                        &format!("TCP 443 from client subnet {}", c.id),
-                    );
-                    self.acl_hop(
-                        &acls,
-                        t,
-                        true,
-                        EPHEMERAL,
-                        &c.cidr_block,
-                        Kind::AclDeniesEndpointReturn,
-                        &format!("the replies (TCP 1024-65535) to client subnet {}", c.id),
-                    );
+                    for hop in [
+                        AclHop::outbound(
+                            c,
+                            HTTPS,
+                            &t.cidr_block,
+                            Kind::AclDeniesClientEgress,
+                            format!("TCP 443 to endpoint subnet {}", t.id),
+                        ),
+                        AclHop::inbound(
+                            c,
+                            EPHEMERAL,
+                            &t.cidr_block,
+                            Kind::AclDeniesClientReturn,
+                            format!("the replies (TCP 1024-65535) from endpoint subnet {}", t.id),
+                        ),
+                        AclHop::inbound(
+                            t,
+                            HTTPS,
+                            &c.cidr_block,
+                            Kind::AclDeniesEndpointIngress,
+                            format!("TCP 443 from client subnet {}", c.id),
+                        ),
+                        AclHop::outbound(
+                            t,
+                            EPHEMERAL,
+                            &c.cidr_block,
+                            Kind::AclDeniesEndpointReturn,
+                            format!("the replies (TCP 1024-65535) to client subnet {}", c.id),
+                        ),
+                    ] {
+                        self.acl_hop(acls, hop);
+                    }
                 }
             }
         }
@@ -534,20 +534,19 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// One ACL hop of `subnet`, reported once per ACL and direction.
-    #[allow(clippy::too_many_arguments)]
-    fn acl_hop(&mut self, acls: &[Acl], subnet: &Subnet, egress: bool, ports: (i32, i32), peer: &str, kind: Kind, what: &str) {
-        let Some(acl) = acl_of(acls, &subnet.id) else { return };
-        let Err(Blocked { rule_number, port }) = acl_passes(acl, egress, ports, peer) else { return };
-        if self.findings.iter().any(|f| f.kind == kind && f.object == acl.id) {
+    /// One ACL hop, reported once per ACL and direction.
+    fn acl_hop(&mut self, acls: &[Acl], hop: AclHop) {
+        let Some(acl) = acl_of(acls, &hop.subnet.id) else { return };
+        let Err(Blocked { rule_number, port }) = acl_passes(acl, hop.egress, hop.ports, hop.peer) else { return };
+        if self.findings.iter().any(|f| f.kind == hop.kind && f.object == acl.id) {
             return;
         }
         let rule = rule_number.map(|n| format!("rule {n}")).unwrap_or_else(|| "its final * rule (no rule allows it)".to_string());
-        let way = if egress { "outbound" } else { "inbound" };
+        let (way, what) = (if hop.egress { "outbound" } else { "inbound" }, hop.what);
         self.add(
-            kind,
+            hop.kind,
             &acl.id,
-            format!("Network ACL {} of {} denies {what} at {rule} (port {port} is refused).", acl.id, subnet.id,),
+            format!("Network ACL {} of {} denies {what} at {rule} (port {port} is refused).", acl.id, hop.subnet.id),
             format!("Allow {way} {what} in network ACL {} before {rule}.", acl.id),
         );
     }
@@ -571,7 +570,7 @@ impl<'a> Walk<'a> {
             })
             .unwrap_or_default();
         if self.net.groups.is_some() {
-            let client_groups = self.groups(&self.net.client_group_ids);
+            let client_groups = self.net.groups(&self.net.client_group_ids);
             let ok = client_groups.iter().any(|g| {
                 g.rules.iter().any(|r| {
                     r.direction == Direction::Egress
@@ -596,27 +595,27 @@ impl<'a> Walk<'a> {
                 );
             }
         }
-        if let Some(acls) = self.net.acls.clone() {
-            let clients: Vec<&Subnet> = self.net.client_subnet_ids.iter().filter_map(|s| self.subnet(s)).collect();
-            for c in clients {
-                self.acl_hop(
-                    &acls,
-                    c,
-                    true,
-                    HTTPS,
-                    ANYWHERE,
-                    Kind::AclDeniesClientEgress,
-                    &format!("TCP 443 to {short}'s public addresses ({ANYWHERE})"),
-                );
-                self.acl_hop(
-                    &acls,
-                    c,
-                    false,
-                    EPHEMERAL,
-                    ANYWHERE,
-                    Kind::AclDeniesClientReturn,
-                    &format!("the replies (TCP 1024-65535) from {short}'s public addresses ({ANYWHERE})"),
-                );
+        let net = self.net;
+        if let Some(acls) = net.acls.as_deref() {
+            for c in net.client_subnet_ids.iter().filter_map(|s| net.subnet(s)) {
+                for hop in [
+                    AclHop::outbound(
+                        c,
+                        HTTPS,
+                        ANYWHERE,
+                        Kind::AclDeniesClientEgress,
+                        format!("TCP 443 to {short}'s public addresses ({ANYWHERE})"),
+                    ),
+                    AclHop::inbound(
+                        c,
+                        EPHEMERAL,
+                        ANYWHERE,
+                        Kind::AclDeniesClientReturn,
+                        format!("the replies (TCP 1024-65535) from {short}'s public addresses ({ANYWHERE})"),
+                    ),
+                ] {
+                    self.acl_hop(acls, hop);
+                }
             }
         }
     }
@@ -625,8 +624,9 @@ impl<'a> Walk<'a> {
     fn policy(&mut self, e: &Endpoint) {
         let Some(doc) = e.policy.as_deref() else { return };
         let caller = self.net.function.as_ref().map(|f| f.role_arn.clone());
-        for action in self.ask.actions.clone() {
-            match decide(doc, &action, caller.as_deref()) {
+        let ask = self.ask;
+        for action in &ask.actions {
+            match decide(doc, action, caller.as_deref()) {
                 Decision::Allowed => {}
                 Decision::Denied(sid) => self.add(
                     Kind::PolicyDeniesAction,
@@ -642,6 +642,26 @@ impl<'a> Walk<'a> {
                 ),
             }
         }
+    }
+}
+
+/// One direction of TCP traffic across one subnet's network ACL: to or
+/// from `peer` (a CIDR) on `ports`, reported as `kind`, `what` saying it.
+struct AclHop<'s> {
+    subnet: &'s Subnet,
+    egress: bool,
+    ports: (i32, i32),
+    peer: &'s str,
+    kind: Kind,
+    what: String,
+}
+
+impl<'s> AclHop<'s> {
+    fn outbound(subnet: &'s Subnet, ports: (i32, i32), peer: &'s str, kind: Kind, what: String) -> Self {
+        AclHop { subnet, egress: true, ports, peer, kind, what }
+    }
+    fn inbound(subnet: &'s Subnet, ports: (i32, i32), peer: &'s str, kind: Kind, what: String) -> Self {
+        AclHop { subnet, egress: false, ports, peer, kind, what }
     }
 }
 

@@ -203,11 +203,9 @@ pub async fn ensure(ec2: &aws_sdk_ec2::Client, spec: &GroupSpec, known: Option<G
 /// changed: a step that completes a group's rules (the pipeline's two
 /// groups name each other) costs no call when they are already right.
 pub async fn ensure_rules(ec2: &aws_sdk_ec2::Client, group: &Group, desired: &[Rule]) -> PartResult<Group> {
-    let (to_revoke, to_authorize) = rules::plan_rule_changes(&group.rules, desired);
-    if to_revoke.is_empty() && to_authorize.is_empty() {
+    if !reconcile_rules(ec2, &group.id, &group.rules, desired).await? {
         return Ok(group.clone());
     }
-    reconcile_rules(ec2, &group.id, &group.rules, desired).await?;
     find(ec2, &group.id).await?.ok_or_else(|| vanished(&group.id))
 }
 

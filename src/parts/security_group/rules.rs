@@ -11,9 +11,12 @@ use super::{call_failed, Diagnostic, Direction, PartResult, Peer, Rule, PART, RU
 
 /// Revoke the observed rules not in `desired` (by rule id, one call per
 /// direction) and authorize the desired ones missing (one call per
-/// direction). No call when nothing differs.
-pub async fn reconcile_rules(ec2: &aws_sdk_ec2::Client, group_id: &str, observed: &[Rule], desired: &[Rule]) -> PartResult<()> {
+/// direction). No call when nothing differs; whether anything did.
+pub async fn reconcile_rules(ec2: &aws_sdk_ec2::Client, group_id: &str, observed: &[Rule], desired: &[Rule]) -> PartResult<bool> {
     let (to_revoke, to_authorize) = plan_rule_changes(observed, desired);
+    if to_revoke.is_empty() && to_authorize.is_empty() {
+        return Ok(false);
+    }
     // Revoke first: it never removes a wanted rule, and it frees room under
     // the per-group rule limit for the rules authorized next.
     for direction in [Direction::Ingress, Direction::Egress] {
@@ -22,7 +25,7 @@ pub async fn reconcile_rules(ec2: &aws_sdk_ec2::Client, group_id: &str, observed
     for direction in [Direction::Ingress, Direction::Egress] {
         authorize(ec2, group_id, direction, &in_direction(&to_authorize, direction)).await?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Which observed rules to revoke and which desired rules to authorize,
