@@ -772,14 +772,19 @@ impl Rules {
     /// ModifyVpcEndpoint turning private DNS on, or turning the S3 option
     /// on with private DNS already on: the checks of a create. Unsent,
     /// the S3 option takes its default (true) when private DNS comes on.
+    /// What moto holds of endpoint `id`.
+    fn endpoint(&self, id: &str) -> Option<EndpointFact> {
+        let xml = self.upstream.query("ec2", &[("Action", "DescribeVpcEndpoints"), ("VpcEndpointId.1", id)])?;
+        endpoints_of(&xml).into_iter().find(|e| e.id == id)
+    }
+
     fn modify_private_dns(&self, call: &Call, id: &str) -> Option<Verdict> {
         let enable = call.param("PrivateDnsEnabled").map(|v| v.eq_ignore_ascii_case("true"));
         let inbound_only = call.param("DnsOptions.PrivateDnsOnlyForInboundResolverEndpoint").map(|v| v.eq_ignore_ascii_case("true"));
         if enable != Some(true) && inbound_only != Some(true) {
             return None;
         }
-        let xml = self.upstream.query("ec2", &[("Action", "DescribeVpcEndpoints"), ("VpcEndpointId.1", id)])?;
-        let ep = endpoints_of(&xml).into_iter().find(|e| e.id == id && e.kind.eq_ignore_ascii_case("interface"))?;
+        let ep = self.endpoint(id).filter(|e| e.kind.eq_ignore_ascii_case("interface"))?;
         let turning_on = enable == Some(true) && !ep.private_dns;
         if !(turning_on || ep.private_dns && inbound_only == Some(true)) {
             return None;
@@ -809,10 +814,9 @@ impl Rules {
         }
         let add = call.list("AddSubnetId");
         if !add.is_empty() {
-            let xml = self.upstream.query("ec2", &[("Action", "DescribeVpcEndpoints"), ("VpcEndpointId.1", id)]).unwrap_or_default();
             let remove = call.list("RemoveSubnetId");
             let mut subnets: Vec<String> =
-                endpoints_of(&xml).into_iter().flat_map(|e| e.subnets).filter(|s| !remove.contains(s) && !add.contains(s)).collect();
+                self.endpoint(id).into_iter().flat_map(|e| e.subnets).filter(|s| !remove.contains(s) && !add.contains(s)).collect();
             subnets.extend(add);
             if let Some(v) = self.same_zone(&subnets) {
                 return v;
