@@ -18,7 +18,7 @@
 //!   (DeleteConflict), CreateQueue of an existing name with other
 //!   attributes (QueueAlreadyExists), a new VPC's enableDnsHostnames off.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

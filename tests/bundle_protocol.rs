@@ -2,7 +2,7 @@
 //! no-change plan, updates, drift, import, plan-time checks, partial
 //! failure and delete. Each test has its own moto server and network.
 
-mod common;
+use crate::common;
 
 use aws_sdk_ec2::types::{Filter, IpPermission, IpRange};
 use common::driver::{canon, errors, is_unknown, path_of, show, strs, Driver};

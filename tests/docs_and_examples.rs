@@ -10,7 +10,8 @@
 //!   provider (folders that are not a root module get the provider's
 //!   `required_providers` added in the temporary copy).
 
-mod common;
+use crate::common;
+use crate::every_terraform;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

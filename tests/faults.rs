@@ -7,7 +7,8 @@
 //!
 //! Figures are printed (run with `-- --nocapture`, or `scripts/faults`).
 
-mod common;
+use crate::common;
+use crate::every_terraform;
 
 use common::driver::{errors, path_of, show, Driver};
 use common::moto::Moto;

@@ -4,7 +4,7 @@
 //! Terraform's output to its end hangs on it. While the host lives, idle
 //! or not, the provider keeps serving.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};

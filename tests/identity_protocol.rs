@@ -4,7 +4,7 @@
 //! read, update, import and upgrade, and the warnings of a destroy plan.
 //! Each test has its own moto server (its reset is global).
 
-mod common;
+use crate::common;
 
 use common::driver::{canon, errors, show, warnings, Driver};
 use common::moto::Moto;

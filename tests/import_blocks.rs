@@ -6,7 +6,8 @@
 //! them left out. Then `plan -generate-config-out` writes a configuration
 //! that validates and plans the import with no change.
 
-mod common;
+use crate::common;
+use crate::terraform_1_6_and_later;
 
 use common::moto::Moto;
 use common::terraform::{emulator_provider, pipeline_hcl, Run, Terraform};

@@ -6,7 +6,8 @@
 //! adding it back adds only it; a module input changes in place; destroy
 //! leaves nothing of ours.
 
-mod common;
+use crate::common;
+use crate::every_terraform;
 
 use std::collections::BTreeMap;
 

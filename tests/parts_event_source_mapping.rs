@@ -2,7 +2,7 @@
 //! feeding a Lambda function. Create, find, find_for, update, adopt on a
 //! second create, delete (twice), and what happens to unknown mappings.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! over an existing function), find, updates of code, configuration and
 //! tags, delete.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

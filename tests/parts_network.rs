@@ -2,7 +2,7 @@
 //! builds its own VPC with the SDK, then drives the part as a composite
 //! would and checks what EC2 ends up holding.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

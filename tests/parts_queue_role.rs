@@ -2,7 +2,7 @@
 //! as a composite would, counts the AWS calls it makes, and checks what
 //! SQS / IAM end up holding.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! The vpc endpoint part against a moto server: create, wait, find (by
 //! ids, service and tags), modify, delete, and the service catalogue.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

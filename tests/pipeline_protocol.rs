@@ -2,7 +2,7 @@
 //! exact no-op refresh and plan, in-place updates, drift, partial failure,
 //! destroy with nothing left.
 
-mod common;
+use crate::common;
 
 use common::driver::{canon, errors, is_unknown, show, Driver};
 use common::moto::Moto;

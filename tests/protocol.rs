@@ -1,7 +1,7 @@
 //! The built binary, started as Terraform starts it and driven over gRPC
 //! with the client generated from proto/, against a moto server.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -21,7 +21,7 @@
 //! to both); the check also takes the endpoint's own RouteTableIds, which
 //! AWS reports as well.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -9,7 +9,7 @@
 //! CI never builds release, so the package holds the debug binary; the
 //! packaging, signing and installing are the same.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

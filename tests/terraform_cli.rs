@@ -2,7 +2,8 @@
 //! (`every_terraform!`: 1.0.3, 1.6.6, 1.10.5, 1.15.5), installs the freshly built
 //! provider from a filesystem mirror (offline) and runs it against moto.
 
-mod common;
+use crate::common;
+use crate::every_terraform;
 
 use common::moto::Moto;
 use common::terraform::Terraform;

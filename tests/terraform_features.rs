@@ -5,7 +5,8 @@
 //! about clients that lose their private path (plan_destroy, Terraform
 //! 1.3+, here every installed version from 1.6.6).
 
-mod common;
+use crate::common;
+use crate::terraform_1_6_and_later;
 
 use common::moto::Moto;
 use common::terraform::{emulator_provider, pipeline_hcl, Terraform};

@@ -10,7 +10,8 @@
 //! every service: Terraform 1.6 cannot configure a test file's provider from
 //! a variable the module does not declare (1.7 can).
 
-mod common;
+use crate::common;
+use crate::terraform_1_6_and_later;
 
 use std::time::Instant;
 

@@ -1,6 +1,15 @@
-//! A moto server per test: `moto_server` from .tools/ (scripts/setup) on a
-//! free port of 127.0.0.1. Each test gets its own server, so moto's global
-//! `/moto-api/reset` of one test can never wipe another test's objects.
+//! moto servers for the tests: `moto_server` from .tools/ (scripts/setup)
+//! on a free port of 127.0.0.1, one test at a time per server.
+//!
+//! A fresh moto server costs about 4 s of CPU before it has answered its
+//! first calls: Python imports every backend it touches and, with
+//! `MOTO_IAM_LOAD_MANAGED_POLICIES=true`, IAM parses AWS's managed policies
+//! once per partition (the access key `testing` is looked up in all six).
+//! A reset costs about a third of that. So a test process keeps the servers
+//! its tests are done with in a pool, and `Moto::start` hands one out again
+//! after `/moto-api/reset` (global to that server, which is why a server
+//! only ever serves one test at a time). Every test still starts from an
+//! empty emulator, as if the server were new.
 //!
 //! Clients reach it through the AWS rules (`proxy::Proxy::aws_rules`):
 //! `url()` answers as AWS does where moto does not (an S3 Interface endpoint
@@ -12,60 +21,47 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::{free_port, tool};
 
-pub struct Moto {
-    /// moto's own port (plain moto, no rules).
-    pub port: u16,
-    /// The AWS rules in front of it; `url()` points here.
-    rules: Option<super::proxy::Proxy>,
+/// Servers whose test has ended, ready to be reset and handed out again.
+static IDLE: Mutex<Vec<Server>> = Mutex::new(Vec::new());
+
+/// One running moto_server process.
+struct Server {
+    port: u16,
     child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
+pub struct Moto {
+    /// moto's own port (plain moto, no rules).
+    pub port: u16,
+    /// The AWS rules in front of it; `url()` points here. Made anew for
+    /// every test: its call log and clock start empty.
+    rules: Option<super::proxy::Proxy>,
+    server: Option<Server>,
+    /// Where this test's part of the server's log starts.
+    log_from: u64,
+}
+
 impl Moto {
-    /// Starts moto with IAM's managed policies loaded and Lambda set to run
-    /// without Docker (there is no Docker engine on these machines), and
-    /// waits until it answers.
+    /// A moto server with nothing in it: an idle one of this process,
+    /// reset, or a new one. IAM's managed policies are loaded and Lambda
+    /// runs without Docker (there is no Docker engine on these machines).
     pub fn start() -> Moto {
-        let bin = tool("moto_server");
-        let dir = tempfile::tempdir().expect("temp dir for moto's log");
-        let log = dir.path().join("moto.log");
-        let out = std::fs::File::create(&log).expect("moto log file");
-        let err = out.try_clone().expect("moto log file");
-        // Another test binary may grab the port between free_port() and the
-        // bind; try a few ports before giving up.
-        for _attempt in 0..5 {
-            let port = free_port();
-            let child = Command::new(&bin)
-                .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-                .env("AWS_ACCESS_KEY_ID", "testing")
-                .env("AWS_SECRET_ACCESS_KEY", "testing")
-                .stdin(Stdio::null())
-                .stdout(out.try_clone().unwrap())
-                .stderr(err.try_clone().unwrap())
-                .spawn()
-                .unwrap_or_else(|e| panic!("cannot start {}: {e}. Run scripts/setup first.", bin.display()));
-            let mut child = child;
-            if wait_ready(&mut child, port, Duration::from_secs(60)) {
-                let mut moto = Moto { port, rules: None, child, log, _dir: dir };
-                let (status, body) = moto.http("POST", "/moto-api/config", r#"{"lambda":{"use_docker":false}}"#);
-                let applied: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-                assert!(
-                    (200..300).contains(&status) && applied["lambda"]["use_docker"] == false,
-                    "moto refused the no-Docker Lambda config ({status}): {body}"
-                );
-                moto.rules = Some(super::proxy::Proxy::aws_rules(port));
-                return moto;
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("moto_server did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+        let server = match take_idle() {
+            Some(server) => server,
+            None => Server::spawn(),
+        };
+        server.configure();
+        let log_from = std::fs::metadata(&server.log).map(|m| m.len()).unwrap_or(0);
+        let rules = Some(super::proxy::Proxy::aws_rules(server.port));
+        Moto { port: server.port, rules, server: Some(server), log_from }
     }
 
     /// The endpoint URL every AWS service of the provider is pointed at:
@@ -86,12 +82,14 @@ impl Moto {
 
     /// Wipes every object in this server (moto's reset is per server).
     pub fn reset(&self) {
-        let (status, body) = self.http("POST", "/moto-api/reset", "");
-        assert_eq!(status, 200, "moto reset failed: {body}");
+        reset(self.port);
     }
 
+    /// What the server logged since this test got it.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let Some(server) = &self.server else { return String::new() };
+        let all = std::fs::read(&server.log).unwrap_or_default();
+        String::from_utf8_lossy(all.get(self.log_from as usize..).unwrap_or_default()).into_owned()
     }
 
     /// A plain HTTP/1.1 request to moto's own API (no client library: the
@@ -102,10 +100,129 @@ impl Moto {
 }
 
 impl Drop for Moto {
+    /// The rules proxy goes first, so no call of this test reaches the
+    /// server once it is idle. A test that failed may have left calls in
+    /// flight: its server is stopped, not pooled.
     fn drop(&mut self) {
+        self.rules = None;
+        if let Some(server) = self.server.take() {
+            if std::thread::panicking() {
+                server.stop();
+            } else {
+                IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(server);
+            }
+        }
+    }
+}
+
+/// An idle server that is still running, reset; None when there is none.
+fn take_idle() -> Option<Server> {
+    loop {
+        let mut server = IDLE.lock().unwrap_or_else(|e| e.into_inner()).pop()?;
+        if matches!(server.child.try_wait(), Ok(None)) && try_reset(server.port) {
+            return Some(server);
+        }
+        server.stop();
+    }
+}
+
+impl Server {
+    /// Starts moto_server and waits until it answers. The process is
+    /// started by one long-lived thread with a parent-death signal, so the
+    /// pooled servers end with the test process however it ends (the
+    /// signal follows the thread that spawned the child, and test threads
+    /// end with their test).
+    fn spawn() -> Server {
+        let bin = tool("moto_server");
+        let dir = tempfile::tempdir().expect("temp dir for moto's log");
+        let log = dir.path().join("moto.log");
+        // Another test process may grab the port between free_port() and
+        // the bind; try a few ports before giving up.
+        for _attempt in 0..5 {
+            let port = free_port();
+            let out = std::fs::File::create(&log).expect("moto log file");
+            let mut cmd = Command::new(&bin);
+            cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+                .env("AWS_ACCESS_KEY_ID", "testing")
+                .env("AWS_SECRET_ACCESS_KEY", "testing")
+                .stdin(Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out);
+            let mut child =
+                spawn_outliving_tests(cmd).unwrap_or_else(|e| panic!("cannot start {}: {e}. Run scripts/setup first.", bin.display()));
+            if wait_ready(&mut child, port, Duration::from_secs(60)) {
+                return Server { port, child, log, _dir: dir };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("moto_server did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+
+    /// Lambda without Docker, checked: moto keeps this across resets, but
+    /// a server that lost it would fail every function create.
+    fn configure(&self) {
+        let (status, body) = http(self.port, "POST", "/moto-api/config", r#"{"lambda":{"use_docker":false}}"#);
+        let applied: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+        assert!(
+            (200..300).contains(&status) && applied["lambda"]["use_docker"] == false,
+            "moto refused the no-Docker Lambda config ({status}): {body}"
+        );
+    }
+
+    fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+type SpawnRequest = (Command, mpsc::Sender<std::io::Result<Child>>);
+
+/// Spawns `cmd` from the one thread of this process that lives as long as
+/// the process, with SIGKILL as its parent-death signal.
+fn spawn_outliving_tests(cmd: Command) -> std::io::Result<Child> {
+    static SPAWNER: Mutex<Option<mpsc::Sender<SpawnRequest>>> = Mutex::new(None);
+    let sender = {
+        let mut spawner = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+        spawner
+            .get_or_insert_with(|| {
+                let (tx, rx) = mpsc::channel::<SpawnRequest>();
+                std::thread::spawn(move || {
+                    for (mut cmd, reply) in rx {
+                        let _ = reply.send(spawn_with_death_signal(&mut cmd));
+                    }
+                });
+                tx
+            })
+            .clone()
+    };
+    let (reply, answer) = mpsc::channel();
+    sender.send((cmd, reply)).expect("the moto spawner thread is gone");
+    answer.recv().expect("the moto spawner thread is gone")
+}
+
+fn spawn_with_death_signal(cmd: &mut Command) -> std::io::Result<Child> {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn()
+}
+
+fn reset(port: u16) {
+    let (status, body) = http(port, "POST", "/moto-api/reset", "");
+    assert_eq!(status, 200, "moto reset failed: {body}");
+}
+
+fn try_reset(port: u16) -> bool {
+    http(port, "POST", "/moto-api/reset", "").0 == 200
 }
 
 fn wait_ready(child: &mut Child, port: u16, limit: Duration) -> bool {

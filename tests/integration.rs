@@ -1,0 +1,29 @@
+//! Every integration test, in one test binary: the shared test bed
+//! (`common`) is compiled and linked once instead of once per file, and
+//! `scripts/test` runs this binary's modules side by side as separate
+//! processes (see `scripts/test-run.py`). One module alone:
+//! `cargo test --test integration -- faults::`.
+
+mod common;
+
+mod aws_rules;
+mod bundle_protocol;
+mod docs_and_examples;
+mod faults;
+mod host_exit;
+mod identity_protocol;
+mod import_blocks;
+mod modules;
+mod parts_event_source_mapping;
+mod parts_function;
+mod parts_network;
+mod parts_queue_role;
+mod parts_vpc_endpoint;
+mod pipeline_protocol;
+mod portable;
+mod protocol;
+mod reachability;
+mod registry;
+mod terraform_cli;
+mod terraform_features;
+mod terraform_test;
