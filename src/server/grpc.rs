@@ -1,7 +1,7 @@
 //! The tfplugin6 Provider service: decode each request with the right
 //! schema, call the provider, encode the answer. Every call runs in a span
-//! carrying `tf_rpc`, `tf_req_id` and `tf_resource_type`, so each log line
-//! says which call it belongs to. The values on the wire are `wire.rs`'s;
+//! (`logging::span`) carrying `tf_rpc`, `tf_req_id` and `tf_resource_type`,
+//! so each log line says which call it belongs to. The values on the wire are `wire.rs`'s;
 //! the resource lifecycle calls (read, plan, apply, import) are answered
 //! in `lifecycle.rs`.
 
