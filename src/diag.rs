@@ -149,6 +149,11 @@ impl Diagnostics {
     pub fn to_proto(&self) -> Vec<pb::Diagnostic> {
         self.0.iter().map(Diagnostic::to_proto).collect()
     }
+    /// The first diagnostic's summary (empty when there is none), for a
+    /// log line.
+    pub fn first_summary(&self) -> String {
+        self.0.first().map(|d| d.summary.clone()).unwrap_or_default()
+    }
 }
 
 impl From<Diagnostic> for Diagnostics {
@@ -166,5 +171,12 @@ mod tests {
         let p = Path::attr("assume_role").index(0).then("role_arn");
         assert_eq!(p.to_string(), "assume_role[0].role_arn");
         assert_eq!(Path::attr("tags").key("team").to_string(), "tags[\"team\"]");
+    }
+
+    #[test]
+    fn first_summary_is_the_first_diagnostics() {
+        assert_eq!(Diagnostics::default().first_summary(), "");
+        let d: Diagnostics = [Diagnostic::warning("careful", ""), Diagnostic::error("failed", "")].into_iter().collect();
+        assert_eq!(d.first_summary(), "careful");
     }
 }

@@ -13,8 +13,10 @@
 //! optional ([`Dep::IfPresent`]: an ordering only if that part needs work
 //! this time).
 //!
-//! Deleting runs the same graph backwards: build the steps with the
-//! reverse edges.
+//! The engine knows no direction: deleting is a graph like any other, of
+//! `Op::Remove` steps. Each composite writes its destroy graph itself, in
+//! its `steps.rs`, with the edges of its apply graph turned around (a part
+//! is removed after what uses it), and its tests check that graph as well.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

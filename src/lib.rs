@@ -6,7 +6,7 @@
 //! `server` (protocol, mTLS, handshake, exit with the host) -> `provider`
 //! (schema, configure, dispatch) -> `resources` / `data_sources` -> `ctx`
 //! (one call's AWS clients and stop signal) -> `engine` and `parts` (one
-//! file per kind of AWS object) -> `aws` (the SDK clients). Below them all:
+//! module per kind of AWS object) -> `aws` (the SDK clients). Below them all:
 //! `value` and `model` (Terraform values, and the typed models every
 //! resource, data source and the provider block are read through),
 //! `schema`, `diag`, `validate`.

@@ -205,6 +205,13 @@ pub fn format_line(level: Level, message: &str, module: String, timestamp: &str,
     J::Object(m).to_string()
 }
 
+/// The span one provider RPC runs in: every log line inside it carries
+/// `tf_rpc`, a fresh `tf_req_id` and `tf_resource_type` (empty when the
+/// call is not about one resource or data source type).
+pub fn span(rpc: &'static str, type_name: &str) -> tracing::Span {
+    tracing::info_span!("rpc", tf_rpc = rpc, tf_req_id = %request_id(), tf_resource_type = type_name)
+}
+
 /// A request id for `tf_req_id`: unique within the process and across
 /// restarts (time-seeded), without pulling in a UUID crate.
 pub fn request_id() -> String {

@@ -7,7 +7,62 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::Type;
+/// A cty type: what a value is decoded against, and what a schema
+/// attribute declares.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Type {
+    String,
+    Number,
+    Bool,
+    List(Box<Type>),
+    Set(Box<Type>),
+    Map(Box<Type>),
+    Object(BTreeMap<String, Type>),
+}
+
+impl Type {
+    pub fn list(t: Type) -> Type {
+        Type::List(Box::new(t))
+    }
+    pub fn set(t: Type) -> Type {
+        Type::Set(Box::new(t))
+    }
+    pub fn map(t: Type) -> Type {
+        Type::Map(Box::new(t))
+    }
+    pub fn object<'a>(attrs: impl IntoIterator<Item = (&'a str, Type)>) -> Type {
+        Type::Object(attrs.into_iter().map(|(k, t)| (k.to_string(), t)).collect())
+    }
+
+    /// cty's JSON type notation, which the protocol carries in `Attribute.type`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Type::String => json!("string"),
+            Type::Number => json!("number"),
+            Type::Bool => json!("bool"),
+            Type::List(t) => json!(["list", t.to_json()]),
+            Type::Set(t) => json!(["set", t.to_json()]),
+            Type::Map(t) => json!(["map", t.to_json()]),
+            Type::Object(a) => {
+                json!(["object", a.iter().map(|(k, t)| (k.clone(), t.to_json())).collect::<serde_json::Map<_, _>>()])
+            }
+        }
+    }
+
+    /// Words for a diagnostic: "a string", "a set of string"...
+    pub fn describe(&self) -> String {
+        match self {
+            Type::String => "a string".into(),
+            Type::Number => "a number".into(),
+            Type::Bool => "a bool".into(),
+            Type::List(t) => format!("a list of {}", t.describe()),
+            Type::Set(t) => format!("a set of {}", t.describe()),
+            Type::Map(t) => format!("a map of {}", t.describe()),
+            Type::Object(_) => "an object".into(),
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub enum Value {

@@ -1,4 +1,6 @@
-//! Read-only helpers. One file per data source.
+//! Read-only helpers, one module per data source: `caller_identity.rs`,
+//! and `reachability/`, a folder (its reads, the pure analysis, the
+//! findings and the network arithmetic in files of their own).
 
 use std::sync::Arc;
 

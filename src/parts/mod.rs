@@ -1,6 +1,9 @@
-//! One file per kind of AWS object a composite is made of. A part knows
-//! its AWS API (create, find, update, delete, wait) and nothing about the
-//! composite it belongs to; composites talk to AWS only through parts.
+//! One module per kind of AWS object the provider makes or reads (a file,
+//! or a folder for the bigger ones), and beside them what they share:
+//! `tags`, `wait`, and `code` (a function's package). A part knows its AWS
+//! API (create, find, update, delete, wait) and nothing about the composite
+//! it belongs to; composites and data sources talk to AWS only through
+//! parts.
 //!
 //! Conventions, after terraform-provider-aws's find / status / wait split:
 //! - `find*` returns `Ok(None)` (or leaves an id out) for an object that is

@@ -1,6 +1,7 @@
-//! Tags on EC2 objects: the user's tags merged with the provider's default
-//! tags, plus the ownership tags that let the engine find (and adopt) an
-//! object whose create answer was lost.
+//! Tags on the objects a composite makes: the user's tags merged with the
+//! provider's default tags, plus the ownership tags that let a composite
+//! find (and adopt) an object whose create answer was lost; and EC2's form
+//! of them (tag specifications, CreateTags / DeleteTags).
 
 use std::collections::BTreeMap;
 

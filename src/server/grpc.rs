@@ -1,7 +1,7 @@
 //! The tfplugin6 Provider service: decode each request with the right
 //! schema, call the provider, encode the answer. Every call runs in a span
-//! carrying `tf_rpc`, `tf_req_id` and `tf_resource_type`, so each log line
-//! says which call it belongs to. The values on the wire are `wire.rs`'s;
+//! (`logging::span`) carrying `tf_rpc`, `tf_req_id` and `tf_resource_type`,
+//! so each log line says which call it belongs to. The values on the wire are `wire.rs`'s;
 //! the resource lifecycle calls (read, plan, apply, import) are answered
 //! in `lifecycle.rs`.
 
@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::lifecycle;
 use super::wire::{decode, encode, identity_data};
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::logging::request_id;
+use crate::logging::span;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
 use crate::value::Value;
@@ -26,15 +26,6 @@ pub struct Service {
 pub fn service(provider: Arc<Provider>) -> ProviderServer<Service> {
     // States of big composites can exceed gRPC's 4 MB default.
     ProviderServer::new(Service { provider }).max_decoding_message_size(256 << 20).max_encoding_message_size(256 << 20)
-}
-
-pub(super) fn span(rpc: &'static str, type_name: &str) -> tracing::Span {
-    tracing::info_span!("rpc", tf_rpc = rpc, tf_req_id = %request_id(), tf_resource_type = type_name)
-}
-
-/// The first error's summary, for a log line.
-pub(super) fn summary(d: &Diagnostics) -> String {
-    d.0.first().map(|d| d.summary.clone()).unwrap_or_default()
 }
 
 /// What the provider supports beyond the base protocol. `plan_destroy`:

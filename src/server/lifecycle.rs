@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use tracing::Instrument;
 
-use super::grpc::{span, summary};
 use super::wire::{decode_identity, decode_resource, encode, identity_data, known_identity};
 use crate::diag::Diagnostics;
 use crate::identity;
+use crate::logging::span;
 use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
 use crate::resources;
@@ -45,7 +45,7 @@ pub(super) async fn read_resource(p: Arc<Provider>, req: pb::read_resource::Requ
                 ..Default::default()
             },
             Err(d) => {
-                tracing::warn!(error = %summary(&d), "read failed");
+                tracing::warn!(error = %d.first_summary(), "read failed");
                 pb::read_resource::Response {
                     new_state: req.current_state,
                     diagnostics: d.to_proto(),
@@ -105,7 +105,7 @@ pub(super) async fn plan_resource_change(p: Arc<Provider>, req: pb::plan_resourc
                 planned_identity: a.identity,
             },
             Err(d) => {
-                tracing::debug!(error = %summary(&d), "plan refused");
+                tracing::debug!(error = %d.first_summary(), "plan refused");
                 pb::plan_resource_change::Response { diagnostics: d.to_proto(), ..Default::default() }
             }
         }
@@ -137,7 +137,7 @@ pub(super) async fn apply_resource_change(
         match result {
             Ok((state, new_identity, diags)) => {
                 if diags.has_errors() {
-                    tracing::warn!(error = %summary(&diags), "apply failed; returning the state reached");
+                    tracing::warn!(error = %diags.first_summary(), "apply failed; returning the state reached");
                 }
                 pb::apply_resource_change::Response {
                     new_state: Some(state),

@@ -14,13 +14,14 @@ mod read;
 mod tests;
 
 use crate::ctx::Ctx;
-use crate::diag::{Diagnostic, Diagnostics};
-use crate::model::{Attr, List, Map, Model, Scalar, Set, Val};
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::model::{Attr, Blocks, List, Map, Model, Set, Val};
 use crate::schema::{attr, Block, Mode, Schema, Type};
 use crate::value::Value;
 
 use super::DataSource;
 use analyse::{analyse, Ask, Report};
+use findings::Finding;
 pub use findings::Kind;
 
 pub struct Reachability;
@@ -36,76 +37,105 @@ crate::model! {
         actions: Attr<Map<List<String>>>,
         vpc_id: Attr<String>,
         reachable: Attr<bool>,
-        service: Attr<Reports>,
-        findings: Attr<FlatFindings>,
+        service: Blocks<ReportModel>,
+        findings: Blocks<ServiceFindingModel>,
     }
 }
 
-/// The `service` attribute: one report per service asked, in order.
-/// Computed only: never decoded from Terraform (reads as null).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Reports(pub Vec<Report>);
+// The computed outputs, one model per object type of the schema. `service`
+// and `findings` are attributes of type list(object), not blocks: their
+// values are the same lists of objects that `Blocks` encodes.
 
-/// The `findings` attribute: every service's findings, each with its
-/// service's name.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct FlatFindings(pub Vec<(String, findings::Finding)>);
-
-fn finding_fields(f: &findings::Finding) -> Vec<(&'static str, Value)> {
-    vec![
-        ("kind", Value::string(f.kind.name())),
-        ("severity", Value::string(f.severity())),
-        ("object", Value::string(&f.object)),
-        ("message", Value::string(&f.message)),
-        ("fix", Value::string(&f.fix)),
-    ]
-}
-
-impl Scalar for Reports {
-    fn from_value(_: &Value, _: &crate::diag::Path) -> Option<Self> {
-        None
-    }
-    fn to_value(&self) -> Value {
-        Value::List(
-            self.0
-                .iter()
-                .map(|r| {
-                    Value::object([
-                        ("name", Value::string(&r.name)),
-                        ("service_name", Value::string(&r.service_name)),
-                        ("reachable", Value::Bool(r.reachable())),
-                        ("path", Value::object([("kind", Value::string(r.path.name())), ("id", Value::string(&r.path_id))])),
-                        (
-                            "dns",
-                            Value::object([
-                                ("host", Value::string(&r.dns.host)),
-                                ("resolves_to", Value::string(&r.dns.resolves_to)),
-                                ("reason", Value::string(&r.dns.reason)),
-                            ]),
-                        ),
-                        ("findings", Value::List(r.findings.iter().map(|f| Value::object(finding_fields(f))).collect())),
-                    ])
-                })
-                .collect(),
-        )
+crate::model! {
+    /// One entry of `service`: one service's report.
+    pub struct ReportModel {
+        name: Attr<String>,
+        service_name: Attr<String>,
+        reachable: Attr<bool>,
+        path: PathModel,
+        dns: DnsModel,
+        findings: Blocks<FindingModel>,
     }
 }
 
-impl Scalar for FlatFindings {
-    fn from_value(_: &Value, _: &crate::diag::Path) -> Option<Self> {
-        None
+crate::model! {
+    /// A report's `path`: which kind of hop carries the traffic, and its id.
+    pub struct PathModel {
+        kind: Attr<String>,
+        id: Attr<String>,
     }
-    fn to_value(&self) -> Value {
-        Value::List(
-            self.0
-                .iter()
-                .map(|(service, f)| {
-                    let mut fields = vec![("service", Value::string(service))];
-                    fields.extend(finding_fields(f));
-                    Value::object(fields)
-                })
-                .collect(),
-        )
+}
+
+crate::model! {
+    /// A report's `dns`: what the service's default host resolves to.
+    pub struct DnsModel {
+        host: Attr<String>,
+        resolves_to: Attr<String>,
+        reason: Attr<String>,
+    }
+}
+
+crate::model! {
+    /// One entry of a report's `findings`.
+    pub struct FindingModel {
+        kind: Attr<String>,
+        severity: Attr<String>,
+        object: Attr<String>,
+        message: Attr<String>,
+        fix: Attr<String>,
+    }
+}
+
+crate::model! {
+    /// One entry of the top-level `findings`: a finding with its service.
+    pub struct ServiceFindingModel {
+        service: Attr<String>,
+        kind: Attr<String>,
+        severity: Attr<String>,
+        object: Attr<String>,
+        message: Attr<String>,
+        fix: Attr<String>,
+    }
+}
+
+/// A computed attribute's value.
+fn known<T>(t: T) -> Attr<T> {
+    Attr { val: Val::Known(t), path: Path::root() }
+}
+
+impl From<&Report> for ReportModel {
+    fn from(r: &Report) -> ReportModel {
+        ReportModel {
+            name: known(r.name.clone()),
+            service_name: known(r.service_name.clone()),
+            reachable: known(r.reachable()),
+            path: PathModel { kind: known(r.path.name().to_string()), id: known(r.path_id.clone()) },
+            dns: DnsModel {
+                host: known(r.dns.host.clone()),
+                resolves_to: known(r.dns.resolves_to.clone()),
+                reason: known(r.dns.reason.clone()),
+            },
+            findings: Blocks(r.findings.iter().map(FindingModel::from).collect()),
+        }
+    }
+}
+
+impl From<&Finding> for FindingModel {
+    fn from(f: &Finding) -> FindingModel {
+        FindingModel {
+            kind: known(f.kind.name().to_string()),
+            severity: known(f.severity().to_string()),
+            object: known(f.object.clone()),
+            message: known(f.message.clone()),
+            fix: known(f.fix.clone()),
+        }
+    }
+}
+
+impl ServiceFindingModel {
+    fn new(service: &str, f: &Finding) -> ServiceFindingModel {
+        let FindingModel { kind, severity, object, message, fix } = FindingModel::from(f);
+        ServiceFindingModel { service: known(service.to_string()), kind, severity, object, message, fix }
     }
 }
 
@@ -202,8 +232,8 @@ impl DataSource for Reachability {
         m.id.set_known(format!("{who}:{}", m.services.strings().join(",")));
         m.vpc_id.set_known(vpc.unwrap_or_default());
         m.reachable.set_known(reports.iter().all(Report::reachable));
-        m.findings.set_known(FlatFindings(reports.iter().flat_map(|r| r.findings.iter().map(|f| (r.name.clone(), f.clone()))).collect()));
-        m.service.set_known(Reports(reports));
+        m.findings = Blocks(reports.iter().flat_map(|r| r.findings.iter().map(|f| ServiceFindingModel::new(&r.name, f))).collect());
+        m.service = Blocks(reports.iter().map(ReportModel::from).collect());
         Ok(m.encode())
     }
 }

@@ -356,14 +356,45 @@ fn the_model_names_the_schemas_attributes() {
     assert_eq!(crate::model::attribute_mismatch::<ReachabilityModel>(&s.block), Vec::<String>::new());
 }
 
+/// Differences between a model's attribute names and those of an object
+/// type (or a list of them) in the schema, worded as `attribute_mismatch`
+/// words them.
+fn object_mismatch<M: Model>(ty: &Type) -> Vec<String> {
+    let attrs = match ty {
+        Type::List(el) => return object_mismatch::<M>(el),
+        Type::Object(attrs) => attrs,
+        other => return vec![format!("{} is no object", other.describe())],
+    };
+    let schema: std::collections::BTreeSet<&str> = attrs.keys().map(String::as_str).collect();
+    let model: std::collections::BTreeSet<&str> = M::ATTRIBUTES.iter().copied().collect();
+    let missing = schema.difference(&model).map(|n| format!("{n}: in the schema, not in the model"));
+    let extra = model.difference(&schema).map(|n| format!("{n}: in the model, not in the schema"));
+    missing.chain(extra).collect()
+}
+
+#[test]
+fn the_output_models_name_the_schemas_object_attributes() {
+    let s = schema();
+    let ty = |name: &str| s.block.attributes.iter().find(|a| a.name == name).map(|a| a.ty.clone()).unwrap();
+    let service = ty("service");
+    let Type::List(report) = &service else { panic!("service is a list") };
+    let Type::Object(report) = report.as_ref() else { panic!("service is a list of objects") };
+    assert_eq!(object_mismatch::<ReportModel>(&service), Vec::<String>::new());
+    assert_eq!(object_mismatch::<PathModel>(&report["path"]), Vec::<String>::new());
+    assert_eq!(object_mismatch::<DnsModel>(&report["dns"]), Vec::<String>::new());
+    assert_eq!(object_mismatch::<FindingModel>(&report["findings"]), Vec::<String>::new());
+    assert_eq!(object_mismatch::<ServiceFindingModel>(&ty("findings")), Vec::<String>::new());
+}
+
 #[test]
 fn the_computed_values_have_the_schemas_types() {
     // Encoding to msgpack with the schema's type fails on a missing or
     // misnamed object attribute.
     let r = analyse(&healthy(), &Ask::new("sqs", "us-east-1", vec![]));
     let mut m = ReachabilityModel::default();
-    m.findings.set_known(FlatFindings(vec![("sqs".into(), super::findings::Finding::new(Kind::NoPath, "rtb-1", "m".into(), "f".into()))]));
-    m.service.set_known(Reports(vec![r]));
+    let finding = super::findings::Finding::new(Kind::NoPath, "rtb-1", "m".into(), "f".into());
+    m.findings = crate::model::Blocks(vec![ServiceFindingModel::new("sqs", &finding)]);
+    m.service = crate::model::Blocks(vec![ReportModel::from(&r)]);
     let v = m.encode();
     let ty = schema().ty();
     let back = Value::from_msgpack(&v.to_msgpack(&ty), &ty).unwrap();
