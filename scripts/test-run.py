@@ -7,9 +7,12 @@
 Most of a test's time is spent waiting: on moto, on Terraform, on the
 provider's polls. So the unit tests and every module of the integration
 binary (tests/integration.rs; one module per file of tests/) run as
-separate processes, several at once, each with several test threads. A
-module keeps one process, so the moto servers its tests are done with are
-reset and reused by its next tests (tests/common/moto.rs).
+separate processes, several at once, each with several test threads.
+
+moto: a fresh server costs seconds of CPU before it answers its first
+calls, so this starts one per test thread of the run (--jobs x --threads)
+and the test processes share them, one test at a time per server, each
+reset before use (tests/common/moto.rs, `shared`).
 
 Order: the modules that took longest last time start first, so the run
 does not end waiting on one long module started late. The times are kept
@@ -25,11 +28,16 @@ process did not end cleanly.
 import argparse
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # Seconds per module on 2 cores with 4 test threads, for the first run.
 GUESS = {
@@ -77,6 +85,43 @@ def shards(exes, modules, terraform):
     return out
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_motos(count, folder):
+    """`count` moto servers as the tests start theirs (MOTO_IAM_LOAD_MANAGED_POLICIES,
+    Lambda without Docker), logging to FOLDER/PORT.log: (ports, processes)."""
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", AWS_ACCESS_KEY_ID="testing",
+               AWS_SECRET_ACCESS_KEY="testing")
+    servers = []
+    for _ in range(count):
+        port = free_port()
+        log = open(os.path.join(folder, f"{port}.log"), "w")
+        proc = subprocess.Popen([os.path.join(ROOT, ".tools/bin/moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+        servers.append((port, proc))
+    ready = []
+    for port, proc in servers:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/data.json", timeout=2)
+                req = urllib.request.Request(f"http://127.0.0.1:{port}/moto-api/config", method="POST",
+                                             data=b'{"lambda":{"use_docker":false}}',
+                                             headers={"Content-Type": "application/json"})
+                urllib.request.urlopen(req, timeout=10)
+                ready.append(port)
+                break
+            except OSError:
+                time.sleep(0.1)
+    if len(ready) < len(servers):
+        say(f"{len(servers) - len(ready)} of {len(servers)} moto servers did not start; tests start their own")
+    return ready, [proc for _, proc in servers]
+
+
 def load(path):
     try:
         with open(path) as f:
@@ -109,6 +154,10 @@ def main():
     todo.sort(key=lambda s: -known.get(s[0], GUESS.get(s[0], 10)))
     say(f"{len(todo)} processes, {args.jobs} at once, {args.threads} test threads each: {' '.join(n for n, _ in todo)}")
 
+    moto_dir = tempfile.mkdtemp(prefix="test-run-moto-")
+    ports, motos = start_motos(args.jobs * args.threads, moto_dir)
+    env = dict(os.environ, PRIVATELINK_TEST_MOTO_PORTS=",".join(map(str, ports)), PRIVATELINK_TEST_MOTO_DIR=moto_dir)
+
     lock = threading.Lock()
     results = []  # (name, seconds, passed, failed, code)
     queue = list(todo)
@@ -123,7 +172,7 @@ def main():
             began = time.monotonic()
             with tempfile.TemporaryFile(mode="w+") as log:
                 code = subprocess.run([*argv, f"--test-threads={args.threads}"], stdout=log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL).returncode
+                                      stdin=subprocess.DEVNULL, env=env).returncode
                 log.seek(0)
                 text = log.read()
             took = time.monotonic() - began
@@ -134,11 +183,17 @@ def main():
                 sys.stdout.flush()
                 results.append((name, took, passed, failed, code))
 
-    threads = [threading.Thread(target=worker) for _ in range(max(1, args.jobs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(max(1, args.jobs))]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for proc in motos:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(moto_dir, ignore_errors=True)
     wall = time.monotonic() - start
 
     print("\nper process (seconds):", flush=True)

@@ -5,11 +5,12 @@
 //! first calls: Python imports every backend it touches and, with
 //! `MOTO_IAM_LOAD_MANAGED_POLICIES=true`, IAM parses AWS's managed policies
 //! once per partition (the access key `testing` is looked up in all six).
-//! A reset costs about a third of that. So a test process keeps the servers
-//! its tests are done with in a pool, and `Moto::start` hands one out again
-//! after `/moto-api/reset` (global to that server, which is why a server
-//! only ever serves one test at a time). Every test still starts from an
-//! empty emulator, as if the server were new.
+//! A reset (`/moto-api/reset`, global to a server) costs about a third of
+//! that. So servers are reused, never shared at once: a test holds a server
+//! alone and resets it first, so every test starts from an empty emulator
+//! as if the server were new. `Moto::start` takes, in this order, a free
+//! server of the run (scripts/test-run.py starts some for all its test
+//! processes; see `shared`), an idle one of this process, or a new one.
 //!
 //! Clients reach it through the AWS rules (`proxy::Proxy::aws_rules`):
 //! `url()` answers as AWS does where moto does not (an S3 Interface endpoint
@@ -44,7 +45,7 @@ pub struct Moto {
     /// The AWS rules in front of it; `url()` points here. Made anew for
     /// every test: its call log and clock start empty.
     rules: Option<super::proxy::Proxy>,
-    server: Option<Server>,
+    server: Option<Lease>,
     /// Where this test's part of the server's log starts.
     log_from: u64,
 }
@@ -54,14 +55,20 @@ impl Moto {
     /// reset, or a new one. IAM's managed policies are loaded and Lambda
     /// runs without Docker (there is no Docker engine on these machines).
     pub fn start() -> Moto {
-        let server = match take_idle() {
-            Some(server) => server,
-            None => Server::spawn(),
+        let (server, log_from) = match shared::take() {
+            Some(lease) => {
+                let log_from = std::fs::metadata(&lease.log).map(|m| m.len()).unwrap_or(0);
+                (Lease::Shared(lease), log_from)
+            }
+            None => {
+                let server = take_idle().unwrap_or_else(Server::spawn);
+                let log_from = std::fs::metadata(&server.log).map(|m| m.len()).unwrap_or(0);
+                (Lease::Own(server), log_from)
+            }
         };
-        server.configure();
-        let log_from = std::fs::metadata(&server.log).map(|m| m.len()).unwrap_or(0);
-        let rules = Some(super::proxy::Proxy::aws_rules(server.port));
-        Moto { port: server.port, rules, server: Some(server), log_from }
+        configure(server.port());
+        let rules = Some(super::proxy::Proxy::aws_rules(server.port()));
+        Moto { port: server.port(), rules, server: Some(server), log_from }
     }
 
     /// The endpoint URL every AWS service of the provider is pointed at:
@@ -88,7 +95,7 @@ impl Moto {
     /// What the server logged since this test got it.
     pub fn log(&self) -> String {
         let Some(server) = &self.server else { return String::new() };
-        let all = std::fs::read(&server.log).unwrap_or_default();
+        let all = std::fs::read(server.log()).unwrap_or_default();
         String::from_utf8_lossy(all.get(self.log_from as usize..).unwrap_or_default()).into_owned()
     }
 
@@ -105,12 +112,12 @@ impl Drop for Moto {
     /// flight: its server is stopped, not pooled.
     fn drop(&mut self) {
         self.rules = None;
-        if let Some(server) = self.server.take() {
-            if std::thread::panicking() {
-                server.stop();
-            } else {
-                IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(server);
-            }
+        match self.server.take() {
+            // Unlocked as the file closes; the next test resets it.
+            Some(Lease::Shared(lease)) => drop(lease),
+            Some(Lease::Own(server)) if std::thread::panicking() => server.stop(),
+            Some(Lease::Own(server)) => IDLE.lock().unwrap_or_else(|e| e.into_inner()).push(server),
+            None => {}
         }
     }
 }
@@ -160,20 +167,79 @@ impl Server {
         panic!("moto_server did not start; its log:\n{}", std::fs::read_to_string(&log).unwrap_or_default());
     }
 
-    /// Lambda without Docker, checked: moto keeps this across resets, but
-    /// a server that lost it would fail every function create.
-    fn configure(&self) {
-        let (status, body) = http(self.port, "POST", "/moto-api/config", r#"{"lambda":{"use_docker":false}}"#);
-        let applied: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
-        assert!(
-            (200..300).contains(&status) && applied["lambda"]["use_docker"] == false,
-            "moto refused the no-Docker Lambda config ({status}): {body}"
-        );
-    }
-
     fn stop(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Lambda without Docker, checked: moto keeps this across resets, but a
+/// server that lost it would fail every function create.
+fn configure(port: u16) {
+    let (status, body) = http(port, "POST", "/moto-api/config", r#"{"lambda":{"use_docker":false}}"#);
+    let applied: serde_json::Value = serde_json::from_str(&body).unwrap_or_default();
+    assert!(
+        (200..300).contains(&status) && applied["lambda"]["use_docker"] == false,
+        "moto refused the no-Docker Lambda config ({status}): {body}"
+    );
+}
+
+/// The server a test holds: one of this process, or one of the runner's.
+enum Lease {
+    Own(Server),
+    Shared(shared::Lease),
+}
+
+impl Lease {
+    fn port(&self) -> u16 {
+        match self {
+            Lease::Own(s) => s.port,
+            Lease::Shared(l) => l.port,
+        }
+    }
+
+    fn log(&self) -> &std::path::Path {
+        match self {
+            Lease::Own(s) => &s.log,
+            Lease::Shared(l) => &l.log,
+        }
+    }
+}
+
+/// Servers that scripts/test-run.py started for every test process of a
+/// run (`PRIVATELINK_TEST_MOTO_PORTS`, `PRIVATELINK_TEST_MOTO_DIR`), so that
+/// a server's start-up cost is paid once per run rather than once per test
+/// process. A test holds one by an exclusive `flock` on `DIR/PORT.lock`,
+/// which the kernel releases however the test process ends; it resets the
+/// server once it holds it. moto writes its log to `DIR/PORT.log`.
+mod shared {
+    use std::fs::File;
+    use std::os::fd::AsRawFd;
+    use std::path::PathBuf;
+
+    pub struct Lease {
+        pub port: u16,
+        pub log: PathBuf,
+        _lock: File,
+    }
+
+    /// A free shared server, reset; None when the run shares none or all
+    /// are busy (the caller then uses a server of its own).
+    pub fn take() -> Option<Lease> {
+        let ports = std::env::var("PRIVATELINK_TEST_MOTO_PORTS").ok()?;
+        let dir = PathBuf::from(std::env::var_os("PRIVATELINK_TEST_MOTO_DIR")?);
+        for port in ports.split(',').filter_map(|p| p.parse::<u16>().ok()) {
+            let Ok(lock) = File::create(dir.join(format!("{port}.lock"))) else { continue };
+            // SAFETY: flock on a descriptor this function owns.
+            if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+                continue;
+            }
+            if !super::try_reset(port) {
+                continue; // not answering: leave it, and its lock, alone
+            }
+            return Some(Lease { port, log: dir.join(format!("{port}.log")), _lock: lock });
+        }
+        None
     }
 }
 
