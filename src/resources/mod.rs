@@ -21,7 +21,10 @@ use crate::value::Value;
 
 pub mod checks;
 pub mod composite;
+pub mod endpoint;
+pub mod function;
 pub mod private_lambda_pipeline;
+pub mod record;
 pub mod service_endpoint_bundle;
 
 /// The answer to PlanResourceChange.
