@@ -4,8 +4,9 @@
 //! inbound-only private DNS, its security group (TCP 443 in from its
 //! clients), its spec, observe / ensure / remove (apply.rs), and the checks
 //! against AWS: the VPC's DNS for private DNS, the one endpoint that owns a
-//! service's private DNS name, an existing endpoint reused (checks.rs).
-//! The bundle uses it once per `endpoint` block; the pipeline for its SQS
+//! service's private DNS name, an existing endpoint reused (checks.rs);
+//! and what a misspelt service name was meant to be (`near_matches`). The
+//! bundle uses it once per `endpoint` block; the pipeline for its SQS
 //! endpoint.
 
 use crate::model::Val;
@@ -97,6 +98,33 @@ pub fn inbound_only_applies(service: Option<&str>, kind: Kind, private_dns: &Val
     }
 }
 
+/// Service names close to `wanted`: same last word, or a small edit away.
+pub fn near_matches(wanted: &str, names: &[String]) -> Vec<String> {
+    let short = short_service_name(wanted);
+    let mut scored: Vec<(usize, &String)> = names
+        .iter()
+        .map(|n| (edit_distance(&short, &short_service_name(n)), n))
+        .filter(|(dist, n)| *dist <= 2 || short_service_name(n).contains(&short) || short.contains(&short_service_name(n)))
+        .collect();
+    scored.sort();
+    scored.into_iter().take(5).map(|(_, n)| n.clone()).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for j in 0..b.len() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +136,16 @@ mod tests {
         assert_eq!(full_service_name("com.amazonaws.us-east-1.s3", "eu-west-1"), "com.amazonaws.us-east-1.s3");
         assert_eq!(short_service_name("com.amazonaws.eu-west-1.ecr.api"), "ecr.api");
         assert!(gateway_capable("s3") && gateway_capable("com.amazonaws.us-east-1.dynamodb") && !gateway_capable("sqs"));
+    }
+
+    #[test]
+    fn near_matches_suggest_close_names() {
+        let names: Vec<String> = ["com.amazonaws.us-east-1.sqs", "com.amazonaws.us-east-1.sns", "com.amazonaws.us-east-1.s3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let n = near_matches("com.amazonaws.us-east-1.sqq", &names);
+        assert_eq!(n.first().map(String::as_str), Some("com.amazonaws.us-east-1.sqs"));
     }
 
     #[test]

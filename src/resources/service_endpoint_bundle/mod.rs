@@ -135,7 +135,7 @@ impl Composite for ServiceEndpointBundle {
 #[cfg(test)]
 mod tests {
     use super::config::EndpointBlock;
-    use super::plan::{has_gateway, inbound_only_lookup, near_matches, plan_state, prior_endpoint, InboundOnlyLookup};
+    use super::plan::{has_gateway, inbound_only_lookup, plan_state, prior_endpoint, InboundOnlyLookup};
     use super::read::classify_rules;
     use super::*;
     use crate::diag::Diagnostics;
@@ -426,15 +426,5 @@ mod tests {
         assert_eq!(g, vec!["sg-1"]);
         assert_eq!(c, vec!["10.0.0.0/16"]);
         assert_eq!(other.len(), 1);
-    }
-
-    #[test]
-    fn near_matches_suggest_close_names() {
-        let names: Vec<String> = ["com.amazonaws.us-east-1.sqs", "com.amazonaws.us-east-1.sns", "com.amazonaws.us-east-1.s3"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let n = near_matches("com.amazonaws.us-east-1.sqq", &names);
-        assert_eq!(n.first().map(String::as_str), Some("com.amazonaws.us-east-1.sqs"));
     }
 }

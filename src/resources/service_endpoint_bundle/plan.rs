@@ -10,7 +10,7 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Kind};
 use crate::policy;
 use crate::resources::composite::{Plan, PlanEnv};
-use crate::resources::endpoint::{self, full_service_name, short_service_name, vpc_has_gateway, Key};
+use crate::resources::endpoint::{self, full_service_name, near_matches, short_service_name, vpc_has_gateway, Key};
 use crate::resources::{checks, subnet_diagnostics, Going};
 
 use super::config::{bundle_id, Bundle, EndpointBlock};
@@ -488,33 +488,6 @@ async fn check_dns_owners(ctx: &Ctx, vpc_id: &str, new: &[(usize, Key, bool)], p
         }
     }
     Ok(d)
-}
-
-/// Service names close to `wanted`: same last word, or a small edit away.
-pub(super) fn near_matches(wanted: &str, names: &[String]) -> Vec<String> {
-    let short = short_service_name(wanted);
-    let mut scored: Vec<(usize, &String)> = names
-        .iter()
-        .map(|n| (edit_distance(&short, &short_service_name(n)), n))
-        .filter(|(dist, n)| *dist <= 2 || short_service_name(n).contains(&short) || short.contains(&short_service_name(n)))
-        .collect();
-    scored.sort();
-    scored.into_iter().take(5).map(|(_, n)| n.clone()).collect()
-}
-
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// Destroy plan: clients that the bundle's Interface endpoints admit by
