@@ -48,7 +48,7 @@ pub fn check_service_name(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{s:?} is not a service name: write a short name such as \"sqs\", \"s3\", \"logs\" or \"ecr.api\", or a full one such as \"com.amazonaws.us-east-1.sqs\"."
+            "{s:?} is not a service name: write a short name such as \"sqs\", \"s3\" or \"logs\", or a full one such as \"com.amazonaws.us-east-1.sqs\"."
         ))
     }
 }
