@@ -1,15 +1,11 @@
 //! Checks and plan steps every composite makes alike: ids, tags, whole
-//! numbers in a range, `tags_all`, the tags an import gives back, and what
-//! private DNS needs: the VPC's DNS settings, and no other endpoint owning
-//! the name. (Which prior a plan and its checks see is decided once, in
-//! `composite`.)
+//! numbers in a range, `tags_all`, and the tags an import gives back.
+//! (What private DNS needs is the endpoint block's, `endpoint::checks`;
+//! which prior a plan and its checks see is decided once, in `composite`.)
 
-use crate::ctx::Ctx;
-use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, Map, Set, Val};
 use crate::parts::tags::{self, Tags};
-use crate::parts::vpc;
-use crate::parts::vpc_endpoint::{self as vpce, Endpoint, Kind};
 
 /// An AWS id (`vpc-...`, `subnet-...`) when known.
 pub fn check_id(d: &mut Diagnostics, prefix: &str, a: &Attr<String>) {
@@ -68,38 +64,10 @@ pub fn imported_tags(observed: &Tags, default_tags: &Tags) -> (Val<Map<String>>,
     (own, Map::of(&all))
 }
 
-/// Private DNS of an Interface endpoint needs the VPC's DNS support and
-/// DNS host names: an error at `vpc_id` when either is off (`remedy` says
-/// what else the user can do), or when the VPC does not exist.
-pub async fn check_vpc_dns(ctx: &Ctx, vpc_id: &str, summary: &str, remedy: &str) -> Result<Option<Diagnostic>, Diagnostic> {
-    let region = ctx.aws.region.as_str();
-    Ok(match vpc::dns_attributes(&ctx.aws.ec2, vpc_id).await? {
-        None => Some(Diagnostic::error("VPC not found", format!("VPC {vpc_id} does not exist in {region}.")).at(Path::attr("vpc_id"))),
-        Some((support, hostnames)) if !(support && hostnames) => Some(
-            Diagnostic::error(
-                summary,
-                format!(
-                    "VPC {vpc_id} has enableDnsSupport={support} and enableDnsHostnames={hostnames}. Turn both on (aws_vpc: enable_dns_support = true, enable_dns_hostnames = true){remedy}."
-                ),
-            )
-            .at(Path::attr("vpc_id")),
-        ),
-        _ => None,
-    })
-}
-
-/// The endpoint that already owns `service`'s private DNS name in the VPC:
-/// one of `kind` that is not tagged as `owner`'s (while the owner is not
-/// known yet, any). Only one endpoint per service and VPC can own the
-/// name, so a new one with private DNS next to it fails.
-pub async fn dns_owner(ctx: &Ctx, vpc_id: &str, service: &str, kind: Kind, owner: Option<&str>) -> Result<Option<Endpoint>, Diagnostic> {
-    let existing = vpce::find_for_service(&ctx.aws.ec2, vpc_id, service).await?;
-    Ok(existing.into_iter().find(|e| e.kind == kind && (owner.is_none() || e.tags.get(tags::OWNER_TAG).map(String::as_str) != owner)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diag::Path;
     use crate::model::{Attr, Elements};
 
     fn at<T>(name: &str, val: Val<T>) -> Attr<T> {

@@ -1,8 +1,10 @@
 //! Composite resources. One folder per composite, with the same phase
-//! files in each; what they share is here: the `Resource` trait the
-//! protocol layer calls, the skeleton that implements it for every
-//! composite (`composite`), the checks they make alike (`checks`), the
-//! timeouts block, subnet checks, client tokens, import by identity and
+//! files in each, built from blocks more than one composite uses: a
+//! private function (`function`), a service's endpoint (`endpoint`), the
+//! step record (`record`). What they share is here: the `Resource` trait
+//! the protocol layer calls, the typed skeleton that implements it for
+//! every composite (`composite`), the checks they make alike (`checks`),
+//! the timeouts block, subnet checks, client tokens, import by identity and
 //! destroy-plan warnings. Resource code never calls the AWS SDK: it goes
 //! through `crate::parts`.
 
@@ -21,7 +23,10 @@ use crate::value::Value;
 
 pub mod checks;
 pub mod composite;
+pub mod endpoint;
+pub mod function;
 pub mod private_lambda_pipeline;
+pub mod record;
 pub mod service_endpoint_bundle;
 
 /// The answer to PlanResourceChange.

@@ -271,7 +271,7 @@ fn validate(m: &ReachabilityModel) -> Diagnostics {
         d.push(Diagnostic::error("No services", "Name at least one service, e.g. [\"sqs\"].").at(m.services.path.clone()));
     }
     for (i, s) in &services {
-        if let Err(e) = service_name(s) {
+        if let Err(e) = crate::resources::endpoint::check_service_name(s) {
             d.push(Diagnostic::error("Invalid service", e).at(m.services.path.index(*i)));
         }
         if services.iter().any(|(j, t)| j < i && t == s) {
@@ -298,17 +298,6 @@ fn validate(m: &ReachabilityModel) -> Diagnostics {
         }
     }
     d
-}
-
-/// A service as the bundle names it (`sqs`, `ecr.api`) or in full
-/// (`com.amazonaws.us-east-1.sqs`).
-fn service_name(s: &str) -> Result<(), String> {
-    let ok_chars = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    if ok_chars(s) && !s.starts_with('.') && !s.ends_with('.') {
-        Ok(())
-    } else {
-        Err(format!("{s:?} is not a service name: write a short name such as \"sqs\", \"s3\" or \"logs\", or a full one such as \"com.amazonaws.us-east-1.sqs\"."))
-    }
 }
 
 /// An IAM action, `prefix:Name`, with IAM's wildcards allowed.

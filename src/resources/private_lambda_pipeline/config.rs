@@ -1,9 +1,20 @@
-//! The pipeline as the plan says it should be (`Desired`, defaults applied) and the specs of its parts built from it.
+//! The pipeline's model (configuration, plan and state), the pipeline as
+//! the plan says it should be (`Desired`, defaults applied), and the specs
+//! of its own parts built from it. The functions' and the endpoint's specs
+//! are their blocks' (`function`, `endpoint`).
 
-#[allow(unused_imports)]
-use super::*;
+use crate::model::{Attr, List, Map, Set};
+use crate::parts::event_source_mapping::MappingSpec;
+use crate::parts::queue::{QueueSpec, Redrive};
+use crate::parts::security_group::{Direction, GroupSpec, Peer, Rule};
+use crate::parts::tags::{self, Tags};
+use crate::parts::vpc_endpoint::EndpointSpec;
+use crate::resources::endpoint::{self, DesiredEndpoint};
+use crate::resources::function::{Consumer, Function, FunctionDesired, FunctionRole, PerRole, Placement, Producer};
+use crate::resources::{client_token, TimeoutsBlock};
 
-// ---------------------------------------------------------------- model
+use super::validate::recommended_visibility;
+use super::{DEFAULT_BATCH_SIZE, DEFAULT_DLQ_RETENTION, DEFAULT_MAX_RECEIVE, DEFAULT_RETENTION};
 
 crate::model! {
     /// The pipeline as Terraform holds it: configuration, plan and state.
@@ -27,33 +38,12 @@ crate::model! {
         endpoint_security_group_id: Attr<String>,
         producer_role_arn: Attr<String>,
         consumer_role_arn: Attr<String>,
-        producer: Producer,
-        consumer: Consumer,
+        producer: Function<Producer>,
+        consumer: Function<Consumer>,
         queue: QueueBlock,
         event_source: EventSourceBlock,
         endpoint: EndpointBlock,
         timeouts: TimeoutsBlock,
-    }
-}
-
-crate::model! {
-    /// A function block: the producer's and the consumer's attributes
-    /// (`in_vpc` is the consumer's, `queue_url_env_var` and
-    /// `security_group_ids` the producer's; the other's stay null).
-    pub struct FunctionBlock {
-        source_dir: Attr<String>,
-        filename: Attr<String>,
-        source_code_hash: Attr<String>,
-        handler: Attr<String>,
-        runtime: Attr<String>,
-        memory_size: Attr<f64>,
-        timeout: Attr<f64>,
-        environment: Attr<Map<String>>,
-        role_arn: Attr<String>,
-        code_sha256: Attr<String>,
-        in_vpc: Attr<bool>,
-        queue_url_env_var: Attr<String>,
-        security_group_ids: Attr<Set<String>>,
     }
 }
 
@@ -86,69 +76,17 @@ crate::model! {
     }
 }
 
-/// Attributes of a function block only the other function has.
-pub(super) const CONSUMER_ONLY: [&str; 1] = ["in_vpc"];
-pub(super) const PRODUCER_ONLY: [&str; 2] = ["queue_url_env_var", "security_group_ids"];
-
-/// The producer's block: a function block without the consumer's attributes.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Producer(pub FunctionBlock);
-
-/// The consumer's block: a function block without the producer's attributes.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Consumer(pub FunctionBlock);
-
-impl Field for Producer {
-    fn decode_field(v: &Value, at: &Path) -> Self {
-        Producer(FunctionBlock::decode_at(v, at))
-    }
-    fn encode_field(&self) -> Value {
-        model::without(self.0.encode(), &CONSUMER_ONLY)
-    }
-}
-
-impl Field for Consumer {
-    fn decode_field(v: &Value, at: &Path) -> Self {
-        Consumer(FunctionBlock::decode_at(v, at))
-    }
-    fn encode_field(&self) -> Value {
-        model::without(self.0.encode(), &PRODUCER_ONLY)
-    }
-}
-
-impl std::ops::Deref for Producer {
-    type Target = FunctionBlock;
-    fn deref(&self) -> &FunctionBlock {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Producer {
-    fn deref_mut(&mut self) -> &mut FunctionBlock {
-        &mut self.0
-    }
-}
-
-impl std::ops::Deref for Consumer {
-    type Target = FunctionBlock;
-    fn deref(&self) -> &FunctionBlock {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Consumer {
-    fn deref_mut(&mut self) -> &mut FunctionBlock {
-        &mut self.0
-    }
+/// The owner tag's value on everything pipeline `name` makes.
+pub(super) fn owner_of(name: &str) -> String {
+    format!("pipeline/{name}")
 }
 
 impl Pipeline {
-    /// The function block of the producer or the consumer.
-    pub(super) fn function(&self, producer: bool) -> &FunctionBlock {
-        if producer {
-            &self.producer.0
-        } else {
-            &self.consumer.0
+    /// The block of the function in `role`.
+    pub(super) fn function(&self, role: FunctionRole) -> &crate::resources::function::FunctionBlock {
+        match role {
+            FunctionRole::Producer => &self.producer,
+            FunctionRole::Consumer => &self.consumer,
         }
     }
 
@@ -157,16 +95,35 @@ impl Pipeline {
         self.endpoint.endpoint_id.is_null()
     }
 
+    /// The role ARN attribute of the function in `role`.
+    pub(super) fn role_arn(&self, role: FunctionRole) -> &Attr<String> {
+        match role {
+            FunctionRole::Producer => &self.producer_role_arn,
+            FunctionRole::Consumer => &self.consumer_role_arn,
+        }
+    }
+
+    pub(super) fn role_arn_mut(&mut self, role: FunctionRole) -> &mut Attr<String> {
+        match role {
+            FunctionRole::Producer => &mut self.producer_role_arn,
+            FunctionRole::Consumer => &mut self.consumer_role_arn,
+        }
+    }
+
+    /// The function ARN attribute of the function in `role`.
+    pub(super) fn function_arn(&self, role: FunctionRole) -> &Attr<String> {
+        match role {
+            FunctionRole::Producer => &self.producer_function_arn,
+            FunctionRole::Consumer => &self.consumer_function_arn,
+        }
+    }
+
     /// The role the pipeline made for a function (none when the user brings one).
-    pub(super) fn own_role(&self, producer: bool) -> Option<String> {
-        if !self.function(producer).role_arn.is_null() {
+    pub(super) fn own_role(&self, role: FunctionRole) -> Option<String> {
+        if !self.function(role).role_arn.is_null() {
             return None;
         }
-        if producer {
-            self.producer_role_arn.owned()
-        } else {
-            self.consumer_role_arn.owned()
-        }
+        self.role_arn(role).owned()
     }
 
     /// The ids of what the pipeline made, in `COMPUTED`'s order.
@@ -205,89 +162,15 @@ impl Pipeline {
     }
 
     pub(super) fn owner(&self) -> String {
-        format!("pipeline/{}", self.name.str().unwrap_or(""))
-    }
-}
-
-// ---------------------------------------------------------------- desired
-
-/// Where a function's code comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum CodeSource {
-    Dir(std::path::PathBuf),
-    File(std::path::PathBuf),
-}
-
-impl CodeSource {
-    pub(super) fn of(f: &FunctionBlock) -> Option<CodeSource> {
-        match (f.source_dir.str(), f.filename.str()) {
-            (Some(d), _) => Some(CodeSource::Dir(d.into())),
-            (None, Some(p)) => Some(CodeSource::File(p.into())),
-            _ => None,
-        }
-    }
-
-    /// Where the code came from, kept in a tag on the function so an import
-    /// can write the same source back (nothing else in AWS records it).
-    pub(super) fn tag(&self) -> String {
-        match self {
-            CodeSource::Dir(d) => format!("dir:{}", d.display()),
-            CodeSource::File(f) => format!("file:{}", f.display()),
-        }
-    }
-
-    pub(super) fn from_tag(tag: &str) -> Option<CodeSource> {
-        match tag.split_once(':')? {
-            ("dir", p) => Some(CodeSource::Dir(p.into())),
-            ("file", p) => Some(CodeSource::File(p.into())),
-            _ => None,
-        }
-    }
-
-    /// The zip and its hash (Lambda's CodeSha256 for it).
-    pub(super) fn load(&self) -> Result<code::Code, String> {
-        match self {
-            CodeSource::Dir(d) => code::from_dir(d),
-            CodeSource::File(f) => code::from_file(f),
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct FunctionDesired {
-    pub(super) name: String,
-    pub(super) handler: String,
-    pub(super) runtime: String,
-    pub(super) memory: i32,
-    pub(super) timeout: i32,
-    pub(super) environment: BTreeMap<String, String>,
-    pub(super) role_arn: Option<String>,
-    pub(super) code: Option<CodeSource>,
-    pub(super) extra_groups: Vec<String>,
-    pub(super) in_vpc: bool,
-}
-
-impl FunctionDesired {
-    pub(super) fn from(f: &FunctionBlock, name: String, producer: bool) -> FunctionDesired {
-        FunctionDesired {
-            name,
-            handler: f.handler.owned().unwrap_or_default(),
-            runtime: f.runtime.owned().unwrap_or_default(),
-            memory: f.memory_size.int().unwrap_or(DEFAULT_MEMORY) as i32,
-            timeout: f.timeout.int().unwrap_or(DEFAULT_TIMEOUT) as i32,
-            environment: f.environment.entries(),
-            role_arn: f.role_arn.owned(),
-            code: CodeSource::of(f),
-            extra_groups: f.security_group_ids.strings(),
-            in_vpc: producer || f.in_vpc.bool() == Some(true),
-        }
+        owner_of(self.name.str().unwrap_or(""))
     }
 }
 
 /// The pipeline as the plan says it should be, defaults applied.
 #[derive(Debug, Clone)]
-pub(super) struct Desired {
+pub struct Desired {
     pub(super) name: String,
+    pub(super) owner: String,
     pub(super) vpc_id: String,
     pub(super) subnets: Vec<String>,
     pub(super) tags_all: Tags,
@@ -299,10 +182,7 @@ pub(super) struct Desired {
     pub(super) kms: Option<String>,
     pub(super) mapping: MappingDesired,
     pub(super) endpoint_id: Option<String>,
-    pub(super) queue_url_var: String,
-    pub(super) producer: FunctionDesired,
-    pub(super) consumer: FunctionDesired,
-    pub(super) timeouts: Timeouts,
+    pub(super) functions: PerRole<FunctionDesired>,
 }
 
 #[derive(Debug, Clone)]
@@ -319,11 +199,16 @@ impl Desired {
     pub(super) fn from(p: &Pipeline) -> Desired {
         let name = p.name.owned().unwrap_or_default();
         let (q, es) = (&p.queue, &p.event_source);
-        let consumer = FunctionDesired::from(&p.consumer, format!("{name}-consumer"), false);
+        let functions = PerRole {
+            producer: FunctionDesired::from(&p.producer, &name, FunctionRole::Producer),
+            consumer: FunctionDesired::from(&p.consumer, &name, FunctionRole::Consumer),
+        };
         let window = es.maximum_batching_window_seconds.int().unwrap_or(0) as i32;
         let visibility =
-            q.visibility_timeout_seconds.int().unwrap_or_else(|| recommended_visibility(consumer.timeout as i64, window as i64)) as i32;
+            q.visibility_timeout_seconds.int().unwrap_or_else(|| recommended_visibility(functions.consumer.timeout as i64, window as i64))
+                as i32;
         Desired {
+            owner: owner_of(&name),
             vpc_id: p.vpc_id.owned().unwrap_or_default(),
             subnets: p.subnet_ids.strings(),
             tags_all: p.tags_all.entries(),
@@ -342,16 +227,18 @@ impl Desired {
                 filters: es.filter_patterns.strings(),
             },
             endpoint_id: p.endpoint.endpoint_id.owned(),
-            queue_url_var: p.producer.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
-            producer: FunctionDesired::from(&p.producer, format!("{name}-producer"), true),
-            consumer,
-            timeouts: p.timeouts.limits(TIMEOUTS),
+            functions,
             name,
         }
     }
 
     pub(super) fn owned(&self, part: &str) -> Tags {
-        tags::with_ownership(&self.tags_all, &format!("pipeline/{}", self.name), part)
+        tags::with_ownership(&self.tags_all, &self.owner, part)
+    }
+
+    /// Where the functions go: the pipeline's subnets, tags and owner.
+    pub(super) fn placement(&self) -> Placement<'_> {
+        Placement { subnets: &self.subnets, tags_all: &self.tags_all, owner: &self.owner }
     }
 
     pub(super) fn queue_name(&self, dead_letter: bool) -> String {
@@ -389,18 +276,6 @@ impl Desired {
         }
     }
 
-    pub(super) fn role_spec(&self, f: &FunctionDesired, queue_arn: &str, region: &str, producer: bool) -> RoleSpec {
-        let account = queue_arn.split(':').nth(4).unwrap_or("");
-        let logs = policy::log_group_arn(region, account, &f.name);
-        let doc = if producer { policy::producer(queue_arn, &logs, f.in_vpc) } else { policy::consumer(queue_arn, &logs, f.in_vpc) };
-        RoleSpec {
-            name: f.name.clone(),
-            trust_policy: policy::lambda_trust(),
-            inline_policies: [("pipeline".to_string(), doc)].into(),
-            tags: self.owned(if producer { "producer-role" } else { "consumer-role" }),
-        }
-    }
-
     /// The producer's group: out on TCP 443 to the endpoint's groups only.
     pub(super) fn producer_group_spec(&self, endpoint_groups: &[String]) -> GroupSpec {
         GroupSpec {
@@ -425,62 +300,25 @@ impl Desired {
     /// The endpoint's group: in on TCP 443 from the producer's group only
     /// (no rule at all while that group is not known yet).
     pub(super) fn endpoint_group_spec(&self, producer_group: Option<&str>) -> GroupSpec {
-        GroupSpec {
-            name: format!("{}-endpoint", self.name),
-            description: format!("SQS endpoint of pipeline {}: HTTPS from its functions only", self.name),
-            vpc_id: self.vpc_id.clone(),
-            tags: self.owned("endpoint-group"),
-            rules: producer_group.map(|g| Rule::https_from(Peer::Group(g.to_string()))).into_iter().collect(),
-        }
+        endpoint::group_spec(
+            format!("{}-endpoint", self.name),
+            format!("SQS endpoint of pipeline {}: HTTPS from its functions only", self.name),
+            &self.vpc_id,
+            self.owned("endpoint-group"),
+            producer_group.map(|g| Peer::Group(g.to_string())).into_iter().collect(),
+        )
     }
 
+    /// The pipeline's own SQS Interface endpoint, behind its group. (SQS has
+    /// no Gateway endpoints, so no inbound-only private DNS.)
     pub(super) fn endpoint_spec(&self, region: &str, group: &str) -> EndpointSpec {
-        EndpointSpec {
-            vpc_id: self.vpc_id.clone(),
-            service_name: format!("com.amazonaws.{region}.sqs"),
-            kind: Kind::Interface,
-            subnet_ids: self.subnets.clone(),
-            route_table_ids: vec![],
-            security_group_ids: vec![group.to_string()],
-            private_dns_enabled: Some(true),
-            // SQS has no Gateway endpoints, so no inbound-only option.
-            private_dns_only_for_inbound_resolver_endpoint: None,
-            policy: None,
-            tags: self.owned("endpoint"),
-            client_token: crate::resources::client_token(&format!("pipeline/{}", self.name), "endpoint"),
-        }
-    }
-
-    pub(super) fn function_spec(&self, f: &FunctionDesired, role_arn: &str, groups: &[String], queue_url: Option<&str>) -> FunctionSpec {
-        let mut environment = f.environment.clone();
-        if let Some(url) = queue_url {
-            environment.insert(self.queue_url_var.clone(), url.to_string());
-        }
-        let mut security_group_ids: Vec<String> = if f.in_vpc { groups.iter().chain(&f.extra_groups).cloned().collect() } else { vec![] };
-        security_group_ids.sort();
-        FunctionSpec {
-            name: f.name.clone(),
-            role_arn: role_arn.to_string(),
-            handler: f.handler.clone(),
-            runtime: f.runtime.clone(),
-            memory_size: f.memory,
-            timeout: f.timeout,
-            environment,
-            subnet_ids: if f.in_vpc { self.subnets.clone() } else { vec![] },
-            security_group_ids,
-            tags: {
-                let mut t = self.owned(if queue_url.is_some() { "producer" } else { "consumer" });
-                if let Some(src) = f.code.as_ref().map(CodeSource::tag).filter(|v| v.len() <= 256) {
-                    t.insert(SOURCE_TAG.into(), src);
-                }
-                t
-            },
-        }
+        let sqs = DesiredEndpoint::interface(endpoint::sqs(region), self.subnets.clone());
+        sqs.spec(&self.vpc_id, vec![group.to_string()], self.owned("endpoint"), client_token(&self.owner, "endpoint"))
     }
 
     pub(super) fn mapping_spec(&self, queue_arn: &str) -> MappingSpec {
         MappingSpec {
-            function_name: self.consumer.name.clone(),
+            function_name: self.functions.consumer.name.clone(),
             event_source_arn: queue_arn.to_string(),
             batch_size: self.mapping.batch_size,
             maximum_batching_window_seconds: self.mapping.window,

@@ -7,37 +7,23 @@
 //! group -> endpoint group -> producer egress + endpoint; functions after
 //! their role, group and the queue; the mapping after the consumer.
 //! Delete runs it backwards, taking VPC functions out of the VPC first.
+//! The two functions are two uses of the function block
+//! (`resources::function`), the endpoint one of the endpoint block.
 
-use std::collections::BTreeMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::FutureExt;
-
-use crate::ctx::Ctx;
-use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::engine::{self, Dep, Graph, Step};
-use crate::model::{self, Attr, Field, List, Map, Model, Set, Val};
-use crate::parts::code;
-use crate::parts::event_source_mapping::{self as esm, Mapping, MappingSpec};
-use crate::parts::function::{self, Function, FunctionSpec};
-use crate::parts::queue::{self, Queue, QueueSpec, Redrive};
-use crate::parts::role::{self, RoleSpec};
-use crate::parts::security_group::{self as sg, Direction, Group, GroupSpec, Peer, Rule};
-use crate::parts::tags::{self, Tags};
-use crate::parts::vpc;
-use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
-use crate::policy;
-use crate::resources::composite::{Composite, PlanEnv};
-use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
+use crate::model::Attr;
+use crate::resources::composite::Composite;
+use crate::resources::function::{self, FunctionRole};
+use crate::resources::Timeouts;
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
-use crate::value::Value;
 
 // One file per phase, the same in every composite: config (the typed
 // model of its values, the desired state and the parts' specs), validate
-// (the configuration alone), plan, steps (the step graph), apply, read and
-// import. This file keeps the schema and `impl Composite` (which gives the
-// Resource impl); the phase files share its imports and each other's items.
+// (the configuration alone), plan (with the plan-time checks and a destroy
+// plan's warnings), steps (the step graph), apply, read (observe and
+// refresh) and import. Each phase file implements its phase trait of
+// `composite`; this file keeps the schema and what the pipeline is.
 mod apply;
 mod config;
 mod import;
@@ -46,39 +32,12 @@ mod read;
 mod steps;
 mod validate;
 
-use apply::*;
-use config::*;
-use import::*;
-use plan::*;
-use read::*;
-use steps::*;
+use apply::Record;
+use config::{Desired, Pipeline};
+use steps::Part;
 pub use validate::recommended_visibility;
-use validate::*;
 
 pub const TYPE_NAME: &str = "privatelink_private_lambda_pipeline";
-
-/// Runtimes Lambda accepts for new functions (zip packages).
-pub const RUNTIMES: [&str; 16] = [
-    "python3.9",
-    "python3.10",
-    "python3.11",
-    "python3.12",
-    "python3.13",
-    "nodejs18.x",
-    "nodejs20.x",
-    "nodejs22.x",
-    "java11",
-    "java17",
-    "java21",
-    "dotnet8",
-    "ruby3.2",
-    "ruby3.3",
-    "provided.al2",
-    "provided.al2023",
-];
-
-pub const DEFAULT_MEMORY: i64 = 128;
-pub const DEFAULT_TIMEOUT: i64 = 30;
 
 /// The `timeouts` defaults: ten minutes to create or update, 45 to
 /// delete. Deleting the producer's group waits until Lambda releases the
@@ -87,65 +46,10 @@ pub const DEFAULT_TIMEOUT: i64 = 30;
 /// aws_security_group docs of terraform-provider-aws say the same of Lambda
 /// groups). A shorter default would fail an ordinary destroy on AWS.
 pub const TIMEOUTS: Timeouts = Timeouts { delete: Duration::from_secs(45 * 60), ..Timeouts::DEFAULT };
-pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
 pub const DEFAULT_RETENTION: i64 = 345_600;
 pub const DEFAULT_DLQ_RETENTION: i64 = 1_209_600;
 pub const DEFAULT_MAX_RECEIVE: i64 = 4;
 pub const DEFAULT_BATCH_SIZE: i64 = 10;
-/// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
-const SOURCE_TAG: &str = "privatelink:source";
-
-fn function_block(description: &'static str, consumer: bool) -> Block {
-    let mut b = Block::new(description)
-        .attr(attr(
-            "source_dir",
-            Type::String,
-            Mode::Optional,
-            "Directory with the function's code; the provider zips it deterministically and updates the function when its content changes.",
-        ))
-        .attr(attr("filename", Type::String, Mode::Optional, "A zip file with the function's code (instead of source_dir)."))
-        .attr(attr(
-            "source_code_hash",
-            Type::String,
-            Mode::Optional,
-            "With filename: a hash that changes when the code changes (e.g. filebase64sha256). Without it, the file's content is hashed.",
-        ))
-        .attr(attr("handler", Type::String, Mode::Required, "Entry point, e.g. `index.handler`."))
-        .attr(attr("runtime", Type::String, Mode::Required, "Lambda runtime, e.g. `python3.12`."))
-        .attr(attr("memory_size", Type::Number, Mode::OptionalComputed, "MB, 128 to 10240 (default 128)."))
-        .attr(attr("timeout", Type::Number, Mode::OptionalComputed, "Seconds, 1 to 900 (default 30)."))
-        .attr(attr("environment", Type::map(Type::String), Mode::Optional, "Environment variables."))
-        .attr(attr(
-            "role_arn",
-            Type::String,
-            Mode::Optional,
-            "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
-        ))
-        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."));
-    if consumer {
-        b = b.attr(attr(
-            "in_vpc",
-            Type::Bool,
-            Mode::OptionalComputed,
-            "Put the consumer in the pipeline's subnets too (default false: it runs outside the VPC, as it needs no private access).",
-        ));
-    } else {
-        b = b
-            .attr(attr(
-                "queue_url_env_var",
-                Type::String,
-                Mode::OptionalComputed,
-                "Environment variable that carries the queue URL (default QUEUE_URL).",
-            ))
-            .attr(attr(
-                "security_group_ids",
-                Type::set(Type::String),
-                Mode::Optional,
-                "Extra security groups for the producer, besides the one the pipeline makes.",
-            ));
-    }
-    b
-}
 
 fn queue_block() -> Block {
     Block::new("The queue and its dead-letter queue.")
@@ -237,8 +141,8 @@ fn schema() -> Schema {
         // Settings blocks are Group blocks: always in the state with their
         // effective values, whether the configuration writes them or not,
         // so an import plans no change either way.
-        root.required_block("producer", function_block("The producer function, placed in the subnets.", false))
-            .required_block("consumer", function_block("The consumer function, fed by the event source mapping.", true))
+        root.required_block("producer", function::schema(FunctionRole::Producer, "The producer function, placed in the subnets."))
+            .required_block("consumer", function::schema(FunctionRole::Consumer, "The consumer function, fed by the event source mapping."))
             .block("queue", Nesting::Group, queue_block())
             .block("event_source", Nesting::Group, event_source_block())
             .block("endpoint", Nesting::Group, endpoint_block())
@@ -266,9 +170,11 @@ const COMPUTED: [(&str, &str); 12] = [
 
 pub struct PrivateLambdaPipeline;
 
-#[tonic::async_trait]
 impl Composite for PrivateLambdaPipeline {
     type Model = Pipeline;
+    type Desired = Desired;
+    type Record = Record;
+    type Part = Part;
     const TYPE_NAME: &'static str = TYPE_NAME;
     const NOUN: &'static str = "the pipeline";
     const IMPORT_READS: bool = true;
@@ -281,63 +187,25 @@ impl Composite for PrivateLambdaPipeline {
         &m.vpc_id
     }
 
-    fn validate(&self, config: &Pipeline) -> Diagnostics {
-        validate_config(config)
+    fn desired(m: &Pipeline, _region: &str) -> Desired {
+        Desired::from(m)
     }
 
-    fn replace_paths(&self, prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
-        replace_paths(prior, config)
-    }
-
-    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Pipeline>, proposed: &Pipeline, config: &Pipeline) -> Result<Pipeline, Diagnostics> {
-        plan_state(env.default_tags, prior, proposed, config)
-    }
-
-    /// Plan settles everything itself.
-    async fn settle_against_aws(&self, _: &Ctx, _: Option<&Pipeline>, _: &Pipeline, _: &mut Pipeline) -> Result<Diagnostics, Diagnostic> {
-        Ok(Diagnostics::default())
-    }
-
-    async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
-        check_against_aws(ctx, prior, planned).await
-    }
-
-    async fn reconcile(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-        reconcile(ctx, prior, planned).await
-    }
-
-    async fn destroy(&self, ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
-        destroy(ctx, prior).await
-    }
-
-    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
-        read_state(ctx, state).await
-    }
-
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        import_state(ctx, id).await.map_err(Diagnostics::from)
-    }
-
-    fn identity_schema(&self) -> crate::identity::IdentitySchema {
-        identity_schema()
-    }
-
-    fn identity(&self, state: &Pipeline, region: &str) -> Value {
-        identity_of(state, region)
-    }
-
-    async fn import_id(&self, _ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
-        import_id_of(identity)
-    }
-
-    async fn plan_destroy(&self, ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
-        destroy_warnings(ctx, prior).await
+    fn timeouts(m: &Pipeline) -> Timeouts {
+        m.timeouts.limits(TIMEOUTS)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::config::{EndpointBlock, EventSourceBlock, QueueBlock};
     use super::*;
+    use crate::diag::Diagnostics;
+    use crate::model::{self, Model};
+    use crate::resources::composite::Validate;
+    use crate::resources::function::FunctionBlock;
+    use crate::resources::TimeoutsBlock;
+    use crate::value::Value;
 
     fn s(v: &str) -> Value {
         Value::string(v)
@@ -365,7 +233,7 @@ mod tests {
         obj(f)
     }
     fn validate_config(v: &Value) -> Diagnostics {
-        super::validate_config(&Pipeline::decode(v))
+        PrivateLambdaPipeline.validate(&Pipeline::decode(v))
     }
     fn paths(d: &Diagnostics) -> Vec<String> {
         d.0.iter()
@@ -378,16 +246,11 @@ mod tests {
     fn the_models_name_the_schemas_attributes() {
         let s = schema();
         assert_eq!(model::attribute_mismatch::<Pipeline>(&s.block), Vec::<String>::new());
-        for (block, only) in [("producer", &PRODUCER_ONLY[..]), ("consumer", &CONSUMER_ONLY[..])] {
-            let b = &s.block.nested(block).unwrap().block;
+        for role in FunctionRole::ALL {
+            let b = &s.block.nested(role.name()).unwrap().block;
             let mismatch = model::attribute_mismatch::<FunctionBlock>(b);
-            let others: Vec<String> = [&PRODUCER_ONLY[..], &CONSUMER_ONLY[..]]
-                .concat()
-                .iter()
-                .filter(|a| !only.contains(a))
-                .map(|a| format!("{a}: in the model, not in the schema"))
-                .collect();
-            assert_eq!(mismatch, others, "{block}");
+            let others: Vec<String> = role.other_attributes().iter().map(|a| format!("{a}: in the model, not in the schema")).collect();
+            assert_eq!(mismatch, others, "{role:?}");
         }
         for (name, check) in [
             ("queue", model::attribute_mismatch::<QueueBlock> as fn(&Block) -> Vec<String>),
@@ -414,10 +277,13 @@ mod tests {
     #[test]
     fn delete_waits_45_minutes_by_default_for_lambdas_network_interfaces() {
         let minute = |m: u64| Duration::from_secs(m * 60);
-        let d = Desired::from(&Pipeline::decode(&config(vec![])));
-        assert_eq!((d.timeouts.create, d.timeouts.update, d.timeouts.delete), (minute(10), minute(10), minute(45)));
-        let d = Desired::from(&Pipeline::decode(&config(vec![("timeouts", obj(vec![("delete", s("90m")), ("create", s("5m"))]))])));
-        assert_eq!((d.timeouts.create, d.timeouts.update, d.timeouts.delete), (minute(5), minute(10), minute(90)));
+        let d = PrivateLambdaPipeline::timeouts(&Pipeline::decode(&config(vec![])));
+        assert_eq!((d.create, d.update, d.delete), (minute(10), minute(10), minute(45)));
+        let d = PrivateLambdaPipeline::timeouts(&Pipeline::decode(&config(vec![(
+            "timeouts",
+            obj(vec![("delete", s("90m")), ("create", s("5m"))]),
+        )])));
+        assert_eq!((d.create, d.update, d.delete), (minute(5), minute(10), minute(90)));
     }
 
     #[test]

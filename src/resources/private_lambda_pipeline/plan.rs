@@ -1,12 +1,41 @@
 //! The planned state (unknowns, defaults, replace paths), the plan-time checks against AWS, and the warnings of a destroy plan.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::ctx::Ctx;
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::model::{Attr, List, Val};
+use crate::parts::security_group as sg;
+use crate::parts::tags::Tags;
+use crate::parts::vpc;
+use crate::parts::vpc_endpoint::Kind;
+use crate::resources::composite::{Plan, PlanEnv};
+use crate::resources::endpoint;
+use crate::resources::function::{self, FunctionRole};
+use crate::resources::{checks, subnet_diagnostics, Going};
 
-// ---------------------------------------------------------------- plan
+use super::config::{Desired, Pipeline};
+use super::PrivateLambdaPipeline;
+
+#[tonic::async_trait]
+impl Plan for PrivateLambdaPipeline {
+    fn replace_paths(&self, prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
+        replace_paths(prior, config)
+    }
+
+    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Pipeline>, proposed: &Pipeline, config: &Pipeline) -> Result<Pipeline, Diagnostics> {
+        plan_state(env.default_tags, prior, proposed, config)
+    }
+
+    async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
+        check_against_aws(ctx, prior, planned).await
+    }
+
+    async fn destroy_warnings(&self, ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
+    }
+}
 
 /// The attributes whose change replaces the pipeline.
-pub(super) fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
+fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
     let mut out = Vec::new();
     for a in [&config.name, &config.vpc_id] {
         let before = if a.path == config.name.path { &prior.name } else { &prior.vpc_id };
@@ -24,18 +53,13 @@ pub(super) fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
 /// The planned state: config values, defaults where the schema computes
 /// them, prior ids for parts that stay, unknown for parts apply will make.
 /// `prior` is None for a create or a replace.
-pub(super) fn plan_state(
-    default_tags: &Tags,
-    prior: Option<&Pipeline>,
-    proposed: &Pipeline,
-    config: &Pipeline,
-) -> Result<Pipeline, Diagnostics> {
+fn plan_state(default_tags: &Tags, prior: Option<&Pipeline>, proposed: &Pipeline, config: &Pipeline) -> Result<Pipeline, Diagnostics> {
     let mut s = proposed.clone();
     s.id.set(config.name.val.clone());
     s.tags_all.set(checks::plan_tags_all(default_tags, &config.tags));
     let mut diags = Diagnostics::default();
-    plan_function(&mut s.producer, &config.producer, true, &mut diags);
-    plan_function(&mut s.consumer, &config.consumer, false, &mut diags);
+    function::plan(&mut s.producer, &config.producer, FunctionRole::Producer, &mut diags);
+    function::plan(&mut s.consumer, &config.consumer, FunctionRole::Consumer, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -43,40 +67,6 @@ pub(super) fn plan_state(
     plan_ids(&mut s, prior, config);
     s.rule_drift.set_known(List::default());
     Ok(s)
-}
-
-/// A function block's defaults, and its code's hash from the files now:
-/// a change is an update of the function's code, known at plan.
-fn plan_function(f: &mut FunctionBlock, cfg: &FunctionBlock, producer: bool, diags: &mut Diagnostics) {
-    f.memory_size.set(default_to(&cfg.memory_size, DEFAULT_MEMORY as f64));
-    f.timeout.set(default_to(&cfg.timeout, DEFAULT_TIMEOUT as f64));
-    if producer {
-        f.queue_url_env_var.set(default_to(&cfg.queue_url_env_var, DEFAULT_QUEUE_URL_VAR.to_string()));
-    } else {
-        f.in_vpc.set(default_to(&cfg.in_vpc, false));
-    }
-    let hash = if cfg.source_dir.is_unknown() || cfg.filename.is_unknown() {
-        Val::Unknown
-    } else {
-        match CodeSource::of(cfg).map(|c| c.load()) {
-            Some(Ok(code)) => Val::Known(code.sha256),
-            Some(Err(e)) => {
-                let at = if cfg.source_dir.is_null() { &cfg.filename.path } else { &cfg.source_dir.path };
-                diags.push(Diagnostic::error("Cannot read the function's code", e).at(at.clone()));
-                Val::Unknown
-            }
-            None => Val::Unknown,
-        }
-    };
-    f.code_sha256.set(hash);
-}
-
-/// The configuration's value, or `default` when it leaves it unset.
-fn default_to<T: Clone>(cfg: &Attr<T>, default: T) -> Val<T> {
-    match &cfg.val {
-        Val::Null => Val::Known(default),
-        v => v.clone(),
-    }
 }
 
 /// `planned` becomes `value` where the configuration leaves it unset.
@@ -129,11 +119,11 @@ fn plan_ids(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
         s.endpoint_id.set(reuse.val.clone());
         s.endpoint_security_group_id.set(Val::Null);
     }
-    if !config.producer.role_arn.is_null() {
-        s.producer_role_arn.set(config.producer.role_arn.val.clone());
-    }
-    if !config.consumer.role_arn.is_null() {
-        s.consumer_role_arn.set(config.consumer.role_arn.val.clone());
+    for role in FunctionRole::ALL {
+        let theirs = &config.function(role).role_arn;
+        if !theirs.is_null() {
+            s.role_arn_mut(role).set(theirs.val.clone());
+        }
     }
 }
 
@@ -141,7 +131,7 @@ fn plan_ids(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
 
 /// Checks that need AWS, only for what is new or changed, so a plan with
 /// no changes makes no calls. `prior` is None for a create or a replace.
-pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
+async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
     let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
     if planned.subnet_ids.is_wholly_known() && prior.is_none_or(|p| p.subnet_ids != planned.subnet_ids) {
@@ -152,7 +142,8 @@ pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, plann
     let reuse = &planned.endpoint.endpoint_id;
     match &reuse.val {
         Val::Known(id) if prior.is_none_or(|p| p.endpoint.endpoint_id.str() != Some(id)) => {
-            d.extend(check_reused_endpoint(ctx, vpc_id, id, &reuse.path).await?.into_iter().collect());
+            let sqs = endpoint::sqs(&ctx.aws.region);
+            d.extend(endpoint::check_reused(ctx, vpc_id, id, &sqs, "the producer", &reuse.path).await?.into_iter().collect());
         }
         Val::Null if prior.is_none_or(|p| p.endpoint_id.str().is_none()) => d.extend(check_new_endpoint(ctx, vpc_id, planned).await?),
         _ => {}
@@ -160,33 +151,14 @@ pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, plann
     Ok(d)
 }
 
-/// The endpoint to reuse exists, is in the VPC and is SQS's Interface endpoint.
-async fn check_reused_endpoint(ctx: &Ctx, vpc_id: &str, id: &str, at: &Path) -> Result<Option<Diagnostic>, Diagnostic> {
-    let region = ctx.aws.region.as_str();
-    let sqs = format!("com.amazonaws.{region}.sqs");
-    let found = vpce::find_many(&ctx.aws.ec2, &[id.to_string()]).await?.into_iter().find(|e| !e.is_gone());
-    let problem = match found {
-        None => Some(Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {region}."))),
-        Some(e) if e.vpc_id != vpc_id => {
-            Some(Diagnostic::error("Endpoint in another VPC", format!("{id} is in {}, not in {vpc_id}.", e.vpc_id)))
-        }
-        Some(e) if e.service_name != sqs || e.kind != Kind::Interface => Some(Diagnostic::error(
-            "Not an SQS Interface endpoint",
-            format!("{id} is a {} endpoint for {}; the producer needs an Interface endpoint for {sqs}.", e.kind.as_str(), e.service_name),
-        )),
-        _ => None,
-    };
-    Ok(problem.map(|p| p.at(at.clone())))
-}
-
 /// The endpoint will be made: its private DNS needs the VPC's DNS support
 /// and host names, and no other SQS endpoint may own the name.
 async fn check_new_endpoint(ctx: &Ctx, vpc_id: &str, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
     let summary = "The SQS endpoint's private DNS needs DNS support and DNS hostnames on the VPC";
-    d.extend(checks::check_vpc_dns(ctx, vpc_id, summary, "").await?.into_iter().collect());
-    let sqs = format!("com.amazonaws.{}.sqs", ctx.aws.region);
-    if let Some(e) = checks::dns_owner(ctx, vpc_id, &sqs, Kind::Interface, Some(&planned.owner())).await? {
+    d.extend(endpoint::check_vpc_dns(ctx, vpc_id, summary, "").await?.into_iter().collect());
+    let sqs = endpoint::sqs(&ctx.aws.region);
+    if let Some(e) = endpoint::dns_owner(ctx, vpc_id, &sqs, Kind::Interface, Some(&planned.owner())).await? {
         d.push(
             Diagnostic::error(
                 "The VPC already has an SQS endpoint",
@@ -199,4 +171,24 @@ async fn check_new_endpoint(ctx: &Ctx, vpc_id: &str, planned: &Pipeline) -> Resu
         );
     }
     Ok(d)
+}
+
+/// Destroy plan: the pipeline's own SQS endpoint goes with it (a reused
+/// one stays: nothing to check). Clients it admits, network interfaces in
+/// a group its endpoint group lets in other than the pipeline's own
+/// functions (e.g. another function put in the producer's group), lose
+/// their private path to SQS.
+async fn destroy_warnings(ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
+    let (true, Some(group_id), Some(vpc_id)) = (prior.own_endpoint(), prior.endpoint_security_group_id.str(), prior.vpc_id.str()) else {
+        return Diagnostics::default();
+    };
+    let name = prior.name.str().unwrap_or("");
+    let going = Going { what: format!("the SQS endpoint of pipeline {name}"), services: "SQS".into(), vpc_id };
+    let admitted = match ctx.run("reading the endpoint's group", sg::find(&ctx.aws.ec2, group_id)).await {
+        Ok(Some(g)) => endpoint::admitted_groups(&g),
+        Ok(None) => return Diagnostics::default(),
+        Err(e) => return going.unchecked(e).into(),
+    };
+    let own = FunctionRole::ALL.map(|role| role.function_name(name));
+    going.client_warnings(ctx, &admitted, |i| i.lambda_function().is_some_and(|f| own.contains(&f))).await
 }

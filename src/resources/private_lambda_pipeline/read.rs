@@ -1,45 +1,132 @@
-//! Refresh: every part as AWS has it now, so the plan shows what changed behind Terraform's back.
+//! Observe and refresh: every part as AWS has it now, so apply starts from
+//! the truth and the plan shows what changed behind Terraform's back.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::ctx::Ctx;
+use crate::diag::Diagnostic;
+use crate::model::{List, Val};
+use crate::parts::event_source_mapping::{self as esm, Mapping};
+use crate::parts::queue::{self, Queue};
+use crate::parts::security_group::{self as sg, Rule};
+use crate::resources::composite::{Depth, Read};
+use crate::resources::endpoint;
+use crate::resources::function::{self, FunctionRecord, FunctionRole, PerRole};
 
-// ---------------------------------------------------------------- read
+use super::apply::{fill_ids, Record};
+use super::config::{Desired, EventSourceBlock, Pipeline, QueueBlock};
+use super::PrivateLambdaPipeline;
 
-pub(super) async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
-    let r = observe(ctx, state, Depth::Refresh).await?;
-    let before = Pipeline::decode(state);
-    if r.is_empty() {
-        return Ok(Value::Null);
+#[tonic::async_trait]
+impl Read for PrivateLambdaPipeline {
+    /// Everything the prior state recorded, as it is now: independent
+    /// reads, sent together (both groups in one Describe). A refresh reads
+    /// a queue's settings only, apply and destroy its tags too.
+    async fn observe(&self, ctx: &Ctx, prior: Option<&Pipeline>, depth: Depth) -> Result<Record, Diagnostic> {
+        let Some(prior) = prior else { return Ok(Record::default()) };
+        observe(ctx, prior, depth).await
     }
-    let mut out = Pipeline::decode(&state_after(state, &r, !before.own_endpoint()));
-    // Roles the user brings are not ours to refresh.
-    if before.own_role(true).is_some() {
-        out.producer_role_arn.set(Val::from_option(r.producer_role.clone()));
+
+    async fn read(&self, ctx: &Ctx, before: &Pipeline) -> Result<Option<Pipeline>, Diagnostic> {
+        let r = observe(ctx, before, Depth::Refresh).await?;
+        if r.is_empty() {
+            return Ok(None);
+        }
+        let mut out = before.clone();
+        fill_ids(&mut out, &r, !before.own_endpoint());
+        // Roles the user brings are not ours to refresh.
+        for role in FunctionRole::ALL {
+            if before.own_role(role).is_some() {
+                out.role_arn_mut(role).set(Val::from_option(r.functions[role].role.clone()));
+            }
+        }
+        // Settings changed behind Terraform's back show up as a diff against
+        // the configuration.
+        let queue_var = before.producer.queue_url_env_var.owned().unwrap_or_else(|| function::DEFAULT_QUEUE_URL_VAR.into());
+        if let Some(f) = &r.functions.producer.function {
+            function::observed(&mut out.producer, f, Some(&queue_var));
+        }
+        if let Some(f) = &r.functions.consumer.function {
+            function::observed(&mut out.consumer, f, None);
+        }
+        // Defaults follow the functions as they are now (visibility from the
+        // consumer's timeout).
+        let drift = rule_drift(&Desired::from(&out), &r, before.own_endpoint());
+        out.rule_drift.set_known(List::of(&drift));
+        if let Some(m) = &r.mapping {
+            observed_mapping(&mut out.event_source, m);
+        }
+        if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
+            observed_queue(&mut out.queue, q, dlq);
+        }
+        out.endpoint.create.set_known(before.own_endpoint());
+        Ok(Some(out))
     }
-    if before.own_role(false).is_some() {
-        out.consumer_role_arn.set(Val::from_option(r.consumer_role.clone()));
-    }
-    // Settings changed behind Terraform's back show up as a diff against
-    // the configuration.
-    let queue_var = before.producer.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into());
-    if let Some(f) = &r.producer {
-        observed_function(&mut out.producer, f, Some(&queue_var));
-    }
-    if let Some(f) = &r.consumer {
-        observed_function(&mut out.consumer, f, None);
-    }
-    // Defaults follow the functions as they are now (visibility from the
-    // consumer's timeout).
-    let drift = rule_drift(&Desired::from(&out), &r, before.own_endpoint());
-    out.rule_drift.set_known(List::of(&drift));
-    if let Some(m) = &r.mapping {
-        observed_mapping(&mut out.event_source, m);
-    }
-    if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
-        observed_queue(&mut out.queue, q, dlq);
-    }
-    out.endpoint.create.set_known(before.own_endpoint());
-    Ok(out.encode())
+}
+
+async fn observe(ctx: &Ctx, prior: &Pipeline, depth: Depth) -> Result<Record, Diagnostic> {
+    let aws = &ctx.aws;
+    let name = prior.name.str().unwrap_or("");
+    let queue = |url: Option<String>| async move {
+        match (url, depth) {
+            (None, _) => Ok(None),
+            (Some(u), Depth::Apply | Depth::Destroy) => queue::find(&aws.sqs, &u).await,
+            (Some(u), Depth::Refresh) => queue::find_settings(&aws.sqs, &u).await,
+        }
+    };
+    let role = |role: FunctionRole| function::observe::role(ctx, role.function_name(name), prior.own_role(role).is_some());
+    let function =
+        |role: FunctionRole| function::observe::function(ctx, role.function_name(name), prior.function_arn(role).str().is_some());
+    let (producer_group_id, endpoint_group_id) = (prior.producer_security_group_id.owned(), prior.endpoint_security_group_id.owned());
+    let group_ids: Vec<String> = producer_group_id.iter().chain(endpoint_group_id.iter()).cloned().collect();
+    let groups = sg::find_many(&aws.ec2, &group_ids);
+    let endpoint = async {
+        match prior.endpoint_id.str() {
+            None => Ok(None),
+            Some(e) => endpoint::find_live(ctx, e).await,
+        }
+    };
+    let mapping = async {
+        match prior.event_source_mapping_id.owned() {
+            None => Ok(None),
+            Some(u) => esm::find(&aws.lambda, &u).await,
+        }
+    };
+    use crate::calls::with_count as n;
+    let (
+        (dlq, c1),
+        (queue, c2),
+        (producer_role, c3),
+        (consumer_role, c4),
+        (groups, c5),
+        (endpoint, c6),
+        (producer, c7),
+        (consumer, c8),
+        (mapping, c9),
+    ) = tokio::try_join!(
+        n(queue(prior.dead_letter_queue_url.owned())),
+        n(queue(prior.queue_url.owned())),
+        n(role(FunctionRole::Producer)),
+        n(role(FunctionRole::Consumer)),
+        n(groups),
+        n(endpoint),
+        n(function(FunctionRole::Producer)),
+        n(function(FunctionRole::Consumer)),
+        n(mapping),
+    )?;
+    crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9]);
+    let group = |id: &Option<String>| id.as_ref().and_then(|id| groups.iter().find(|g| &g.id == id).cloned());
+    Ok(Record {
+        dlq,
+        queue,
+        functions: PerRole {
+            producer: FunctionRecord { role: producer_role, function: producer },
+            consumer: FunctionRecord { role: consumer_role, function: consumer },
+        },
+        producer_group: group(&producer_group_id),
+        endpoint_group: group(&endpoint_group_id),
+        endpoint,
+        mapping,
+        ..Record::default()
+    })
 }
 
 impl Record {
@@ -47,37 +134,21 @@ impl Record {
     pub(super) fn is_empty(&self) -> bool {
         self.queue.is_none()
             && self.dlq.is_none()
-            && self.producer.is_none()
-            && self.consumer.is_none()
+            && self.functions.producer.function.is_none()
+            && self.functions.consumer.function.is_none()
             && self.mapping.is_none()
             && self.producer_group.is_none()
             && self.endpoint_group.is_none()
-            && self.producer_role.is_none()
-            && self.consumer_role.is_none()
+            && self.functions.producer.role.is_none()
+            && self.functions.consumer.role.is_none()
     }
-}
-
-/// A function block with the function's settings as Lambda has them; the
-/// queue URL the pipeline sets in the producer's environment is not the
-/// user's.
-fn observed_function(b: &mut FunctionBlock, f: &Function, queue_var: Option<&str>) {
-    b.handler.set_known(f.handler.clone());
-    b.runtime.set_known(f.runtime.clone());
-    b.memory_size.set_known(f.memory_size as f64);
-    b.timeout.set_known(f.timeout as f64);
-    let mut env = f.environment.clone();
-    if let Some(var) = queue_var {
-        env.remove(var);
-    }
-    let keep_null = env.is_empty() && b.environment.is_null();
-    b.environment.set(if keep_null { Val::Null } else { Val::Known(Map::of(&env)) });
 }
 
 /// How the groups' rules differ from what the pipeline needs, one line
 /// each (e.g. `producer group: unexpected egress all from 0.0.0.0/0`).
 /// Plan puts `[]` there, so a rule changed by hand makes the next plan an
 /// update, and that apply repairs the rules.
-pub(super) fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<String> {
+fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<String> {
     let mut out = Vec::new();
     let endpoint_groups = if own_endpoint {
         r.endpoint_group.as_ref().map(|g| vec![g.id.clone()])
@@ -94,7 +165,7 @@ pub(super) fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<Str
     out
 }
 
-pub(super) fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<String> {
+fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<String> {
     let (unexpected, missing) = sg::plan_rule_changes(observed, desired);
     let unexpected = unexpected.into_iter().map(|r| format!("{group}: unexpected {}", r.describe()));
     unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
@@ -110,7 +181,7 @@ pub(super) fn same_json_list(written: &[String], observed: &[String]) -> bool {
 /// The event_source block with the mapping's settings as Lambda has them.
 /// The block is a Group block, so it is always there: an import shows
 /// every setting, and a setting changed by hand differs from the plan.
-pub(super) fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
+fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
     b.batch_size.set_known(m.batch_size as f64);
     b.maximum_batching_window_seconds.set_known(m.maximum_batching_window_seconds as f64);
     b.report_batch_item_failures.set_known(m.report_batch_item_failures);
@@ -124,12 +195,12 @@ pub(super) fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
     }
 }
 
-pub(super) fn attr_number(q: &Queue, key: &str) -> Option<f64> {
+fn attr_number(q: &Queue, key: &str) -> Option<f64> {
     q.attributes.get(key).and_then(|v| v.parse::<f64>().ok())
 }
 
 /// The queue block with the queues' settings as SQS has them.
-pub(super) fn observed_queue(b: &mut QueueBlock, q: &Queue, dlq: &Queue) {
+fn observed_queue(b: &mut QueueBlock, q: &Queue, dlq: &Queue) {
     b.fifo.set_known(q.name.ends_with(".fifo"));
     b.visibility_timeout_seconds.set(Val::from_option(attr_number(q, queue::VISIBILITY_TIMEOUT)));
     b.message_retention_seconds.set(Val::from_option(attr_number(q, queue::MESSAGE_RETENTION_PERIOD)));

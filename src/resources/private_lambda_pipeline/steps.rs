@@ -2,16 +2,18 @@
 //! them it makes itself, and which step comes after which. Pure, so every
 //! shape of the graph is checked by the tests below.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::engine::{self, Dep, Graph};
+use crate::resources::function::FunctionRole;
+
+use super::config::{Desired, Pipeline};
 
 /// The pipeline's parts, as apply and destroy name their steps.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub(super) enum Part {
+pub enum Part {
     DeadLetterQueue,
     Queue,
-    ProducerRole,
-    ConsumerRole,
+    /// The role the pipeline makes for a function.
+    Role(FunctionRole),
     ProducerGroup,
     EndpointGroup,
     /// The producer group's egress rule to the endpoint's groups.
@@ -19,25 +21,28 @@ pub(super) enum Part {
     /// The endpoint group's ingress rule from the producer's group.
     EndpointIngress,
     Endpoint,
-    Producer,
-    Consumer,
+    Function(FunctionRole),
     Mapping,
 }
+
+const PRODUCER: Part = Part::Function(FunctionRole::Producer);
+const CONSUMER: Part = Part::Function(FunctionRole::Consumer);
+const PRODUCER_ROLE: Part = Part::Role(FunctionRole::Producer);
+const CONSUMER_ROLE: Part = Part::Role(FunctionRole::Consumer);
 
 impl Part {
     pub(super) fn name(self) -> &'static str {
         match self {
             Part::DeadLetterQueue => "dead-letter-queue",
             Part::Queue => "queue",
-            Part::ProducerRole => "producer-role",
-            Part::ConsumerRole => "consumer-role",
+            Part::Role(FunctionRole::Producer) => "producer-role",
+            Part::Role(FunctionRole::Consumer) => "consumer-role",
             Part::ProducerGroup => "producer-group",
             Part::EndpointGroup => "endpoint-group",
             Part::ProducerEgress => "producer-egress",
             Part::EndpointIngress => "endpoint-ingress",
             Part::Endpoint => "endpoint",
-            Part::Producer => "producer",
-            Part::Consumer => "consumer",
+            Part::Function(role) => role.name(),
             Part::Mapping => "mapping",
         }
     }
@@ -49,8 +54,7 @@ impl Part {
         match self {
             Part::DeadLetterQueue => format!("SQS queue {}", d.queue_name(true)),
             Part::Queue => format!("SQS queue {}", d.queue_name(false)),
-            Part::ProducerRole => format!("IAM role {}", d.producer.name),
-            Part::ConsumerRole => format!("IAM role {}", d.consumer.name),
+            Part::Role(role) => format!("IAM role {}", d.functions[role].name),
             Part::ProducerGroup => format!("security group {name}-producer"),
             Part::EndpointGroup => format!("security group {name}-endpoint"),
             Part::ProducerEgress => format!("egress rules of security group {name}-producer"),
@@ -59,9 +63,10 @@ impl Part {
                 Some(id) => format!("Interface endpoint for sqs ({id})"),
                 None => "Interface endpoint for sqs".to_string(),
             },
-            Part::Producer => format!("Lambda function {}", d.producer.name),
-            Part::Consumer => format!("Lambda function {}", d.consumer.name),
-            Part::Mapping => format!("event source mapping from SQS queue {} to Lambda function {}", d.queue_name(false), d.consumer.name),
+            Part::Function(role) => format!("Lambda function {}", d.functions[role].name),
+            Part::Mapping => {
+                format!("event source mapping from SQS queue {} to Lambda function {}", d.queue_name(false), d.functions.consumer.name)
+            }
         }
     }
 }
@@ -84,19 +89,22 @@ pub(super) struct Own {
 }
 
 impl Own {
+    /// Nothing of the optional parts (before a create).
+    pub(super) const NOTHING: Own = Own { producer_role: false, consumer_role: false, endpoint: false };
+
     /// What the configuration has the pipeline make.
     pub(super) fn wanted(d: &Desired) -> Own {
         Own {
-            producer_role: d.producer.role_arn.is_none(),
-            consumer_role: d.consumer.role_arn.is_none(),
+            producer_role: d.functions.producer.own_role(),
+            consumer_role: d.functions.consumer.own_role(),
             endpoint: d.endpoint_id.is_none(),
         }
     }
     /// What a (non-null) state records the pipeline made.
     pub(super) fn recorded(state: &Pipeline) -> Own {
         Own {
-            producer_role: state.own_role(true).is_some(),
-            consumer_role: state.own_role(false).is_some(),
+            producer_role: state.own_role(FunctionRole::Producer).is_some(),
+            consumer_role: state.own_role(FunctionRole::Consumer).is_some(),
             endpoint: state.own_endpoint(),
         }
     }
@@ -117,15 +125,15 @@ pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
         // the create takes the endpoint's wait instead of both in a row
         // (scripts/bench aws-timed). The apply still ends only once the
         // endpoint is available, so the path exists when it reports done.
-        (Ensure(Part::Producer), vec![IfPresent(Ensure(Part::ProducerRole)), On(Ensure(Part::ProducerEgress)), On(Ensure(Part::Queue))]),
-        (Ensure(Part::Consumer), vec![IfPresent(Ensure(Part::ConsumerRole)), On(Ensure(Part::ProducerEgress))]),
-        (Ensure(Part::Mapping), vec![On(Ensure(Part::Consumer)), On(Ensure(Part::Queue))]),
+        (Ensure(PRODUCER), vec![IfPresent(Ensure(PRODUCER_ROLE)), On(Ensure(Part::ProducerEgress)), On(Ensure(Part::Queue))]),
+        (Ensure(CONSUMER), vec![IfPresent(Ensure(CONSUMER_ROLE)), On(Ensure(Part::ProducerEgress))]),
+        (Ensure(Part::Mapping), vec![On(Ensure(CONSUMER)), On(Ensure(Part::Queue))]),
     ];
     if wants.producer_role {
-        g.push((Ensure(Part::ProducerRole), vec![On(Ensure(Part::Queue))]));
+        g.push((Ensure(PRODUCER_ROLE), vec![On(Ensure(Part::Queue))]));
     }
     if wants.consumer_role {
-        g.push((Ensure(Part::ConsumerRole), vec![On(Ensure(Part::Queue))]));
+        g.push((Ensure(CONSUMER_ROLE), vec![On(Ensure(Part::Queue))]));
     }
     if wants.endpoint {
         // The two groups name each other in their rules, so each is made
@@ -145,15 +153,15 @@ pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
     }
     // Parts the new configuration no longer wants (a role the user now
     // brings, an endpoint now reused) go once the functions moved off them.
-    let had = had.unwrap_or(Own { producer_role: false, consumer_role: false, endpoint: false });
+    let had = had.unwrap_or(Own::NOTHING);
     if had.producer_role && !wants.producer_role {
-        g.push((Remove(Part::ProducerRole), vec![On(Ensure(Part::Producer))]));
+        g.push((Remove(PRODUCER_ROLE), vec![On(Ensure(PRODUCER))]));
     }
     if had.consumer_role && !wants.consumer_role {
-        g.push((Remove(Part::ConsumerRole), vec![On(Ensure(Part::Consumer))]));
+        g.push((Remove(CONSUMER_ROLE), vec![On(Ensure(CONSUMER))]));
     }
     if had.endpoint && !wants.endpoint {
-        g.push((Remove(Part::Endpoint), vec![On(Ensure(Part::Producer))]));
+        g.push((Remove(Part::Endpoint), vec![On(Ensure(PRODUCER))]));
         g.push((Remove(Part::EndpointGroup), vec![On(Remove(Part::Endpoint))]));
     }
     g
@@ -164,20 +172,20 @@ pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
 pub(super) fn destroy_graph(had: Own) -> Graph<Op> {
     use engine::Op::Remove;
     use Dep::{IfPresent, On};
-    let functions = || vec![On(Remove(Part::Producer)), On(Remove(Part::Consumer))];
+    let functions = || vec![On(Remove(PRODUCER)), On(Remove(CONSUMER))];
     let mut g = vec![
         (Remove(Part::Mapping), vec![]),
-        (Remove(Part::Consumer), vec![On(Remove(Part::Mapping))]),
-        (Remove(Part::Producer), vec![]),
-        (Remove(Part::Queue), vec![On(Remove(Part::Mapping)), On(Remove(Part::Producer))]),
+        (Remove(CONSUMER), vec![On(Remove(Part::Mapping))]),
+        (Remove(PRODUCER), vec![]),
+        (Remove(Part::Queue), vec![On(Remove(Part::Mapping)), On(Remove(PRODUCER))]),
         (Remove(Part::DeadLetterQueue), vec![On(Remove(Part::Queue))]),
         (Remove(Part::ProducerGroup), [functions(), vec![IfPresent(Remove(Part::EndpointGroup))]].concat()),
     ];
     if had.producer_role {
-        g.push((Remove(Part::ProducerRole), vec![On(Remove(Part::Producer))]));
+        g.push((Remove(PRODUCER_ROLE), vec![On(Remove(PRODUCER))]));
     }
     if had.consumer_role {
-        g.push((Remove(Part::ConsumerRole), vec![On(Remove(Part::Consumer))]));
+        g.push((Remove(CONSUMER_ROLE), vec![On(Remove(CONSUMER))]));
     }
     if had.endpoint {
         g.push((Remove(Part::Endpoint), functions()));
@@ -191,7 +199,11 @@ pub(super) fn destroy_graph(had: Own) -> Graph<Op> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::model::Model;
+    use crate::value::Value;
 
     /// Every combination of the optional parts.
     fn all_owns() -> Vec<Own> {
@@ -297,7 +309,7 @@ mod tests {
     #[test]
     fn objects_name_the_aws_object() {
         let d = Desired::from(&Pipeline::decode(&Value::object([("name", Value::string("orders"))])));
-        assert_eq!(Part::Producer.object(&d, None), "Lambda function orders-producer");
+        assert_eq!(PRODUCER.object(&d, None), "Lambda function orders-producer");
         assert_eq!(Part::DeadLetterQueue.object(&d, None), "SQS queue orders-dlq");
         assert_eq!(Part::EndpointGroup.object(&d, None), "security group orders-endpoint");
         assert_eq!(Part::Endpoint.object(&d, None), "Interface endpoint for sqs");

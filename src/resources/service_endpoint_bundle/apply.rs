@@ -1,14 +1,30 @@
-//! Apply: the security group, then the endpoints along the part graph; destroy runs it backwards.
+//! Apply: the security group, then the endpoints along the part graph;
+//! destroy runs it backwards. The frame around the steps (observe first,
+//! the state afterwards, also on failure) is the skeleton's (`composite`).
 
-#[allow(unused_imports)]
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
 
-// ---------------------------------------------------------------- apply
+use futures::FutureExt;
+
+use crate::ctx::Ctx;
+use crate::diag::Diagnostic;
+use crate::engine::{self, Step};
+use crate::model::{List, Set, Val};
+use crate::parts::security_group as sg;
+use crate::parts::vpc;
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, Kind};
+use crate::resources::client_token;
+use crate::resources::composite::{Apply, Run, Steps};
+use crate::resources::endpoint::{self, vpc_has_gateway, DesiredEndpoint, Key};
+
+use super::config::{Bundle, Desired, EndpointBlock};
+use super::steps::{graph, Op, Part, Shape};
+use super::ServiceEndpointBundle;
 
 /// What exists, as apply learns it; each finished step writes here so a
 /// failure still returns everything that was made.
 #[derive(Default)]
-pub(super) struct Record {
+pub struct Record {
     pub(super) group_id: Option<String>,
     pub(super) group: Option<sg::Group>,
     pub(super) endpoints: BTreeMap<Key, Endpoint>,
@@ -22,99 +38,118 @@ pub(super) fn recorded(state: &Bundle, region: &str) -> (Option<String>, BTreeMa
     (state.security_group_id.owned(), eps)
 }
 
-pub(super) async fn reconcile(ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-    let ec2 = &ctx.aws.ec2;
-    let region = ctx.aws.region.clone();
-    let desired = Desired::from_planned(&Bundle::decode(planned), &region);
-    let timeout = if prior.is_null() { desired.timeouts.create } else { desired.timeouts.update };
-    let prior_state = Bundle::decode(prior);
-    let (prior_group, prior_eps) = recorded(&prior_state, &region);
+/// One run of the bundle's steps.
+type BundleRun<'a> = Run<'a, ServiceEndpointBundle>;
 
-    // Observe what the prior state recorded: the group and the endpoints,
-    // read together.
-    let record = Mutex::new(Record::default());
-    let prior_ids: Vec<String> = prior_eps.values().cloned().collect();
-    let observed = observe(ec2, prior_group.as_deref(), &prior_ids, "read the bundle");
-    match ctx.run("reading the bundle's parts", observed).await {
-        Ok((group, eps)) => {
-            let mut r = record.lock().unwrap();
-            r.group_id = group.as_ref().map(|g| g.id.clone());
-            r.group = group;
-            for (key, id) in &prior_eps {
-                if let Some(e) = eps.iter().find(|e| &e.id == id && !e.is_gone()) {
-                    r.endpoints.insert(key.clone(), with_recorded_inbound_only(e.clone(), prior_endpoint(&prior_state, key, &region)));
-                }
-            }
-        }
-        Err(e) => return (prior.clone(), e.into()),
-    }
-
-    let wanted: BTreeMap<&Key, &DesiredEndpoint> = desired.endpoints.iter().map(|e| (&e.key, e)).collect();
-    let wanted_keys: Vec<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
-    let prior_keys: Vec<Key> = prior_eps.keys().cloned().collect();
-    let shape = Shape::apply(desired.needs_group(), &wanted_keys, &prior_keys, prior_group.is_some());
-    let group_name = desired.group_spec().name;
-    let steps = graph(&shape)
-        .into_iter()
-        .map(|(op, after)| {
-            let (run, object) = match &op {
-                Op::Ensure(p @ Part::Group) => (ensure_group(ctx, &desired, &record).boxed(), p.object(Some(&group_name))),
+impl Apply for ServiceEndpointBundle {
+    fn apply_steps<'a>(&'a self, ctx: &'a Ctx, run: BundleRun<'a>) -> Steps<'a, Self> {
+        let desired = run.desired;
+        let (prior_group, prior_eps) = run.prior.map(|p| recorded(p, &ctx.aws.region)).unwrap_or_default();
+        let wanted: BTreeMap<&Key, &DesiredEndpoint> = desired.endpoints.iter().map(|e| (&e.key, e)).collect();
+        let wanted_keys: Vec<Key> = desired.endpoints.iter().map(|e| e.key.clone()).collect();
+        let prior_keys: Vec<Key> = prior_eps.keys().cloned().collect();
+        let shape = Shape::apply(desired.needs_group(), &wanted_keys, &prior_keys, prior_group.is_some());
+        let group_name = desired.group_spec().name;
+        let steps = graph(&shape).into_iter().map(|(op, after)| {
+            let (work, object) = match &op {
+                Op::Ensure(p @ Part::Group) => (ensure_group(ctx, run).boxed(), p.object(Some(&group_name))),
                 Op::Ensure(p @ Part::Endpoint(key)) => match wanted.get(key) {
-                    Some(e) => {
-                        (ensure_endpoint(ctx, &desired, e, &record, timeout).boxed(), p.object(prior_eps.get(key).map(String::as_str)))
-                    }
+                    Some(&e) => (ensure_endpoint(ctx, run, e).boxed(), p.object(prior_eps.get(key).map(String::as_str))),
                     None => (engine::no_work_for(op.clone()), p.object(None)),
                 },
                 Op::Remove(p @ Part::Endpoint(key)) => match prior_eps.get(key) {
-                    Some(id) => (remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed(), p.object(Some(id))),
+                    Some(id) => (remove_endpoint(ctx, run, key.clone(), id.clone()).boxed(), p.object(Some(id))),
                     None => (engine::no_work_for(op.clone()), p.object(None)),
                 },
-                Op::Remove(p @ Part::Group) => (remove_group(ctx, &record, timeout).boxed(), p.object(prior_group.as_deref())),
+                Op::Remove(p @ Part::Group) => (remove_group(ctx, run).boxed(), p.object(prior_group.as_deref())),
             };
-            Step::new(op, object, after, run)
-        })
-        .collect();
-    let (_, diags) = ctx.run_steps("applying the bundle", steps).await;
-    let record = record.into_inner().unwrap_or_else(|e| e.into_inner());
-    (state_after(&Bundle::decode(planned), &desired, &record).encode(), diags)
+            Step::new(op, object, after, work)
+        });
+        steps.collect()
+    }
+
+    /// The plan, with every computed value filled from what was observed,
+    /// and the ids of whatever exists even if a step failed.
+    fn state_after(planned: &Bundle, desired: &Desired, record: Record) -> Bundle {
+        let mut state = planned.clone();
+        state.id.set_known(desired.id.clone());
+        state.security_group_id.set(Val::from_option(record.group_id.clone()));
+        state.unexpected_rules.set_known(List::default());
+        for (b, e) in state.endpoint.0.iter_mut().zip(&desired.endpoints) {
+            match record.endpoints.get(&e.key) {
+                Some(ep) => fill_observed(b, ep),
+                None => not_observed(b, record.pending.get(&e.key).cloned()),
+            }
+        }
+        state
+    }
+
+    fn destroy_steps<'a>(&'a self, ctx: &'a Ctx, run: BundleRun<'a>) -> Steps<'a, Self> {
+        let (group, eps) = run.prior.map(|p| recorded(p, &ctx.aws.region)).unwrap_or_default();
+        let shape = Shape::destroy(&eps.keys().cloned().collect::<Vec<_>>(), group.is_some());
+        let steps = graph(&shape).into_iter().map(|(op, after)| {
+            let (work, object) = match &op {
+                Op::Remove(p @ Part::Endpoint(key)) => match eps.get(key) {
+                    Some(id) => (remove_endpoint(ctx, run, key.clone(), id.clone()).boxed(), p.object(Some(id))),
+                    None => (engine::no_work_for(op.clone()), p.object(None)),
+                },
+                Op::Remove(p @ Part::Group) => (remove_group(ctx, run).boxed(), p.object(group.as_deref())),
+                Op::Ensure(p) => (engine::no_work_for(op.clone()), p.object(None)),
+            };
+            Step::new(op, object, after, work)
+        });
+        steps.collect()
+    }
+
+    /// The prior state without what the destroy removed: the group once
+    /// gone, each endpoint whose removal finished.
+    fn still_there(prior: &Bundle, desired: &Desired, _record: Record, done: &[Op]) -> Bundle {
+        let mut state = prior.clone();
+        if done.contains(&Op::Remove(Part::Group)) {
+            state.security_group_id.set(Val::Null);
+        }
+        // The desired endpoints of the prior are its blocks, in order, keyed.
+        for (b, e) in state.endpoint.0.iter_mut().zip(&desired.endpoints) {
+            if done.contains(&Op::Remove(Part::Endpoint(e.key.clone()))) {
+                b.id.set(Val::Null);
+                b.state.set_known("deleted".into());
+            }
+        }
+        state
+    }
 }
 
-pub(super) async fn ensure_group(ctx: &Ctx, desired: &Desired, record: &Mutex<Record>) -> Result<(), Diagnostic> {
-    let known = record.lock().unwrap().group.clone();
-    let group = sg::ensure(&ctx.aws.ec2, &desired.group_spec(), known, |id| record.lock().unwrap().group_id = Some(id.to_string())).await?;
-    let mut r = record.lock().unwrap();
-    r.group_id = Some(group.id.clone());
-    r.group = Some(group);
+async fn ensure_group(ctx: &Ctx, run: BundleRun<'_>) -> Result<(), Diagnostic> {
+    let known = run.record.get(|r| r.group.clone());
+    let on_created = |id: &str| run.record.set(|r| r.group_id = Some(id.to_string()));
+    let group = sg::ensure(&ctx.aws.ec2, &run.desired.group_spec(), known, on_created).await?;
+    run.record.set(|r| {
+        r.group_id = Some(group.id.clone());
+        r.group = Some(group);
+    });
     Ok(())
 }
 
-pub(super) async fn ensure_endpoint(
-    ctx: &Ctx,
-    desired: &Desired,
-    e: &DesiredEndpoint,
-    record: &Mutex<Record>,
-    timeout: std::time::Duration,
-) -> Result<(), Diagnostic> {
-    let group_id = record.lock().unwrap().group_id.clone();
+async fn ensure_endpoint(ctx: &Ctx, run: BundleRun<'_>, e: &DesiredEndpoint) -> Result<(), Diagnostic> {
+    let desired = run.desired;
+    let group_id = run.record.get(|r| r.group_id.clone());
     let e = &settle_inbound_only_at_apply(ctx, desired, e).await?;
-    let spec = desired.endpoint_spec(
-        e,
-        group_id.as_deref(),
-        crate::resources::client_token(&desired.id, &format!("{}/{}", e.key.0, e.key.1.as_str())),
-    );
-    let known = record.lock().unwrap().endpoints.get(&e.key).cloned();
+    let token = client_token(&desired.id, &format!("{}/{}", e.key.0, e.key.1.as_str()));
+    let spec = desired.endpoint_spec(e, group_id.as_deref(), token);
+    let known = run.record.get(|r| r.endpoints.get(&e.key).cloned());
     let on_created = |id: &str| {
-        record.lock().unwrap().pending.insert(e.key.clone(), id.to_string());
+        run.record.set(|r| r.pending.insert(e.key.clone(), id.to_string()));
     };
-    let mut ep = vpce::ensure(&ctx.aws.ec2, &spec, known, desired.adopt_existing, timeout, on_created).await?;
+    let mut ep = vpce::ensure(&ctx.aws.ec2, &spec, known, desired.adopt_existing, run.timeout, on_created).await?;
     // What was just ensured, where AWS's answer does not say (moto never
     // reports DnsOptions); AWS reports it and then its word stands.
     ep.private_dns_only_for_inbound_resolver_endpoint =
         ep.private_dns_only_for_inbound_resolver_endpoint.or(spec.private_dns_only_for_inbound_resolver_endpoint);
     let ep = with_prefix_lists(ctx, vec![ep]).await?.remove(0);
-    let mut r = record.lock().unwrap();
-    r.pending.remove(&e.key);
-    r.endpoints.insert(e.key.clone(), ep);
+    run.record.set(|r| {
+        r.pending.remove(&e.key);
+        r.endpoints.insert(e.key.clone(), ep);
+    });
     Ok(())
 }
 
@@ -141,45 +176,23 @@ pub(super) fn with_recorded_inbound_only(mut ep: Endpoint, state: Option<&Endpoi
     ep
 }
 
-pub(super) async fn remove_endpoint(
-    ctx: &Ctx,
-    key: Key,
-    id: String,
-    record: &Mutex<Record>,
-    timeout: std::time::Duration,
-) -> Result<(), Diagnostic> {
-    vpce::delete(&ctx.aws.ec2, std::slice::from_ref(&id), timeout).await?;
+async fn remove_endpoint(ctx: &Ctx, run: BundleRun<'_>, key: Key, id: String) -> Result<(), Diagnostic> {
+    endpoint::remove(ctx, &id, run.timeout).await?;
     tracing::info!(endpoint = %id, "endpoint deleted");
-    record.lock().unwrap().endpoints.remove(&key);
+    run.record.set(|r| r.endpoints.remove(&key));
     Ok(())
 }
 
-pub(super) async fn remove_group(ctx: &Ctx, record: &Mutex<Record>, timeout: std::time::Duration) -> Result<(), Diagnostic> {
-    let id = record.lock().unwrap().group_id.clone();
-    if let Some(id) = id {
-        sg::delete(&ctx.aws.ec2, &id, timeout).await?;
+async fn remove_group(ctx: &Ctx, run: BundleRun<'_>) -> Result<(), Diagnostic> {
+    if let Some(id) = run.record.get(|r| r.group_id.clone()) {
+        sg::delete(&ctx.aws.ec2, &id, run.timeout).await?;
         tracing::info!(group = %id, "security group deleted");
     }
-    let mut r = record.lock().unwrap();
-    r.group_id = None;
-    r.group = None;
+    run.record.set(|r| {
+        r.group_id = None;
+        r.group = None;
+    });
     Ok(())
-}
-
-/// The state after apply: the plan, with every computed value filled from
-/// what was observed, and the ids of whatever exists even if a step failed.
-pub(super) fn state_after(planned: &Bundle, desired: &Desired, record: &Record) -> Bundle {
-    let mut state = planned.clone();
-    state.id.set_known(desired.id.clone());
-    state.security_group_id.set(Val::from_option(record.group_id.clone()));
-    state.unexpected_rules.set_known(List::default());
-    for (b, e) in state.endpoint.0.iter_mut().zip(&desired.endpoints) {
-        match record.endpoints.get(&e.key) {
-            Some(ep) => fill_observed(b, ep),
-            None => not_observed(b, record.pending.get(&e.key).cloned()),
-        }
-    }
-    state
 }
 
 /// An endpoint not (yet) available: a created id is kept so it is not lost.
@@ -250,49 +263,4 @@ pub(super) fn fill_observed(b: &mut EndpointBlock, ep: &Endpoint) {
 pub(super) fn sorted(v: &[String]) -> Vec<String> {
     let s: BTreeSet<String> = v.iter().cloned().collect();
     s.into_iter().collect()
-}
-
-pub(super) async fn destroy(ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
-    let region = ctx.aws.region.clone();
-    let prior_state = Bundle::decode(prior);
-    let (group, eps) = recorded(&prior_state, &region);
-    let timeout = prior_state.timeouts.limits(Timeouts::DEFAULT).delete;
-    let record = Mutex::new(Record { group_id: group.clone(), ..Default::default() });
-    let shape = Shape::destroy(&eps.keys().cloned().collect::<Vec<_>>(), group.is_some());
-    let steps = graph(&shape)
-        .into_iter()
-        .map(|(op, after)| {
-            let (run, object) = match &op {
-                Op::Remove(p @ Part::Endpoint(key)) => match eps.get(key) {
-                    Some(id) => (remove_endpoint(ctx, key.clone(), id.clone(), &record, timeout).boxed(), p.object(Some(id))),
-                    None => (engine::no_work_for(op.clone()), p.object(None)),
-                },
-                Op::Remove(p @ Part::Group) => (remove_group(ctx, &record, timeout).boxed(), p.object(group.as_deref())),
-                Op::Ensure(p) => (engine::no_work_for(op.clone()), p.object(None)),
-            };
-            Step::new(op, object, after, run)
-        })
-        .collect();
-    let (done, diags) = ctx.run_steps("destroying the bundle", steps).await;
-    if !diags.has_errors() {
-        return (Value::Null, diags);
-    }
-    // Keep what is still there, so the next destroy finishes the job.
-    let group_gone = done.contains(&Op::Remove(Part::Group));
-    let state = still_there(&prior_state, &region, group_gone, |key| done.contains(&Op::Remove(Part::Endpoint(key.clone()))));
-    (state.encode(), diags)
-}
-
-/// The prior state without what a failed destroy removed: the group when
-/// `group_gone`, each endpoint whose key is `removed`.
-fn still_there(prior: &Bundle, region: &str, group_gone: bool, removed: impl Fn(&Key) -> bool) -> Bundle {
-    let mut state = prior.clone();
-    if group_gone {
-        state.security_group_id.set(Val::Null);
-    }
-    for b in state.endpoint.0.iter_mut().filter(|b| removed(&b.key(region))) {
-        b.id.set(Val::Null);
-        b.state.set_known("deleted".into());
-    }
-    state
 }

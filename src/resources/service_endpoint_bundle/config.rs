@@ -1,9 +1,17 @@
-//! The configuration model: endpoints keyed by service and type, the bundle id, and what the state recorded.
+//! The configuration model: endpoints keyed by service and type, the bundle
+//! id, and the bundle as the plan wants it. Service naming, the endpoints'
+//! specs and their group's are the endpoint block's (`endpoint`).
 
-#[allow(unused_imports)]
-use super::*;
+use sha2::{Digest, Sha256};
 
-// ---------------------------------------------------------------- config model
+use crate::model::{Attr, Blocks, List, Map, Set, Val};
+use crate::parts::security_group::{GroupSpec, Peer};
+use crate::parts::tags::{self, Tags};
+use crate::parts::vpc_endpoint::{EndpointSpec, Kind};
+use crate::resources::endpoint::{self, full_service_name, short_service_name, DesiredEndpoint, Key};
+use crate::resources::TimeoutsBlock;
+
+use super::GROUP_PART;
 
 crate::model! {
     /// The bundle as Terraform holds it: configuration, plan and state.
@@ -64,28 +72,7 @@ impl EndpointBlock {
     /// this (planned) block; None while its service or private DNS is unknown.
     pub(super) fn inbound_only_applies(&self) -> Option<bool> {
         let service = if self.service.is_unknown() { None } else { Some(self.service.str().unwrap_or("")) };
-        inbound_only_applies(service, self.kind(), &self.private_dns_enabled.val)
-    }
-}
-
-/// The one service AWS takes `PrivateDnsOnlyForInboundResolverEndpoint` for:
-/// it must offer both Interface and Gateway endpoints, and of the two
-/// Gateway services only S3 has Interface endpoints.
-pub(super) const INBOUND_ONLY_SERVICE: &str = "s3";
-
-/// Whether `private_dns_only_for_inbound_resolver_endpoint` applies: an
-/// Interface endpoint for s3 with private DNS on (null private DNS is the
-/// Interface default, on). None while the service (None) or private DNS is
-/// unknown.
-pub(super) fn inbound_only_applies(service: Option<&str>, kind: Kind, private_dns: &Val<bool>) -> Option<bool> {
-    let service = service?;
-    if kind != Kind::Interface || short_service_name(service) != INBOUND_ONLY_SERVICE {
-        return Some(false);
-    }
-    match private_dns {
-        Val::Known(on) => Some(*on),
-        Val::Null => Some(true),
-        Val::Unknown => None,
+        endpoint::inbound_only_applies(service, self.kind(), &self.private_dns_enabled.val)
     }
 }
 
@@ -98,38 +85,6 @@ pub(super) fn observed_set(prior: &Attr<Set<String>>, items: &[String]) -> Val<S
         Val::Known(Set::of(items))
     }
 }
-
-pub(super) fn is_full_name(service: &str) -> bool {
-    service.contains('.') && (service.starts_with("com.amazonaws.") || service.starts_with("aws."))
-}
-
-/// `sqs` -> `com.amazonaws.eu-west-1.sqs`; full names stay as written.
-pub fn full_service_name(service: &str, region: &str) -> String {
-    if is_full_name(service) {
-        service.to_string()
-    } else {
-        format!("com.amazonaws.{region}.{service}")
-    }
-}
-
-/// `com.amazonaws.eu-west-1.sqs` -> `sqs` (the form users write).
-pub fn short_service_name(full: &str) -> String {
-    let parts: Vec<&str> = full.splitn(4, '.').collect();
-    if parts.len() == 4 && parts[0] == "com" && parts[1] == "amazonaws" && crate::validate::region(parts[2]).is_ok() {
-        parts[3].to_string()
-    } else {
-        full.to_string()
-    }
-}
-
-pub(super) fn gateway_capable(service: &str) -> bool {
-    let short = if is_full_name(service) { short_service_name(service) } else { service.to_string() };
-    GATEWAY_SERVICES.contains(&short.as_str())
-}
-
-/// What identifies an endpoint inside a bundle: service and type. A change
-/// of either replaces that endpoint only.
-pub type Key = (String, Kind);
 
 pub(super) fn part_name(key: &Key) -> String {
     format!("endpoint/{}/{}", short_service_name(&key.0), key.1.as_str().to_ascii_lowercase())
@@ -155,7 +110,7 @@ pub fn bundle_id(vpc_id: &str, name: Option<&str>, keys: &[Key]) -> String {
 
 /// The desired bundle, from a planned (wholly known) state.
 #[derive(Debug, Clone)]
-pub(super) struct Desired {
+pub struct Desired {
     pub(super) id: String,
     pub(super) name: Option<String>,
     pub(super) vpc_id: String,
@@ -165,21 +120,6 @@ pub(super) struct Desired {
     pub(super) adopt_existing: bool,
     pub(super) tags_all: Tags,
     pub(super) endpoints: Vec<DesiredEndpoint>,
-    pub(super) timeouts: Timeouts,
-}
-
-#[derive(Debug, Clone)]
-pub(super) struct DesiredEndpoint {
-    pub(super) key: Key,
-    pub(super) private_dns: Option<bool>,
-    /// `private_dns_only_for_inbound_resolver_endpoint` as planned: None
-    /// where it does not apply, and where the plan could not settle it
-    /// (the VPC unknown then): apply settles it (`settle_inbound_only`).
-    pub(super) inbound_only: Option<bool>,
-    pub(super) inbound_only_applies: bool,
-    pub(super) policy: Option<String>,
-    pub(super) subnet_ids: Vec<String>,
-    pub(super) route_table_ids: Vec<String>,
 }
 
 impl Desired {
@@ -208,7 +148,6 @@ impl Desired {
             adopt_existing: planned.adopt_existing.bool().unwrap_or(false),
             tags_all: planned.tags_all.entries(),
             endpoints,
-            timeouts: planned.timeouts.limits(Timeouts::DEFAULT),
         }
     }
 
@@ -221,39 +160,22 @@ impl Desired {
         self.endpoints.iter().any(|e| e.key.1 == Kind::Interface)
     }
 
-    /// The managed group's rules: TCP 443 in from each named client, nothing out.
-    pub(super) fn rules(&self) -> Vec<Rule> {
-        let groups = self.allowed_groups.iter().map(|g| Rule::https_from(Peer::Group(g.clone())));
-        let cidrs = self.allowed_cidrs.iter().map(|c| Rule::https_from(Peer::Cidr(c.clone())));
-        groups.chain(cidrs).collect()
-    }
-
+    /// The managed group: TCP 443 in from each named client, nothing out.
     pub(super) fn group_spec(&self) -> GroupSpec {
-        GroupSpec {
-            name: format!("{}-{}", self.name.as_deref().unwrap_or("privatelink"), self.id),
-            description: format!("VPC endpoints of bundle {} (managed by terraform-provider-privatelink)", self.id),
-            vpc_id: self.vpc_id.clone(),
-            tags: tags::with_ownership(&self.tags_all, &self.id, GROUP_PART),
-            rules: self.rules(),
-        }
+        let groups = self.allowed_groups.iter().map(|g| Peer::Group(g.clone()));
+        let cidrs = self.allowed_cidrs.iter().map(|c| Peer::Cidr(c.clone()));
+        endpoint::group_spec(
+            format!("{}-{}", self.name.as_deref().unwrap_or("privatelink"), self.id),
+            format!("VPC endpoints of bundle {} (managed by terraform-provider-privatelink)", self.id),
+            &self.vpc_id,
+            tags::with_ownership(&self.tags_all, &self.id, GROUP_PART),
+            groups.chain(cidrs).collect(),
+        )
     }
 
+    /// An endpoint of the bundle: behind the managed group and the user's.
     pub(super) fn endpoint_spec(&self, e: &DesiredEndpoint, group_id: Option<&str>, client_token: String) -> EndpointSpec {
-        let interface = e.key.1 == Kind::Interface;
-        let mut groups: Vec<String> = group_id.into_iter().map(str::to_string).chain(self.extra_groups.iter().cloned()).collect();
-        groups.sort();
-        EndpointSpec {
-            vpc_id: self.vpc_id.clone(),
-            service_name: e.key.0.clone(),
-            kind: e.key.1,
-            subnet_ids: if interface { e.subnet_ids.clone() } else { vec![] },
-            route_table_ids: if interface { vec![] } else { e.route_table_ids.clone() },
-            security_group_ids: if interface { groups } else { vec![] },
-            private_dns_enabled: if interface { e.private_dns } else { None },
-            private_dns_only_for_inbound_resolver_endpoint: if e.inbound_only_applies { e.inbound_only } else { None },
-            policy: e.policy.clone(),
-            tags: tags::with_ownership(&self.tags_all, &self.id, &part_name(&e.key)),
-            client_token,
-        }
+        let groups = group_id.into_iter().map(str::to_string).chain(self.extra_groups.iter().cloned()).collect();
+        e.spec(&self.vpc_id, groups, tags::with_ownership(&self.tags_all, &self.id, &part_name(&e.key)), client_token)
     }
 }

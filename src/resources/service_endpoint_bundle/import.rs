@@ -1,36 +1,61 @@
 //! Import by endpoint ids or by identity: a state that `read` can complete.
 
-#[allow(unused_imports)]
-use super::*;
+use std::collections::BTreeSet;
 
-// ---------------------------------------------------------------- identity
+use crate::ctx::Ctx;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
+use crate::model::{Blocks, Field, List, Set, Val};
+use crate::parts::security_group::{self as sg, Group};
+use crate::parts::tags::{OWNER_TAG, PART_TAG};
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, Kind};
+use crate::policy;
+use crate::resources::checks;
+use crate::resources::composite::Import;
+use crate::resources::endpoint::{short_service_name, Key};
+use crate::value::Value;
 
-/// The bundle's identity: its id and the region. The id is derived from
-/// the VPC, name and services the bundle was made with and then kept for
-/// its life, and every object made carries it in its owner tag, so an
-/// import finds the bundle by it. `vpc_id` and `name` alone would not tell
-/// two unnamed bundles of one VPC apart; the services would, but they
-/// change in place, and an identity must not.
+use super::apply::{fill_observed, sorted, with_prefix_lists};
+use super::config::{bundle_id, Bundle, EndpointBlock};
+use super::read::classify_rules;
+use super::{ServiceEndpointBundle, GROUP_PART};
+
+#[tonic::async_trait]
+impl Import for ServiceEndpointBundle {
+    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Bundle, Diagnostics> {
+        import_state(ctx, id).await
+    }
+
+    /// The bundle's identity: its id and the region. The id is derived from
+    /// the VPC, name and services the bundle was made with and then kept for
+    /// its life, and every object made carries it in its owner tag, so an
+    /// import finds the bundle by it. `vpc_id` and `name` alone would not tell
+    /// two unnamed bundles of one VPC apart; the services would, but they
+    /// change in place, and an identity must not.
+    fn identity_schema(&self) -> IdentitySchema {
+        IdentitySchema::new(vec![
+            IdentityAttribute::required(
+                IDENTITY_ID,
+                "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag.",
+            ),
+            IdentityAttribute::optional(REGION, "The bundle's region; default the provider's."),
+        ])
+    }
+
+    fn identity(&self, state: &Bundle, region: &str) -> Value {
+        Value::object([(IDENTITY_ID, state.id.encode_field()), (REGION, Value::string(region))])
+    }
+
+    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+        import_id_of(ctx, identity).await
+    }
+}
+
 /// The identity's attribute naming the bundle.
 const IDENTITY_ID: &str = "id";
 
-pub(super) fn identity_schema() -> crate::identity::IdentitySchema {
-    use crate::identity::{IdentityAttribute, IdentitySchema, REGION};
-    IdentitySchema::new(vec![
-        IdentityAttribute::required(
-            IDENTITY_ID,
-            "The bundle id (`peb-` + 16 hex digits): the `id` attribute, also in every object's `privatelink:owner` tag.",
-        ),
-        IdentityAttribute::optional(REGION, "The bundle's region; default the provider's."),
-    ])
-}
-
-pub(super) fn identity_of(state: &Bundle, region: &str) -> Value {
-    Value::object([(IDENTITY_ID, state.id.encode_field()), (crate::identity::REGION, Value::string(region))])
-}
-
 /// `peb-` + 16 lower-case hex digits, as `bundle_id` makes them.
-pub(super) fn is_bundle_id(s: &str) -> bool {
+fn is_bundle_id(s: &str) -> bool {
     s.strip_prefix("peb-").is_some_and(|h| h.len() == 16 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
 }
 
@@ -38,7 +63,7 @@ pub(super) fn is_bundle_id(s: &str) -> bool {
 /// owner tag, which is what the import by id takes, in order of service
 /// name (AWS keeps no order of the blocks; this one is stable and easy to
 /// write the configuration in).
-pub(super) async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
+async fn import_id_of(ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
     let id = identity.get(IDENTITY_ID).as_str().unwrap_or("");
     if !is_bundle_id(id) {
         return Err(Diagnostic::error("Invalid import identity", format!("identity.id is {id:?}; a bundle id is `peb-` followed by 16 hex digits, like peb-0123456789abcdef (the bundle's `id` attribute).")).into());
@@ -152,7 +177,7 @@ fn nonempty(v: Vec<String>) -> Val<Set<String>> {
     }
 }
 
-pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
+async fn import_state(ctx: &Ctx, id: &str) -> Result<Bundle, Diagnostics> {
     let eps = imported_endpoints(ctx, id).await?;
     let vpc_id = eps[0].vpc_id.clone();
     let interface: Vec<&Endpoint> = eps.iter().filter(|e| e.kind == Kind::Interface).collect();
@@ -178,5 +203,5 @@ pub(super) async fn import_state(ctx: &Ctx, id: &str) -> Result<Value, Diagnosti
     s.unexpected_rules.set_known(List::of(&unexpected));
     s.id.set_known(bundle);
     s.vpc_id.set_known(vpc_id);
-    Ok(s.encode())
+    Ok(s)
 }

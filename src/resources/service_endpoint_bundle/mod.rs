@@ -6,31 +6,17 @@
 //! Parts: `security-group`, `endpoint/<service>/<type>`. Endpoints come
 //! after the group; removed endpoints go before the group is deleted.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
-
-use futures::FutureExt;
-use sha2::{Digest, Sha256};
-
-use crate::ctx::Ctx;
-use crate::diag::{Diagnostic, Diagnostics, Path};
-use crate::engine::{self, Dep, Graph, Step};
-use crate::model::{Attr, Blocks, Field, List, Map, Model, Set, Val};
-use crate::parts::security_group::{self as sg, Group, GroupSpec, Peer, Rule};
-use crate::parts::tags::{self, Tags, OWNER_TAG, PART_TAG};
-use crate::parts::vpc;
-use crate::parts::vpc_endpoint::{self as vpce, Endpoint, EndpointSpec, Kind};
-use crate::policy;
-use crate::resources::composite::{Composite, PlanEnv};
-use crate::resources::{checks, subnet_diagnostics, Timeouts, TimeoutsBlock};
+use crate::model::Attr;
+use crate::resources::composite::Composite;
+use crate::resources::Timeouts;
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
-use crate::value::Value;
 
 // One file per phase, the same in every composite: config (the typed
 // model of its values, the desired state and the parts' specs), validate
-// (the configuration alone), plan, steps (the step graph), apply, read and
-// import. This file keeps the schema and `impl Composite` (which gives the
-// Resource impl); the phase files share its imports and each other's items.
+// (the configuration alone), plan (with the plan-time checks and a destroy
+// plan's warnings), steps (the step graph), apply, read (observe and
+// refresh) and import. Each phase file implements its phase trait of
+// `composite`; this file keeps the schema and what the bundle is.
 mod apply;
 mod config;
 mod import;
@@ -39,19 +25,14 @@ mod read;
 mod steps;
 mod validate;
 
-use apply::*;
-use config::*;
-pub use config::{bundle_id, Key};
-use import::*;
-use plan::*;
-use read::*;
-use steps::*;
-use validate::*;
+pub use crate::resources::endpoint::Key;
+use apply::Record;
+pub use config::bundle_id;
+use config::{Bundle, Desired};
+use steps::Part;
 
 pub const TYPE_NAME: &str = "privatelink_service_endpoint_bundle";
 const GROUP_PART: &str = "security-group";
-/// Services AWS offers as Gateway endpoints.
-const GATEWAY_SERVICES: [&str; 2] = ["s3", "dynamodb"];
 
 // ---------------------------------------------------------------- schema
 
@@ -124,9 +105,11 @@ fn schema() -> Schema {
 
 pub struct ServiceEndpointBundle;
 
-#[tonic::async_trait]
 impl Composite for ServiceEndpointBundle {
     type Model = Bundle;
+    type Desired = Desired;
+    type Record = Record;
+    type Part = Part;
     const TYPE_NAME: &'static str = TYPE_NAME;
     const NOUN: &'static str = "the bundle";
     /// The endpoints an import reads are the whole bundle already.
@@ -140,68 +123,29 @@ impl Composite for ServiceEndpointBundle {
         &m.vpc_id
     }
 
-    fn validate(&self, config: &Bundle) -> Diagnostics {
-        validate_config(config)
+    fn desired(m: &Bundle, region: &str) -> Desired {
+        Desired::from_planned(m, region)
     }
 
-    fn replace_paths(&self, prior: &Bundle, config: &Bundle) -> Vec<Path> {
-        replace_paths(prior, config)
-    }
-
-    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
-        Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
-    }
-
-    async fn settle_against_aws(
-        &self,
-        ctx: &Ctx,
-        prior: Option<&Bundle>,
-        config: &Bundle,
-        planned: &mut Bundle,
-    ) -> Result<Diagnostics, Diagnostic> {
-        settle_inbound_only(ctx, prior, config, planned).await
-    }
-
-    async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
-        check_against_aws(ctx, prior, planned).await
-    }
-
-    async fn reconcile(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
-        reconcile(ctx, prior, planned).await
-    }
-
-    async fn destroy(&self, ctx: &Ctx, prior: &Value) -> (Value, Diagnostics) {
-        destroy(ctx, prior).await
-    }
-
-    async fn read(&self, ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
-        read_state(ctx, state).await
-    }
-
-    async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
-        import_state(ctx, id).await
-    }
-
-    fn identity_schema(&self) -> crate::identity::IdentitySchema {
-        identity_schema()
-    }
-
-    fn identity(&self, state: &Bundle, region: &str) -> Value {
-        identity_of(state, region)
-    }
-
-    async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
-        import_id_of(ctx, identity).await
-    }
-
-    async fn plan_destroy(&self, ctx: &Ctx, prior: &Bundle) -> Diagnostics {
-        destroy_warnings(ctx, prior).await
+    fn timeouts(m: &Bundle) -> Timeouts {
+        m.timeouts.limits(Timeouts::DEFAULT)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::config::EndpointBlock;
+    use super::plan::{has_gateway, inbound_only_lookup, plan_state, prior_endpoint, InboundOnlyLookup};
+    use super::read::classify_rules;
     use super::*;
+    use crate::diag::Diagnostics;
+    use crate::model::{List, Model, Set, Val};
+    use crate::parts::security_group::{self as sg, Peer, Rule};
+    use crate::parts::tags::Tags;
+    use crate::parts::vpc_endpoint::Kind;
+    use crate::resources::composite::Validate;
+    use crate::resources::TimeoutsBlock;
+    use crate::value::Value;
 
     fn s(v: &str) -> Value {
         Value::string(v)
@@ -224,7 +168,7 @@ mod tests {
     }
 
     fn validate_config(v: &Value) -> Diagnostics {
-        super::validate_config(&Bundle::decode(v))
+        ServiceEndpointBundle.validate(&Bundle::decode(v))
     }
 
     #[test]
@@ -239,14 +183,6 @@ mod tests {
 
     fn paths(d: &Diagnostics) -> Vec<String> {
         d.0.iter().map(|d| d.path.clone().map(|p| p.to_string()).unwrap_or_default()).collect()
-    }
-
-    #[test]
-    fn service_names() {
-        assert_eq!(full_service_name("sqs", "eu-west-1"), "com.amazonaws.eu-west-1.sqs");
-        assert_eq!(full_service_name("com.amazonaws.us-east-1.s3", "eu-west-1"), "com.amazonaws.us-east-1.s3");
-        assert_eq!(short_service_name("com.amazonaws.eu-west-1.ecr.api"), "ecr.api");
-        assert!(gateway_capable("s3") && gateway_capable("com.amazonaws.us-east-1.dynamodb") && !gateway_capable("sqs"));
     }
 
     #[test]
@@ -490,15 +426,5 @@ mod tests {
         assert_eq!(g, vec!["sg-1"]);
         assert_eq!(c, vec!["10.0.0.0/16"]);
         assert_eq!(other.len(), 1);
-    }
-
-    #[test]
-    fn near_matches_suggest_close_names() {
-        let names: Vec<String> = ["com.amazonaws.us-east-1.sqs", "com.amazonaws.us-east-1.sns", "com.amazonaws.us-east-1.s3"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let n = near_matches("com.amazonaws.us-east-1.sqq", &names);
-        assert_eq!(n.first().map(String::as_str), Some("com.amazonaws.us-east-1.sqs"));
     }
 }

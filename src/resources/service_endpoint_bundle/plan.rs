@@ -1,9 +1,51 @@
 //! The planned state (unknowns, defaults, replace paths), the plan-time checks against AWS, and the warnings of a destroy plan.
 
-#[allow(unused_imports)]
-use super::*;
+use std::collections::{BTreeMap, BTreeSet};
 
-// ---------------------------------------------------------------- plan
+use crate::ctx::Ctx;
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::model::{Attr, List, Set, Val};
+use crate::parts::tags::Tags;
+use crate::parts::vpc;
+use crate::parts::vpc_endpoint::{self as vpce, Kind};
+use crate::policy;
+use crate::resources::composite::{Plan, PlanEnv};
+use crate::resources::endpoint::{self, full_service_name, near_matches, short_service_name, vpc_has_gateway, Key};
+use crate::resources::{checks, subnet_diagnostics, Going};
+
+use super::config::{bundle_id, Bundle, EndpointBlock};
+use super::ServiceEndpointBundle;
+#[cfg(test)]
+use crate::{model::Model, value::Value};
+
+#[tonic::async_trait]
+impl Plan for ServiceEndpointBundle {
+    fn replace_paths(&self, prior: &Bundle, config: &Bundle) -> Vec<Path> {
+        replace_paths(prior, config)
+    }
+
+    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
+        Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
+    }
+
+    async fn settle_against_aws(
+        &self,
+        ctx: &Ctx,
+        prior: Option<&Bundle>,
+        config: &Bundle,
+        planned: &mut Bundle,
+    ) -> Result<Diagnostics, Diagnostic> {
+        settle_inbound_only(ctx, prior, config, planned).await
+    }
+
+    async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
+        check_against_aws(ctx, prior, planned).await
+    }
+
+    async fn destroy_warnings(&self, ctx: &Ctx, prior: &Bundle) -> Diagnostics {
+        destroy_warnings(ctx, prior).await
+    }
+}
 
 /// The prior endpoint block with the same key, if any.
 pub(super) fn prior_endpoint<'a>(prior: &'a Bundle, key: &Key, region: &str) -> Option<&'a EndpointBlock> {
@@ -255,8 +297,8 @@ fn to_check(prior: Option<&Bundle>, planned: &Bundle, region: &str) -> ToCheck {
 
 /// Checks that need AWS, made only for what is new or changed so a plan
 /// with no changes makes no calls. `prior` is what the checks compare
-/// with (see `checks::prior_for_checks`).
-pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
+/// with (see `composite::prior_for_checks`).
+async fn check_against_aws(ctx: &Ctx, prior: Option<&Bundle>, planned: &Bundle) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
     let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
     let c = to_check(prior, planned, &ctx.aws.region);
@@ -269,7 +311,7 @@ pub(super) async fn check_against_aws(ctx: &Ctx, prior: Option<&Bundle>, planned
     if c.wants_private_dns {
         let remedy = ", or set private_dns_enabled = false on the endpoint and use its DNS names";
         let summary = "Private DNS needs DNS support and DNS hostnames on the VPC";
-        d.extend(checks::check_vpc_dns(ctx, vpc_id, summary, remedy).await?.into_iter().collect());
+        d.extend(endpoint::check_vpc_dns(ctx, vpc_id, summary, remedy).await?.into_iter().collect());
     }
     if !c.new.is_empty() {
         d.extend(check_services(ctx, &c.new, planned).await?);
@@ -308,21 +350,10 @@ pub(super) fn inbound_only_lookup(
     }
 }
 
-/// Whether the VPC has a Gateway endpoint for `service` (not one going).
-pub(super) async fn vpc_has_gateway(ctx: &Ctx, vpc_id: &str, service: &str) -> Result<bool, Diagnostic> {
-    let found = vpce::find_for_service(&ctx.aws.ec2, vpc_id, service).await?;
-    Ok(found.iter().any(|e| e.kind == Kind::Gateway))
-}
-
 /// Inbound-only private DNS at plan, with AWS (see `InboundOnlyLookup`):
 /// one look at the VPC per service, only for endpoints that need it, so a
 /// plan with no change makes no call.
-pub(super) async fn settle_inbound_only(
-    ctx: &Ctx,
-    prior: Option<&Bundle>,
-    config: &Bundle,
-    planned: &mut Bundle,
-) -> Result<Diagnostics, Diagnostic> {
+async fn settle_inbound_only(ctx: &Ctx, prior: Option<&Bundle>, config: &Bundle, planned: &mut Bundle) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
     let Some(vpc_id) = planned.vpc_id.owned() else { return Ok(d) };
     let region = ctx.aws.region.clone();
@@ -443,7 +474,7 @@ async fn check_dns_owners(ctx: &Ctx, vpc_id: &str, new: &[(usize, Key, bool)], p
     }
     let id = planned.id.str();
     for (i, key, _) in new.iter().filter(|(_, _, dns_on)| *dns_on) {
-        if let Some(e) = checks::dns_owner(ctx, vpc_id, &key.0, key.1, id).await? {
+        if let Some(e) = endpoint::dns_owner(ctx, vpc_id, &key.0, key.1, id).await? {
             d.push(
                 Diagnostic::error(
                     "An endpoint for this service already exists in the VPC",
@@ -459,38 +490,11 @@ async fn check_dns_owners(ctx: &Ctx, vpc_id: &str, new: &[(usize, Key, bool)], p
     Ok(d)
 }
 
-/// Service names close to `wanted`: same last word, or a small edit away.
-pub(super) fn near_matches(wanted: &str, names: &[String]) -> Vec<String> {
-    let short = short_service_name(wanted);
-    let mut scored: Vec<(usize, &String)> = names
-        .iter()
-        .map(|n| (edit_distance(&short, &short_service_name(n)), n))
-        .filter(|(dist, n)| *dist <= 2 || short_service_name(n).contains(&short) || short.contains(&short_service_name(n)))
-        .collect();
-    scored.sort();
-    scored.into_iter().take(5).map(|(_, n)| n.clone()).collect()
-}
-
-pub(super) fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for j in 0..b.len() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// Destroy plan: clients that the bundle's Interface endpoints admit by
 /// security group, still with a network interface in the VPC, lose their
 /// private path to those services. Gateway endpoints admit by route table
 /// and CIDR clients have no name: neither is checked.
-pub(super) async fn destroy_warnings(ctx: &Ctx, prior: &Bundle) -> Diagnostics {
+async fn destroy_warnings(ctx: &Ctx, prior: &Bundle) -> Diagnostics {
     let interface: Vec<&EndpointBlock> = prior.endpoint.0.iter().filter(|b| b.kind() == Kind::Interface && b.id.str().is_some()).collect();
     let (Some(vpc_id), false) = (prior.vpc_id.str(), interface.is_empty()) else { return Diagnostics::default() };
     let services: Vec<String> = interface.iter().map(|b| short_service_name(b.service.str().unwrap_or(""))).collect();
@@ -499,8 +503,7 @@ pub(super) async fn destroy_warnings(ctx: &Ctx, prior: &Bundle) -> Diagnostics {
         Some(name) => format!("{name} ({id})"),
         None => id.to_string(),
     };
-    let going =
-        crate::resources::Going { what: format!("the Interface endpoints of bundle {bundle}"), services: services.join(", "), vpc_id };
+    let going = Going { what: format!("the Interface endpoints of bundle {bundle}"), services: services.join(", "), vpc_id };
     let own: BTreeSet<String> = interface.iter().flat_map(|b| b.network_interface_ids.strings()).collect();
     going.client_warnings(ctx, &prior.allowed_security_group_ids.strings(), |i| own.contains(&i.id)).await
 }

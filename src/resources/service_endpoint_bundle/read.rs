@@ -1,13 +1,53 @@
-//! Refresh: the group and every endpoint as AWS has them now, so the plan shows what changed behind Terraform's back.
+//! Observe and refresh: the group and every endpoint as AWS has them now,
+//! so apply starts from the truth and the plan shows what changed behind
+//! Terraform's back.
 
-#[allow(unused_imports)]
-use super::*;
+use std::collections::BTreeMap;
 
-// ---------------------------------------------------------------- read
+use crate::ctx::Ctx;
+use crate::diag::Diagnostic;
+use crate::model::{List, Map, Set, Val};
+use crate::parts::security_group::{self as sg, Group, Peer, Rule};
+use crate::parts::tags;
+use crate::parts::vpc_endpoint::{self as vpce, Endpoint, Kind};
+use crate::policy;
+use crate::resources::composite::{Depth, Read};
+
+use super::apply::{fill_observed, recorded, sorted, with_prefix_lists, with_recorded_inbound_only, Record};
+use super::config::{observed_set, Bundle, EndpointBlock};
+use super::plan::prior_endpoint;
+use super::ServiceEndpointBundle;
+
+#[tonic::async_trait]
+impl Read for ServiceEndpointBundle {
+    /// Apply reads the group and the endpoints the prior state recorded;
+    /// destroy needs only their ids, which the state has.
+    async fn observe(&self, ctx: &Ctx, prior: Option<&Bundle>, depth: Depth) -> Result<Record, Diagnostic> {
+        let region = &ctx.aws.region;
+        let (group_id, eps) = prior.map(|p| recorded(p, region)).unwrap_or_default();
+        if depth == Depth::Destroy {
+            return Ok(Record { group_id, ..Default::default() });
+        }
+        let ids: Vec<String> = eps.values().cloned().collect();
+        let (group, found) = observe(&ctx.aws.ec2, group_id.as_deref(), &ids, "read the bundle").await?;
+        let mut r = Record { group_id: group.as_ref().map(|g| g.id.clone()), group, ..Default::default() };
+        for (key, id) in &eps {
+            if let Some(e) = found.iter().find(|e| &e.id == id && !e.is_gone()) {
+                let before = prior.and_then(|p| prior_endpoint(p, key, region));
+                r.endpoints.insert(key.clone(), with_recorded_inbound_only(e.clone(), before));
+            }
+        }
+        Ok(r)
+    }
+
+    async fn read(&self, ctx: &Ctx, before: &Bundle) -> Result<Option<Bundle>, Diagnostic> {
+        read_state(ctx, before).await
+    }
+}
 
 /// The bundle's group (if it has one) and its endpoints as they are now:
 /// independent reads, sent together.
-pub(super) async fn observe(
+async fn observe(
     ec2: &aws_sdk_ec2::Client,
     group_id: Option<&str>,
     endpoint_ids: &[String],
@@ -25,16 +65,15 @@ pub(super) async fn observe(
     Ok((group, endpoints))
 }
 
-pub(super) async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagnostic> {
+async fn read_state(ctx: &Ctx, before: &Bundle) -> Result<Option<Bundle>, Diagnostic> {
     let ec2 = &ctx.aws.ec2;
-    let before = Bundle::decode(state);
-    let (group_id, eps) = recorded(&before, &ctx.aws.region);
+    let (group_id, eps) = recorded(before, &ctx.aws.region);
     let ids: Vec<String> = eps.values().cloned().collect();
     let (group, found) = observe(ec2, group_id.as_deref(), &ids, "refresh the bundle").await?;
     let found = with_prefix_lists(ctx, found.into_iter().filter(|e| !e.is_gone()).collect()).await?;
     let live: BTreeMap<&String, &Endpoint> = found.iter().filter(|e| !e.is_gone()).map(|e| (&e.id, e)).collect();
     if group.is_none() && eps.values().all(|id| !live.contains_key(id)) {
-        return Ok(Value::Null);
+        return Ok(None);
     }
     let mut out = before.clone();
     match &group {
@@ -60,7 +99,7 @@ pub(super) async fn read_state(ctx: &Ctx, state: &Value) -> Result<Value, Diagno
     if let (None, Some(ep)) = (&group, live.values().next()) {
         out.tags_all.set_known(Map::of(&tags::without_ownership(&ep.tags)));
     }
-    Ok(out.encode())
+    Ok(Some(out))
 }
 
 /// Allowed client groups, allowed CIDRs, and every other rule (described).

@@ -2,12 +2,16 @@
 //! endpoint, and which step comes after which. Pure, so every shape of the
 //! graph is checked by the tests below.
 
-#[allow(unused_imports)]
-use super::*;
+use crate::engine::{self, Dep, Graph};
+use crate::parts::vpc_endpoint::Kind;
+use crate::resources::endpoint::{short_service_name, Key};
+
+use super::config::part_name;
+use super::GROUP_PART;
 
 /// The bundle's parts, as apply and destroy name their steps.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub(super) enum Part {
+pub enum Part {
     Group,
     Endpoint(Key),
 }
@@ -106,6 +110,8 @@ pub(super) fn graph(shape: &Shape) -> Graph<Op> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
 
     fn key(service: &str, kind: Kind) -> Key {

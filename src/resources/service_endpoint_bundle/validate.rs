@@ -1,27 +1,40 @@
 //! Validation of the configuration alone (no AWS call), run at validate and again at plan.
 
-#[allow(unused_imports)]
-use super::*;
+use std::collections::BTreeMap;
 
-// ---------------------------------------------------------------- validate
+use crate::diag::{Diagnostic, Diagnostics, Path};
+use crate::model::{Attr, Set, Val};
+use crate::parts::vpc_endpoint::Kind;
+use crate::policy;
+use crate::resources::checks;
+use crate::resources::composite::Validate;
+use crate::resources::endpoint::{self, gateway_capable, short_service_name, GATEWAY_SERVICES, INBOUND_ONLY_SERVICE};
 
-pub(super) fn validate_config(c: &Bundle) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    checks::check_id(&mut d, "vpc", &c.vpc_id);
-    checks::check_ids(&mut d, "subnet", &c.subnet_ids);
-    checks::check_ids(&mut d, "rtb", &c.route_table_ids);
-    checks::check_ids(&mut d, "sg", &c.allowed_security_group_ids);
-    checks::check_ids(&mut d, "sg", &c.security_group_ids);
-    validate_cidrs(&mut d, &c.allowed_cidr_blocks);
-    if let Some(name) = c.name.str() {
-        if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-            d.push(Diagnostic::error("Invalid name", format!("{name:?}: 1 to 100 letters, digits, '-' or '_'.")).at(c.name.path.clone()));
+use super::config::{Bundle, EndpointBlock};
+use super::ServiceEndpointBundle;
+
+/// The configuration alone, run at validate and again at plan.
+impl Validate for ServiceEndpointBundle {
+    fn validate(&self, c: &Bundle) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        checks::check_id(&mut d, "vpc", &c.vpc_id);
+        checks::check_ids(&mut d, "subnet", &c.subnet_ids);
+        checks::check_ids(&mut d, "rtb", &c.route_table_ids);
+        checks::check_ids(&mut d, "sg", &c.allowed_security_group_ids);
+        checks::check_ids(&mut d, "sg", &c.security_group_ids);
+        validate_cidrs(&mut d, &c.allowed_cidr_blocks);
+        if let Some(name) = c.name.str() {
+            if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+                d.push(
+                    Diagnostic::error("Invalid name", format!("{name:?}: 1 to 100 letters, digits, '-' or '_'.")).at(c.name.path.clone()),
+                );
+            }
         }
+        checks::check_tags(&mut d, &c.tags);
+        d.extend(Diagnostics(c.timeouts.validate()));
+        validate_endpoints(c, &mut d);
+        d
     }
-    checks::check_tags(&mut d, &c.tags);
-    d.extend(Diagnostics(c.timeouts.validate()));
-    validate_endpoints(c, &mut d);
-    d
 }
 
 fn validate_cidrs(d: &mut Diagnostics, cidrs: &Attr<Set<String>>) {
@@ -62,12 +75,8 @@ fn written_kind(d: &mut Diagnostics, b: &EndpointBlock) -> Option<Kind> {
 fn validate_service(d: &mut Diagnostics, b: &EndpointBlock, kind: Option<Kind>, seen: &mut BTreeMap<(String, Kind), usize>, i: usize) {
     let Some(service) = b.service.str() else { return };
     let at = &b.service.path;
-    let well_formed = !service.is_empty()
-        && service.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-' || c == '_')
-        && !service.starts_with('.')
-        && !service.ends_with('.');
-    if !well_formed {
-        d.push(Diagnostic::error("Invalid service name", format!("{service:?}: expected a short name such as \"sqs\", \"s3\", \"ecr.api\" or a full name such as \"com.amazonaws.eu-west-1.sqs\".")).at(at.clone()));
+    if let Err(e) = endpoint::check_service_name(service) {
+        d.push(Diagnostic::error("Invalid service name", e).at(at.clone()));
     }
     if kind == Some(Kind::Gateway) && !gateway_capable(service) {
         d.push(
@@ -143,7 +152,7 @@ fn validate_inbound_only(d: &mut Diagnostics, b: &EndpointBlock, kind: Option<Ki
     let a = &b.private_dns_only_for_inbound_resolver_endpoint;
     let (Some(kind), false) = (kind, a.is_null()) else { return };
     let service = if b.service.is_unknown() { None } else { Some(b.service.str().unwrap_or("")) };
-    if inbound_only_applies(service, kind, &b.private_dns_enabled.val) != Some(false) {
+    if endpoint::inbound_only_applies(service, kind, &b.private_dns_enabled.val) != Some(false) {
         return;
     }
     let this = match (kind, service) {
@@ -162,7 +171,7 @@ fn validate_inbound_only(d: &mut Diagnostics, b: &EndpointBlock, kind: Option<Ki
     );
 }
 
-pub(super) fn validate_endpoints(c: &Bundle, d: &mut Diagnostics) {
+fn validate_endpoints(c: &Bundle, d: &mut Diagnostics) {
     let mut seen: BTreeMap<(String, Kind), usize> = BTreeMap::new();
     let mut any_interface = false;
     for (i, b) in c.endpoint.0.iter().enumerate() {

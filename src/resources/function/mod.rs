@@ -1,0 +1,258 @@
+//! The private function block: a Lambda function from a directory or a zip,
+//! with its settings, its execution role (the user's, or a least-privilege
+//! one made for it), its security groups and subnets, and the waits Lambda
+//! needs. One block, with its schema fragment, model, checks (validate.rs,
+//! plan.rs), desired state and step work (apply.rs), and what a refresh and
+//! an import see of it (read.rs). A composite uses it once per function;
+//! the pipeline twice, as its producer and its consumer (`FunctionRole`).
+
+use std::marker::PhantomData;
+
+use crate::diag::Path;
+use crate::model::{self, Attr, Field, Map, Model, Set};
+use crate::schema::{attr, Block, Mode, Type};
+use crate::value::Value;
+
+mod apply;
+mod plan;
+mod read;
+mod validate;
+
+pub use apply::{ensure, ensure_role, observe, remove, remove_role, CodeSource, FunctionDesired, FunctionRecord, Placement};
+pub use plan::plan;
+pub use read::{imported, observed, ProducerFound};
+pub use validate::validate;
+
+/// Runtimes Lambda accepts for new functions (zip packages).
+pub const RUNTIMES: [&str; 16] = [
+    "python3.9",
+    "python3.10",
+    "python3.11",
+    "python3.12",
+    "python3.13",
+    "nodejs18.x",
+    "nodejs20.x",
+    "nodejs22.x",
+    "java11",
+    "java17",
+    "java21",
+    "dotnet8",
+    "ruby3.2",
+    "ruby3.3",
+    "provided.al2",
+    "provided.al2023",
+];
+
+pub const DEFAULT_MEMORY: i64 = 128;
+pub const DEFAULT_TIMEOUT: i64 = 30;
+pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
+/// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
+const SOURCE_TAG: &str = "privatelink:source";
+
+/// Which use of the block a function is. Both have the common settings; a
+/// producer runs in the composite's subnets, sends to a queue (its URL in
+/// the environment) and may join more groups; a consumer is fed by an event
+/// source and runs outside the VPC unless `in_vpc` says otherwise.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum FunctionRole {
+    Producer,
+    Consumer,
+}
+
+impl FunctionRole {
+    pub const ALL: [FunctionRole; 2] = [FunctionRole::Producer, FunctionRole::Consumer];
+
+    /// The block's name, and the suffix of the function's and role's names.
+    pub fn name(self) -> &'static str {
+        match self {
+            FunctionRole::Producer => "producer",
+            FunctionRole::Consumer => "consumer",
+        }
+    }
+
+    /// The attributes of the block only this use has.
+    fn own_attributes(self) -> &'static [&'static str] {
+        match self {
+            FunctionRole::Producer => &["queue_url_env_var", "security_group_ids"],
+            FunctionRole::Consumer => &["in_vpc"],
+        }
+    }
+
+    /// The attributes of the model this use does not have.
+    pub fn other_attributes(self) -> &'static [&'static str] {
+        match self {
+            FunctionRole::Producer => FunctionRole::Consumer.own_attributes(),
+            FunctionRole::Consumer => FunctionRole::Producer.own_attributes(),
+        }
+    }
+
+    /// The function's name in a composite named `prefix`.
+    pub fn function_name(self, prefix: &str) -> String {
+        format!("{prefix}-{}", self.name())
+    }
+}
+
+/// One value per use of the block, e.g. what apply knows of each function.
+#[derive(Debug, Clone, Default)]
+pub struct PerRole<T> {
+    pub producer: T,
+    pub consumer: T,
+}
+
+impl<T> std::ops::Index<FunctionRole> for PerRole<T> {
+    type Output = T;
+    fn index(&self, role: FunctionRole) -> &T {
+        match role {
+            FunctionRole::Producer => &self.producer,
+            FunctionRole::Consumer => &self.consumer,
+        }
+    }
+}
+
+impl<T> std::ops::IndexMut<FunctionRole> for PerRole<T> {
+    fn index_mut(&mut self, role: FunctionRole) -> &mut T {
+        match role {
+            FunctionRole::Producer => &mut self.producer,
+            FunctionRole::Consumer => &mut self.consumer,
+        }
+    }
+}
+
+/// The block's schema for one use, `description` saying what it is for.
+pub fn schema(role: FunctionRole, description: &'static str) -> Block {
+    let b = Block::new(description)
+        .attr(attr(
+            "source_dir",
+            Type::String,
+            Mode::Optional,
+            "Directory with the function's code; the provider zips it deterministically and updates the function when its content changes.",
+        ))
+        .attr(attr("filename", Type::String, Mode::Optional, "A zip file with the function's code (instead of source_dir)."))
+        .attr(attr(
+            "source_code_hash",
+            Type::String,
+            Mode::Optional,
+            "With filename: a hash that changes when the code changes (e.g. filebase64sha256). Without it, the file's content is hashed.",
+        ))
+        .attr(attr("handler", Type::String, Mode::Required, "Entry point, e.g. `index.handler`."))
+        .attr(attr("runtime", Type::String, Mode::Required, "Lambda runtime, e.g. `python3.12`."))
+        .attr(attr("memory_size", Type::Number, Mode::OptionalComputed, "MB, 128 to 10240 (default 128)."))
+        .attr(attr("timeout", Type::Number, Mode::OptionalComputed, "Seconds, 1 to 900 (default 30)."))
+        .attr(attr("environment", Type::map(Type::String), Mode::Optional, "Environment variables."))
+        .attr(attr(
+            "role_arn",
+            Type::String,
+            Mode::Optional,
+            "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
+        ))
+        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."));
+    match role {
+        FunctionRole::Consumer => b.attr(attr(
+            "in_vpc",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "Put the consumer in the pipeline's subnets too (default false: it runs outside the VPC, as it needs no private access).",
+        )),
+        FunctionRole::Producer => b
+            .attr(attr(
+                "queue_url_env_var",
+                Type::String,
+                Mode::OptionalComputed,
+                "Environment variable that carries the queue URL (default QUEUE_URL).",
+            ))
+            .attr(attr(
+                "security_group_ids",
+                Type::set(Type::String),
+                Mode::Optional,
+                "Extra security groups for the producer, besides the one the pipeline makes.",
+            )),
+    }
+}
+
+crate::model! {
+    /// A function block: every use's attributes (`in_vpc` is the
+    /// consumer's, `queue_url_env_var` and `security_group_ids` the
+    /// producer's; the other's stay null).
+    pub struct FunctionBlock {
+        source_dir: Attr<String>,
+        filename: Attr<String>,
+        source_code_hash: Attr<String>,
+        handler: Attr<String>,
+        runtime: Attr<String>,
+        memory_size: Attr<f64>,
+        timeout: Attr<f64>,
+        environment: Attr<Map<String>>,
+        role_arn: Attr<String>,
+        code_sha256: Attr<String>,
+        in_vpc: Attr<bool>,
+        queue_url_env_var: Attr<String>,
+        security_group_ids: Attr<Set<String>>,
+    }
+}
+
+/// A use of the block, as a type: what a composite's model names its
+/// function fields with (`Function<Producer>`), so each encodes only its
+/// own attributes.
+pub trait Use: Clone + PartialEq + Default + std::fmt::Debug + Send + Sync {
+    const ROLE: FunctionRole;
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Producer;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Consumer;
+
+impl Use for Producer {
+    const ROLE: FunctionRole = FunctionRole::Producer;
+}
+
+impl Use for Consumer {
+    const ROLE: FunctionRole = FunctionRole::Consumer;
+}
+
+/// A function block in a composite's model, in one use.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Function<U: Use>(pub FunctionBlock, PhantomData<U>);
+
+impl<U: Use> Function<U> {
+    pub fn new(block: FunctionBlock) -> Function<U> {
+        Function(block, PhantomData)
+    }
+}
+
+impl<U: Use> Field for Function<U> {
+    fn decode_field(v: &Value, at: &Path) -> Self {
+        Function::new(FunctionBlock::decode_at(v, at))
+    }
+    fn encode_field(&self) -> Value {
+        model::without(self.0.encode(), U::ROLE.other_attributes())
+    }
+}
+
+impl<U: Use> std::ops::Deref for Function<U> {
+    type Target = FunctionBlock;
+    fn deref(&self) -> &FunctionBlock {
+        &self.0
+    }
+}
+
+impl<U: Use> std::ops::DerefMut for Function<U> {
+    fn deref_mut(&mut self) -> &mut FunctionBlock {
+        &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_use_has_the_models_attributes_but_the_others() {
+        for role in FunctionRole::ALL {
+            let mismatch = model::attribute_mismatch::<FunctionBlock>(&schema(role, "x"));
+            let others: Vec<String> = role.other_attributes().iter().map(|a| format!("{a}: in the model, not in the schema")).collect();
+            assert_eq!(mismatch, others, "{role:?}");
+        }
+    }
+}
