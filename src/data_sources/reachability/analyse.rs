@@ -12,6 +12,7 @@ use crate::parts::security_group::{Direction, Group, Peer, Rule};
 use crate::parts::vpc::Subnet;
 use crate::parts::vpc_endpoint::{Endpoint, Kind as EndpointKind};
 use crate::policy::evaluate::{decide, Decision};
+use crate::resources::endpoint;
 
 /// The function whose network is checked, when one was named.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,20 +64,15 @@ pub struct Ask {
 }
 
 impl Ask {
-    /// `sqs` or `com.amazonaws.us-east-1.sqs`, in `region`.
+    /// `sqs`, `ecr.api` or `com.amazonaws.us-east-1.sqs`, in `region`: named
+    /// as the endpoint block names services, so a short name with a dot
+    /// (`ecr.api`) is still short.
     pub fn new(name: &str, region: &str, actions: Vec<String>) -> Ask {
-        let service_name = if name.contains('.') { name.to_string() } else { format!("com.amazonaws.{region}.{name}") };
-        Ask { name: name.to_string(), service_name, actions }
+        Ask { name: name.to_string(), service_name: endpoint::full_service_name(name, region), actions }
     }
-    /// The last part of the service name: `sqs`, `s3`, `ecr.api`...
+    /// The service name after `com.amazonaws.REGION.`: `sqs`, `s3`, `ecr.api`...
     pub fn short(&self) -> String {
-        let parts: Vec<&str> = self.service_name.split('.').collect();
-        // com.amazonaws.REGION.NAME[.MORE]
-        if parts.len() > 3 && parts[0] == "com" && parts[1] == "amazonaws" {
-            parts[3..].join(".")
-        } else {
-            self.service_name.clone()
-        }
+        endpoint::short_service_name(&self.service_name)
     }
     /// The host the AWS SDKs call by default in `region`.
     pub fn default_host(&self, region: &str) -> String {

@@ -474,3 +474,13 @@ fn the_docs_list_every_finding_kind_and_no_other() {
         assert_eq!(severity.starts_with("error"), k.blocks_by_default(), "{row}");
     }
 }
+
+#[test]
+fn services_are_named_as_the_endpoint_block_names_them() {
+    let ecr = Ask::new("ecr.api", "eu-west-1", vec![]);
+    assert_eq!(ecr.service_name, "com.amazonaws.eu-west-1.ecr.api");
+    assert_eq!(ecr.short(), "ecr.api");
+    assert_eq!(ecr.default_host("eu-west-1"), "ecr.api.eu-west-1.amazonaws.com");
+    let full = Ask::new("com.amazonaws.us-east-1.sqs", "eu-west-1", vec![]);
+    assert_eq!((full.service_name.as_str(), full.short().as_str()), ("com.amazonaws.us-east-1.sqs", "sqs"));
+}
