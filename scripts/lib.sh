@@ -8,7 +8,7 @@ tools="$root/.tools"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/terraform-provider-privatelink/target}"
 provider_version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$root/Cargo.toml" | head -n1)
 
-say() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; }
+say() { printf '%s: [%ss] %s\n' "$(basename "$0")" "$SECONDS" "$*" >&2; }
 
 free_port() {
   "$tools/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -145,7 +145,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=3, help="processes at once")
     ap.add_argument("--threads", type=int, default=4, help="test threads per process")
     ap.add_argument("--module", action="append", help="only this module of the integration binary (repeatable)")
-    ap.add_argument("--terraform", help="only the tests of this Terraform version, e.g. 1.15.5")
+    ap.add_argument("--terraform", help="only the tests named for this Terraform version (...::terraform_1_15_5), e.g. 1.15.5")
     ap.add_argument("--durations", help="file keeping each module's last time")
     ap.add_argument("exes", nargs="+")
     args = ap.parse_args()
