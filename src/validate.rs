@@ -50,17 +50,24 @@ pub fn role_arn(s: &str) -> Result<(), String> {
 /// AWS tag keys and values: keys 1-128 characters, values up to 256, and
 /// the `aws:` prefix is reserved.
 pub fn tag(key: &str, value: &str) -> Result<(), String> {
-    if key.is_empty() || key.chars().count() > 128 {
-        return Err(format!("tag key {key:?} must be 1 to 128 characters"));
+    let (key_len, value_len) = (key.chars().count(), value.chars().count());
+    if key.is_empty() || key_len > TAG_KEY_CHARS {
+        return Err(format!("tag key {key:?} is {key_len} characters; AWS takes keys of 1 to {TAG_KEY_CHARS} (Unicode) characters"));
     }
     if key.to_ascii_lowercase().starts_with("aws:") {
-        return Err(format!("tag key {key:?} uses the reserved prefix \"aws:\""));
+        return Err(format!("tag key {key:?} uses the prefix \"aws:\", which AWS reserves for its own tags; choose another key"));
     }
-    if value.chars().count() > 256 {
-        return Err(format!("the value of tag {key:?} is longer than 256 characters"));
+    if value_len > TAG_VALUE_CHARS {
+        return Err(format!(
+            "the value of tag {key:?} is {value_len} characters; AWS takes values of up to {TAG_VALUE_CHARS} (Unicode) characters"
+        ));
     }
     Ok(())
 }
+
+/// AWS's longest tag key and value, in Unicode characters (not bytes).
+pub const TAG_KEY_CHARS: usize = 128;
+pub const TAG_VALUE_CHARS: usize = 256;
 
 /// An AWS resource id with its prefix: `vpc-`, `subnet-`, `sg-`, `rtb-`,
 /// `vpce-` followed by 8 or 17 lowercase hex digits.
@@ -148,6 +155,13 @@ mod tests {
         assert!(tag("", "x").is_err());
         assert!(tag("aws:created", "x").is_err());
         assert!(tag("k", &"v".repeat(257)).is_err());
+        assert!(tag("AWS:Team", "x").is_err(), "the reserved prefix in any case");
+        // Lengths are Unicode characters, not bytes: 128 "é" are 256 bytes.
+        assert!(tag(&"k".repeat(128), &"v".repeat(256)).is_ok());
+        assert!(tag(&"é".repeat(128), &"ü".repeat(256)).is_ok());
+        assert!(tag(&"k".repeat(129), "v").unwrap_err().contains("129 characters"));
+        assert!(tag(&"é".repeat(129), "v").is_err());
+        assert!(tag("k", &"ü".repeat(257)).unwrap_err().contains("257 characters"));
     }
 
     #[test]

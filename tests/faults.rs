@@ -91,6 +91,14 @@ fn pipeline() -> V {
     ])
 }
 
+/// `n` tags, `t0` = "v" ...
+fn many_tags(n: usize) -> V {
+    V::Map((0..n).map(|i| (s(&format!("t{i}")), s("v"))).collect())
+}
+
+/// The path of a tag whose key is 129 characters.
+static TAG_129: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| format!("tags[\"{}\"]", "k".repeat(129)));
+
 /// (what is wrong, resource type or "provider", config, expected path)
 fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
     const B: &str = "privatelink_service_endpoint_bundle";
@@ -142,6 +150,42 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
             bundle_endpoints(vec![ep(vec![("service", s("sqs")), ("subnet_ids", arr(&["subnet-zz"]))])]),
             "endpoint[0].subnet_ids",
         ),
+        ("51 tags on a bundle", B, with(&bundle(), "tags", many_tags(51)), "tags"),
+        ("49 tags on a bundle, 51 with its 2 ownership tags", B, with(&bundle(), "tags", many_tags(49)), "tags"),
+        ("bundle tag key of 129 characters", B, with(&bundle(), "tags", obj(vec![(&*"k".repeat(129), s("x"))])), &*TAG_129),
+        ("bundle named like a group id", B, with(&bundle(), "name", s("sg-core")), "name"),
+        ("51 tags on a pipeline", P, with(&pipeline(), "tags", many_tags(51)), "tags"),
+        ("48 tags on a pipeline, 51 with its functions' 3 own tags", P, with(&pipeline(), "tags", many_tags(48)), "tags"),
+        ("tag key of 129 characters", P, with(&pipeline(), "tags", obj(vec![(&*"k".repeat(129), s("x"))])), &*TAG_129),
+        ("tag value of 257 characters", P, with(&pipeline(), "tags", obj(vec![("team", s(&"é".repeat(257)))])), "tags[\"team\"]"),
+        (
+            "aws: tag key on a pipeline",
+            P,
+            with(&pipeline(), "tags", obj(vec![("aws:cloudformation:stack", s("x"))])),
+            "tags[\"aws:cloudformation:stack\"]",
+        ),
+        (
+            "5 KB of environment",
+            P,
+            with(&pipeline(), "consumer.environment", obj(vec![("BIG", s(&"x".repeat(5 * 1024)))])),
+            "consumer.environment",
+        ),
+        (
+            "environment over 4 KB with the queue URL the pipeline adds",
+            P,
+            with(&pipeline(), "producer.environment", obj(vec![("BIG", s(&"x".repeat(4050)))])),
+            "producer.environment",
+        ),
+        (
+            "name whose dead-letter queue's name exceeds 80",
+            P,
+            with(&with(&pipeline(), "name", s(&"q".repeat(72))), "queue", obj(vec![("fifo", V::Boolean(true))])),
+            "name",
+        ),
+        ("name of 56: function name over 64", P, with(&pipeline(), "name", s(&"f".repeat(56))), "name"),
+        ("name starting with sg-", P, with(&pipeline(), "name", s("sg-orders")), "name"),
+        ("memory over 10240", P, with(&pipeline(), "consumer.memory_size", V::from(10_241)), "consumer.memory_size"),
+        ("timeout of zero", P, with(&pipeline(), "producer.timeout", V::from(0)), "producer.timeout"),
         ("empty name", P, with(&pipeline(), "name", s("")), "name"),
         ("name too long", P, with(&pipeline(), "name", s(&"x".repeat(41))), "name"),
         ("vpc id malformed", P, with(&pipeline(), "vpc_id", s("vpc-1")), "vpc_id"),

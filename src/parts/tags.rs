@@ -17,6 +17,10 @@ pub const PART_TAG: &str = "privatelink:part";
 
 pub type Tags = BTreeMap<String, String>;
 
+/// How many tags [`with_ownership`] adds to every object (owner and part):
+/// AWS counts them against its 50 tags per resource like any other.
+pub const OWNERSHIP_TAGS: usize = 2;
+
 /// Tags a user manages (`tags_all`): defaults overridden by the resource's own.
 pub fn merged(default_tags: &Tags, tags: &Tags) -> Tags {
     let mut all = default_tags.clone();
@@ -88,6 +92,7 @@ mod tests {
         let all = with_ownership(&t(&[("team", "a")]), "peb-1", "security-group");
         assert_eq!(all[OWNER_TAG], "peb-1");
         assert_eq!(without_ownership(&all), t(&[("team", "a")]));
+        assert_eq!(all.len(), 1 + OWNERSHIP_TAGS, "OWNERSHIP_TAGS is what AWS counts on top of the user's");
     }
 
     #[test]

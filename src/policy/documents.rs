@@ -3,6 +3,16 @@
 
 use serde_json::Value;
 
+/// IAM's limit on a role's inline policies, all of them together, in
+/// characters with whitespace not counted.
+/// <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html>
+pub const ROLE_INLINE_POLICY_CHARS: usize = 10_240;
+
+/// A policy's size as IAM counts it: characters, whitespace left out.
+pub fn policy_size(doc: &str) -> usize {
+    doc.chars().filter(|c| !c.is_whitespace()).count()
+}
+
 /// The policy language every document below is written in.
 const VERSION: &str = "2012-10-17";
 

@@ -15,7 +15,9 @@ mod tests;
 
 use serde_json::{Map, Value};
 
-pub use documents::{consumer, lambda_trust, log_group_arn, producer, queue_tls_only, VPC_ENI_ACTIONS};
+pub use documents::{
+    consumer, lambda_trust, log_group_arn, policy_size, producer, queue_tls_only, ROLE_INLINE_POLICY_CHARS, VPC_ENI_ACTIONS,
+};
 use normalise::{full_access_statement, parse_normalised};
 
 /// Checks that `doc` is a JSON object with a `Statement`; `Err(why)`.

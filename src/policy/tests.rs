@@ -317,3 +317,33 @@ fn log_group_arn_is_lambdas_group() {
         "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-consumer"
     );
 }
+
+// ---- IAM's size limit ----
+
+/// The roles' policies grow only with the queue's ARN and the function's
+/// log group ARN, i.e. with the region, the account and the pipeline's name
+/// (capped at 40 characters; 55 is the most any AWS limit on a derived name
+/// would allow). Filter patterns, environment and tags never enter them. So
+/// the largest policy a configuration can produce is a FIFO pipeline with
+/// the longest name, in a VPC, in a long region: far under IAM's 10,240.
+#[test]
+fn the_largest_role_policy_stays_under_iams_limit() {
+    let name = "n".repeat(55);
+    let region = "ap-southeast-14";
+    let queue = format!("arn:aws:sqs:{region}:123456789012:{name}.fifo");
+    let largest = [true, false]
+        .into_iter()
+        .flat_map(|in_vpc| {
+            let consumer = format!("{name}-consumer");
+            let producer = format!("{name}-producer");
+            [
+                documents::producer(&queue, &documents::log_group_arn(region, "123456789012", &producer), in_vpc),
+                documents::consumer(&queue, &documents::log_group_arn(region, "123456789012", &consumer), in_vpc),
+            ]
+        })
+        .map(|d| documents::policy_size(&d))
+        .max()
+        .unwrap();
+    assert!(largest < documents::ROLE_INLINE_POLICY_CHARS / 5, "{largest} characters");
+    assert_eq!(documents::policy_size(" { \"a\" :\n 1 } "), 7);
+}

@@ -32,6 +32,48 @@ pub fn check_tags(d: &mut Diagnostics, a: &Attr<Map<String>>) {
     }
 }
 
+/// AWS's tags per resource (EC2, Lambda, IAM and SQS alike).
+pub const AWS_TAGS_PER_RESOURCE: usize = 50;
+
+/// The number of tags: the provider's `default_tags` merged with the
+/// resource's `tags` (what `tags_all` will be), plus the `provider_tags`
+/// the provider itself puts on its most-tagged object (ownership and the
+/// like), which AWS counts too. An error at `tags` when over AWS's 50.
+/// Keys of unknown values count (the keys are known); an unknown map waits.
+pub fn check_tag_count(d: &mut Diagnostics, default_tags: &Tags, user: &Attr<Map<String>>, provider_tags: usize) {
+    if user.is_unknown() {
+        return;
+    }
+    let own: Vec<&String> = user.get().map(|m| m.0.keys().collect()).unwrap_or_default();
+    let from_defaults = default_tags.keys().filter(|k| !own.contains(k)).count();
+    let total = own.len() + from_defaults + provider_tags;
+    if total > AWS_TAGS_PER_RESOURCE {
+        let room = AWS_TAGS_PER_RESOURCE.saturating_sub(provider_tags + from_defaults);
+        d.push(
+            Diagnostic::error(
+                "Too many tags",
+                format!(
+                    "{} tags here and {from_defaults} more from the provider's default_tags, plus the {provider_tags} the provider puts on \
+                     each object it makes to find it again ({}), make {total}; AWS allows {AWS_TAGS_PER_RESOURCE} tags per resource. \
+                     Give at most {room} tags here (or fewer default_tags).",
+                    own.len(),
+                    provider_tag_names(provider_tags),
+                ),
+            )
+            .at(user.path.clone()),
+        );
+    }
+}
+
+/// The provider's own tags, by name, for messages.
+fn provider_tag_names(n: usize) -> String {
+    let mut names = vec![tags::OWNER_TAG, tags::PART_TAG];
+    if n > tags::OWNERSHIP_TAGS {
+        names.push("privatelink:source on functions");
+    }
+    names.join(", ")
+}
+
 /// A whole number within `lo..=hi`, when known.
 pub fn check_range(d: &mut Diagnostics, a: &Attr<f64>, lo: i64, hi: i64, what: &str) {
     let Some(n) = a.number() else { return };
@@ -95,6 +137,61 @@ mod tests {
         check_id(&mut d, "vpc", &at("vpc_id", Val::Unknown));
         let summaries: Vec<&str> = d.0.iter().map(|d| d.summary.as_str()).collect();
         assert_eq!(summaries, ["Invalid subnet id", "Invalid vpc id"]);
+    }
+
+    fn tag_map(n: usize, prefix: &str) -> Map<String> {
+        Map::of(&(0..n).map(|i| (format!("{prefix}{i}"), "v".to_string())).collect())
+    }
+
+    #[test]
+    fn tag_count_includes_default_and_provider_tags() {
+        let count = |defaults: &Tags, user: Val<Map<String>>, provider: usize| {
+            let mut d = Diagnostics::default();
+            check_tag_count(&mut d, defaults, &at("tags", user), provider);
+            d
+        };
+        let none = Tags::new();
+        // 48 of the user's and the 2 ownership tags: exactly AWS's 50.
+        assert!(count(&none, Val::Known(tag_map(48, "k")), 2).0.is_empty());
+        let d = count(&none, Val::Known(tag_map(49, "k")), 2);
+        assert_eq!(d.0.len(), 1);
+        assert_eq!(d.0[0].summary, "Too many tags");
+        assert_eq!(d.0[0].path.as_ref().unwrap().to_string(), "block.tags");
+        assert!(d.0[0].detail.contains("make 51") && d.0[0].detail.contains("at most 48"), "{}", d.0[0].detail);
+        assert!(d.0[0].detail.contains("privatelink:owner"), "{}", d.0[0].detail);
+        // A function carries a third tag (its code's source).
+        assert_eq!(count(&none, Val::Known(tag_map(48, "k")), 3).0.len(), 1);
+        // default_tags count, but a key in both counts once.
+        let defaults: Tags = (0..10).map(|i| (format!("d{i}"), "v".to_string())).collect();
+        assert_eq!(count(&defaults, Val::Known(tag_map(39, "k")), 2).0.len(), 1);
+        assert!(count(&defaults, Val::Known(tag_map(38, "k")), 2).0.is_empty());
+        let overlapping: Tags = (0..10).map(|i| (format!("k{i}"), "v".to_string())).collect();
+        assert!(count(&overlapping, Val::Known(tag_map(48, "k")), 2).0.is_empty());
+        // No tags of its own, but too many defaults: still at `tags`.
+        let many: Tags = (0..49).map(|i| (format!("d{i}"), "v".to_string())).collect();
+        assert_eq!(count(&many, Val::Null, 2).0.len(), 1);
+        // Keys of unknown values count; an unknown map waits.
+        let mut m = tag_map(48, "k");
+        m.0.insert("later".into(), Val::Unknown);
+        assert_eq!(count(&none, Val::Known(m), 2).0.len(), 1);
+        assert!(count(&many, Val::Unknown, 2).0.is_empty());
+    }
+
+    #[test]
+    fn tag_lengths_and_reserved_prefix_name_the_key() {
+        let mut d = Diagnostics::default();
+        let long_key = "k".repeat(129);
+        let tags: Tags = [
+            (long_key.clone(), "v".to_string()),
+            ("aws:team".to_string(), "x".to_string()),
+            ("ok".to_string(), "é".repeat(256)),
+            ("long".to_string(), "é".repeat(257)),
+        ]
+        .into();
+        check_tags(&mut d, &at("tags", Val::Known(Map::of(&tags))));
+        let paths: Vec<String> = d.0.iter().map(|d| d.path.as_ref().unwrap().to_string()).collect();
+        let want = ["block.tags[\"aws:team\"]".to_string(), format!("block.tags[\"{long_key}\"]"), "block.tags[\"long\"]".to_string()];
+        assert_eq!(paths, want);
     }
 
     #[test]

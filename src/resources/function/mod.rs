@@ -21,7 +21,7 @@ mod validate;
 pub use apply::{ensure, ensure_role, observe, remove, remove_role, CodeSource, FunctionDesired, FunctionRecord, Placement};
 pub use plan::plan;
 pub use read::{imported, observed, ProducerFound};
-pub use validate::validate;
+pub use validate::{check_environment_size, validate, ENVIRONMENT_BYTES};
 
 /// Runtimes Lambda accepts for new functions (zip packages).
 pub const RUNTIMES: [&str; 16] = [
@@ -48,6 +48,14 @@ pub const DEFAULT_TIMEOUT: i64 = 30;
 pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
 /// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
 const SOURCE_TAG: &str = "privatelink:source";
+/// The tags the provider puts on a function on top of `tags_all`: the
+/// ownership tags and [`SOURCE_TAG`]. The most of any object a composite
+/// makes, so what a composite with a function counts against AWS's 50.
+pub const PROVIDER_TAGS: usize = crate::parts::tags::OWNERSHIP_TAGS + 1;
+/// Lambda's longest function name, and IAM's longest role name (the role
+/// the block makes is named as its function).
+pub const FUNCTION_NAME_CHARS: usize = 64;
+pub const ROLE_NAME_CHARS: usize = 64;
 
 /// Which use of the block a function is. Both have the common settings; a
 /// producer runs in the composite's subnets, sends to a queue (its URL in
@@ -89,6 +97,17 @@ impl FunctionRole {
     /// The function's name in a composite named `prefix`.
     pub fn function_name(self, prefix: &str) -> String {
         format!("{prefix}-{}", self.name())
+    }
+
+    /// The names this use derives from a composite named `prefix`, each
+    /// with what it names and AWS's limit: the function's and the role's
+    /// (the role it makes is named as the function, `FunctionDesired::role_spec`).
+    pub fn derived_names(self, prefix: &str) -> [(String, String, usize); 2] {
+        let name = self.function_name(prefix);
+        [
+            (format!("the {} Lambda function", self.name()), name.clone(), FUNCTION_NAME_CHARS),
+            (format!("the {}'s IAM role", self.name()), name, ROLE_NAME_CHARS),
+        ]
     }
 }
 

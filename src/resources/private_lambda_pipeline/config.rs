@@ -195,6 +195,51 @@ pub(super) struct MappingDesired {
     pub(super) filters: Vec<String>,
 }
 
+/// The queue's (or dead-letter queue's) name in a pipeline named `name`.
+pub(super) fn queue_name(name: &str, fifo: bool, dead_letter: bool) -> String {
+    let base = if dead_letter { format!("{name}-dlq") } else { name.to_string() };
+    if fifo {
+        format!("{base}.fifo")
+    } else {
+        base
+    }
+}
+
+pub(super) fn producer_group_name(name: &str) -> String {
+    format!("{name}-producer")
+}
+
+pub(super) fn endpoint_group_name(name: &str) -> String {
+    format!("{name}-endpoint")
+}
+
+/// SQS's longest queue name (a FIFO queue's `.fifo` included), and EC2's
+/// longest security group name.
+pub(super) const QUEUE_NAME_CHARS: usize = 80;
+pub(super) const GROUP_NAME_CHARS: usize = 255;
+
+/// Every name the pipeline derives from its `name`: what it names, the
+/// name, and AWS's limit for it. The same functions name the objects at
+/// apply, so this list is what AWS will see.
+pub(super) fn derived_names(name: &str, fifo: bool) -> Vec<(String, String, usize)> {
+    let mut out: Vec<(String, String, usize)> = FunctionRole::ALL.iter().flat_map(|r| r.derived_names(name)).collect();
+    out.push(("the SQS queue".into(), queue_name(name, fifo, false), QUEUE_NAME_CHARS));
+    out.push(("the dead-letter queue".into(), queue_name(name, fifo, true), QUEUE_NAME_CHARS));
+    out.push(("the producer's security group".into(), producer_group_name(name), GROUP_NAME_CHARS));
+    out.push(("the endpoint's security group".into(), endpoint_group_name(name), GROUP_NAME_CHARS));
+    out
+}
+
+/// The most bytes the queue's URL can take, as the producer's environment
+/// carries it: `https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE` (`.com.cn`
+/// in China), the account 12 digits. Without a region, a 14-character one
+/// (the longest of AWS's commercial regions, e.g. ap-southeast-1).
+pub(super) fn queue_url_bytes(name: &str, fifo: bool, region: Option<&str>) -> usize {
+    let region = region.unwrap_or("ap-southeast-1");
+    let domain = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    format!("https://sqs.{region}.{domain}/123456789012/{}", queue_name(name, fifo, false)).len()
+}
+
 impl Desired {
     pub(super) fn from(p: &Pipeline) -> Desired {
         let name = p.name.owned().unwrap_or_default();
@@ -242,12 +287,7 @@ impl Desired {
     }
 
     pub(super) fn queue_name(&self, dead_letter: bool) -> String {
-        let base = if dead_letter { format!("{}-dlq", self.name) } else { self.name.clone() };
-        if self.fifo {
-            format!("{base}.fifo")
-        } else {
-            base
-        }
+        queue_name(&self.name, self.fifo, dead_letter)
     }
 
     pub(super) fn dlq_spec(&self) -> QueueSpec {
@@ -279,7 +319,7 @@ impl Desired {
     /// The producer's group: out on TCP 443 to the endpoint's groups only.
     pub(super) fn producer_group_spec(&self, endpoint_groups: &[String]) -> GroupSpec {
         GroupSpec {
-            name: format!("{}-producer", self.name),
+            name: producer_group_name(&self.name),
             description: format!("Functions of pipeline {}: HTTPS to the SQS endpoint only", self.name),
             vpc_id: self.vpc_id.clone(),
             tags: self.owned("producer-group"),
@@ -301,7 +341,7 @@ impl Desired {
     /// (no rule at all while that group is not known yet).
     pub(super) fn endpoint_group_spec(&self, producer_group: Option<&str>) -> GroupSpec {
         endpoint::group_spec(
-            format!("{}-endpoint", self.name),
+            endpoint_group_name(&self.name),
             format!("SQS endpoint of pipeline {}: HTTPS from its functions only", self.name),
             &self.vpc_id,
             self.owned("endpoint-group"),

@@ -44,7 +44,7 @@ impl Import for PrivateLambdaPipeline {
     /// Import by identity is import by name.
     async fn import_id(&self, _ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics> {
         let name = identity.get(IDENTITY_NAME).as_str().unwrap_or("");
-        check_name(name).map_err(|e| Diagnostic::error("Invalid import identity", format!("identity.name: {e}")))?;
+        check_name(name, true).map_err(|e| Diagnostic::error("Invalid import identity", format!("identity.name: {e}")))?;
         Ok(name.to_string())
     }
 }
@@ -57,7 +57,7 @@ const IDENTITY_NAME: &str = "name";
 async fn import_state(ctx: &Ctx, name: &str) -> Result<Pipeline, Diagnostic> {
     let aws = &ctx.aws;
     let bad = |why: String| Diagnostic::error("Cannot import the pipeline", why);
-    check_name(name).map_err(|e| bad(format!("{e} Import with the pipeline's `name`, e.g. terraform import ADDRESS orders")))?;
+    check_name(name, true).map_err(|e| bad(format!("{e} Import with the pipeline's `name`, e.g. terraform import ADDRESS orders")))?;
     let producer = lambda::find(&aws.lambda, &FunctionRole::Producer.function_name(name)).await?;
     let consumer = lambda::find(&aws.lambda, &FunctionRole::Consumer.function_name(name)).await?;
     let (Some(producer), Some(consumer)) = (producer, consumer) else {

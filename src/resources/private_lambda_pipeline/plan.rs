@@ -12,7 +12,7 @@ use crate::resources::endpoint;
 use crate::resources::function::{self, FunctionRole};
 use crate::resources::{checks, subnet_diagnostics, Going};
 
-use super::config::{Desired, Pipeline};
+use super::config::{queue_url_bytes, Desired, Pipeline};
 use super::PrivateLambdaPipeline;
 
 #[tonic::async_trait]
@@ -22,6 +22,10 @@ impl Plan for PrivateLambdaPipeline {
     }
 
     fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Pipeline>, proposed: &Pipeline, config: &Pipeline) -> Result<Pipeline, Diagnostics> {
+        let d = limits(env, config);
+        if d.has_errors() {
+            return Err(d);
+        }
         plan_state(env.default_tags, prior, proposed, config)
     }
 
@@ -32,6 +36,25 @@ impl Plan for PrivateLambdaPipeline {
     async fn destroy_warnings(&self, ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
         destroy_warnings(ctx, prior).await
     }
+}
+
+/// AWS's limits that need the provider's configuration (its default tags,
+/// its region), checked at plan without calling AWS: the tags every object
+/// will carry, and the producer's environment with the queue's URL.
+fn limits(env: &PlanEnv<'_>, config: &Pipeline) -> Diagnostics {
+    let mut d = Diagnostics::default();
+    checks::check_tag_count(&mut d, env.default_tags, &config.tags, function::PROVIDER_TAGS);
+    function::check_environment_size(&mut d, &config.consumer.environment, None);
+    let url_var = config.producer.queue_url_env_var.str().unwrap_or(function::DEFAULT_QUEUE_URL_VAR);
+    match (config.name.str(), &config.queue.fifo.val) {
+        (Some(name), Val::Known(_) | Val::Null) => {
+            let url = queue_url_bytes(name, config.queue.fifo.bool() == Some(true), env.region);
+            function::check_environment_size(&mut d, &config.producer.environment, Some((url_var, url)));
+        }
+        // The URL's length waits for the name; the user's part counts now.
+        _ => function::check_environment_size(&mut d, &config.producer.environment, Some((url_var, 0))),
+    }
+    d
 }
 
 /// The attributes whose change replaces the pipeline.

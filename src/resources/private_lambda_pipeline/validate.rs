@@ -13,7 +13,9 @@ use super::PrivateLambdaPipeline;
 impl Validate for PrivateLambdaPipeline {
     fn validate(&self, c: &Pipeline) -> Diagnostics {
         let mut d = Diagnostics::default();
-        if let Some(Err(e)) = c.name.str().map(check_name) {
+        // Unknown or FIFO: the longer `.fifo` names.
+        let fifo = c.queue.fifo.bool() == Some(true) || c.queue.fifo.is_unknown();
+        if let Some(Err(e)) = c.name.str().map(|n| check_name(n, fifo)) {
             d.push(Diagnostic::error("Invalid name", e).at(c.name.path.clone()));
         }
         checks::check_id(&mut d, "vpc", &c.vpc_id);
@@ -67,15 +69,50 @@ pub(super) fn consumer_timeout(c: &Pipeline) -> Option<i64> {
     }
 }
 
-/// The name prefixes every object's name: the longest derived one,
-/// "<name>-consumer" for a role, must fit IAM's 64 characters with room.
-pub(super) fn check_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty() && name.len() <= 40 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{name:?}: 1 to 40 letters, digits, '-' or '_' (it prefixes function, queue and role names)."))
+/// The provider's own cap on `name`: tighter than AWS's limits on the names
+/// derived from it (the longest, `<name>-consumer` for a function and its
+/// role and `<name>-dlq.fifo` for a queue, allow 55), leaving room for
+/// objects a later version may derive from it.
+pub(super) const NAME_CHARS: usize = 40;
+
+/// The name prefixes every object's name. Besides the provider's cap of
+/// [`NAME_CHARS`], each derived name is held to AWS's limit for its kind,
+/// so the message can say which object a too-long name would break; and a
+/// security group's name may not start with `sg-`. `fifo` is whether the
+/// queues are (or may be) FIFO: `.fifo` lengthens their names.
+pub(super) fn check_name(name: &str, fifo: bool) -> Result<(), String> {
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        return Err(format!(
+            "{name:?}: 1 to {NAME_CHARS} letters, digits, '-' or '_' (it prefixes function, queue, role and security group names)."
+        ));
     }
+    if name.starts_with("sg-") {
+        return Err(format!(
+            "{name:?} would name the security groups {name}-producer and {name}-endpoint, and EC2 refuses group names starting with \"sg-\"; choose another name."
+        ));
+    }
+    let derived = super::config::derived_names(name, fifo);
+    let too_long: Vec<String> = derived
+        .iter()
+        .filter(|(_, n, limit)| n.chars().count() > *limit)
+        .map(|(what, n, limit)| format!("{what} {n:?} ({} characters; AWS allows {limit})", n.chars().count()))
+        .collect();
+    if !too_long.is_empty() {
+        return Err(format!(
+            "{name:?} ({} characters) makes names longer than AWS allows: {}. Use at most {NAME_CHARS} characters.",
+            name.len(),
+            too_long.join("; ")
+        ));
+    }
+    if name.len() > NAME_CHARS {
+        let (what, longest, limit) = derived.iter().max_by_key(|(_, n, limit)| n.len() * 1000 / limit).cloned().unwrap_or_default();
+        return Err(format!(
+            "{name:?} is {} characters; the provider allows {NAME_CHARS}, so that every name it derives stays well within AWS's limits (now the closest is {what} {longest:?}, {} of {limit} characters).",
+            name.len(),
+            longest.len()
+        ));
+    }
+    Ok(())
 }
 
 fn validate_queue_and_mapping(c: &Pipeline, d: &mut Diagnostics) {
@@ -174,4 +211,43 @@ fn validate_visibility(d: &mut Diagnostics, visibility: &Attr<f64>, consumer_tim
 /// plus the batching window. Also the default when unset.
 pub fn recommended_visibility(function_timeout: i64, window: i64) -> i64 {
     (6 * function_timeout + window).min(43_200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_within_the_cap_fit_every_derived_limit() {
+        let name = "n".repeat(NAME_CHARS);
+        assert_eq!(check_name(&name, true), Ok(()));
+        for (what, n, limit) in super::super::config::derived_names(&name, true) {
+            assert!(n.len() <= limit, "{what} {n}");
+        }
+    }
+
+    #[test]
+    fn too_long_names_say_which_object_and_limit() {
+        // 41 to 55 characters: within AWS's limits, over the provider's cap.
+        let e = check_name(&"n".repeat(41), true).unwrap_err();
+        assert!(e.contains("allows 40") && e.contains("50 of 64"), "{e}");
+        // 56: the function and role names pass 64.
+        let e = check_name(&"n".repeat(56), false).unwrap_err();
+        assert!(e.contains("consumer Lambda function") && e.contains("65 characters; AWS allows 64"), "{e}");
+        assert!(!e.contains("queue"), "{e}");
+        // 72 with FIFO: the dead-letter queue's 81 characters pass SQS's 80.
+        let e = check_name(&"q".repeat(72), true).unwrap_err();
+        assert!(e.contains("the dead-letter queue") && e.contains("81 characters; AWS allows 80"), "{e}");
+        assert!(!e.contains("the SQS queue"), "{e}");
+        let e = check_name(&"q".repeat(81), false).unwrap_err();
+        assert!(e.contains("the SQS queue \"") && e.contains("AWS allows 80"), "{e}");
+    }
+
+    #[test]
+    fn names_keep_aws_character_rules() {
+        assert!(check_name("", false).is_err());
+        assert!(check_name("orders.v2", false).is_err());
+        assert!(check_name("sg-orders", false).unwrap_err().contains("sg-"));
+        assert_eq!(check_name("orders_v2-eu", false), Ok(()));
+    }
 }

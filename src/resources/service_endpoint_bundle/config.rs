@@ -179,3 +179,18 @@ impl Desired {
         e.spec(&self.vpc_id, groups, tags::with_ownership(&self.tags_all, &self.id, &part_name(&e.key)), client_token)
     }
 }
+
+#[cfg(test)]
+mod limits {
+    use super::*;
+
+    /// The managed group is "<name>-<bundle id>": with the longest name
+    /// validate allows (100), far within EC2's 255 for a group name.
+    #[test]
+    fn the_group_name_fits_ec2s_limit() {
+        let name = "n".repeat(100);
+        let id = bundle_id("vpc-0123456789abcdef0", Some(&name), &[]);
+        assert_eq!(id.len(), 20);
+        assert!(format!("{name}-{id}").len() <= 255);
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::model::{Attr, List, Set, Val};
-use crate::parts::tags::Tags;
+use crate::parts::tags::{self, Tags};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Kind};
 use crate::policy;
@@ -25,6 +25,13 @@ impl Plan for ServiceEndpointBundle {
     }
 
     fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
+        // AWS's 50 tags per resource, counting the provider's default tags
+        // and the ownership tags on each endpoint and the group; no AWS call.
+        let mut d = Diagnostics::default();
+        checks::check_tag_count(&mut d, env.default_tags, &config.tags, tags::OWNERSHIP_TAGS);
+        if d.has_errors() {
+            return Err(d);
+        }
         Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
     }
 

@@ -28,6 +28,16 @@ impl Validate for ServiceEndpointBundle {
                 d.push(
                     Diagnostic::error("Invalid name", format!("{name:?}: 1 to 100 letters, digits, '-' or '_'.")).at(c.name.path.clone()),
                 );
+            } else if name.starts_with("sg-") {
+                // The group is "<name>-<bundle id>": at most 121 characters, within
+                // EC2's 255, but EC2 refuses group names that start with "sg-".
+                d.push(
+                    Diagnostic::error(
+                        "Invalid name",
+                        format!("{name:?} would start the security group's name with \"sg-\", which EC2 refuses; choose another name."),
+                    )
+                    .at(c.name.path.clone()),
+                );
             }
         }
         checks::check_tags(&mut d, &c.tags);
