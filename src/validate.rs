@@ -48,7 +48,7 @@ pub fn role_arn(s: &str) -> Result<(), String> {
 }
 
 /// AWS tag keys and values: keys 1-128 characters, values up to 256, and
-/// the `aws:` prefix is reserved.
+/// the `aws:` prefix is reserved; so is `privatelink:`, the provider's own.
 pub fn tag(key: &str, value: &str) -> Result<(), String> {
     let (key_len, value_len) = (key.chars().count(), value.chars().count());
     if key.is_empty() || key_len > TAG_KEY_CHARS {
@@ -56,6 +56,12 @@ pub fn tag(key: &str, value: &str) -> Result<(), String> {
     }
     if key.to_ascii_lowercase().starts_with("aws:") {
         return Err(format!("tag key {key:?} uses the prefix \"aws:\", which AWS reserves for its own tags; choose another key"));
+    }
+    if key.starts_with(crate::parts::tags::PREFIX) {
+        return Err(format!(
+            "tag key {key:?} uses the prefix {:?}, which the provider keeps for the tags it puts on every object to find it again; choose another key",
+            crate::parts::tags::PREFIX
+        ));
     }
     if value_len > TAG_VALUE_CHARS {
         return Err(format!(
@@ -156,6 +162,10 @@ mod tests {
         assert!(tag("aws:created", "x").is_err());
         assert!(tag("k", &"v".repeat(257)).is_err());
         assert!(tag("AWS:Team", "x").is_err(), "the reserved prefix in any case");
+        // The provider's own prefix: refresh leaves such tags out of the
+        // user's, so one set here would show as a change in every plan.
+        assert!(tag("privatelink:owner", "x").unwrap_err().contains("privatelink:"));
+        assert!(tag("privatelink-team", "x").is_ok());
         // Lengths are Unicode characters, not bytes: 128 "é" are 256 bytes.
         assert!(tag(&"k".repeat(128), &"v".repeat(256)).is_ok());
         assert!(tag(&"é".repeat(128), &"ü".repeat(256)).is_ok());

@@ -165,6 +165,12 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
             "tags[\"aws:cloudformation:stack\"]",
         ),
         (
+            "the provider's own tag key on a bundle",
+            B,
+            with(&bundle(), "tags", obj(vec![("privatelink:owner", s("someone"))])),
+            "tags[\"privatelink:owner\"]",
+        ),
+        (
             "5 KB of environment",
             P,
             with(&pipeline(), "consumer.environment", obj(vec![("BIG", s(&"x".repeat(5 * 1024)))])),

@@ -10,6 +10,9 @@ use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
 use super::PartResult;
 use crate::aws::call_failed;
 
+/// The prefix of every tag the provider itself puts on an object. Refresh
+/// leaves such tags out of the user's, so a user may not set one.
+pub const PREFIX: &str = "privatelink:";
 /// The composite's id; every object of a composite carries it.
 pub const OWNER_TAG: &str = "privatelink:owner";
 /// Which part of the composite the object is (`security-group`, `endpoint/s3`...).
@@ -38,7 +41,7 @@ pub fn with_ownership(user: &Tags, owner: &str, part: &str) -> Tags {
 
 /// The user's tags of an object: everything but ownership tags.
 pub fn without_ownership(tags: &Tags) -> Tags {
-    tags.iter().filter(|(k, _)| !k.starts_with("privatelink:")).map(|(k, v)| (k.clone(), v.clone())).collect()
+    tags.iter().filter(|(k, _)| !k.starts_with(PREFIX)).map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
 pub fn from_ec2(tags: &[Tag]) -> Tags {
