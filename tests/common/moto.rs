@@ -59,21 +59,16 @@ pub struct Moto {
 }
 
 impl Moto {
-    /// A moto server with nothing in it: an idle one of this process,
-    /// reset, or a new one. IAM's managed policies are loaded and Lambda
-    /// runs without Docker (there is no Docker engine on these machines).
+    /// A moto server with nothing in it: a free one of the run, an idle
+    /// one of this process (both reset), or a new one. IAM's managed
+    /// policies are loaded and Lambda runs without Docker (there is no
+    /// Docker engine on these machines).
     pub fn start() -> Moto {
-        let (server, log_from) = match shared::take() {
-            Some(lease) => {
-                let log_from = std::fs::metadata(&lease.log).map(|m| m.len()).unwrap_or(0);
-                (Lease::Shared(lease), log_from)
-            }
-            None => {
-                let server = take_idle().unwrap_or_else(Server::spawn);
-                let log_from = std::fs::metadata(&server.log).map(|m| m.len()).unwrap_or(0);
-                (Lease::Own(server), log_from)
-            }
+        let server = match shared::take() {
+            Some(lease) => Lease::Shared(lease),
+            None => Lease::Own(take_idle().unwrap_or_else(Server::spawn)),
         };
+        let log_from = std::fs::metadata(server.log()).map(|m| m.len()).unwrap_or(0);
         configure(server.port());
         let rules = Some(super::proxy::Proxy::aws_rules(server.port()));
         Moto { port: server.port(), rules, server: Some(server), log_from }
