@@ -19,7 +19,7 @@ use crate::validate;
 use crate::value::Value;
 
 /// The services whose endpoints can be overridden (for an emulator).
-pub const SERVICES: [&str; 5] = ["ec2", "sqs", "lambda", "iam", "sts"];
+pub const SERVICES: [&str; 7] = ["ec2", "sqs", "lambda", "iam", "sts", "logs", "kms"];
 
 /// Default for `max_retries`: enough to ride out API throttling on a busy
 /// account without hanging an apply for long.
@@ -111,6 +111,8 @@ crate::model! {
         lambda: Attr<String>,
         iam: Attr<String>,
         sts: Attr<String>,
+        logs: Attr<String>,
+        kms: Attr<String>,
     }
 }
 
@@ -122,8 +124,16 @@ crate::model! {
 
 impl EndpointsBlock {
     /// Each service's attribute, in `SERVICES`' order.
-    fn by_service(&self) -> [(&'static str, &Attr<String>); 5] {
-        [("ec2", &self.ec2), ("sqs", &self.sqs), ("lambda", &self.lambda), ("iam", &self.iam), ("sts", &self.sts)]
+    fn by_service(&self) -> [(&'static str, &Attr<String>); 7] {
+        [
+            ("ec2", &self.ec2),
+            ("sqs", &self.sqs),
+            ("lambda", &self.lambda),
+            ("iam", &self.iam),
+            ("sts", &self.sts),
+            ("logs", &self.logs),
+            ("kms", &self.kms),
+        ]
     }
 }
 
@@ -220,6 +230,8 @@ pub struct Aws {
     pub lambda: aws_sdk_lambda::Client,
     pub iam: aws_sdk_iam::Client,
     pub sts: aws_sdk_sts::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub kms: aws_sdk_kms::Client,
 }
 
 impl Aws {
@@ -286,6 +298,8 @@ impl Aws {
             lambda: client!(aws_sdk_lambda, "lambda"),
             iam: client!(aws_sdk_iam, "iam"),
             sts: client!(aws_sdk_sts, "sts"),
+            logs: client!(aws_sdk_cloudwatchlogs, "logs"),
+            kms: client!(aws_sdk_kms, "kms"),
         })
     }
 }

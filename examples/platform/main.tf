@@ -26,6 +26,8 @@ provider "privatelink" {
     lambda = var.aws_endpoint
     iam    = var.aws_endpoint
     sts    = var.aws_endpoint
+    logs   = var.aws_endpoint
+    kms    = var.aws_endpoint
   }
 
   default_tags {

@@ -29,5 +29,7 @@ provider "privatelink" {
     lambda = "http://127.0.0.1:5000"
     iam    = "http://127.0.0.1:5000"
     sts    = "http://127.0.0.1:5000"
+    logs   = "http://127.0.0.1:5000"
+    kms    = "http://127.0.0.1:5000"
   }
 }

@@ -56,7 +56,7 @@ pub fn s(v: &str) -> rmpv::Value {
 
 /// The `endpoints` block pointing every service at one URL.
 pub fn endpoints(url: &str) -> rmpv::Value {
-    obj(["ec2", "sqs", "lambda", "iam", "sts"].into_iter().map(|k| (k, s(url))).collect())
+    obj(["ec2", "sqs", "lambda", "iam", "sts", "logs", "kms"].into_iter().map(|k| (k, s(url))).collect())
 }
 
 /// Looks a key up in an rmpv map.
@@ -131,7 +131,7 @@ pub fn aws_url(moto: &moto::Moto) -> (proxy::Proxy, String) {
 /// The provider's AWS context pointed at moto, for tests that look at the
 /// emulator directly (what exists, what is left behind).
 pub async fn aws(moto_url: &str) -> privatelink::aws::Aws {
-    let endpoints = ["ec2", "sqs", "lambda", "iam", "sts"].iter().map(|s| (s.to_string(), moto_url.to_string())).collect();
+    let endpoints = ["ec2", "sqs", "lambda", "iam", "sts", "logs", "kms"].iter().map(|s| (s.to_string(), moto_url.to_string())).collect();
     privatelink::aws::Aws::connect(&privatelink::aws::ProviderConfig {
         region: Some("us-east-1".into()),
         access_key: Some("testing".into()),

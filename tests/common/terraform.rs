@@ -207,6 +207,8 @@ provider "privatelink" {{
     lambda = "{url}"
     iam    = "{url}"
     sts    = "{url}"
+    logs   = "{url}"
+    kms    = "{url}"
   }}
   default_tags {{
     tags = {{ "managed-by" = "terraform" }}
