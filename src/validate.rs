@@ -38,13 +38,62 @@ pub fn role_arn(s: &str) -> Result<(), String> {
     if parts.len() != 6 || parts[0] != "arn" {
         return Err(format!("{s:?} is not an ARN; {expect}"));
     }
-    let partition_ok = matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f");
-    let account_ok = parts[4].len() == 12 && parts[4].chars().all(|c| c.is_ascii_digit());
     let resource_ok = parts[5].strip_prefix("role/").is_some_and(|n| !n.is_empty() && !n.ends_with('/'));
-    if !partition_ok || parts[2] != "iam" || !parts[3].is_empty() || !account_ok || !resource_ok {
+    if !partition_ok(parts[1]) || parts[2] != "iam" || !parts[3].is_empty() || !account_ok(parts[4]) || !resource_ok {
         return Err(format!("{s:?} is not an IAM role ARN; {expect}"));
     }
     Ok(())
+}
+
+/// The partitions an ARN may name.
+fn partition_ok(p: &str) -> bool {
+    matches!(p, "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f")
+}
+
+fn account_ok(a: &str) -> bool {
+    a.len() == 12 && a.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A KMS key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID` (what
+/// Lambda and CloudWatch Logs take; not an alias, not a bare key id).
+pub fn kms_key_arn(s: &str) -> Result<(), String> {
+    let expect = "expected a key ARN such as arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && partition_ok(parts[1])
+        && parts[2] == "kms"
+        && !parts[3].is_empty()
+        && account_ok(parts[4])
+        && parts[5].strip_prefix("key/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not a KMS key ARN; {expect}"))
+    }
+}
+
+/// A Lambda layer version ARN:
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:layer:NAME:VERSION`.
+pub fn layer_version_arn(s: &str) -> Result<(), String> {
+    let expect = "expected a layer version ARN such as arn:aws:lambda:us-east-1:123456789012:layer:shared:3 (with its version)";
+    let parts: Vec<&str> = s.split(':').collect();
+    let ok = parts.len() == 8
+        && parts[0] == "arn"
+        && partition_ok(parts[1])
+        && parts[2] == "lambda"
+        && !parts[3].is_empty()
+        && account_ok(parts[4])
+        && parts[5] == "layer"
+        && !parts[6].is_empty()
+        && parts[6].chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !parts[7].is_empty()
+        && parts[7].chars().all(|c| c.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{s:?} is not a layer version ARN; {expect}"))
+    }
 }
 
 /// AWS tag keys and values: keys 1-128 characters, values up to 256, and
@@ -137,6 +186,36 @@ mod tests {
         assert!(endpoint_url("127.0.0.1:5000").is_err());
         assert!(endpoint_url("ftp://x").is_err());
         assert!(endpoint_url("not a url").is_err());
+    }
+
+    #[test]
+    fn kms_key_arns() {
+        assert!(kms_key_arn("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab").is_ok());
+        assert!(kms_key_arn("arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234").is_ok());
+        for bad in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "alias/mine",
+            "arn:aws:kms:us-east-1:123456789012:alias/mine",
+            "arn:aws:kms::123456789012:key/x",
+            "arn:aws:kms:us-east-1:123:key/x",
+            "arn:aws:kms:us-east-1:123456789012:key/",
+        ] {
+            assert!(kms_key_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn layer_version_arns() {
+        assert!(layer_version_arn("arn:aws:lambda:us-east-1:123456789012:layer:shared-libs:3").is_ok());
+        assert!(layer_version_arn("arn:aws:lambda:eu-west-1:901920570463:layer:aws-otel-python-amd64-ver-1-25-0:1").is_ok());
+        for bad in [
+            "arn:aws:lambda:us-east-1:123456789012:layer:shared-libs",
+            "arn:aws:lambda:us-east-1:123456789012:layer:shared-libs:latest",
+            "arn:aws:lambda:us-east-1:123456789012:function:f:1",
+            "shared-libs:3",
+        ] {
+            assert!(layer_version_arn(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

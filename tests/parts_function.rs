@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use common::moto::Moto;
 use privatelink::aws::Aws;
-use privatelink::parts::code::{self, Code};
-use privatelink::parts::function::{self, FunctionSpec};
+use privatelink::parts::code;
+use privatelink::parts::function::{self, FunctionSettings, FunctionSpec, Package};
 use privatelink::parts::tags::{Tags, OWNER_TAG, PART_TAG};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -79,13 +79,23 @@ fn spec(name: &str, role_arn: &str) -> FunctionSpec {
         subnet_ids: vec![],
         security_group_ids: vec![],
         tags: tags("plp-1"),
+        settings: FunctionSettings::default(),
+        image: false,
     }
 }
 
 /// A package of one index.py returning `value`.
-fn package(dir: &Path, value: &str) -> Code {
+fn package(dir: &Path, value: &str) -> Package {
     std::fs::write(dir.join("index.py"), format!("def handler(event, context):\n    return {value:?}\n")).unwrap();
-    code::from_dir(dir).unwrap()
+    code::from_dir(dir).unwrap().into()
+}
+
+/// The zip's hash, what Lambda reports as CodeSha256 for it.
+fn hash(p: &Package) -> String {
+    match p {
+        Package::Zip(code) => code.sha256.clone(),
+        other => panic!("not a zip: {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -105,7 +115,7 @@ async fn create_find_update_and_delete_outside_a_vpc() {
     assert!(found.arn.ends_with(":function:orders-producer"), "{}", found.arn);
     assert_eq!((found.handler.as_str(), found.runtime.as_str()), ("index.handler", "python3.12"));
     assert_eq!((found.memory_size, found.timeout), (128, 10));
-    assert_eq!(found.code_sha256, v1.sha256, "Lambda's CodeSha256 is the package's hash");
+    assert_eq!(found.code_sha256, hash(&v1), "Lambda's CodeSha256 is the package's hash");
     assert_eq!(found.environment, want.environment);
     assert_eq!(found.role_arn, role);
     assert_eq!(found.tags, want.tags);
@@ -114,9 +124,9 @@ async fn create_find_update_and_delete_outside_a_vpc() {
 
     // New code.
     let v2 = package(src.path(), "v2");
-    assert_ne!(v2.sha256, v1.sha256);
-    let updated = function::update_code(lambda, "orders-producer", &v2, TIMEOUT).await.unwrap();
-    assert_eq!(updated.code_sha256, v2.sha256);
+    assert_ne!(hash(&v2), hash(&v1));
+    let updated = function::update_code(lambda, "orders-producer", &v2, "x86_64", TIMEOUT).await.unwrap();
+    assert_eq!(updated.code_sha256, hash(&v2));
     assert_eq!(updated.last_update_status.as_deref(), Some("Successful"));
 
     // New configuration: memory, timeout, handler, one variable gone and one new.
@@ -128,7 +138,7 @@ async fn create_find_update_and_delete_outside_a_vpc() {
     let updated = function::update_config(lambda, "orders-producer", &want, TIMEOUT).await.unwrap();
     assert_eq!((updated.memory_size, updated.timeout, updated.handler.as_str()), (256, 30, "main.handler"));
     assert_eq!(updated.environment, want.environment);
-    assert_eq!(updated.code_sha256, v2.sha256, "a configuration change keeps the code");
+    assert_eq!(updated.code_sha256, hash(&v2), "a configuration change keeps the code");
     assert!(!function::config_changed(&updated, &want));
 
     // Every variable removed.
@@ -209,7 +219,7 @@ async fn create_adopts_its_own_function_and_refuses_another_owners() {
     again.tags.insert("stage".into(), "prod".into());
     let adopted = function::create(lambda, &again, &v2, TIMEOUT).await.unwrap();
     assert_eq!(adopted.arn, first.arn);
-    assert_eq!(adopted.code_sha256, v2.sha256);
+    assert_eq!(adopted.code_sha256, hash(&v2));
     assert_eq!(adopted.memory_size, 512);
     assert_eq!(adopted.tags, again.tags);
     assert!(!function::config_changed(&adopted, &again));
@@ -243,7 +253,7 @@ async fn create_waits_for_a_role_that_iam_shows_late() {
     let created = function::create(lambda, &spec("orders-producer", role_arn), &v1, TIMEOUT).await.unwrap();
     assert_eq!(late.await.unwrap(), role_arn);
     assert_eq!(created.role_arn, role_arn);
-    assert_eq!(created.code_sha256, v1.sha256);
+    assert_eq!(created.code_sha256, hash(&v1));
 
     // A role that never comes: the timeout says what was waited for and why.
     let e = function::create(lambda, &spec("orders-consumer", "arn:aws:iam::123456789012:role/never"), &v1, Duration::from_secs(3))

@@ -95,6 +95,21 @@ fn function_role(queue_statement: Value, log_group_arn: &str, in_vpc: bool) -> S
     document(statements)
 }
 
+/// What a function with `Active` tracing needs to hand its traces to
+/// X-Ray (the actions of AWS's AWSXRayDaemonWriteAccess that Lambda uses).
+/// X-Ray has no resource-level permissions for them, so `"*"`.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html>
+pub const XRAY_WRITE_ACTIONS: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
+
+/// `doc` with the X-Ray statement added (a function with `Active` tracing).
+pub fn with_tracing(doc: &str) -> String {
+    let mut v: Value = serde_json::from_str(doc).expect("the documents above are JSON");
+    if let Some(list) = v.get_mut("Statement").and_then(Value::as_array_mut) {
+        list.push(allow("WriteTraces", &XRAY_WRITE_ACTIONS, "*"));
+    }
+    v.to_string()
+}
+
 fn allow(sid: &str, actions: &[&str], resource: &str) -> Value {
     serde_json::json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resource})
 }

@@ -3,7 +3,7 @@
 use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::types::FunctionConfiguration;
 
-use super::{call_failed, sorted, Diagnostic, Function, PartResult, Tags, GET, NOT_FOUND, PART};
+use super::{call_failed, sorted, Diagnostic, Function, FunctionSettings, PartResult, Tags, GET, NOT_FOUND, PART};
 use crate::parts::has_code;
 
 /// GetFunction (configuration and tags); `None` when there is no such function.
@@ -29,7 +29,11 @@ pub(super) fn function_from_get(asked: &str, out: &GetFunctionOutput) -> PartRes
         return Err(Diagnostic::error(format!("{PART}: {GET} failed"), format!("{GET} answered without a configuration for {asked}.")));
     };
     let tags = out.tags().map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
-    function_from_config(asked, config, tags)
+    let mut f = function_from_config(asked, config, tags)?;
+    // Only GetFunction has these: the image (its Code) and the reservation.
+    f.image_uri = out.code().and_then(|c| c.image_uri()).map(str::to_string);
+    f.settings.reserved_concurrency = out.concurrency().and_then(|c| c.reserved_concurrent_executions());
+    Ok(f)
 }
 
 pub(super) fn function_from_config(asked: &str, c: &FunctionConfiguration, tags: Tags) -> PartResult<Function> {
@@ -63,5 +67,24 @@ pub(super) fn function_from_config(asked: &str, c: &FunctionConfiguration, tags:
         subnet_ids: sorted(vpc.map(|v| v.subnet_ids()).unwrap_or_default()),
         security_group_ids: sorted(vpc.map(|v| v.security_group_ids()).unwrap_or_default()),
         tags,
+        settings: settings_from_config(c),
+        package_type: c.package_type().map(|p| p.as_str().to_string()).unwrap_or_else(|| "Zip".into()),
+        image_uri: None,
     })
+}
+
+/// The settings of a configuration, Lambda's defaults where an answer
+/// leaves one out (functions from before a setting existed report none).
+fn settings_from_config(c: &FunctionConfiguration) -> FunctionSettings {
+    let default = FunctionSettings::default();
+    FunctionSettings {
+        description: c.description().unwrap_or_default().to_string(),
+        architecture: c.architectures().first().map(|a| a.as_str().to_string()).unwrap_or(default.architecture),
+        layers: c.layers().iter().filter_map(|l| l.arn()).map(str::to_string).collect(),
+        ephemeral_storage: c.ephemeral_storage().map(|e| e.size()).unwrap_or(default.ephemeral_storage),
+        tracing_mode: c.tracing_config().and_then(|t| t.mode()).map(|m| m.as_str().to_string()).unwrap_or(default.tracing_mode),
+        // moto answers null where AWS leaves it out; an empty one is no key too.
+        kms_key_arn: c.kms_key_arn().filter(|k| !k.is_empty()).map(str::to_string),
+        reserved_concurrency: None,
+    }
 }

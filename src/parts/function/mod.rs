@@ -1,5 +1,6 @@
-//! Lambda functions (zip packages, unpublished `$LATEST` only): create,
-//! find, update code / configuration / tags, delete, and the waits between.
+//! Lambda functions (unpublished `$LATEST` only; code as a zip, an S3
+//! object or a container image): create, find, update code /
+//! configuration / reserved concurrency / tags, delete, and the waits between.
 //!
 //! Lambda answers a create or an update at once and then works in the
 //! background: `State` goes `Pending -> Active` after a create (minutes for
@@ -22,7 +23,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{Environment, FunctionCode, PackageType, Runtime, VpcConfig};
+use aws_sdk_lambda::types::{
+    Architecture, Environment, EphemeralStorage, FunctionCode, PackageType, Runtime, TracingConfig, TracingMode, VpcConfig,
+};
 
 pub use find::find;
 pub use wait::wait_active;
@@ -35,6 +38,96 @@ use crate::aws::call_failed;
 use crate::diag::Diagnostic;
 
 const PART: &str = "lambda function";
+
+/// Tag on each function naming where its code came from (`dir:PATH`,
+/// `file:PATH`, `s3:BUCKET/KEY[@VERSION]`, `image:URI`): nothing else in
+/// AWS records it, and an S3 object's source is how a change of its code
+/// is told apart without reading S3.
+pub const SOURCE_TAG: &str = "privatelink:source";
+
+/// A function's code as Lambda takes it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Package {
+    /// A zip sent with the call, and its hash.
+    Zip(Code),
+    /// A zip Lambda reads from S3. `sha256`, when given (the user's
+    /// `source_code_hash`), is compared with Lambda's CodeSha256; without
+    /// it a change of bucket, key or version (the source tag) is a change
+    /// of code.
+    S3 { bucket: String, key: String, version: Option<String>, sha256: Option<String> },
+    /// A container image in ECR.
+    Image { uri: String },
+}
+
+impl From<Code> for Package {
+    fn from(code: Code) -> Package {
+        Package::Zip(code)
+    }
+}
+
+impl Package {
+    fn is_image(&self) -> bool {
+        matches!(self, Package::Image { .. })
+    }
+
+    fn function_code(&self) -> FunctionCode {
+        match self {
+            Package::Zip(code) => FunctionCode::builder().zip_file(Blob::new(code.zip.clone())).build(),
+            Package::S3 { bucket, key, version, .. } => {
+                FunctionCode::builder().s3_bucket(bucket).s3_key(key).set_s3_object_version(version.clone()).build()
+            }
+            Package::Image { uri } => FunctionCode::builder().image_uri(uri).build(),
+        }
+    }
+
+    /// Whether `current` runs other code than this package, with `desired`
+    /// the spec (whose source tag says where the code comes from).
+    fn differs_from(&self, current: &Function, desired: &FunctionSpec) -> bool {
+        match self {
+            Package::Zip(code) => current.code_sha256 != code.sha256,
+            Package::Image { uri } => current.image_uri.as_deref() != Some(uri.as_str()),
+            Package::S3 { sha256: Some(hash), .. } => &current.code_sha256 != hash,
+            Package::S3 { sha256: None, .. } => {
+                current.tags.get(SOURCE_TAG).is_none() || current.tags.get(SOURCE_TAG) != desired.tags.get(SOURCE_TAG)
+            }
+        }
+    }
+}
+
+/// The settings of a function beyond its code, handler and placement, as
+/// asked for and as observed; `Default` is Lambda's own defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunctionSettings {
+    pub description: String,
+    /// `x86_64` or `arm64`: set with the code (CreateFunction,
+    /// UpdateFunctionCode), not with the configuration.
+    pub architecture: String,
+    /// Layer version ARNs, in the order Lambda extracts them.
+    pub layers: Vec<String>,
+    /// `/tmp`, MB, 512 to 10240.
+    pub ephemeral_storage: i32,
+    /// `PassThrough` or `Active`.
+    pub tracing_mode: String,
+    /// The key encrypting the environment; `None`: Lambda's own key.
+    pub kms_key_arn: Option<String>,
+    /// `None`: no reservation (the account's unreserved pool). Its own
+    /// calls (PutFunctionConcurrency / DeleteFunctionConcurrency).
+    pub reserved_concurrency: Option<i32>,
+}
+
+impl Default for FunctionSettings {
+    fn default() -> FunctionSettings {
+        FunctionSettings {
+            description: String::new(),
+            architecture: "x86_64".into(),
+            layers: vec![],
+            ephemeral_storage: 512,
+            tracing_mode: "PassThrough".into(),
+            kms_key_arn: None,
+            reserved_concurrency: None,
+        }
+    }
+}
 
 /// What a composite asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,6 +150,9 @@ pub struct FunctionSpec {
     pub security_group_ids: Vec<String>,
     /// All tags (user tags + ownership).
     pub tags: Tags,
+    pub settings: FunctionSettings,
+    /// A container image's function: no handler, runtime or layers.
+    pub image: bool,
 }
 
 impl FunctionSpec {
@@ -91,12 +187,25 @@ pub struct Function {
     pub security_group_ids: Vec<String>,
     /// Every tag on the function, ownership tags included.
     pub tags: Tags,
+    pub settings: FunctionSettings,
+    /// `Zip` or `Image`.
+    pub package_type: String,
+    /// A container image's function: the image it runs (GetFunction's Code).
+    pub image_uri: Option<String>,
 }
 
-/// Whether the configuration (not code, not tags) differs: handler,
-/// runtime, memory, timeout, environment, role, subnets and groups (as sets).
+/// Whether the configuration (not code, architecture, reserved
+/// concurrency or tags) differs: handler, runtime, memory, timeout,
+/// environment, role, subnets and groups (as sets), description, layers,
+/// storage, tracing and the environment's key.
 pub fn config_changed(current: &Function, desired: &FunctionSpec) -> bool {
-    current.handler != desired.handler
+    let (have, want) = (&current.settings, &desired.settings);
+    have.description != want.description
+        || have.layers != want.layers
+        || have.ephemeral_storage != want.ephemeral_storage
+        || have.tracing_mode != want.tracing_mode
+        || have.kms_key_arn != want.kms_key_arn
+        || current.handler != desired.handler
         || current.runtime != desired.runtime
         || current.memory_size != desired.memory_size
         || current.timeout != desired.timeout
@@ -125,13 +234,20 @@ pub fn config_changed(current: &Function, desired: &FunctionSpec) -> bool {
 /// Failed, or the wait timed out) leaves the function in place: its name
 /// is the caller's to record (`find` shows it) so that it is repaired or
 /// deleted later, never leaked.
-pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: &Code, timeout: Duration) -> PartResult<Function> {
+pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: &Package, timeout: Duration) -> PartResult<Function> {
     check_vpc_lists(spec)?;
     let start = Instant::now();
     let what = format!("{PART} {} to be created with role {}", spec.name, spec.role_arn);
     let sent = send_retrying(&what, timeout, false, || create_request(lambda, spec, code).send()).await?;
     match sent {
-        Ok(_) => wait_active(lambda, &spec.name, left(start, timeout)).await,
+        Ok(_) => {
+            let made = wait_active(lambda, &spec.name, left(start, timeout)).await?;
+            set_concurrency(lambda, &made, spec.settings.reserved_concurrency).await?;
+            Ok(Function {
+                settings: FunctionSettings { reserved_concurrency: spec.settings.reserved_concurrency, ..made.settings },
+                ..made
+            })
+        }
         Err(e) if has_code(&e, &[CONFLICT]) => adopt(lambda, spec, code, left(start, timeout)).await,
         Err(e) => Err(call_failed(PART, CREATE, &e)),
     }
@@ -144,7 +260,7 @@ pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: 
 pub async fn ensure(
     lambda: &aws_sdk_lambda::Client,
     spec: &FunctionSpec,
-    code: &Code,
+    code: &Package,
     known: Option<Function>,
     timeout: Duration,
 ) -> PartResult<Function> {
@@ -158,13 +274,27 @@ pub async fn ensure(
     }
 }
 
-/// UpdateFunctionCode with the package, then waits for the update to
-/// finish (LastUpdateStatus Successful; Failed is an error with Lambda's reason).
-pub async fn update_code(lambda: &aws_sdk_lambda::Client, name: &str, code: &Code, timeout: Duration) -> PartResult<Function> {
+/// UpdateFunctionCode with the package and the architecture (which
+/// Lambda takes with the code, never with the configuration), then waits
+/// for the update to finish (LastUpdateStatus Successful; Failed is an
+/// error with Lambda's reason).
+pub async fn update_code(
+    lambda: &aws_sdk_lambda::Client,
+    name: &str,
+    code: &Package,
+    architecture: &str,
+    timeout: Duration,
+) -> PartResult<Function> {
     let start = Instant::now();
     let what = format!("{PART} {name} to accept new code");
     let sent = send_retrying(&what, timeout, true, || {
-        lambda.update_function_code().function_name(name).zip_file(Blob::new(code.zip.clone())).publish(false).send()
+        let call = lambda.update_function_code().function_name(name).architectures(Architecture::from(architecture)).publish(false);
+        match code {
+            Package::Zip(zip) => call.zip_file(Blob::new(zip.zip.clone())),
+            Package::S3 { bucket, key, version, .. } => call.s3_bucket(bucket).s3_key(key).set_s3_object_version(version.clone()),
+            Package::Image { uri } => call.image_uri(uri),
+        }
+        .send()
     })
     .await?;
     sent.map_err(|e| call_failed(PART, UPDATE_CODE, &e))?;
@@ -179,19 +309,31 @@ pub async fn update_config(lambda: &aws_sdk_lambda::Client, name: &str, spec: &F
     let start = Instant::now();
     let what = format!("{PART} {name} to accept a configuration change");
     // A changed role can be as new as a created one: IAM errors are retried too.
+    let s = &spec.settings;
     let sent = send_retrying(&what, timeout, true, || {
-        lambda
+        let call = lambda
             .update_function_configuration()
             .function_name(name)
             .role(&spec.role_arn)
-            .handler(&spec.handler)
-            .runtime(Runtime::from(spec.runtime.as_str()))
             .memory_size(spec.memory_size)
             .timeout(spec.timeout)
+            .description(&s.description)
+            .ephemeral_storage(ephemeral_storage(s))
+            .tracing_config(tracing_config(s))
+            // An empty ARN goes back to Lambda's own key.
+            .kms_key_arn(s.kms_key_arn.clone().unwrap_or_default())
             // Always sent: an empty map removes every variable.
             .environment(environment(&spec.environment))
-            .vpc_config(vpc_config(spec))
-            .send()
+            .vpc_config(vpc_config(spec));
+        // An image's function has neither (its image says both), and
+        // Lambda refuses layers for it.
+        let call = if spec.image {
+            call
+        } else {
+            // Always sent: an empty list removes every layer.
+            call.handler(&spec.handler).runtime(Runtime::from(spec.runtime.as_str())).set_layers(Some(s.layers.clone()))
+        };
+        call.send()
     })
     .await?;
     sent.map_err(|e| call_failed(PART, UPDATE_CONFIG, &e))?;
@@ -219,18 +361,48 @@ pub async fn update(
     lambda: &aws_sdk_lambda::Client,
     current: &Function,
     spec: &FunctionSpec,
-    code: &Code,
+    code: &Package,
     timeout: Duration,
 ) -> PartResult<Function> {
     let start = Instant::now();
-    if current.code_sha256 != code.sha256 {
-        update_code(lambda, &current.name, code, left(start, timeout)).await?;
+    if code.differs_from(current, spec) || current.settings.architecture != spec.settings.architecture {
+        update_code(lambda, &current.name, code, &spec.settings.architecture, left(start, timeout)).await?;
     }
     if config_changed(current, spec) {
         update_config(lambda, &current.name, spec, left(start, timeout)).await?;
     }
+    if current.settings.reserved_concurrency != spec.settings.reserved_concurrency {
+        set_concurrency(lambda, current, spec.settings.reserved_concurrency).await?;
+    }
     update_tags(lambda, &current.arn, &current.tags, &spec.tags).await?;
     wait_active(lambda, &current.name, left(start, timeout)).await
+}
+
+/// The function's reserved concurrency brought to `wanted`:
+/// PutFunctionConcurrency, or DeleteFunctionConcurrency to give the
+/// reservation back to the account's unreserved pool. No wait: Lambda
+/// applies it at once and the function stays Active.
+pub async fn set_concurrency(lambda: &aws_sdk_lambda::Client, f: &Function, wanted: Option<i32>) -> PartResult<()> {
+    match wanted {
+        Some(n) => {
+            lambda
+                .put_function_concurrency()
+                .function_name(&f.name)
+                .reserved_concurrent_executions(n)
+                .send()
+                .await
+                .map_err(|e| call_failed(PART, PUT_CONCURRENCY, &e))?;
+        }
+        None => {
+            lambda
+                .delete_function_concurrency()
+                .function_name(&f.name)
+                .send()
+                .await
+                .map_err(|e| call_failed(PART, DELETE_CONCURRENCY, &e))?;
+        }
+    }
+    Ok(())
 }
 
 /// DeleteFunction (an update in progress is waited out; already gone is
@@ -267,6 +439,16 @@ pub async fn remove(lambda: &aws_sdk_lambda::Client, f: &Function, timeout: Dura
     delete(lambda, &f.name, timeout).await
 }
 
+/// The account's concurrency in this region (GetAccountSettings): its
+/// limit and what no function reserves.
+pub async fn account_concurrency(lambda: &aws_sdk_lambda::Client) -> PartResult<(i64, i64)> {
+    let out = lambda.get_account_settings().send().await.map_err(|e| call_failed(PART, ACCOUNT_SETTINGS, &e))?;
+    let limit = out.account_limit().ok_or_else(|| {
+        Diagnostic::error(format!("{PART}: {ACCOUNT_SETTINGS} failed"), format!("{ACCOUNT_SETTINGS} answered without an AccountLimit."))
+    })?;
+    Ok((limit.concurrent_executions() as i64, limit.unreserved_concurrent_executions().unwrap_or(0) as i64))
+}
+
 /// `f`'s configuration as observed, outside any VPC (pure): what `remove`
 /// sends to detach it.
 pub fn outside_vpc(f: &Function) -> FunctionSpec {
@@ -281,6 +463,8 @@ pub fn outside_vpc(f: &Function) -> FunctionSpec {
         subnet_ids: vec![],
         security_group_ids: vec![],
         tags: f.tags.clone(),
+        settings: f.settings.clone(),
+        image: f.package_type == "Image",
     }
 }
 
@@ -295,6 +479,12 @@ const UPDATE_CONFIG: &str = "lambda:UpdateFunctionConfiguration";
 const DELETE: &str = "lambda:DeleteFunction";
 
 const TAG: &str = "lambda:TagResource";
+
+const ACCOUNT_SETTINGS: &str = "lambda:GetAccountSettings";
+
+const PUT_CONCURRENCY: &str = "lambda:PutFunctionConcurrency";
+
+const DELETE_CONCURRENCY: &str = "lambda:DeleteFunctionConcurrency";
 
 const UNTAG: &str = "lambda:UntagResource";
 
@@ -312,18 +502,26 @@ const NOT_YET: [&str; 3] = ["cannot be assumed by Lambda", "does not have permis
 fn create_request(
     lambda: &aws_sdk_lambda::Client,
     spec: &FunctionSpec,
-    code: &Code,
+    code: &Package,
 ) -> aws_sdk_lambda::operation::create_function::builders::CreateFunctionFluentBuilder {
+    let s = &spec.settings;
+    let zip = !code.is_image();
     lambda
         .create_function()
         .function_name(&spec.name)
         .role(&spec.role_arn)
-        .handler(&spec.handler)
-        .runtime(Runtime::from(spec.runtime.as_str()))
+        .set_handler(zip.then(|| spec.handler.clone()))
+        .set_runtime(zip.then(|| Runtime::from(spec.runtime.as_str())))
         .memory_size(spec.memory_size)
         .timeout(spec.timeout)
-        .package_type(PackageType::Zip)
-        .code(FunctionCode::builder().zip_file(Blob::new(code.zip.clone())).build())
+        .package_type(if zip { PackageType::Zip } else { PackageType::Image })
+        .code(code.function_code())
+        .architectures(Architecture::from(s.architecture.as_str()))
+        .set_description((!s.description.is_empty()).then(|| s.description.clone()))
+        .set_layers((!s.layers.is_empty()).then(|| s.layers.clone()))
+        .ephemeral_storage(ephemeral_storage(s))
+        .tracing_config(tracing_config(s))
+        .set_kms_key_arn(s.kms_key_arn.clone())
         // Publishing would make a numbered version per change, each kept forever.
         .publish(false)
         .set_environment((!spec.environment.is_empty()).then(|| environment(&spec.environment)))
@@ -332,7 +530,7 @@ fn create_request(
 }
 
 /// The create found the name taken: take the function over if it is ours.
-async fn adopt(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: &Code, timeout: Duration) -> PartResult<Function> {
+async fn adopt(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: &Package, timeout: Duration) -> PartResult<Function> {
     let Some(existing) = find(lambda, &spec.name).await? else {
         return Err(Diagnostic::error(
             format!("{PART}: {CREATE} failed"),
@@ -380,6 +578,14 @@ fn vpc_config(spec: &FunctionSpec) -> VpcConfig {
         .set_subnet_ids(Some(sorted(&spec.subnet_ids)))
         .set_security_group_ids(Some(sorted(&spec.security_group_ids)))
         .build()
+}
+
+fn ephemeral_storage(s: &FunctionSettings) -> EphemeralStorage {
+    EphemeralStorage::builder().size(s.ephemeral_storage).build().expect("size is set")
+}
+
+fn tracing_config(s: &FunctionSettings) -> TracingConfig {
+    TracingConfig::builder().mode(TracingMode::from(s.tracing_mode.as_str())).build()
 }
 
 fn environment(vars: &BTreeMap<String, String>) -> Environment {

@@ -32,6 +32,8 @@ fn spec() -> FunctionSpec {
         subnet_ids: strings(&["subnet-b", "subnet-a"]),
         security_group_ids: strings(&["sg-1"]),
         tags: map(&[(OWNER_TAG, "plp-1"), ("team", "core")]),
+        settings: FunctionSettings::default(),
+        image: false,
     }
 }
 
@@ -55,6 +57,9 @@ fn observed() -> Function {
         subnet_ids: strings(&["subnet-a", "subnet-b"]),
         security_group_ids: strings(&["sg-1"]),
         tags: map(&[(OWNER_TAG, "plp-1"), ("team", "core")]),
+        settings: FunctionSettings::default(),
+        package_type: "Zip".into(),
+        image_uri: None,
     }
 }
 
@@ -85,6 +90,11 @@ fn each_setting_counts_as_a_change() {
             s.subnet_ids.clear();
             s.security_group_ids.clear();
         },
+        |s| s.settings.description = "orders".into(),
+        |s| s.settings.layers = strings(&["arn:aws:lambda:us-east-1:123456789012:layer:libs:1"]),
+        |s| s.settings.ephemeral_storage = 1024,
+        |s| s.settings.tracing_mode = "Active".into(),
+        |s| s.settings.kms_key_arn = Some("arn:aws:kms:us-east-1:123456789012:key/k".into()),
     ];
     for (i, edit) in edits.iter().enumerate() {
         let mut s = spec();
@@ -99,7 +109,38 @@ fn code_and_tags_are_not_configuration() {
     current.code_sha256 = "other=".into();
     current.tags.insert("extra".into(), "x".into());
     current.state = "Pending".into();
+    // Both have calls of their own: UpdateFunctionCode, PutFunctionConcurrency.
+    current.settings.architecture = "arm64".into();
+    current.settings.reserved_concurrency = Some(5);
     assert!(!config_changed(&current, &spec()));
+}
+
+#[test]
+fn which_package_is_new_code() {
+    let zip = |sha: &str| Package::Zip(Code { zip: vec![], sha256: sha.into() });
+    let (current, desired) = (observed(), spec());
+    assert!(!zip("abc=").differs_from(&current, &desired));
+    assert!(zip("def=").differs_from(&current, &desired));
+    // An image: by its URI.
+    let image = Package::Image { uri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1".into() };
+    let mut running = observed();
+    running.image_uri = Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1".into());
+    assert!(!image.differs_from(&running, &desired));
+    running.image_uri = Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:2".into());
+    assert!(image.differs_from(&running, &desired));
+    // S3 with the user's hash: by Lambda's CodeSha256.
+    let s3 = |sha: Option<&str>| Package::S3 { bucket: "b".into(), key: "k.zip".into(), version: None, sha256: sha.map(str::to_string) };
+    assert!(!s3(Some("abc=")).differs_from(&current, &desired));
+    assert!(s3(Some("new=")).differs_from(&current, &desired));
+    // S3 without it: by the source tag; no tag on the function is new code.
+    let mut tagged = spec();
+    tagged.tags.insert(SOURCE_TAG.into(), "s3:b/k.zip@2".into());
+    let mut was = observed();
+    assert!(s3(None).differs_from(&was, &tagged));
+    was.tags.insert(SOURCE_TAG.into(), "s3:b/k.zip@1".into());
+    assert!(s3(None).differs_from(&was, &tagged));
+    was.tags.insert(SOURCE_TAG.into(), "s3:b/k.zip@2".into());
+    assert!(!s3(None).differs_from(&was, &tagged));
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Path};
 use crate::parts::code;
-use crate::parts::function::{self, Function, FunctionSpec};
+use crate::parts::function::{self, Function, FunctionSettings, FunctionSpec, Package};
 use crate::parts::role::{self, RoleSpec};
 use crate::parts::tags::{self, Tags};
 use crate::policy;
@@ -20,23 +20,40 @@ use super::{FunctionBlock, FunctionRole, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, 
 pub enum CodeSource {
     Dir(std::path::PathBuf),
     File(std::path::PathBuf),
+    S3 { bucket: String, key: String, version: Option<String> },
+    Image(String),
 }
 
 impl CodeSource {
+    /// The block's one source (validate checks there is exactly one).
     pub fn of(f: &FunctionBlock) -> Option<CodeSource> {
-        match (f.source_dir.str(), f.filename.str()) {
-            (Some(d), _) => Some(CodeSource::Dir(d.into())),
-            (None, Some(p)) => Some(CodeSource::File(p.into())),
-            _ => None,
+        if let Some(d) = f.source_dir.str() {
+            return Some(CodeSource::Dir(d.into()));
         }
+        if let Some(p) = f.filename.str() {
+            return Some(CodeSource::File(p.into()));
+        }
+        if let (Some(bucket), Some(key)) = (f.s3_bucket.owned(), f.s3_key.owned()) {
+            return Some(CodeSource::S3 { bucket, key, version: f.s3_object_version.owned() });
+        }
+        f.image_uri.owned().map(CodeSource::Image)
+    }
+
+    /// Whether the code is read from local files at plan and apply.
+    pub fn is_local(&self) -> bool {
+        matches!(self, CodeSource::Dir(_) | CodeSource::File(_))
     }
 
     /// Where the code came from, kept in a tag on the function so an import
-    /// can write the same source back (nothing else in AWS records it).
+    /// can write the same source back (nothing else in AWS records it), and
+    /// so a new S3 bucket, key or version is seen as new code.
     pub fn tag(&self) -> String {
         match self {
             CodeSource::Dir(d) => format!("dir:{}", d.display()),
             CodeSource::File(f) => format!("file:{}", f.display()),
+            CodeSource::S3 { bucket, key, version: None } => format!("s3:{bucket}/{key}"),
+            CodeSource::S3 { bucket, key, version: Some(v) } => format!("s3:{bucket}/{key}@{v}"),
+            CodeSource::Image(uri) => format!("image:{uri}"),
         }
     }
 
@@ -44,15 +61,41 @@ impl CodeSource {
         match tag.split_once(':')? {
             ("dir", p) => Some(CodeSource::Dir(p.into())),
             ("file", p) => Some(CodeSource::File(p.into())),
+            ("s3", object) => {
+                let (bucket, rest) = object.split_once('/')?;
+                // A key may hold `@`; the version is after the last one.
+                let (key, version) = match rest.rsplit_once('@') {
+                    Some((k, v)) if !v.is_empty() && !v.contains('/') => (k, Some(v.to_string())),
+                    _ => (rest, None),
+                };
+                Some(CodeSource::S3 { bucket: bucket.into(), key: key.into(), version })
+            }
+            ("image", uri) => Some(CodeSource::Image(uri.into())),
             _ => None,
         }
     }
 
-    /// The zip and its hash (Lambda's CodeSha256 for it).
-    pub fn load(&self) -> Result<code::Code, String> {
+    /// The package Lambda takes: a local zip read now, with its hash
+    /// (Lambda's CodeSha256 for it), or a reference to S3 or ECR, with the
+    /// user's `source_code_hash` for an S3 object when given.
+    pub fn package(&self, source_code_hash: Option<String>) -> Result<Package, String> {
         match self {
-            CodeSource::Dir(d) => code::from_dir(d),
-            CodeSource::File(f) => code::from_file(f),
+            CodeSource::Dir(d) => code::from_dir(d).map(Package::Zip),
+            CodeSource::File(f) => code::from_file(f).map(Package::Zip),
+            CodeSource::S3 { bucket, key, version } => {
+                Ok(Package::S3 { bucket: bucket.clone(), key: key.clone(), version: version.clone(), sha256: source_code_hash })
+            }
+            CodeSource::Image(uri) => Ok(Package::Image { uri: uri.clone() }),
+        }
+    }
+
+    /// A local zip and its hash; `None` for S3 and images, which the plan
+    /// does not read.
+    pub fn load(&self) -> Option<Result<code::Code, String>> {
+        match self {
+            CodeSource::Dir(d) => Some(code::from_dir(d)),
+            CodeSource::File(f) => Some(code::from_file(f)),
+            CodeSource::S3 { .. } | CodeSource::Image(_) => None,
         }
     }
 }
@@ -70,6 +113,9 @@ pub struct FunctionDesired {
     /// The user's execution role; None: the composite makes one.
     pub role_arn: Option<String>,
     pub code: Option<CodeSource>,
+    /// The user's hash of a zip given by filename or in S3.
+    pub source_code_hash: Option<String>,
+    pub settings: FunctionSettings,
     pub extra_groups: Vec<String>,
     pub in_vpc: bool,
     /// The variable that carries the queue URL (a producer's).
@@ -103,10 +149,17 @@ impl FunctionDesired {
             environment: f.environment.entries(),
             role_arn: f.role_arn.owned(),
             code: CodeSource::of(f),
+            source_code_hash: f.source_code_hash.owned(),
+            settings: settings_of(f),
             extra_groups: f.security_group_ids.strings(),
             in_vpc: role == FunctionRole::Producer || f.in_vpc.bool() == Some(true),
             queue_url_var: f.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
         }
+    }
+
+    /// Whether the function runs a container image.
+    pub fn image(&self) -> bool {
+        matches!(self.code, Some(CodeSource::Image(_)))
     }
 
     /// Whether the composite makes the function's role.
@@ -123,6 +176,7 @@ impl FunctionDesired {
             FunctionRole::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
             FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
         };
+        let doc = if self.settings.tracing_mode == "Active" { policy::with_tracing(&doc) } else { doc };
         RoleSpec {
             name: self.name.clone(),
             trust_policy: policy::lambda_trust(),
@@ -156,7 +210,23 @@ impl FunctionDesired {
             subnet_ids: if self.in_vpc { at.subnets.to_vec() } else { vec![] },
             security_group_ids,
             tags,
+            settings: self.settings.clone(),
+            image: self.image(),
         }
+    }
+}
+
+/// The block's settings, Lambda's defaults where it leaves them unset.
+fn settings_of(f: &FunctionBlock) -> FunctionSettings {
+    let default = FunctionSettings::default();
+    FunctionSettings {
+        description: f.description.owned().unwrap_or_default(),
+        architecture: f.architectures.strings().into_iter().next().unwrap_or(default.architecture),
+        layers: f.layers.strings(),
+        ephemeral_storage: f.ephemeral_storage_size.int().map(|n| n as i32).unwrap_or(default.ephemeral_storage),
+        tracing_mode: f.tracing_mode.owned().unwrap_or(default.tracing_mode),
+        kms_key_arn: f.kms_key_arn.owned(),
+        reserved_concurrency: f.reserved_concurrent_executions.int().map(|n| n as i32),
     }
 }
 
@@ -203,8 +273,11 @@ pub async fn ensure(
     let code = f
         .code
         .as_ref()
-        .ok_or_else(|| Diagnostic::error("No function code", "Give source_dir or filename.").at(Path::attr(block)))?
-        .load()
+        .ok_or_else(|| {
+            Diagnostic::error("No function code", "Give one of source_dir, filename, s3_bucket with s3_key, or image_uri.")
+                .at(Path::attr(block))
+        })?
+        .package(f.source_code_hash.clone())
         .map_err(|e| Diagnostic::error("Cannot read the function's code", e).at(Path::attr(block)))?;
     function::ensure(&ctx.aws.lambda, spec, &code, known, timeout).await
 }

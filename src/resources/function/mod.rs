@@ -1,5 +1,5 @@
-//! The private function block: a Lambda function from a directory or a zip,
-//! with its settings, its execution role (the user's, or a least-privilege
+//! The private function block: a Lambda function from a directory, a zip,
+//! an S3 object or a container image, with its settings, its execution role (the user's, or a least-privilege
 //! one made for it), its security groups and subnets, and the waits Lambda
 //! needs. One block, with its schema fragment, model, checks (validate.rs,
 //! plan.rs), desired state and step work (apply.rs), and what a refresh and
@@ -9,7 +9,8 @@
 use std::marker::PhantomData;
 
 use crate::diag::Path;
-use crate::model::{self, Attr, Field, Map, Model, Set};
+use crate::model::{self, Attr, Field, List, Map, Model, Set};
+use crate::parts::function::SOURCE_TAG;
 use crate::schema::{attr, Block, Mode, Type};
 use crate::value::Value;
 
@@ -19,7 +20,7 @@ mod read;
 mod validate;
 
 pub use apply::{ensure, ensure_role, observe, remove, remove_role, CodeSource, FunctionDesired, FunctionRecord, Placement};
-pub use plan::plan;
+pub use plan::{check_layer_regions, check_reserved_concurrency, check_tracing_path, plan};
 pub use read::{imported, observed, ProducerFound};
 pub use validate::{check_environment_size, validate, ENVIRONMENT_BYTES};
 
@@ -46,8 +47,17 @@ pub const RUNTIMES: [&str; 16] = [
 pub const DEFAULT_MEMORY: i64 = 128;
 pub const DEFAULT_TIMEOUT: i64 = 30;
 pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
-/// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
-const SOURCE_TAG: &str = "privatelink:source";
+/// Lambda's instruction set architectures (`architectures`, one of them).
+pub const ARCHITECTURES: [&str; 2] = ["x86_64", "arm64"];
+/// Lambda's tracing modes (`tracing_mode`).
+pub const TRACING_MODES: [&str; 2] = ["PassThrough", "Active"];
+/// Lambda's most layers per function.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>
+pub const MAX_LAYERS: usize = 5;
+/// `/tmp` in MB, Lambda's range (512 is the default and the free part).
+pub const EPHEMERAL_STORAGE_MB: (i64, i64) = (512, 10_240);
+/// A function's description, at most (CreateFunction's Description).
+pub const DESCRIPTION_CHARS: usize = 256;
 /// The tags the provider puts on a function on top of `tags_all`: the
 /// ownership tags and [`SOURCE_TAG`]. The most of any object a composite
 /// makes, so what a composite with a function counts against AWS's 50.
@@ -147,14 +157,55 @@ pub fn schema(role: FunctionRole, description: &'static str) -> Block {
             "Directory with the function's code; the provider zips it deterministically and updates the function when its content changes.",
         ))
         .attr(attr("filename", Type::String, Mode::Optional, "A zip file with the function's code (instead of source_dir)."))
+        .attr(attr("s3_bucket", Type::String, Mode::Optional, "S3 bucket of a zip built elsewhere (with s3_key), in the provider's region."))
+        .attr(attr("s3_key", Type::String, Mode::Optional, "Key of the zip in s3_bucket."))
+        .attr(attr(
+            "s3_object_version",
+            Type::String,
+            Mode::Optional,
+            "Version of the S3 object; a new version updates the function's code.",
+        ))
+        .attr(attr(
+            "image_uri",
+            Type::String,
+            Mode::Optional,
+            "A container image in ECR (instead of a zip); handler, runtime and layers then come from the image.",
+        ))
         .attr(attr(
             "source_code_hash",
             Type::String,
             Mode::Optional,
-            "With filename: a hash that changes when the code changes (e.g. filebase64sha256). Without it, the file's content is hashed.",
+            "With filename or s3_key: the zip's base64 SHA-256 (e.g. filebase64sha256); a new value updates the code. Without it, a file's content is hashed, and an S3 object's code changes with its bucket, key or version.",
         ))
-        .attr(attr("handler", Type::String, Mode::Required, "Entry point, e.g. `index.handler`."))
-        .attr(attr("runtime", Type::String, Mode::Required, "Lambda runtime, e.g. `python3.12`."))
+        .attr(attr("handler", Type::String, Mode::Optional, "Entry point, e.g. `index.handler`. Required for a zip; not with image_uri."))
+        .attr(attr("runtime", Type::String, Mode::Optional, "Lambda runtime, e.g. `python3.12`. Required for a zip; not with image_uri."))
+        .attr(attr("description", Type::String, Mode::Optional, "The function's description, up to 256 characters."))
+        .attr(attr(
+            "architectures",
+            Type::list(Type::String),
+            Mode::OptionalComputed,
+            "`[\"x86_64\"]` (the default) or `[\"arm64\"]` (Graviton).",
+        ))
+        .attr(attr(
+            "layers",
+            Type::list(Type::String),
+            Mode::Optional,
+            "Up to 5 layer version ARNs, in the provider's region, in the order Lambda applies them.",
+        ))
+        .attr(attr(
+            "reserved_concurrent_executions",
+            Type::Number,
+            Mode::Optional,
+            "Concurrency reserved for the function (0 stops it from running); unset: none reserved. AWS keeps 100 of the account's concurrency unreserved.",
+        ))
+        .attr(attr("ephemeral_storage_size", Type::Number, Mode::OptionalComputed, "`/tmp` in MB, 512 to 10240 (default 512)."))
+        .attr(attr("tracing_mode", Type::String, Mode::OptionalComputed, "X-Ray tracing: `PassThrough` (the default) or `Active`."))
+        .attr(attr(
+            "kms_key_arn",
+            Type::String,
+            Mode::Optional,
+            "KMS key ARN encrypting the environment variables at rest; unset: Lambda's own key.",
+        ))
         .attr(attr("memory_size", Type::Number, Mode::OptionalComputed, "MB, 128 to 10240 (default 128)."))
         .attr(attr("timeout", Type::Number, Mode::OptionalComputed, "Seconds, 1 to 900 (default 30)."))
         .attr(attr("environment", Type::map(Type::String), Mode::Optional, "Environment variables."))
@@ -195,9 +246,20 @@ crate::model! {
     pub struct FunctionBlock {
         source_dir: Attr<String>,
         filename: Attr<String>,
+        s3_bucket: Attr<String>,
+        s3_key: Attr<String>,
+        s3_object_version: Attr<String>,
+        image_uri: Attr<String>,
         source_code_hash: Attr<String>,
         handler: Attr<String>,
         runtime: Attr<String>,
+        description: Attr<String>,
+        architectures: Attr<List<String>>,
+        layers: Attr<List<String>>,
+        reserved_concurrent_executions: Attr<f64>,
+        ephemeral_storage_size: Attr<f64>,
+        tracing_mode: Attr<String>,
+        kms_key_arn: Attr<String>,
         memory_size: Attr<f64>,
         timeout: Attr<f64>,
         environment: Attr<Map<String>>,

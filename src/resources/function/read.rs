@@ -1,6 +1,6 @@
 //! The function block as a refresh and an import see it.
 
-use crate::model::{Map, Set, Val};
+use crate::model::{List, Map, Set, Val};
 use crate::parts::function::Function;
 use crate::parts::queue::Queue;
 
@@ -10,8 +10,16 @@ use super::{CodeSource, FunctionBlock, FunctionRole, DEFAULT_QUEUE_URL_VAR, SOUR
 /// queue URL a composite sets in the environment (`queue_var`) is not the
 /// user's.
 pub fn observed(b: &mut FunctionBlock, f: &Function, queue_var: Option<&str>) {
-    b.handler.set_known(f.handler.clone());
-    b.runtime.set_known(f.runtime.clone());
+    let image = f.package_type == "Image";
+    // An image's function has neither: they stay as configured (null).
+    if !image {
+        b.handler.set_known(f.handler.clone());
+        b.runtime.set_known(f.runtime.clone());
+    }
+    if image && !b.image_uri.is_null() {
+        b.image_uri.set(Val::from_option(f.image_uri.clone()));
+    }
+    observed_settings(b, f);
     b.memory_size.set_known(f.memory_size as f64);
     b.timeout.set_known(f.timeout as f64);
     let mut env = f.environment.clone();
@@ -20,6 +28,20 @@ pub fn observed(b: &mut FunctionBlock, f: &Function, queue_var: Option<&str>) {
     }
     let keep_null = env.is_empty() && b.environment.is_null();
     b.environment.set(if keep_null { Val::Null } else { Val::Known(Map::of(&env)) });
+}
+
+/// The settings beyond the code; the optional ones Lambda reports at their
+/// default (no description, no layers, no reservation, no key) stay null
+/// when the configuration leaves them unset, so no diff shows.
+fn observed_settings(b: &mut FunctionBlock, f: &Function) {
+    let s = &f.settings;
+    b.architectures.set_known(List::of(std::slice::from_ref(&s.architecture)));
+    b.ephemeral_storage_size.set_known(s.ephemeral_storage as f64);
+    b.tracing_mode.set_known(s.tracing_mode.clone());
+    b.description.set(if s.description.is_empty() && b.description.is_null() { Val::Null } else { Val::Known(s.description.clone()) });
+    b.layers.set(if s.layers.is_empty() && b.layers.is_null() { Val::Null } else { Val::Known(List::of(&s.layers)) });
+    b.kms_key_arn.set(Val::from_option(s.kms_key_arn.clone()));
+    b.reserved_concurrent_executions.set(Val::from_option(s.reserved_concurrency.map(f64::from)));
 }
 
 /// What an import of a producer knows besides the function: its queue and
@@ -38,7 +60,21 @@ pub fn imported(f: &Function, role: FunctionRole, producer: ProducerFound<'_>) -
     match f.tags.get(SOURCE_TAG).and_then(|t| CodeSource::from_tag(t)) {
         Some(CodeSource::Dir(d)) => b.source_dir.set_known(d.display().to_string()),
         Some(CodeSource::File(p)) => b.filename.set_known(p.display().to_string()),
-        None => {}
+        Some(CodeSource::S3 { bucket, key, version }) => {
+            b.s3_bucket.set_known(bucket);
+            b.s3_key.set_known(key);
+            b.s3_object_version.set(Val::from_option(version));
+        }
+        // The image Lambda runs, rather than the tag's.
+        Some(CodeSource::Image(_)) | None => {}
+    }
+    if f.package_type == "Image" {
+        b.image_uri.set(Val::from_option(f.image_uri.clone()));
+    }
+    observed_settings(&mut b, f);
+    if f.package_type != "Image" {
+        b.handler.set_known(f.handler.clone());
+        b.runtime.set_known(f.runtime.clone());
     }
     let own_role = f.role_arn.ends_with(&format!(":role/{}", f.name));
     b.role_arn.set(if own_role { Val::Null } else { Val::Known(f.role_arn.clone()) });

@@ -6,11 +6,12 @@ use crate::resources::checks;
 
 #[cfg(test)]
 use super::FunctionRole;
-use super::{FunctionBlock, RUNTIMES};
+use super::{FunctionBlock, ARCHITECTURES, DESCRIPTION_CHARS, EPHEMERAL_STORAGE_MB, MAX_LAYERS, RUNTIMES, TRACING_MODES};
 
 /// Every mistake in one function block, each at its attribute.
 pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
     validate_code(d, f);
+    validate_image(d, f);
     if let Some(r) = f.runtime.str().filter(|r| !RUNTIMES.contains(r)) {
         d.push(
             Diagnostic::error(
@@ -28,6 +29,7 @@ pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
     }
     checks::check_range(d, &f.memory_size, 128, 10_240, "MB");
     checks::check_range(d, &f.timeout, 1, 900, "seconds");
+    validate_settings(d, f);
     if let Some(Err(e)) = f.role_arn.str().map(crate::validate::role_arn) {
         d.push(Diagnostic::error("Invalid role ARN", e).at(f.role_arn.path.clone()));
     }
@@ -43,23 +45,134 @@ pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
     }
 }
 
+const SOURCES: &str =
+    "Give exactly one of source_dir (a directory the provider zips), filename (a zip file), s3_bucket with s3_key (a zip in S3) or image_uri (a container image in ECR).";
+
+/// Exactly one source of code; the attributes that go with one only with it.
 fn validate_code(d: &mut Diagnostics, f: &FunctionBlock) {
-    let code = [&f.source_dir, &f.filename];
-    let given = code.iter().filter(|a| !a.is_null()).count();
-    if code.iter().all(|a| !a.is_unknown()) && given != 1 {
-        let at = if given == 0 { &f.source_dir.path } else { &f.filename.path };
+    // s3_bucket and s3_key are one source; either one names it.
+    let sources = [&f.source_dir, &f.filename, if f.s3_bucket.is_null() { &f.s3_key } else { &f.s3_bucket }, &f.image_uri];
+    let given: Vec<_> = sources.iter().filter(|a| !a.is_null()).collect();
+    if sources.iter().all(|a| !a.is_unknown()) && given.len() != 1 {
+        let at = given.get(1).map(|a| &a.path).unwrap_or(&f.source_dir.path);
+        d.push(Diagnostic::error("Function code", SOURCES).at(at.clone()));
+    }
+    for (a, other) in [(&f.s3_bucket, &f.s3_key), (&f.s3_key, &f.s3_bucket)] {
+        if a.is_null() && !other.is_null() {
+            d.push(Diagnostic::error("S3 code", "s3_bucket and s3_key go together: the bucket and the key of the zip.").at(a.path.clone()));
+        }
+    }
+    if !f.s3_object_version.is_null() && f.s3_key.is_null() {
         d.push(
-            Diagnostic::error("Function code", "Give exactly one of source_dir (a directory the provider zips) or filename (a zip file).")
-                .at(at.clone()),
+            Diagnostic::error("s3_object_version without s3_key", "s3_object_version is the version of the zip at s3_bucket/s3_key.")
+                .at(f.s3_object_version.path.clone()),
         );
     }
-    if !f.source_code_hash.is_null() && f.filename.is_null() {
+    if !f.source_code_hash.is_null() && f.filename.is_null() && f.s3_key.is_null() {
         d.push(
             Diagnostic::error(
-                "source_code_hash without filename",
-                "source_code_hash goes with filename; with source_dir the provider hashes the directory itself.",
+                "source_code_hash without filename or s3_key",
+                "source_code_hash goes with filename or s3_key; with source_dir the provider hashes the directory itself, and an image is told by its URI.",
             )
             .at(f.source_code_hash.path.clone()),
+        );
+    }
+}
+
+/// An image brings its own handler and runtime and takes no layers; a zip
+/// needs a handler and a runtime.
+fn validate_image(d: &mut Diagnostics, f: &FunctionBlock) {
+    if f.image_uri.is_unknown() {
+        return;
+    }
+    if let Some(uri) = f.image_uri.str() {
+        if !uri.contains(".dkr.ecr.") || !(uri.contains(':') || uri.contains('@')) {
+            d.push(
+                Diagnostic::error(
+                    "Invalid image_uri",
+                    format!("{uri:?}: Lambda runs images from Amazon ECR, named with a tag or a digest, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1.4."),
+                )
+                .at(f.image_uri.path.clone()),
+            );
+        }
+        for (name, path, given) in [
+            ("handler", &f.handler.path, !f.handler.is_null()),
+            ("runtime", &f.runtime.path, !f.runtime.is_null()),
+            ("layers", &f.layers.path, !f.layers.is_null()),
+        ] {
+            if given {
+                d.push(
+                    Diagnostic::error(
+                        format!("{name} with image_uri"),
+                        format!("A container image's function takes its entry point and runtime from the image (its CMD and base image), and Lambda refuses layers for it: remove {name}, or give a zip instead of image_uri."),
+                    )
+                    .at(path.clone()),
+                );
+            }
+        }
+    } else {
+        for a in [&f.handler, &f.runtime] {
+            if a.is_null() {
+                d.push(
+                    Diagnostic::error(
+                        "Missing setting",
+                        "A function from a zip needs handler and runtime, e.g. handler = \"index.handler\", runtime = \"python3.12\".",
+                    )
+                    .at(a.path.clone()),
+                );
+            }
+        }
+    }
+}
+
+/// The settings beyond code, memory and timeout, each at its attribute.
+fn validate_settings(d: &mut Diagnostics, f: &FunctionBlock) {
+    if let Some(list) = f.architectures.get() {
+        let known: Vec<&String> = list.known().collect();
+        if list.len() != 1 || known.iter().any(|a| !ARCHITECTURES.contains(&a.as_str())) {
+            d.push(
+                Diagnostic::error(
+                    "Invalid architectures",
+                    format!("Give one architecture: [\"x86_64\"] (the default) or [\"arm64\"]; got {known:?}."),
+                )
+                .at(f.architectures.path.clone()),
+            );
+        }
+    }
+    if let Some(list) = f.layers.get() {
+        if list.len() > MAX_LAYERS {
+            d.push(
+                Diagnostic::error(
+                    "Too many layers",
+                    format!("{} layers; Lambda allows at most {MAX_LAYERS} per function. Merge some, or put their content in the function's package.", list.len()),
+                )
+                .at(f.layers.path.clone()),
+            );
+        }
+        for (i, arn) in list.indexed() {
+            if let Err(e) = crate::validate::layer_version_arn(arn) {
+                d.push(Diagnostic::error("Invalid layer", e).at(f.layers.path.index(i)));
+            }
+        }
+    }
+    checks::check_range(d, &f.ephemeral_storage_size, EPHEMERAL_STORAGE_MB.0, EPHEMERAL_STORAGE_MB.1, "MB");
+    checks::check_range(d, &f.reserved_concurrent_executions, 0, i32::MAX as i64, "concurrent executions");
+    if let Some(m) = f.tracing_mode.str().filter(|m| !TRACING_MODES.contains(m)) {
+        d.push(
+            Diagnostic::error(
+                "Invalid tracing_mode",
+                format!("{m:?}: use \"PassThrough\" (the default) or \"Active\" (X-Ray traces sampled requests)."),
+            )
+            .at(f.tracing_mode.path.clone()),
+        );
+    }
+    if let Some(Err(e)) = f.kms_key_arn.str().map(crate::validate::kms_key_arn) {
+        d.push(Diagnostic::error("Invalid kms_key_arn", e).at(f.kms_key_arn.path.clone()));
+    }
+    if let Some(text) = f.description.str().filter(|t| t.chars().count() > DESCRIPTION_CHARS) {
+        d.push(
+            Diagnostic::error("Description too long", format!("{} characters; Lambda allows {DESCRIPTION_CHARS}.", text.chars().count()))
+                .at(f.description.path.clone()),
         );
     }
 }

@@ -44,6 +44,11 @@ impl Plan for PrivateLambdaPipeline {
 fn limits(env: &PlanEnv<'_>, config: &Pipeline) -> Diagnostics {
     let mut d = Diagnostics::default();
     checks::check_tag_count(&mut d, env.default_tags, &config.tags, function::PROVIDER_TAGS);
+    if let Some(region) = env.region {
+        for role in FunctionRole::ALL {
+            function::check_layer_regions(&mut d, config.function(role), region);
+        }
+    }
     function::check_environment_size(&mut d, &config.consumer.environment, None);
     let url_var = config.producer.queue_url_env_var.str().unwrap_or(function::DEFAULT_QUEUE_URL_VAR);
     match (config.name.str(), &config.queue.fifo.val) {
@@ -81,8 +86,8 @@ fn plan_state(default_tags: &Tags, prior: Option<&Pipeline>, proposed: &Pipeline
     s.id.set(config.name.val.clone());
     s.tags_all.set(checks::plan_tags_all(default_tags, &config.tags));
     let mut diags = Diagnostics::default();
-    function::plan(&mut s.producer, &config.producer, FunctionRole::Producer, &mut diags);
-    function::plan(&mut s.consumer, &config.consumer, FunctionRole::Consumer, &mut diags);
+    function::plan(&mut s.producer, &config.producer, prior.map(|p| &*p.producer), FunctionRole::Producer, &mut diags);
+    function::plan(&mut s.consumer, &config.consumer, prior.map(|p| &*p.consumer), FunctionRole::Consumer, &mut diags);
     if diags.has_errors() {
         return Err(diags);
     }
@@ -171,7 +176,20 @@ async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeli
         Val::Null if prior.is_none_or(|p| p.endpoint_id.str().is_none()) => d.extend(check_new_endpoint(ctx, vpc_id, planned).await?),
         _ => {}
     }
+    for role in FunctionRole::ALL {
+        let before = prior.map(|p| p.function(role));
+        let held = before.and_then(|p| p.reserved_concurrent_executions.int());
+        d.extend(function::check_reserved_concurrency(ctx, planned.function(role), before, held).await?);
+        if in_vpc(planned, role) {
+            d.extend(function::check_tracing_path(ctx, planned.function(role), before, vpc_id).await?);
+        }
+    }
     Ok(d)
+}
+
+/// Whether the planned function runs in the pipeline's subnets.
+fn in_vpc(planned: &Pipeline, role: FunctionRole) -> bool {
+    role == FunctionRole::Producer || planned.consumer.in_vpc.bool() == Some(true)
 }
 
 /// The endpoint will be made: its private DNS needs the VPC's DNS support
