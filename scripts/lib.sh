@@ -18,10 +18,11 @@ free_port() {
 # off Docker for Lambda (no Docker engine here) before anything is created.
 # MOTO_ACCOUNT_ID is moto's default account, named so that moto does not
 # look the access key up in the IAM of every partition on each call
-# (tests/common/moto.rs has the figures).
+# (tests/common/moto.rs has the figures). MOTO_LAMBDA_CONCURRENCY_QUOTA has
+# moto enforce AWS's default concurrency limit when a function reserves some.
 start_moto() {
   local port=$1 log=$2
-  MOTO_ACCOUNT_ID=123456789012 MOTO_IAM_LOAD_MANAGED_POLICIES=true AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
+  MOTO_ACCOUNT_ID=123456789012 MOTO_LAMBDA_CONCURRENCY_QUOTA=1000 MOTO_IAM_LOAD_MANAGED_POLICIES=true AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing \
     "$tools/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   moto_pid=$!
   for _ in $(seq 1 300); do

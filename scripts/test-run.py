@@ -93,9 +93,10 @@ def free_port():
 
 def start_motos(count, folder):
     """`count` moto servers as the tests start theirs (MOTO_IAM_LOAD_MANAGED_POLICIES,
-    MOTO_ACCOUNT_ID, Lambda without Docker; tests/common/moto.rs says why),
+    MOTO_ACCOUNT_ID, MOTO_LAMBDA_CONCURRENCY_QUOTA, Lambda without Docker; tests/common/moto.rs says why),
     logging to FOLDER/PORT.log: (ports, processes)."""
-    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_ACCOUNT_ID="123456789012", AWS_ACCESS_KEY_ID="testing",
+    env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true", MOTO_ACCOUNT_ID="123456789012",
+               MOTO_LAMBDA_CONCURRENCY_QUOTA="1000", AWS_ACCESS_KEY_ID="testing",
                AWS_SECRET_ACCESS_KEY="testing")
     servers = []
     for _ in range(count):

@@ -22,6 +22,11 @@ fn arr(items: &[&str]) -> V {
     V::Array(items.iter().map(|i| s(i)).collect())
 }
 
+/// `n` versions of one layer of the tests' region.
+fn layers(n: usize) -> V {
+    V::Array((1..=n).map(|i| s(&format!("arn:aws:lambda:us-east-1:123456789012:layer:libs:{i}"))).collect())
+}
+
 /// Replaces (or adds) `key` in an rmpv map; a dotted key reaches into a
 /// nested block (`queue.fifo`); V::Nil removes nothing but sets null.
 fn with(base: &V, key: &str, value: V) -> V {
@@ -201,6 +206,50 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("memory too small", P, with(&pipeline(), "producer.memory_size", V::from(64)), "producer.memory_size"),
         ("timeout over 15 minutes", P, with(&pipeline(), "consumer.timeout", V::from(901)), "consumer.timeout"),
         ("two code sources", P, with(&pipeline(), "producer.filename", s("code.zip")), "producer.filename"),
+        ("6 layers", P, with(&pipeline(), "producer.layers", layers(6)), "producer.layers"),
+        (
+            "layer without its version",
+            P,
+            with(&pipeline(), "producer.layers", arr(&["arn:aws:lambda:us-east-1:123456789012:layer:libs"])),
+            "producer.layers[0]",
+        ),
+        (
+            "layer of another region",
+            P,
+            with(&pipeline(), "consumer.layers", arr(&["arn:aws:lambda:eu-west-1:123456789012:layer:libs:2"])),
+            "consumer.layers[0]",
+        ),
+        (
+            "image_uri with handler",
+            P,
+            with(
+                &with(&pipeline(), "producer.source_dir", V::Nil),
+                "producer.image_uri",
+                s("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1"),
+            ),
+            "producer.handler",
+        ),
+        (
+            "s3_key without s3_bucket",
+            P,
+            with(&with(&pipeline(), "producer.source_dir", V::Nil), "producer.s3_key", s("orders.zip")),
+            "producer.s3_bucket",
+        ),
+        ("arm and x86 at once", P, with(&pipeline(), "producer.architectures", arr(&["x86_64", "arm64"])), "producer.architectures"),
+        (
+            "ephemeral storage under 512 MB",
+            P,
+            with(&pipeline(), "consumer.ephemeral_storage_size", V::from(256)),
+            "consumer.ephemeral_storage_size",
+        ),
+        ("tracing mode in lower case", P, with(&pipeline(), "producer.tracing_mode", s("active")), "producer.tracing_mode"),
+        (
+            "negative reserved concurrency",
+            P,
+            with(&pipeline(), "consumer.reserved_concurrent_executions", V::from(-1)),
+            "consumer.reserved_concurrent_executions",
+        ),
+        ("environment key given as an alias", P, with(&pipeline(), "producer.kms_key_arn", s("alias/orders")), "producer.kms_key_arn"),
         ("no code source", P, with(&pipeline(), "consumer.source_dir", V::Nil), "consumer.source_dir"),
         (
             "reserved environment name",

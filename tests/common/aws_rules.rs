@@ -277,7 +277,10 @@ impl Call {
     /// Lambda REST calls by name: `CreateFunction`, `GetFunction`... and
     /// the function name or mapping UUID of the path.
     fn lambda_op(&self) -> (&'static str, String) {
-        let rest = self.path.strip_prefix("/2015-03-31/").unwrap_or("");
+        // Each group of Lambda's actions has its API date: `/2015-03-31/`
+        // for most, `/2017-10-31/` for concurrency, `/2016-08-19/` for the
+        // account's settings.
+        let rest = self.path.trim_start_matches('/').split_once('/').map(|(_, r)| r).unwrap_or("");
         let parts: Vec<&str> = rest.split('/').filter(|p| !p.is_empty()).collect();
         let m = self.method.as_str();
         let op = match (parts.as_slice(), m) {
@@ -288,6 +291,9 @@ impl Call {
             (["functions", _, "configuration"], "PUT") => "UpdateFunctionConfiguration",
             (["functions", _, "code"], "PUT") => "UpdateFunctionCode",
             (["functions", _, "invocations"], _) => "Invoke",
+            (["functions", _, "concurrency"], "PUT") => "PutFunctionConcurrency",
+            (["functions", _, "concurrency"], "DELETE") => "DeleteFunctionConcurrency",
+            (["account-settings"], "GET") => "GetAccountSettings",
             (["event-source-mappings"], "POST") => "CreateEventSourceMapping",
             (["event-source-mappings"], "GET") => "ListEventSourceMappings",
             (["event-source-mappings", _], "GET") => "GetEventSourceMapping",
@@ -346,6 +352,8 @@ pub struct Refusal {
 pub enum Verdict {
     Forward,
     Refuse(Refusal),
+    /// AWS's answer (a JSON body, 200) to a call moto does not have.
+    Answer(String),
 }
 
 impl Verdict {
@@ -356,7 +364,7 @@ impl Verdict {
     pub fn code(&self) -> Option<&str> {
         match self {
             Verdict::Refuse(r) => Some(&r.code),
-            Verdict::Forward => None,
+            Verdict::Forward | Verdict::Answer(_) => None,
         }
     }
 }
@@ -513,7 +521,25 @@ struct FunctionSeen {
     /// Pending (create) or InProgress (update) until then.
     busy_until: Instant,
     creating: bool,
+    /// Settings of the last update that moto does not keep (see
+    /// `MOTO_DROPS`), as sent: put back into its answers.
+    kept: serde_json::Map<String, Value>,
 }
+
+/// What moto's UpdateFunctionConfiguration and UpdateFunctionCode accept
+/// and drop (moto 5.2.5 stores only Description, Handler, MemorySize,
+/// Role, Runtime, Timeout, VpcConfig, Environment and Layers; its code
+/// update ignores Architectures), where AWS applies them: the
+/// UpdateFunctionConfiguration and UpdateFunctionCode API references.
+/// https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionConfiguration.html
+/// https://docs.aws.amazon.com/lambda/latest/api/API_UpdateFunctionCode.html
+const MOTO_DROPS: [&str; 4] = ["EphemeralStorage", "TracingConfig", "KMSKeyArn", "Architectures"];
+
+/// AWS's default concurrency quota per region ("Concurrent executions:
+/// 1,000"), which the test servers' moto is told to enforce too
+/// (MOTO_LAMBDA_CONCURRENCY_QUOTA), and the 100 it keeps unreserved.
+/// https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+pub const LAMBDA_CONCURRENCY_LIMIT: i64 = 1000;
 
 #[derive(Debug, Clone)]
 struct MappingSeen {
@@ -533,6 +559,8 @@ struct State {
     role_created: HashMap<String, Instant>,
     role_policy_changed: HashMap<String, Instant>,
     functions: HashMap<String, FunctionSeen>,
+    /// Reserved concurrency by function, as PutFunctionConcurrency set it.
+    reserved: HashMap<String, i64>,
     mappings: HashMap<String, MappingSeen>,
     queue_deleted: HashMap<String, Instant>,
     /// Token buckets by name: tokens left, last refill.
@@ -984,6 +1012,24 @@ impl Rules {
                 }
                 Verdict::Forward
             }
+            "GetAccountSettings" => {
+                // moto has no GetAccountSettings. AWS answers the account's
+                // limit and what no function reserves (AccountLimit), from
+                // the reservations made through this proxy.
+                // https://docs.aws.amazon.com/lambda/latest/api/API_GetAccountSettings.html
+                let reserved: i64 = st.reserved.values().sum();
+                let answer = serde_json::json!({
+                    "AccountLimit": {
+                        "ConcurrentExecutions": LAMBDA_CONCURRENCY_LIMIT,
+                        "UnreservedConcurrentExecutions": LAMBDA_CONCURRENCY_LIMIT - reserved,
+                        "CodeSizeUnzipped": 262_144_000,
+                        "CodeSizeZipped": 52_428_800,
+                        "TotalCodeSize": 80_530_636_800_i64,
+                    },
+                    "AccountUsage": {"FunctionCount": st.functions.len(), "TotalCodeSize": 0},
+                });
+                Verdict::Answer(answer.to_string())
+            }
             "UpdateEventSourceMapping" | "DeleteEventSourceMapping" => {
                 // UpdateEventSourceMapping / DeleteEventSourceMapping,
                 // ResourceInUseException (409): "The operation conflicts
@@ -1026,6 +1072,7 @@ impl Rules {
                     groups: groups_of(&answer).or_else(|| groups_of(&call.json)).unwrap_or_default(),
                     busy_until: now + d.function_pending,
                     creating: true,
+                    kept: serde_json::Map::new(),
                 };
                 st.functions.insert(name, seen);
             }
@@ -1034,6 +1081,11 @@ impl Rules {
                 if let Some(f) = st.functions.get_mut(&name) {
                     f.busy_until = now + d.function_update;
                     f.creating = false;
+                    for key in MOTO_DROPS {
+                        if let Some(v) = call.json.get(key) {
+                            f.kept.insert(key.to_string(), v.clone());
+                        }
+                    }
                     if let Some(role) = call.json_str("Role") {
                         f.role = role_name(role);
                     }
@@ -1051,7 +1103,16 @@ impl Rules {
                     }
                 }
             }
+            "PutFunctionConcurrency" => {
+                if let Some(n) = call.json.get("ReservedConcurrentExecutions").and_then(Value::as_i64) {
+                    st.reserved.insert(name.clone(), n);
+                }
+            }
+            "DeleteFunctionConcurrency" => {
+                st.reserved.remove(&name);
+            }
             "DeleteFunction" => {
+                st.reserved.remove(&name);
                 let linger = now + d.lambda_eni_linger;
                 if let Some(f) = st.functions.remove(&name) {
                     for g in f.groups {
@@ -1077,6 +1138,14 @@ impl Rules {
         }
         let mut rewritten = answer.clone();
         rewrite_states(&mut rewritten, &st, now);
+        if op == "GetFunction" {
+            // moto leaves Concurrency out for a reservation of 0 (it tests
+            // the number for truth); AWS reports it: a function stopped
+            // with 0 is not one without a reservation.
+            if let Some(n) = st.reserved.get(&name) {
+                rewritten["Concurrency"] = serde_json::json!({"ReservedConcurrentExecutions": n});
+            }
+        }
         if op == "DeleteEventSourceMapping" {
             // DeleteEventSourceMapping answers the mapping in `Deleting`.
             rewritten["State"] = Value::from("Deleting");
@@ -1141,6 +1210,13 @@ fn pending_states(xml: &str, pending: &HashMap<String, Instant>, now: Instant) -
 fn rewrite_states(v: &mut Value, st: &State, now: Instant) {
     match v {
         Value::Object(map) => {
+            if let Some(f) = map.get("FunctionName").and_then(Value::as_str).and_then(|n| st.functions.get(n)) {
+                if map.contains_key("FunctionArn") {
+                    for (k, v) in &f.kept {
+                        map.insert(k.clone(), v.clone());
+                    }
+                }
+            }
             if let Some(f) =
                 map.get("FunctionName").and_then(Value::as_str).and_then(|n| st.functions.get(n)).filter(|f| now < f.busy_until)
             {
@@ -1257,7 +1333,7 @@ mod tests {
     fn refused(v: Verdict) -> (String, String) {
         match v {
             Verdict::Refuse(r) => (r.code, r.message),
-            Verdict::Forward => panic!("forwarded; expected a refusal"),
+            other => panic!("{other:?}; expected a refusal"),
         }
     }
 
@@ -1551,6 +1627,62 @@ mod tests {
             .contains("An update is in progress for resource: arn:aws:lambda:us-east-1:123456789012:function:f"));
         time.advance(r.durations.function_update);
         assert_eq!(r.before(&config), Verdict::Forward);
+    }
+
+    #[test]
+    fn rules_settings_moto_drops_from_an_update_read_back_as_sent() {
+        let fake = Fake::default();
+        let (r, time) = rules(&fake);
+        r.after(&create_function("f", "role", &[]), 201, &function_answer("f", &[]));
+        time.advance(r.durations.function_pending);
+        let config = Call::lambda(
+            "PUT",
+            "/2015-03-31/functions/f/configuration",
+            json!({"EphemeralStorage": {"Size": 2048}, "TracingConfig": {"Mode": "Active"}, "KMSKeyArn": "arn:aws:kms:us-east-1:123456789012:key/k", "Timeout": 9}),
+        );
+        r.after(&config, 200, &function_answer("f", &[]));
+        let code = Call::lambda("PUT", "/2015-03-31/functions/f/code", json!({"Architectures": ["arm64"], "ZipFile": "UEs="}));
+        r.after(&code, 200, &function_answer("f", &[]));
+        time.advance(r.durations.function_update);
+        // moto's answer still has the old values: the rules put back what was sent.
+        let mut stale: Value = serde_json::from_str(&function_answer("f", &[])).unwrap();
+        stale["EphemeralStorage"] = json!({"Size": 512});
+        stale["TracingConfig"] = json!({"Mode": "PassThrough"});
+        stale["Architectures"] = json!(["x86_64"]);
+        let get = Call::lambda("GET", "/2015-03-31/functions/f", Value::Null);
+        let read: Value = serde_json::from_str(&r.after(&get, 200, &json!({"Configuration": stale}).to_string()).unwrap()).unwrap();
+        let c = &read["Configuration"];
+        assert_eq!((c["EphemeralStorage"]["Size"].as_i64(), c["TracingConfig"]["Mode"].as_str()), (Some(2048), Some("Active")));
+        assert_eq!(c["Architectures"], json!(["arm64"]));
+        assert_eq!(c["KMSKeyArn"], "arn:aws:kms:us-east-1:123456789012:key/k");
+        // Another function's answer is left alone.
+        assert_eq!(r.after(&Call::lambda("GET", "/2015-03-31/functions/g", Value::Null), 200, &function_answer("g", &[])), None);
+    }
+
+    #[test]
+    fn rules_reservations_show_in_account_settings_and_a_reservation_of_0_reads_back() {
+        let fake = Fake::default();
+        let (r, _) = rules(&fake);
+        let settings = Call::lambda("GET", "/2016-08-19/account-settings", Value::Null);
+        let unreserved = |v: Verdict| match v {
+            Verdict::Answer(body) => {
+                serde_json::from_str::<Value>(&body).unwrap()["AccountLimit"]["UnreservedConcurrentExecutions"].as_i64()
+            }
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(unreserved(r.before(&settings)), Some(LAMBDA_CONCURRENCY_LIMIT));
+        let put = |name: &str, n: i64| {
+            Call::lambda("PUT", &format!("/2017-10-31/functions/{name}/concurrency"), json!({"ReservedConcurrentExecutions": n}))
+        };
+        r.after(&put("f", 300), 200, "{}");
+        r.after(&put("g", 0), 200, "{}");
+        assert_eq!(unreserved(r.before(&settings)), Some(LAMBDA_CONCURRENCY_LIMIT - 300));
+        let get = Call::lambda("GET", "/2015-03-31/functions/g", Value::Null);
+        let read: Value =
+            serde_json::from_str(&r.after(&get, 200, &json!({"Configuration": {"FunctionName": "g"}}).to_string()).unwrap()).unwrap();
+        assert_eq!(read["Concurrency"]["ReservedConcurrentExecutions"], 0);
+        r.after(&Call::lambda("DELETE", "/2017-10-31/functions/f/concurrency", Value::Null), 204, "");
+        assert_eq!(unreserved(r.before(&settings)), Some(LAMBDA_CONCURRENCY_LIMIT));
     }
 
     #[test]

@@ -351,8 +351,13 @@ fn forward_once(req: &Request, s: &Shared) -> Option<(Vec<u8>, bool)> {
     }
     let call = s.rules.as_ref().map(|_| Call::parse(&req.head, &req.body));
     if let (Some(rules), Some(call)) = (&s.rules, &call) {
-        if let super::aws_rules::Verdict::Refuse(refusal) = rules.before(call) {
-            return Some((refusal.http(), true));
+        match rules.before(call) {
+            super::aws_rules::Verdict::Refuse(refusal) => return Some((refusal.http(), true)),
+            super::aws_rules::Verdict::Answer(body) => {
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", body.len());
+                return Some(([head.into_bytes(), body.into_bytes()].concat(), true));
+            }
+            super::aws_rules::Verdict::Forward => {}
         }
     }
     let (mut answer, keep_alive) = forward(req, s.upstream)?;
