@@ -242,6 +242,7 @@ impl<C: Validate + Plan + Apply + Read + Import> Resource for C {
         let requires_replace = prior.as_ref().map(|p| self.replace_paths(p, &config)).unwrap_or_default();
         let kept = if requires_replace.is_empty() { prior.as_ref() } else { None };
         let mut planned = Plan::plan(self, &env, kept, &C::Model::decode(proposed), &config)?;
+        let mut warnings = Diagnostics::default();
         if let Some(ctx) = ctx {
             let prior = prior_for_checks(prior.as_ref(), &planned, C::vpc_id);
             let what = format!("checking {} against AWS at plan", C::NOUN);
@@ -250,8 +251,9 @@ impl<C: Validate + Plan + Apply + Read + Import> Resource for C {
             if diags.has_errors() {
                 return Err(diags);
             }
+            warnings = diags;
         }
-        Ok(Planned { state: planned.encode(), requires_replace })
+        Ok(Planned { state: planned.encode(), requires_replace, warnings })
     }
 
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {

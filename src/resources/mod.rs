@@ -34,6 +34,8 @@ pub struct Planned {
     pub state: Value,
     /// Attributes whose change forces a new resource.
     pub requires_replace: Vec<Path>,
+    /// What the plan warns of (the checks against AWS found no error).
+    pub warnings: Diagnostics,
 }
 
 #[tonic::async_trait]

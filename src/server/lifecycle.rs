@@ -91,7 +91,7 @@ pub(super) async fn plan_resource_change(p: Arc<Provider>, req: pb::plan_resourc
             let from_plan = ctx.as_ref().map(|c| r.identity(&planned.state, &c.aws.region));
             let identity = identity::planned(stays, &prior_identity, from_plan).map(|v| identity_data(&v, &id_ty));
             let replace = planned.requires_replace.iter().map(|p| p.to_proto()).collect();
-            Ok(PlanAnswer { state: encode(&planned.state, &ty), replace, identity, diags: Diagnostics::default() })
+            Ok(PlanAnswer { state: encode(&planned.state, &ty), replace, identity, diags: planned.warnings })
         }
         .await;
         match result {

@@ -71,6 +71,12 @@ pub fn imported(f: &Function, role: FunctionRole, producer: ProducerFound<'_>) -
     if f.package_type == "Image" {
         b.image_uri.set(Val::from_option(f.image_uri.clone()));
     }
+    // A zip from a file or S3 carries the user's hash of it, which when
+    // right is Lambda's own: so an import of a configuration that writes
+    // it plans no change, and one that differs plans new code.
+    if !b.filename.is_null() || !b.s3_key.is_null() {
+        b.source_code_hash.set_known(f.code_sha256.clone());
+    }
     observed_settings(&mut b, f);
     if f.package_type != "Image" {
         b.handler.set_known(f.handler.clone());

@@ -73,7 +73,7 @@ pub(super) fn plan_state(
     let requires_replace = prior.as_ref().map(|p| replace_paths(p, &config)).unwrap_or_default();
     let prior = if requires_replace.is_empty() { prior.as_ref() } else { None };
     let state = plan_bundle(region, default_tags, prior, &Bundle::decode(proposed), &config);
-    crate::resources::Planned { state: state.encode(), requires_replace }
+    crate::resources::Planned { state: state.encode(), requires_replace, warnings: crate::diag::Diagnostics::default() }
 }
 
 /// The attribute whose change replaces the bundle (the first one found).
