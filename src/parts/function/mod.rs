@@ -88,7 +88,7 @@ impl Package {
             Package::Image { uri } => current.image_uri.as_deref() != Some(uri.as_str()),
             Package::S3 { sha256: Some(hash), .. } => &current.code_sha256 != hash,
             Package::S3 { sha256: None, .. } => {
-                current.tags.get(SOURCE_TAG).is_none() || current.tags.get(SOURCE_TAG) != desired.tags.get(SOURCE_TAG)
+                !current.tags.contains_key(SOURCE_TAG) || current.tags.get(SOURCE_TAG) != desired.tags.get(SOURCE_TAG)
             }
         }
     }
