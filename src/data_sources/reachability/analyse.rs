@@ -21,6 +21,8 @@ pub struct FunctionFacts {
     pub timeout_seconds: i32,
     pub role_arn: String,
     pub in_vpc: bool,
+    /// `Active` tracing: the function also sends to X-Ray.
+    pub traced: bool,
 }
 
 /// What was read about the client's VPC. `None`: that read was refused

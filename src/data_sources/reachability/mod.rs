@@ -20,7 +20,7 @@ use crate::schema::{attr, Block, Mode, Schema, Type};
 use crate::value::Value;
 
 use super::DataSource;
-use analyse::{analyse, Ask, Report};
+use analyse::{analyse, Ask, FunctionFacts, Report};
 use findings::Finding;
 pub use findings::Kind;
 
@@ -180,7 +180,7 @@ fn schema() -> Schema {
             ))
             .attr(attr("vpc_id", Type::String, Mode::Computed, "The client's VPC (empty for a function outside any VPC)."))
             .attr(attr("reachable", Type::Bool, Mode::Computed, "Whether every service is reachable."))
-            .attr(attr("service", Type::list(report_type()), Mode::Computed, "One entry per service: `reachable`, `path`, `dns` and its `findings`."))
+            .attr(attr("service", Type::list(report_type()), Mode::Computed, "One entry per service: `reachable`, `path`, `dns` and its `findings`. A function in a VPC with `Active` tracing gets an `xray` entry too, when `services` does not name it."))
             .attr(attr("findings", Type::list(finding_type(true)), Mode::Computed, "Every service's findings in one list, each naming its service.")),
     )
 }
@@ -212,9 +212,7 @@ impl DataSource for Reachability {
         };
         let net = ctx.run("checking reachability", read::network(ctx, &client)).await?;
         let actions = m.actions.get().cloned().unwrap_or_default();
-        let reports: Vec<Report> = m
-            .services
-            .strings()
+        let reports: Vec<Report> = services_to_check(&m.services.strings(), net.function.as_ref())
             .iter()
             .map(|name| {
                 let asked = actions.0.get(name).and_then(Val::known).map(|l| l.known().cloned().collect()).unwrap_or_default();
@@ -236,6 +234,21 @@ impl DataSource for Reachability {
         m.service = Blocks(reports.iter().map(ReportModel::from).collect());
         Ok(m.encode())
     }
+}
+
+/// The services asked for, and X-Ray for a function in a VPC with
+/// `Active` tracing when not asked for: Lambda sends its traces from the
+/// function's own network (`function::TRACING_SERVICE` says how), so a
+/// missing X-Ray path loses them as surely as a missing SQS path loses
+/// messages.
+fn services_to_check(asked: &[String], function: Option<&FunctionFacts>) -> Vec<String> {
+    let mut services = asked.to_vec();
+    let xray = crate::resources::function::TRACING_SERVICE;
+    let traced = function.is_some_and(|f| f.traced && f.in_vpc);
+    if traced && !asked.iter().any(|s| crate::resources::endpoint::short_service_name(s) == xray) {
+        services.push(xray.to_string());
+    }
+    services
 }
 
 /// Checks that need no AWS call.

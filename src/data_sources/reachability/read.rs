@@ -55,6 +55,7 @@ pub async fn network(ctx: &Ctx, client: &Client) -> Result<Network, Diagnostic> 
                 timeout_seconds: f.timeout,
                 role_arn: f.role_arn.clone(),
                 in_vpc: !f.subnet_ids.is_empty(),
+                traced: f.settings.tracing_mode == "Active",
             });
             net.client_subnet_ids = f.subnet_ids;
             net.client_group_ids = f.security_group_ids;

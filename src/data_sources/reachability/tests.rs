@@ -62,6 +62,7 @@ fn healthy() -> Network {
             timeout_seconds: 30,
             role_arn: "arn:aws:iam::123456789012:role/p".into(),
             in_vpc: true,
+            traced: false,
         }),
         client_subnet_ids: vec!["subnet-c".into()],
         client_group_ids: vec!["sg-c".into()],
@@ -483,4 +484,16 @@ fn services_are_named_as_the_endpoint_block_names_them() {
     assert_eq!(ecr.default_host("eu-west-1"), "ecr.api.eu-west-1.amazonaws.com");
     let full = Ask::new("com.amazonaws.us-east-1.sqs", "eu-west-1", vec![]);
     assert_eq!((full.service_name.as_str(), full.short().as_str()), ("com.amazonaws.us-east-1.sqs", "sqs"));
+}
+
+#[test]
+fn a_traced_function_in_a_vpc_is_checked_for_xray_too() {
+    let f = |traced, in_vpc| FunctionFacts { name: "f".into(), timeout_seconds: 3, role_arn: String::new(), in_vpc, traced };
+    let asked = vec!["sqs".to_string()];
+    assert_eq!(super::services_to_check(&asked, Some(&f(true, true))), ["sqs", "xray"]);
+    assert_eq!(super::services_to_check(&asked, Some(&f(false, true))), ["sqs"]);
+    assert_eq!(super::services_to_check(&asked, Some(&f(true, false))), ["sqs"], "outside a VPC Lambda reaches X-Ray itself");
+    assert_eq!(super::services_to_check(&asked, None), ["sqs"]);
+    let named = vec!["com.amazonaws.us-east-1.xray".to_string(), "sqs".to_string()];
+    assert_eq!(super::services_to_check(&named, Some(&f(true, true))), named, "named already, in full");
 }

@@ -20,7 +20,7 @@ mod read;
 mod validate;
 
 pub use apply::{ensure, ensure_role, observe, remove, remove_role, CodeSource, FunctionDesired, FunctionRecord, Placement};
-pub use plan::{check_layer_regions, check_reserved_concurrency, check_tracing_path, plan};
+pub use plan::{check_layer_regions, check_reserved_concurrency, check_tracing_path, plan, TRACING_SERVICE};
 pub use read::{imported, observed, ProducerFound};
 pub use validate::{check_environment_size, validate, ENVIRONMENT_BYTES};
 
