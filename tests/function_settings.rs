@@ -20,7 +20,6 @@ use std::io::{Read, Write};
 use common::driver::{canon, errors, is_unknown, show, Driver};
 use common::moto::Moto;
 use common::plugin::Plugin;
-use common::proxy::Proxy;
 use common::{field, list_var, obj, s, var};
 use rmpv::Value as V;
 
@@ -30,7 +29,6 @@ const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders";
 
 struct Bed {
     moto: Moto,
-    _proxy: Proxy,
     _plugin: Plugin,
     tf: Driver,
     /// SDK clients through the proxy, so changes made by hand are seen by
@@ -43,11 +41,11 @@ struct Bed {
 async fn bed() -> Bed {
     let moto = Moto::start();
     let net = common::network(&moto.url());
-    let (proxy, url) = common::aws_url(&moto);
     let plugin = Plugin::start(&[]);
-    let tf = Driver::new(&plugin, TYPE, &url, &[("team", "payments")]).await;
-    let aws = common::aws(&url).await;
-    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _proxy: proxy, _plugin: plugin, tf, aws }
+    // moto.url() is moto behind the AWS rules.
+    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
+    let aws = common::aws(&moto.url()).await;
+    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _plugin: plugin, tf, aws }
 }
 
 fn code_dir(which: &str) -> String {

@@ -387,3 +387,106 @@ every_terraform! {
         }
     }
 }
+
+/// A pipeline with every function setting: the producer on arm64 with a
+/// layer, reserved concurrency, 1 GB of /tmp, Active tracing, a KMS key
+/// for its environment and a description; the consumer from a container
+/// image with a reservation of its own.
+fn every_setting_hcl(url: &str, net: &common::Net, layer: &str) -> String {
+    format!(
+        r#"{provider}
+resource "privatelink_private_lambda_pipeline" "this" {{
+  name       = "settings"
+  vpc_id     = "{vpc}"
+  subnet_ids = ["{subnet}"]
+
+  producer {{
+    source_dir                     = "{producer}"
+    handler                        = "index.handler"
+    runtime                        = "python3.12"
+    architectures                  = ["arm64"]
+    layers                         = ["{layer}"]
+    reserved_concurrent_executions = 5
+    ephemeral_storage_size         = 1024
+    tracing_mode                   = "Active"
+    kms_key_arn                    = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+    description                    = "Sends orders"
+  }}
+
+  consumer {{
+    image_uri                      = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1"
+    reserved_concurrent_executions = 2
+  }}
+}}
+{reach}"#,
+        provider = common::terraform::emulator_provider(url),
+        vpc = net.vpc,
+        subnet = net.subnets[0],
+        producer = common::terraform::example_code("producer"),
+        reach = reach_file(
+            "privatelink_private_lambda_pipeline.this.producer_function_arn",
+            r#"["sqs"]"#,
+            "privatelink_private_lambda_pipeline.this"
+        ),
+    )
+}
+
+every_terraform! {
+    /// Every function setting through Terraform: the plan warns that
+    /// Active tracing has no X-Ray endpoint in the VPC, the apply makes
+    /// them, the reachability read reports the X-Ray path missing, a
+    /// second plan is empty, an import into a fresh state plans no change,
+    /// and the destroy leaves no function.
+    fn a_pipeline_with_every_function_setting_applies_imports_and_destroys(version) {
+        let moto = Moto::start();
+        let url = moto.url();
+        let net = common::Net::make(&url);
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let layer = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let zip = privatelink::parts::code::from_dir(std::path::Path::new(&common::terraform::example_code("consumer"))).unwrap().zip;
+            let content = aws_sdk_lambda::types::LayerVersionContentInput::builder().zip_file(aws_sdk_lambda::primitives::Blob::new(zip)).build();
+            let out = aws.lambda.publish_layer_version().layer_name("libs").content(content).send().await.unwrap();
+            out.layer_version_arn().unwrap().to_string()
+        });
+        let hcl = every_setting_hcl(&url, &net, &layer);
+        let tf = Terraform::new_v(version, &[("main.tf", &hcl)]);
+        tf.init();
+        let plan = tf.plan(&[]);
+        assert_eq!(plan.code, 2, "{}", plan.all());
+        assert!(plan.all().contains("Traces will not reach X-Ray"), "the plan warns: {}", plan.all());
+        tf.apply(&[]).ok("apply");
+        let out = tf.outputs();
+        assert_eq!(out["probe_paths"]["value"][1], serde_json::json!("xray=none"), "the traced producer's X-Ray path is checked: {out}");
+        assert_eq!(out["probe_reachable"]["value"], serde_json::json!(false), "{out}");
+        let (arch, reserved, package) = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let p = aws.lambda.get_function().function_name("settings-producer").send().await.unwrap();
+            let c = aws.lambda.get_function().function_name("settings-consumer").send().await.unwrap();
+            (
+                p.configuration().unwrap().architectures()[0].as_str().to_string(),
+                (p.concurrency().and_then(|x| x.reserved_concurrent_executions()), c.concurrency().and_then(|x| x.reserved_concurrent_executions())),
+                c.configuration().unwrap().package_type().map(|t| t.as_str().to_string()),
+            )
+        });
+        assert_eq!((arch.as_str(), reserved, package.as_deref()), ("arm64", (Some(5), Some(2)), Some("Image")));
+        tf.assert_no_changes(&[]);
+
+        let fresh = Terraform::new_v(version, &[("main.tf", &hcl)]);
+        fresh.init();
+        fresh.run(&["import", "-no-color", "privatelink_private_lambda_pipeline.this", "settings"]).ok("import");
+        let plan = fresh.plan(&[]);
+        assert_ne!(plan.code, 1, "{}", plan.all());
+        for action in ["will be created", "will be updated", "must be replaced", "will be destroyed"] {
+            assert!(!plan.stdout.contains(action), "the imported pipeline plans a change:\n{}", plan.stdout);
+        }
+
+        tf.destroy(&[]).ok("destroy");
+        let left = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let functions = aws.lambda.list_functions().send().await.unwrap();
+            functions.functions().iter().filter(|f| f.function_name().is_some_and(|n| n.starts_with("settings-"))).count()
+        });
+        assert_eq!(left, 0, "functions left after destroy");
+    }
+}
