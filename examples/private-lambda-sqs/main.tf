@@ -53,6 +53,9 @@ resource "privatelink_private_lambda_pipeline" "orders" {
     handler    = "index.handler"
     runtime    = "python3.12"
     timeout    = 10
+    # Graviton: about 20% less per GB-second. The producer's code is plain
+    # Python, so it runs on either architecture unchanged.
+    architectures = ["arm64"]
   }
 
   consumer {
