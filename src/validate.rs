@@ -47,6 +47,23 @@ pub fn role_arn(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A KMS key ARN: `arn:PARTITION:kms:REGION:ACCOUNT:key/ID`. CloudWatch
+/// Logs takes a key's ARN only (no alias, no bare key id) for a log group.
+pub fn kms_key_arn(s: &str) -> Result<(), String> {
+    let expect = "expected arn:aws:kms:REGION:123456789012:key/KEY-ID";
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(format!("{s:?} is not an ARN; {expect}"));
+    }
+    let partition_ok = matches!(parts[1], "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-iso-e" | "aws-iso-f");
+    let account_ok = parts[4].len() == 12 && parts[4].chars().all(|c| c.is_ascii_digit());
+    let key_ok = parts[5].strip_prefix("key/").is_some_and(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    if !partition_ok || parts[2] != "kms" || region(parts[3]).is_err() || !account_ok || !key_ok {
+        return Err(format!("{s:?} is not a KMS key ARN; {expect} (an alias or a bare key id is not accepted here)"));
+    }
+    Ok(())
+}
+
 /// AWS tag keys and values: keys 1-128 characters, values up to 256, and
 /// the `aws:` prefix is reserved; so is `privatelink:`, the provider's own.
 pub fn tag(key: &str, value: &str) -> Result<(), String> {
@@ -137,6 +154,24 @@ mod tests {
         assert!(endpoint_url("127.0.0.1:5000").is_err());
         assert!(endpoint_url("ftp://x").is_err());
         assert!(endpoint_url("not a url").is_err());
+    }
+
+    #[test]
+    fn kms_key_arns() {
+        assert!(kms_key_arn("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab").is_ok());
+        assert!(kms_key_arn("arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd").is_ok());
+        for bad in [
+            "alias/logs",
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws:kms:us-east-1:123456789012:alias/logs",
+            "arn:aws:kms:moon:123456789012:key/1",
+            "arn:aws:kms:us-east-1:1234:key/1",
+            "arn:aws:iam::123456789012:key/1",
+            "arn:aws:kms:us-east-1:123456789012:key/",
+        ] {
+            let e = kms_key_arn(bad).unwrap_err();
+            assert!(e.contains("expected arn:aws:kms:"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -9,11 +9,12 @@ use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Path};
 use crate::parts::code;
 use crate::parts::function::{self, Function, FunctionSpec};
+use crate::parts::log_group::{self, LogGroup, LogGroupSpec};
 use crate::parts::role::{self, RoleSpec};
 use crate::parts::tags::{self, Tags};
 use crate::policy;
 
-use super::{FunctionBlock, FunctionRole, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT, SOURCE_TAG};
+use super::{FunctionBlock, FunctionRole, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT, SOURCE_TAG};
 
 /// Where a function's code comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +75,10 @@ pub struct FunctionDesired {
     pub in_vpc: bool,
     /// The variable that carries the queue URL (a producer's).
     pub queue_url_var: String,
+    /// Days the log group keeps events; `None`: never expire.
+    pub log_retention: Option<i32>,
+    /// The log group's KMS key ARN.
+    pub log_kms_key: Option<String>,
 }
 
 /// Where a composite puts its functions: its subnets, and the tags and
@@ -106,6 +111,23 @@ impl FunctionDesired {
             extra_groups: f.security_group_ids.strings(),
             in_vpc: role == FunctionRole::Producer || f.in_vpc.bool() == Some(true),
             queue_url_var: f.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
+            log_retention: Some(f.log_retention_in_days.int().unwrap_or(DEFAULT_LOG_RETENTION_DAYS) as i32).filter(|d| *d > 0),
+            log_kms_key: f.log_kms_key_arn.owned(),
+        }
+    }
+
+    /// The function's log group, named as Lambda names it.
+    pub fn log_group_name(&self) -> String {
+        log_group::lambda_group_name(&self.name)
+    }
+
+    /// The function's log group: its retention, key and the composite's tags.
+    pub fn log_group_spec(&self, at: &Placement<'_>) -> LogGroupSpec {
+        LogGroupSpec {
+            name: self.log_group_name(),
+            retention_in_days: self.log_retention,
+            kms_key_id: self.log_kms_key.clone(),
+            tags: at.tags(&format!("{}-log-group", self.role.name())),
         }
     }
 
@@ -116,9 +138,12 @@ impl FunctionDesired {
 
     /// Its own execution role: Lambda may assume it, and it may do what its
     /// use needs on the one queue (and, in a VPC, manage its interfaces).
+    /// The log group's ARN takes the queue's partition and account.
     pub fn role_spec(&self, queue_arn: &str, region: &str, at: &Placement<'_>) -> RoleSpec {
-        let account = queue_arn.split(':').nth(4).unwrap_or("");
-        let logs = policy::log_group_arn(region, account, &self.name);
+        let arn: Vec<&str> = queue_arn.split(':').collect();
+        let partition = arn.get(1).copied().filter(|p| !p.is_empty()).unwrap_or("aws");
+        let account = arn.get(4).copied().unwrap_or("");
+        let logs = policy::log_group_arn(partition, region, account, &self.log_group_name());
         let doc = match self.role {
             FunctionRole::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
             FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
@@ -161,11 +186,12 @@ impl FunctionDesired {
 }
 
 /// What apply knows of one function: its role's ARN (the composite's own
-/// role only) and the function.
+/// role only), the function, and its log group.
 #[derive(Debug, Clone, Default)]
 pub struct FunctionRecord {
     pub role: Option<String>,
     pub function: Option<Function>,
+    pub log_group: Option<LogGroup>,
 }
 
 /// The function's own role (`own_role`) and the function (`recorded`) as
@@ -188,6 +214,26 @@ pub mod observe {
         }
         function::find(&ctx.aws.lambda, &name).await
     }
+
+    /// The log groups of `functions`, in one listing of the groups of
+    /// functions whose names start with `prefix` (`with_tags`: each group's
+    /// tags too, which apply compares). Looked for whether or not the state
+    /// recorded them: a function's group is the composite's by its name
+    /// (one Lambda made for it, or one made by hand, is adopted).
+    pub async fn log_groups(ctx: &Ctx, prefix: &str, functions: &[String], with_tags: bool) -> Result<Vec<LogGroup>, Diagnostic> {
+        let names: Vec<String> = functions.iter().map(|f| log_group::lambda_group_name(f)).collect();
+        log_group::find_many(&ctx.aws.logs, &log_group::lambda_group_name(prefix), &names, with_tags).await
+    }
+}
+
+/// The function's log group brought to `spec` (made, adopted or updated).
+pub async fn ensure_log_group(ctx: &Ctx, spec: &LogGroupSpec, known: Option<LogGroup>) -> Result<LogGroup, Diagnostic> {
+    log_group::ensure(&ctx.aws.logs, spec, known).await
+}
+
+/// The function's log group deleted, with its events (gone is fine).
+pub async fn remove_log_group(ctx: &Ctx, name: &str) -> Result<(), Diagnostic> {
+    log_group::delete(&ctx.aws.logs, name).await
 }
 
 /// The function brought to `spec` with its code (read now, so an error

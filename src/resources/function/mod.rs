@@ -18,9 +18,12 @@ mod plan;
 mod read;
 mod validate;
 
-pub use apply::{ensure, ensure_role, observe, remove, remove_role, CodeSource, FunctionDesired, FunctionRecord, Placement};
-pub use plan::plan;
-pub use read::{imported, observed, ProducerFound};
+pub use apply::{
+    ensure, ensure_log_group, ensure_role, observe, remove, remove_log_group, remove_role, CodeSource, FunctionDesired, FunctionRecord,
+    Placement,
+};
+pub use plan::{plan, plan_log_group};
+pub use read::{imported, observed, observed_log_group, ProducerFound};
 pub use validate::{check_environment_size, validate, ENVIRONMENT_BYTES};
 
 /// Runtimes Lambda accepts for new functions (zip packages).
@@ -46,6 +49,11 @@ pub const RUNTIMES: [&str; 16] = [
 pub const DEFAULT_MEMORY: i64 = 128;
 pub const DEFAULT_TIMEOUT: i64 = 30;
 pub const DEFAULT_QUEUE_URL_VAR: &str = "QUEUE_URL";
+/// Days the function's log group keeps its events unless the block says
+/// otherwise: a month covers an incident noticed late and a monthly review,
+/// without the never-expiring (and ever-growing) default Lambda's own
+/// group would have. 0 means never expire.
+pub const DEFAULT_LOG_RETENTION_DAYS: i64 = 30;
 /// Tag on each function naming its code's source (`dir:PATH` / `file:PATH`).
 const SOURCE_TAG: &str = "privatelink:source";
 /// The tags the provider puts on a function on top of `tags_all`: the
@@ -164,7 +172,25 @@ pub fn schema(role: FunctionRole, description: &'static str) -> Block {
             Mode::Optional,
             "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
         ))
-        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."));
+        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."))
+        .attr(attr(
+            "log_retention_in_days",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Days the function's log group keeps its events: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653, or 0 to keep them forever (default 30).",
+        ))
+        .attr(attr(
+            "log_kms_key_arn",
+            Type::String,
+            Mode::Optional,
+            "ARN of a KMS key to encrypt the function's log group with; its key policy must let CloudWatch Logs use it.",
+        ))
+        .attr(attr(
+            "log_group_name",
+            Type::String,
+            Mode::Computed,
+            "The function's CloudWatch Logs group, /aws/lambda/<function>, which the pipeline makes before the function and deletes after it.",
+        ));
     match role {
         FunctionRole::Consumer => b.attr(attr(
             "in_vpc",
@@ -203,6 +229,9 @@ crate::model! {
         environment: Attr<Map<String>>,
         role_arn: Attr<String>,
         code_sha256: Attr<String>,
+        log_retention_in_days: Attr<f64>,
+        log_kms_key_arn: Attr<String>,
+        log_group_name: Attr<String>,
         in_vpc: Attr<bool>,
         queue_url_env_var: Attr<String>,
         security_group_ids: Attr<Set<String>>,
