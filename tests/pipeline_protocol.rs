@@ -298,6 +298,8 @@ async fn create_refresh_update_and_destroy() {
     assert!(groups.security_groups().is_empty(), "groups left");
     let mappings = aws.lambda.list_event_source_mappings().send().await.unwrap();
     assert!(mappings.event_source_mappings().is_empty(), "mappings left");
+    let log_groups = aws.logs.describe_log_groups().send().await.unwrap();
+    assert!(log_groups.log_groups().is_empty(), "log groups left: {:?}", log_groups.log_groups());
     drop(b.moto);
 }
 
@@ -324,6 +326,11 @@ async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
         assert!(field(&partial, made).is_str(), "{made} was made and must be in the state");
     }
     assert_eq!(field(&partial, "consumer_function_arn"), &V::Nil, "the consumer was not made");
+    assert_eq!(
+        field(field(&partial, "consumer"), "log_group_name").as_str(),
+        Some("/aws/lambda/orders-consumer"),
+        "its log group was, before it, and is in the state"
+    );
     assert_eq!(field(&partial, "event_source_mapping_id"), &V::Nil, "the mapping depends on the consumer");
 
     // The next apply, with the role fixed, completes the same pipeline.
@@ -349,6 +356,8 @@ async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
         .functions()
         .iter()
         .all(|f| !f.function_name().unwrap_or("").starts_with("orders-")));
+    let groups = b.aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/orders-").send().await.unwrap();
+    assert!(groups.log_groups().is_empty(), "log groups left: {:?}", groups.log_groups());
 }
 
 #[tokio::test]

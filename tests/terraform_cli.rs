@@ -312,9 +312,10 @@ every_terraform! {
                 .iter()
                 .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
                 .count();
-            (queues, functions, mappings, roles, groups, endpoints)
+            let log_groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/orders-").send().await.unwrap().log_groups().len();
+            (queues, functions, mappings, roles, groups, endpoints, log_groups)
         });
-        assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
+        assert_eq!(left, (0, 0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints, log groups) left after destroy");
     }
 }
 
