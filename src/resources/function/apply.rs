@@ -274,3 +274,41 @@ pub async fn remove(ctx: &Ctx, known: Option<Function>, timeout: Duration) -> Re
 pub async fn remove_role(ctx: &Ctx, name: &str) -> Result<(), Diagnostic> {
     role::delete(&ctx.aws.iam, name).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+
+    fn desired(role: FunctionRole, retention: Option<f64>) -> FunctionDesired {
+        let mut b = FunctionBlock::decode_at(&crate::value::Value::Null, &crate::diag::Path::attr(role.name()));
+        if let Some(days) = retention {
+            b.log_retention_in_days.set_known(days);
+        }
+        FunctionDesired::from(&b, "orders", role)
+    }
+
+    #[test]
+    fn the_roles_log_group_arn_is_in_the_queues_partition() {
+        let tags = Tags::new();
+        let at = Placement { subnets: &[], tags_all: &tags, owner: "pipeline/orders" };
+        let f = desired(FunctionRole::Producer, None);
+        let spec = f.role_spec("arn:aws-cn:sqs:cn-north-1:123456789012:orders", "cn-north-1", &at);
+        let doc = &spec.inline_policies["pipeline"];
+        assert!(doc.contains("arn:aws-cn:logs:cn-north-1:123456789012:log-group:/aws/lambda/orders-producer:*"), "{doc}");
+        assert!(!doc.contains("arn:aws:logs") && !doc.contains("logs:CreateLogGroup"), "{doc}");
+    }
+
+    #[test]
+    fn the_log_group_spec_has_the_retention_the_default_or_none_for_never() {
+        let tags: Tags = [("team".to_string(), "a".to_string())].into();
+        let at = Placement { subnets: &[], tags_all: &tags, owner: "pipeline/orders" };
+        let spec = desired(FunctionRole::Consumer, None).log_group_spec(&at);
+        assert_eq!(spec.name, "/aws/lambda/orders-consumer");
+        assert_eq!(spec.retention_in_days, Some(30));
+        assert_eq!(spec.tags["privatelink:part"], "consumer-log-group");
+        assert_eq!(spec.tags["team"], "a");
+        assert_eq!(desired(FunctionRole::Consumer, Some(0.0)).log_group_spec(&at).retention_in_days, None, "0: never expire");
+        assert_eq!(desired(FunctionRole::Producer, Some(7.0)).log_group_spec(&at).retention_in_days, Some(7));
+    }
+}
