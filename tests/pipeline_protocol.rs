@@ -27,10 +27,17 @@ async fn bed() -> Bed {
 
 async fn bed_with(env: &[(&str, &str)]) -> Bed {
     let moto = Moto::start();
-    let net = common::network(&moto.url());
+    let url = moto.url();
+    bed_at(moto, &url, env).await
+}
+
+/// A bed whose clients go to `url` (moto's rules, or another proxy in
+/// front of `moto`).
+async fn bed_at(moto: Moto, url: &str, env: &[(&str, &str)]) -> Bed {
+    let net = common::network(url);
     let plugin = Plugin::start(env);
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
-    let aws = common::aws(&moto.url()).await;
+    let tf = Driver::new(&plugin, TYPE, url, &[("team", "payments")]).await;
+    let aws = common::aws(url).await;
     Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, plugin, tf, aws }
 }
 
@@ -470,7 +477,17 @@ async fn a_rename_plans_a_replace_without_flagging_its_own_endpoint() {
 /// watching `TF_LOG=INFO` sees progress instead of a silent apply.
 #[tokio::test]
 async fn a_destroy_waiting_for_lambda_interfaces_says_so() {
-    let mut b = bed_with(&[("TF_LOG_PROVIDER", "INFO")]).await;
+    // The interfaces linger 3 s here, not the CI rules' 500 ms: that hold
+    // starts when the producer leaves the VPC, and on a loaded machine the
+    // destroy's path from there to the group's delete (the update's wait,
+    // DeleteFunction, the egress rule, the endpoint and its group) can take
+    // longer than 500 ms, so the delete met no hold and logged nothing.
+    use common::aws_rules::{Durations, Rules};
+    use common::proxy::{Faults, Proxy};
+    let moto = Moto::start();
+    let durations = Durations { lambda_eni_linger: std::time::Duration::from_secs(3), ..Durations::ci() };
+    let slow = Proxy::start_with_rules(moto.port, Faults::none(), Rules::for_moto(moto.port, durations));
+    let mut b = bed_at(moto, &slow.url(), &[("TF_LOG_PROVIDER", "INFO")]).await;
     let config = b.config(function("producer", vec![]), function("consumer", vec![]), vec![]);
     let state = b.tf.converge(&V::Nil, &config).await;
     let (_, diags) = b.tf.destroy(&state).await;
