@@ -291,3 +291,38 @@ async fn bad_log_settings_are_refused_at_validate() {
     assert!(at("producer.log_retention_in_days").detail.contains("1, 3, 5, 7, 14, 30"), "{}", show(&diags));
     assert!(at("consumer.log_kms_key_arn").detail.contains("arn:aws:kms:"), "{}", show(&diags));
 }
+
+/// The part on its own: `find` matches the exact name though
+/// DescribeLogGroups lists by prefix; a create whose retention AWS refuses
+/// fails naming the group, the call, AWS's code and the fix, and the next
+/// `ensure` adopts the group it made; `delete` of a group already gone is
+/// fine.
+#[tokio::test]
+async fn the_part_finds_exactly_adopts_and_names_the_group_in_its_errors() {
+    use privatelink::parts::log_group::{self, LogGroupSpec};
+    let moto = Moto::start();
+    let aws = common::aws(&moto.url()).await;
+    let tags: BTreeMap<String, String> = [("privatelink:owner".to_string(), "pipeline/p".to_string())].into();
+    aws.logs.create_log_group().log_group_name("/aws/lambda/p-producer2").send().await.unwrap();
+    let spec = LogGroupSpec { name: "/aws/lambda/p-producer".into(), retention_in_days: Some(2), kms_key_id: None, tags: tags.clone() };
+    assert_eq!(log_group::find(&aws.logs, &spec.name).await.unwrap(), None, "a longer name with the same prefix is another group");
+
+    // The AWS rules refuse 2 days, as CloudWatch Logs does.
+    let e = log_group::ensure(&aws.logs, &spec, None).await.unwrap_err();
+    assert!(e.summary.contains("logs:PutRetentionPolicy") && e.summary.contains("/aws/lambda/p-producer"), "{e:?}");
+    assert!(e.detail.contains("InvalidParameterException") && e.detail.contains("Use one of 1, 3, 5"), "{e:?}");
+    let made = log_group::find(&aws.logs, &spec.name).await.unwrap().expect("CreateLogGroup had worked");
+    assert_eq!(made.tags, tags);
+    assert_eq!(made.arn, "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/p-producer");
+
+    // The next ensure (no known group: as after a lost answer) adopts it.
+    let fixed = LogGroupSpec { retention_in_days: Some(7), ..spec.clone() };
+    let g = log_group::ensure(&aws.logs, &fixed, None).await.unwrap();
+    assert_eq!((g.retention_in_days, &g.tags), (Some(7), &tags));
+    assert_eq!(log_group::find(&aws.logs, &spec.name).await.unwrap().unwrap().retention_in_days, Some(7));
+
+    log_group::delete(&aws.logs, &spec.name).await.unwrap();
+    log_group::delete(&aws.logs, &spec.name).await.unwrap();
+    assert_eq!(log_group::find(&aws.logs, &spec.name).await.unwrap(), None);
+    assert!(log_group::find(&aws.logs, "/aws/lambda/p-producer2").await.unwrap().is_some(), "only the named group goes");
+}
