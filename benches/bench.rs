@@ -313,6 +313,8 @@ fn part_of(call: &str) -> &'static str {
         "queues"
     } else if c.starts_with("iam:") {
         "roles"
+    } else if c.starts_with("logs:") {
+        "log groups"
     } else if c.contains("securitygroup") {
         "security groups"
     } else if c.contains("vpcendpoint") || c.contains("prefixlist") {

@@ -63,13 +63,13 @@ pub fn kms_key_arn(s: &str) -> Result<(), String> {
         && parts[0] == "arn"
         && partition_ok(parts[1])
         && parts[2] == "kms"
-        && !parts[3].is_empty()
+        && region(parts[3]).is_ok()
         && account_ok(parts[4])
         && parts[5].strip_prefix("key/").is_some_and(|id| !id.is_empty() && !id.contains('/'));
     if ok {
         Ok(())
     } else {
-        Err(format!("{s:?} is not a KMS key ARN; {expect}"))
+        Err(format!("{s:?} is not a KMS key ARN; {expect} (an alias or a bare key id is not accepted here)"))
     }
 }
 
@@ -215,6 +215,14 @@ mod tests {
             "shared-libs:3",
         ] {
             assert!(layer_version_arn(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn kms_key_arns_name_a_region_and_a_key() {
+        for bad in ["arn:aws:kms:moon:123456789012:key/1", "arn:aws:iam::123456789012:key/1"] {
+            let e = kms_key_arn(bad).unwrap_err();
+            assert!(e.contains("is not a KMS key ARN"), "{bad}: {e}");
         }
     }
 

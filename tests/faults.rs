@@ -204,6 +204,7 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("subnet id malformed", P, with(&pipeline(), "subnet_ids", arr(&["subnet-1"])), "subnet_ids"),
         ("unknown runtime", P, with(&pipeline(), "producer.runtime", s("python2.7")), "producer.runtime"),
         ("memory too small", P, with(&pipeline(), "producer.memory_size", V::from(64)), "producer.memory_size"),
+        ("a retention of 2 days", P, with(&pipeline(), "producer.log_retention_in_days", V::from(2)), "producer.log_retention_in_days"),
         ("timeout over 15 minutes", P, with(&pipeline(), "consumer.timeout", V::from(901)), "consumer.timeout"),
         ("two code sources", P, with(&pipeline(), "producer.filename", s("code.zip")), "producer.filename"),
         ("6 layers", P, with(&pipeline(), "producer.layers", layers(6)), "producer.layers"),
@@ -488,7 +489,19 @@ async fn census(aws: &privatelink::aws::Aws, vpc: &str, owner: &str, name: Optio
             .iter()
             .filter(|m| m.function_arn().is_some_and(|a| a.ends_with(&format!(":function:{name}-consumer"))))
             .count();
-        out.extend([("queues", queues), ("functions", functions), ("roles", roles), ("mappings", mappings)]);
+        let log_groups: Vec<aws_sdk_cloudwatchlogs::types::LogGroup> = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix("/aws/lambda/")
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .unwrap();
+        let log_groups =
+            log_groups.iter().filter(|g| g.log_group_name().and_then(|n| n.strip_prefix("/aws/lambda/")).is_some_and(prefix)).count();
+        out.extend([("queues", queues), ("functions", functions), ("roles", roles), ("mappings", mappings), ("log groups", log_groups)]);
     }
     out
 }
@@ -619,7 +632,15 @@ async fn composites_converge_under_faults_and_leave_nothing() {
             ])
         };
         tf.type_name = "privatelink_private_lambda_pipeline".into();
-        let expected = vec![("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
+        let expected = vec![
+            ("endpoints", 1),
+            ("security groups", 2),
+            ("queues", 2),
+            ("functions", 2),
+            ("roles", 2),
+            ("mappings", 1),
+            ("log groups", 2),
+        ];
         let phases = vec![("create", pipeline(128, 10), expected.clone()), ("update", pipeline(256, 5), expected)];
         let owner = format!("pipeline/{pname}");
         lifecycle(&mut fig, &mut tf, &proxy, &faults, &format!("pipeline under {profile}"), phases, &direct, &vpc, Some(&pname), |_| {
@@ -745,7 +766,15 @@ async fn a_provider_killed_mid_create_leaves_nothing_behind() {
             } else {
                 (
                     format!("pipeline/{name}"),
-                    vec![("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)],
+                    vec![
+                        ("endpoints", 1),
+                        ("security groups", 2),
+                        ("queues", 2),
+                        ("functions", 2),
+                        ("roles", 2),
+                        ("mappings", 1),
+                        ("log groups", 2),
+                    ],
                     Some(name.as_str()),
                 )
             };
@@ -932,7 +961,8 @@ impl SlowApply {
         let rt = tokio::runtime::Runtime::new().unwrap();
         let direct = rt.block_on(common::aws(&self.moto.url()));
         let made = rt.block_on(census(&direct, &self.vpc, "pipeline/orders", Some("orders")));
-        let one_each = [("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1)];
+        let one_each =
+            [("endpoints", 1), ("security groups", 2), ("queues", 2), ("functions", 2), ("roles", 2), ("mappings", 1), ("log groups", 2)];
         assert_eq!(excess(&made, &one_each), 0, "duplicates after the next apply: {made:?}");
         self.tf.destroy(&vars).ok("destroy");
         let left = rt.block_on(census(&direct, &self.vpc, "pipeline/orders", Some("orders")));

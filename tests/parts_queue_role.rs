@@ -209,7 +209,7 @@ async fn fifo_queue_with_kms() {
 const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:orders";
 
 fn role_spec(name: &str) -> RoleSpec {
-    let logs = policy::log_group_arn("us-east-1", "123456789012", name);
+    let logs = policy::log_group_arn("aws", "us-east-1", "123456789012", &format!("/aws/lambda/{name}"));
     let extra = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sqs:GetQueueUrl","Resource":"arn:aws:sqs:us-east-1:123456789012:orders"}]}"#;
     RoleSpec {
         name: name.into(),
@@ -255,7 +255,7 @@ async fn role_lifecycle() {
     assert_eq!(calls.take(), Vec::<String>::new());
 
     // One policy changes, one goes, tags change; the trust stays.
-    let logs = policy::log_group_arn("us-east-1", "123456789012", "orders-producer");
+    let logs = policy::log_group_arn("aws", "us-east-1", "123456789012", "/aws/lambda/orders-producer");
     let changed = RoleSpec {
         inline_policies: [("queue".to_string(), policy::consumer(QUEUE_ARN, &logs, true))].into(),
         tags: tags(&[("privatelink:owner", "plp-orders"), ("privatelink:part", "producer-role"), ("cost-center", "42")]),

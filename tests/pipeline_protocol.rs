@@ -27,10 +27,17 @@ async fn bed() -> Bed {
 
 async fn bed_with(env: &[(&str, &str)]) -> Bed {
     let moto = Moto::start();
-    let net = common::network(&moto.url());
+    let url = moto.url();
+    bed_at(moto, &url, env).await
+}
+
+/// A bed whose clients go to `url` (moto's rules, or another proxy in
+/// front of `moto`).
+async fn bed_at(moto: Moto, url: &str, env: &[(&str, &str)]) -> Bed {
+    let net = common::network(url);
     let plugin = Plugin::start(env);
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
-    let aws = common::aws(&moto.url()).await;
+    let tf = Driver::new(&plugin, TYPE, url, &[("team", "payments")]).await;
+    let aws = common::aws(url).await;
     Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, plugin, tf, aws }
 }
 
@@ -298,6 +305,8 @@ async fn create_refresh_update_and_destroy() {
     assert!(groups.security_groups().is_empty(), "groups left");
     let mappings = aws.lambda.list_event_source_mappings().send().await.unwrap();
     assert!(mappings.event_source_mappings().is_empty(), "mappings left");
+    let log_groups = aws.logs.describe_log_groups().send().await.unwrap();
+    assert!(log_groups.log_groups().is_empty(), "log groups left: {:?}", log_groups.log_groups());
     drop(b.moto);
 }
 
@@ -324,6 +333,11 @@ async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
         assert!(field(&partial, made).is_str(), "{made} was made and must be in the state");
     }
     assert_eq!(field(&partial, "consumer_function_arn"), &V::Nil, "the consumer was not made");
+    assert_eq!(
+        field(field(&partial, "consumer"), "log_group_name").as_str(),
+        Some("/aws/lambda/orders-consumer"),
+        "its log group was, before it, and is in the state"
+    );
     assert_eq!(field(&partial, "event_source_mapping_id"), &V::Nil, "the mapping depends on the consumer");
 
     // The next apply, with the role fixed, completes the same pipeline.
@@ -349,6 +363,8 @@ async fn a_failed_part_keeps_the_rest_and_the_next_apply_completes() {
         .functions()
         .iter()
         .all(|f| !f.function_name().unwrap_or("").starts_with("orders-")));
+    let groups = b.aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/orders-").send().await.unwrap();
+    assert!(groups.log_groups().is_empty(), "log groups left: {:?}", groups.log_groups());
 }
 
 #[tokio::test]
@@ -461,7 +477,17 @@ async fn a_rename_plans_a_replace_without_flagging_its_own_endpoint() {
 /// watching `TF_LOG=INFO` sees progress instead of a silent apply.
 #[tokio::test]
 async fn a_destroy_waiting_for_lambda_interfaces_says_so() {
-    let mut b = bed_with(&[("TF_LOG_PROVIDER", "INFO")]).await;
+    // The interfaces linger 3 s here, not the CI rules' 500 ms: that hold
+    // starts when the producer leaves the VPC, and on a loaded machine the
+    // destroy's path from there to the group's delete (the update's wait,
+    // DeleteFunction, the egress rule, the endpoint and its group) can take
+    // longer than 500 ms, so the delete met no hold and logged nothing.
+    use common::aws_rules::{Durations, Rules};
+    use common::proxy::{Faults, Proxy};
+    let moto = Moto::start();
+    let durations = Durations { lambda_eni_linger: std::time::Duration::from_secs(3), ..Durations::ci() };
+    let slow = Proxy::start_with_rules(moto.port, Faults::none(), Rules::for_moto(moto.port, durations));
+    let mut b = bed_at(moto, &slow.url(), &[("TF_LOG_PROVIDER", "INFO")]).await;
     let config = b.config(function("producer", vec![]), function("consumer", vec![]), vec![]);
     let state = b.tf.converge(&V::Nil, &config).await;
     let (_, diags) = b.tf.destroy(&state).await;

@@ -312,9 +312,10 @@ every_terraform! {
                 .iter()
                 .filter(|e| e.state().map(|s| s.as_str().to_ascii_lowercase()) != Some("deleted".into()))
                 .count();
-            (queues, functions, mappings, roles, groups, endpoints)
+            let log_groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/orders-").send().await.unwrap().log_groups().len();
+            (queues, functions, mappings, roles, groups, endpoints, log_groups)
         });
-        assert_eq!(left, (0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints) left after destroy");
+        assert_eq!(left, (0, 0, 0, 0, 0, 0, 0), "(queues, functions, mappings, roles, groups, endpoints, log groups) left after destroy");
     }
 }
 
@@ -391,7 +392,8 @@ every_terraform! {
 /// A pipeline with every function setting: the producer on arm64 with a
 /// layer, reserved concurrency, 1 GB of /tmp, Active tracing, a KMS key
 /// for its environment and a description; the consumer from a container
-/// image with a reservation of its own.
+/// image with a reservation of its own; each function's log group kept a
+/// week for the producer, the default month for the consumer.
 fn every_setting_hcl(url: &str, net: &common::Net, layer: &str) -> String {
     format!(
         r#"{provider}
@@ -411,6 +413,7 @@ resource "privatelink_private_lambda_pipeline" "this" {{
     tracing_mode                   = "Active"
     kms_key_arn                    = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
     description                    = "Sends orders"
+    log_retention_in_days          = 7
   }}
 
   consumer {{
@@ -436,7 +439,7 @@ every_terraform! {
     /// Active tracing has no X-Ray endpoint in the VPC, the apply makes
     /// them, the reachability read reports the X-Ray path missing, a
     /// second plan is empty, an import into a fresh state plans no change,
-    /// and the destroy leaves no function.
+    /// and the destroy leaves no function and no log group.
     fn a_pipeline_with_every_function_setting_applies_imports_and_destroys(version) {
         let moto = Moto::start();
         let url = moto.url();
@@ -470,6 +473,15 @@ every_terraform! {
             )
         });
         assert_eq!((arch.as_str(), reserved, package.as_deref()), ("arm64", (Some(5), Some(2)), Some("Image")));
+        let retention = |name: &str| {
+            rt.block_on(async {
+                let aws = common::aws(&url).await;
+                let groups = aws.logs.describe_log_groups().log_group_name_prefix(name).send().await.unwrap();
+                groups.log_groups().iter().find(|g| g.log_group_name() == Some(name)).map(|g| g.retention_in_days())
+            })
+        };
+        assert_eq!(retention("/aws/lambda/settings-producer"), Some(Some(7)));
+        assert_eq!(retention("/aws/lambda/settings-consumer"), Some(Some(30)));
         tf.assert_no_changes(&[]);
 
         let fresh = Terraform::new_v(version, &[("main.tf", &hcl)]);
@@ -485,8 +497,10 @@ every_terraform! {
         let left = rt.block_on(async {
             let aws = common::aws(&url).await;
             let functions = aws.lambda.list_functions().send().await.unwrap();
-            functions.functions().iter().filter(|f| f.function_name().is_some_and(|n| n.starts_with("settings-"))).count()
+            let functions = functions.functions().iter().filter(|f| f.function_name().is_some_and(|n| n.starts_with("settings-"))).count();
+            let groups = aws.logs.describe_log_groups().log_group_name_prefix("/aws/lambda/settings-").send().await.unwrap();
+            (functions, groups.log_groups().len())
         });
-        assert_eq!(left, 0, "functions left after destroy");
+        assert_eq!(left, (0, 0), "(functions, log groups) left after destroy");
     }
 }

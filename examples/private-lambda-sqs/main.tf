@@ -49,10 +49,11 @@ resource "privatelink_private_lambda_pipeline" "orders" {
   subnet_ids = [var.subnet_ids[0]]
 
   producer {
-    source_dir = "${path.module}/producer"
-    handler    = "index.handler"
-    runtime    = "python3.12"
-    timeout    = 10
+    source_dir            = "${path.module}/producer"
+    handler               = "index.handler"
+    runtime               = "python3.12"
+    timeout               = 10
+    log_retention_in_days = 14 # its log group, /aws/lambda/<name>-producer (default 30 days)
     # Graviton: about 20% less per GB-second. The producer's code is plain
     # Python, so it runs on either architecture unchanged.
     architectures = ["arm64"]

@@ -74,9 +74,10 @@ pub fn consumer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
     function_role(receive, log_group_arn, in_vpc)
 }
 
-/// The log group Lambda writes a function's logs to.
-pub fn log_group_arn(region: &str, account: &str, function_name: &str) -> String {
-    format!("arn:aws:logs:{region}:{account}:log-group:/aws/lambda/{function_name}")
+/// The ARN of log group `group` (the group itself, not its streams), in
+/// `partition` (`aws`, `aws-cn`, `aws-us-gov`...).
+pub fn log_group_arn(partition: &str, region: &str, account: &str, group: &str) -> String {
+    format!("arn:{partition}:logs:{region}:{account}:log-group:{group}")
 }
 
 /// One function's role policy: its queue statement, its logs, and the ENI
@@ -84,9 +85,10 @@ pub fn log_group_arn(region: &str, account: &str, function_name: &str) -> String
 fn function_role(queue_statement: Value, log_group_arn: &str, in_vpc: bool) -> String {
     let mut statements = vec![
         queue_statement,
-        // Lambda creates the group on first write when it does not exist.
-        allow("CreateLogGroup", &["logs:CreateLogGroup"], log_group_arn),
-        // Streams and events live under the group: `<group arn>:*`.
+        // The composite makes the group (with its retention) before the
+        // function: the role may not make one itself, which would never
+        // expire and outlive the composite. Streams and events live under
+        // the group: `<group arn>:*`.
         allow("WriteLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], &format!("{log_group_arn}:*")),
     ];
     if in_vpc {

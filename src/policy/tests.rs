@@ -265,9 +265,8 @@ fn producer_sends_to_its_queue_and_writes_its_logs() {
     let doc = producer(QUEUE, LOGS, false);
     assert_eq!(validate(&doc), Ok(()));
     assert_eq!(grants(&doc, "SendToQueue"), (owned(&["sqs:SendMessage", "sqs:GetQueueUrl"]), owned(&[QUEUE])));
-    assert_eq!(grants(&doc, "CreateLogGroup"), (owned(&["logs:CreateLogGroup"]), owned(&[LOGS])));
     assert_eq!(grants(&doc, "WriteLogs"), (owned(&["logs:CreateLogStream", "logs:PutLogEvents"]), vec![format!("{LOGS}:*")]));
-    assert_eq!(statements(&doc).len(), 3, "nothing else: {doc}");
+    assert_eq!(statements(&doc).len(), 2, "nothing else: {doc}");
 }
 
 #[test]
@@ -276,9 +275,8 @@ fn consumer_receives_from_its_queue_and_writes_its_logs() {
     assert_eq!(validate(&doc), Ok(()));
     let receive = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"];
     assert_eq!(grants(&doc, "ReceiveFromQueue"), (owned(&receive), owned(&[QUEUE])));
-    assert_eq!(grants(&doc, "CreateLogGroup").1, owned(&[LOGS]));
     assert_eq!(grants(&doc, "WriteLogs").1, vec![format!("{LOGS}:*")]);
-    assert_eq!(statements(&doc).len(), 3, "nothing else: {doc}");
+    assert_eq!(statements(&doc).len(), 2, "nothing else: {doc}");
     // The consumer cannot send, the producer cannot receive.
     assert!(!doc.contains("sqs:SendMessage"));
     assert!(!producer(QUEUE, LOGS, true).contains("sqs:ReceiveMessage"));
@@ -311,11 +309,41 @@ fn wildcard_resources_finds_stars_in_lists_and_not_actions() {
 }
 
 #[test]
-fn log_group_arn_is_lambdas_group() {
+fn log_group_arn_is_lambdas_group_in_its_partition() {
     assert_eq!(
-        log_group_arn("eu-west-1", "123456789012", "orders-consumer"),
+        log_group_arn("aws", "eu-west-1", "123456789012", "/aws/lambda/orders-consumer"),
         "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/orders-consumer"
     );
+    assert_eq!(
+        log_group_arn("aws-cn", "cn-north-1", "123456789012", "/aws/lambda/f"),
+        "arn:aws-cn:logs:cn-north-1:123456789012:log-group:/aws/lambda/f"
+    );
+}
+
+/// The composite makes each function's log group (with its retention):
+/// no role may make one, which would never expire and outlive it. They
+/// only write streams and events in their own group.
+#[test]
+fn no_role_may_create_a_log_group() {
+    for in_vpc in [false, true] {
+        for doc in [producer(QUEUE, LOGS, in_vpc), consumer(QUEUE, LOGS, in_vpc)] {
+            assert!(!doc.contains("logs:CreateLogGroup"), "{doc}");
+            let logs: Vec<(Vec<String>, Vec<String>)> = statements(&doc)
+                .iter()
+                .filter(|s| s["Action"].to_string().contains("logs:"))
+                .map(|s| (strings_of(&s["Action"]), strings_of(&s["Resource"])))
+                .collect();
+            assert_eq!(logs, vec![(owned(&["logs:CreateLogStream", "logs:PutLogEvents"]), vec![format!("{LOGS}:*")])], "{doc}");
+        }
+    }
+}
+
+fn strings_of(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Array(l) => l.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        _ => vec![],
+    }
 }
 
 // ---- IAM's size limit ----
@@ -337,8 +365,16 @@ fn the_largest_role_policy_stays_under_iams_limit() {
             let consumer = format!("{name}-consumer");
             let producer = format!("{name}-producer");
             [
-                documents::producer(&queue, &documents::log_group_arn(region, "123456789012", &producer), in_vpc),
-                documents::consumer(&queue, &documents::log_group_arn(region, "123456789012", &consumer), in_vpc),
+                documents::producer(
+                    &queue,
+                    &documents::log_group_arn("aws-us-gov", region, "123456789012", &format!("/aws/lambda/{producer}")),
+                    in_vpc,
+                ),
+                documents::consumer(
+                    &queue,
+                    &documents::log_group_arn("aws-us-gov", region, "123456789012", &format!("/aws/lambda/{consumer}")),
+                    in_vpc,
+                ),
             ]
         })
         .map(|d| documents::policy_size(&d))

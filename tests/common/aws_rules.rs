@@ -600,6 +600,7 @@ impl Rules {
             "ec2" => self.ec2_before(call, now),
             "lambda" => self.lambda_before(call, now),
             "sqs" => self.sqs_before(call, now),
+            "logs" => logs_before(call),
             _ => Verdict::Forward,
         }
     }
@@ -1175,6 +1176,28 @@ impl Rules {
     }
 }
 
+/// CloudWatch Logs takes only these retentions (PutRetentionPolicy's
+/// `retentionInDays`: "Possible values are: 1, 3, 5, 7, 14, 30, 60, 90, 120,
+/// 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, and
+/// 3653"; never expiring is DeleteRetentionPolicy); moto stores any number.
+/// <https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutRetentionPolicy.html>
+fn logs_before(call: &Call) -> Verdict {
+    if call.action != "PutRetentionPolicy" {
+        return Verdict::Forward;
+    }
+    let days = call.json.get("retentionInDays").and_then(Value::as_i64);
+    if days.is_some_and(|d| privatelink::parts::log_group::RETENTION_DAYS.iter().any(|ok| i64::from(*ok) == d)) {
+        return Verdict::Forward;
+    }
+    let shown = days.map(|d| d.to_string()).unwrap_or_else(|| "null".into());
+    Verdict::refuse(
+        "logs",
+        400,
+        "InvalidParameterException",
+        format!("1 validation error detected: Value '{shown}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set"),
+    )
+}
+
 /// `com.amazonaws.us-east-1.sqs` -> `sqs.us-east-1.amazonaws.com`.
 fn dns_domain(service: &str) -> String {
     let parts: Vec<&str> = service.split('.').collect();
@@ -1339,6 +1362,30 @@ mod tests {
 
     fn pair(code: &str, message: &str) -> (String, String) {
         (code.to_string(), message.to_string())
+    }
+
+    #[test]
+    fn rules_logs_retention_is_one_of_cloudwatch_logs_values() {
+        let fake = Fake::default();
+        let (r, _) = rules(&fake);
+        let put = |days: i64| Call {
+            service: "logs".into(),
+            action: "PutRetentionPolicy".into(),
+            method: "POST".into(),
+            path: "/".into(),
+            params: vec![],
+            json: serde_json::json!({"logGroupName": "/aws/lambda/f", "retentionInDays": days}),
+        };
+        for ok in [1, 14, 30, 3653] {
+            assert_eq!(r.before(&put(ok)), Verdict::Forward, "{ok}");
+        }
+        for bad in [0, 2, 31, 4000] {
+            let (code, message) = refused(r.before(&put(bad)));
+            assert_eq!(code, "InvalidParameterException");
+            assert!(message.contains(&format!("'{bad}'")), "{message}");
+        }
+        let other = Call { action: "DeleteRetentionPolicy".into(), ..put(2) };
+        assert_eq!(r.before(&other), Verdict::Forward);
     }
 
     #[test]

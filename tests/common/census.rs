@@ -5,8 +5,8 @@ use aws_sdk_ec2::types::{Filter, VpcEndpoint};
 
 /// Endpoints by state (moto keeps a deleted endpoint, listed as
 /// "deleted"), the groups carrying the ownership tag, and by name: queues,
-/// functions other than scripts/network.py's "app", and the pipelines'
-/// roles. Names are sorted.
+/// functions other than scripts/network.py's "app", the pipelines'
+/// roles, and log groups (but the "app" function's). Names are sorted.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Census {
     /// Live endpoints: (id, service name).
@@ -16,6 +16,10 @@ pub struct Census {
     pub queues: Vec<String>,
     pub functions: Vec<String>,
     pub roles: Vec<String>,
+    /// Every CloudWatch Logs group. moto's Lambda makes none when a
+    /// function is created (only on an invoke, as AWS does on the first
+    /// write), so any left here after a destroy is the pipeline's own.
+    pub log_groups: Vec<String>,
 }
 
 impl Census {
@@ -72,7 +76,19 @@ impl Census {
             .map(|r| r.role_name().to_string())
             .filter(|n| n.ends_with("-producer") || n.ends_with("-consumer"))
             .collect();
-        Census { endpoints, deleted_endpoints, groups, queues: sorted(queues), functions: sorted(functions), roles: sorted(roles) }
+        let log_groups: Vec<aws_sdk_cloudwatchlogs::types::LogGroup> =
+            aws.logs.describe_log_groups().into_paginator().items().send().try_collect().await.unwrap();
+        let log_groups =
+            log_groups.iter().filter_map(|g| g.log_group_name().map(str::to_string)).filter(|n| n != "/aws/lambda/app").collect();
+        Census {
+            endpoints,
+            deleted_endpoints,
+            groups,
+            queues: sorted(queues),
+            functions: sorted(functions),
+            roles: sorted(roles),
+            log_groups: sorted(log_groups),
+        }
     }
 
     /// Ids of the live SQS endpoints.

@@ -168,6 +168,11 @@ impl Proxy {
         self.shared.bodies.lock().unwrap().iter().filter(|(name, _)| name == call).map(|(_, body)| body.clone()).collect()
     }
 
+    /// Every kept request, in the order it came: (call name, body).
+    pub fn kept(&self) -> Vec<(String, String)> {
+        self.shared.bodies.lock().unwrap().clone()
+    }
+
     pub fn reset_counts(&self) {
         self.shared.requests.store(0, Ordering::SeqCst);
         self.shared.injected.store(0, Ordering::SeqCst);

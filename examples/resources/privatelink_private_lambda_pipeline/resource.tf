@@ -11,10 +11,11 @@ resource "privatelink_private_lambda_pipeline" "orders" {
   subnet_ids = var.private_subnet_ids
 
   producer {
-    source_dir = "${path.module}/producer"
-    handler    = "index.handler"
-    runtime    = "python3.12"
-    timeout    = 10
+    source_dir            = "${path.module}/producer"
+    handler               = "index.handler"
+    runtime               = "python3.12"
+    timeout               = 10
+    log_retention_in_days = 14
     environment = {
       LOG_LEVEL = "info"
     }

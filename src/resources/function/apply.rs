@@ -9,11 +9,12 @@ use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Path};
 use crate::parts::code;
 use crate::parts::function::{self, Function, FunctionSettings, FunctionSpec, Package};
+use crate::parts::log_group::{self, LogGroup, LogGroupSpec};
 use crate::parts::role::{self, RoleSpec};
 use crate::parts::tags::{self, Tags};
 use crate::policy;
 
-use super::{FunctionBlock, FunctionRole, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT, SOURCE_TAG};
+use super::{FunctionBlock, FunctionRole, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT, SOURCE_TAG};
 
 /// Where a function's code comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +121,10 @@ pub struct FunctionDesired {
     pub in_vpc: bool,
     /// The variable that carries the queue URL (a producer's).
     pub queue_url_var: String,
+    /// Days the log group keeps events; `None`: never expire.
+    pub log_retention: Option<i32>,
+    /// The log group's KMS key ARN.
+    pub log_kms_key: Option<String>,
 }
 
 /// Where a composite puts its functions: its subnets, and the tags and
@@ -154,6 +159,23 @@ impl FunctionDesired {
             extra_groups: f.security_group_ids.strings(),
             in_vpc: role == FunctionRole::Producer || f.in_vpc.bool() == Some(true),
             queue_url_var: f.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
+            log_retention: Some(f.log_retention_in_days.int().unwrap_or(DEFAULT_LOG_RETENTION_DAYS) as i32).filter(|d| *d > 0),
+            log_kms_key: f.log_kms_key_arn.owned(),
+        }
+    }
+
+    /// The function's log group, named as Lambda names it.
+    pub fn log_group_name(&self) -> String {
+        log_group::lambda_group_name(&self.name)
+    }
+
+    /// The function's log group: its retention, key and the composite's tags.
+    pub fn log_group_spec(&self, at: &Placement<'_>) -> LogGroupSpec {
+        LogGroupSpec {
+            name: self.log_group_name(),
+            retention_in_days: self.log_retention,
+            kms_key_id: self.log_kms_key.clone(),
+            tags: at.tags(&format!("{}-log-group", self.role.name())),
         }
     }
 
@@ -169,9 +191,12 @@ impl FunctionDesired {
 
     /// Its own execution role: Lambda may assume it, and it may do what its
     /// use needs on the one queue (and, in a VPC, manage its interfaces).
+    /// The log group's ARN takes the queue's partition and account.
     pub fn role_spec(&self, queue_arn: &str, region: &str, at: &Placement<'_>) -> RoleSpec {
-        let account = queue_arn.split(':').nth(4).unwrap_or("");
-        let logs = policy::log_group_arn(region, account, &self.name);
+        let arn: Vec<&str> = queue_arn.split(':').collect();
+        let partition = arn.get(1).copied().filter(|p| !p.is_empty()).unwrap_or("aws");
+        let account = arn.get(4).copied().unwrap_or("");
+        let logs = policy::log_group_arn(partition, region, account, &self.log_group_name());
         let doc = match self.role {
             FunctionRole::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
             FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
@@ -231,11 +256,12 @@ fn settings_of(f: &FunctionBlock) -> FunctionSettings {
 }
 
 /// What apply knows of one function: its role's ARN (the composite's own
-/// role only) and the function.
+/// role only), the function, and its log group.
 #[derive(Debug, Clone, Default)]
 pub struct FunctionRecord {
     pub role: Option<String>,
     pub function: Option<Function>,
+    pub log_group: Option<LogGroup>,
 }
 
 /// The function's own role (`own_role`) and the function (`recorded`) as
@@ -258,6 +284,26 @@ pub mod observe {
         }
         function::find(&ctx.aws.lambda, &name).await
     }
+
+    /// The log groups of `functions`, in one listing of the groups of
+    /// functions whose names start with `prefix` (`with_tags`: each group's
+    /// tags too, which apply compares). Looked for whether or not the state
+    /// recorded them: a function's group is the composite's by its name
+    /// (one Lambda made for it, or one made by hand, is adopted).
+    pub async fn log_groups(ctx: &Ctx, prefix: &str, functions: &[String], with_tags: bool) -> Result<Vec<LogGroup>, Diagnostic> {
+        let names: Vec<String> = functions.iter().map(|f| log_group::lambda_group_name(f)).collect();
+        log_group::find_many(&ctx.aws.logs, &log_group::lambda_group_name(prefix), &names, with_tags).await
+    }
+}
+
+/// The function's log group brought to `spec` (made, adopted or updated).
+pub async fn ensure_log_group(ctx: &Ctx, spec: &LogGroupSpec, known: Option<LogGroup>) -> Result<LogGroup, Diagnostic> {
+    log_group::ensure(&ctx.aws.logs, spec, known).await
+}
+
+/// The function's log group deleted, with its events (gone is fine).
+pub async fn remove_log_group(ctx: &Ctx, name: &str) -> Result<(), Diagnostic> {
+    log_group::delete(&ctx.aws.logs, name).await
 }
 
 /// The function brought to `spec` with its code (read now, so an error
@@ -300,4 +346,42 @@ pub async fn remove(ctx: &Ctx, known: Option<Function>, timeout: Duration) -> Re
 /// The function's own role deleted, with its inline policies.
 pub async fn remove_role(ctx: &Ctx, name: &str) -> Result<(), Diagnostic> {
     role::delete(&ctx.aws.iam, name).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+
+    fn desired(role: FunctionRole, retention: Option<f64>) -> FunctionDesired {
+        let mut b = FunctionBlock::decode_at(&crate::value::Value::Null, &crate::diag::Path::attr(role.name()));
+        if let Some(days) = retention {
+            b.log_retention_in_days.set_known(days);
+        }
+        FunctionDesired::from(&b, "orders", role)
+    }
+
+    #[test]
+    fn the_roles_log_group_arn_is_in_the_queues_partition() {
+        let tags = Tags::new();
+        let at = Placement { subnets: &[], tags_all: &tags, owner: "pipeline/orders" };
+        let f = desired(FunctionRole::Producer, None);
+        let spec = f.role_spec("arn:aws-cn:sqs:cn-north-1:123456789012:orders", "cn-north-1", &at);
+        let doc = &spec.inline_policies["pipeline"];
+        assert!(doc.contains("arn:aws-cn:logs:cn-north-1:123456789012:log-group:/aws/lambda/orders-producer:*"), "{doc}");
+        assert!(!doc.contains("arn:aws:logs") && !doc.contains("logs:CreateLogGroup"), "{doc}");
+    }
+
+    #[test]
+    fn the_log_group_spec_has_the_retention_the_default_or_none_for_never() {
+        let tags: Tags = [("team".to_string(), "a".to_string())].into();
+        let at = Placement { subnets: &[], tags_all: &tags, owner: "pipeline/orders" };
+        let spec = desired(FunctionRole::Consumer, None).log_group_spec(&at);
+        assert_eq!(spec.name, "/aws/lambda/orders-consumer");
+        assert_eq!(spec.retention_in_days, Some(30));
+        assert_eq!(spec.tags["privatelink:part"], "consumer-log-group");
+        assert_eq!(spec.tags["team"], "a");
+        assert_eq!(desired(FunctionRole::Consumer, Some(0.0)).log_group_spec(&at).retention_in_days, None, "0: never expire");
+        assert_eq!(desired(FunctionRole::Producer, Some(7.0)).log_group_spec(&at).retention_in_days, Some(7));
+    }
 }

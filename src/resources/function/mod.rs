@@ -19,9 +19,12 @@ mod plan;
 mod read;
 mod validate;
 
-pub use apply::{ensure, ensure_role, observe, remove, remove_role, CodeSource, FunctionDesired, FunctionRecord, Placement};
-pub use plan::{check_layer_regions, check_reserved_concurrency, check_tracing_path, plan, TRACING_SERVICE};
-pub use read::{imported, observed, ProducerFound};
+pub use apply::{
+    ensure, ensure_log_group, ensure_role, observe, remove, remove_log_group, remove_role, CodeSource, FunctionDesired, FunctionRecord,
+    Placement,
+};
+pub use plan::{check_layer_regions, check_reserved_concurrency, check_tracing_path, plan, plan_log_group, TRACING_SERVICE};
+pub use read::{imported, observed, observed_log_group, ProducerFound};
 pub use validate::{check_environment_size, validate, ENVIRONMENT_BYTES};
 
 /// Runtimes Lambda accepts for new functions (zip packages).
@@ -58,6 +61,11 @@ pub const MAX_LAYERS: usize = 5;
 pub const EPHEMERAL_STORAGE_MB: (i64, i64) = (512, 10_240);
 /// A function's description, at most (CreateFunction's Description).
 pub const DESCRIPTION_CHARS: usize = 256;
+/// Days the function's log group keeps its events unless the block says
+/// otherwise: a month covers an incident noticed late and a monthly review,
+/// without the never-expiring (and ever-growing) default Lambda's own
+/// group would have. 0 means never expire.
+pub const DEFAULT_LOG_RETENTION_DAYS: i64 = 30;
 /// The tags the provider puts on a function on top of `tags_all`: the
 /// ownership tags and [`SOURCE_TAG`]. The most of any object a composite
 /// makes, so what a composite with a function counts against AWS's 50.
@@ -215,7 +223,25 @@ pub fn schema(role: FunctionRole, description: &'static str) -> Block {
             Mode::Optional,
             "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
         ))
-        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."));
+        .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."))
+        .attr(attr(
+            "log_retention_in_days",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Days the function's log group keeps its events: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653, or 0 to keep them forever (default 30).",
+        ))
+        .attr(attr(
+            "log_kms_key_arn",
+            Type::String,
+            Mode::Optional,
+            "ARN of a KMS key to encrypt the function's log group with; its key policy must let CloudWatch Logs use it.",
+        ))
+        .attr(attr(
+            "log_group_name",
+            Type::String,
+            Mode::Computed,
+            "The function's CloudWatch Logs group, /aws/lambda/<function>, which the pipeline makes before the function and deletes after it.",
+        ));
     match role {
         FunctionRole::Consumer => b.attr(attr(
             "in_vpc",
@@ -265,6 +291,9 @@ crate::model! {
         environment: Attr<Map<String>>,
         role_arn: Attr<String>,
         code_sha256: Attr<String>,
+        log_retention_in_days: Attr<f64>,
+        log_kms_key_arn: Attr<String>,
+        log_group_name: Attr<String>,
         in_vpc: Attr<bool>,
         queue_url_env_var: Attr<String>,
         security_group_ids: Attr<Set<String>>,

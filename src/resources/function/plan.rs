@@ -5,8 +5,9 @@ use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, List, Val};
 
-use super::{CodeSource, FunctionBlock, FunctionRole, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT};
+use super::{CodeSource, FunctionBlock, FunctionRole, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT};
 use crate::parts::function::{self as lambda_function, FunctionSettings};
+use crate::parts::log_group;
 
 /// A planned function block `f`: its defaults, and its code's hash. A
 /// directory or a file is hashed now, so a change of the code is an update
@@ -47,6 +48,20 @@ fn planned_hash(cfg: &FunctionBlock, prior: Option<&FunctionBlock>, diags: &mut 
             _ => Val::Unknown,
         },
     }
+}
+
+/// The planned log group of the function in `role` of a composite named
+/// `prefix` (unknown while the name is): its name, known at plan, and the
+/// retention, the default when the configuration leaves it unset. Planning
+/// the default (not the observed value Terraform proposes) is what makes a
+/// retention changed by hand a diff that apply repairs; and a group deleted
+/// by hand, which a refresh shows with no name, plans its name back.
+pub fn plan_log_group(f: &mut FunctionBlock, cfg: &FunctionBlock, role: FunctionRole, prefix: &Val<String>) {
+    f.log_retention_in_days.set(default_to(&cfg.log_retention_in_days, DEFAULT_LOG_RETENTION_DAYS as f64));
+    f.log_group_name.set(match prefix {
+        Val::Known(p) => Val::Known(log_group::lambda_group_name(&role.function_name(p))),
+        _ => Val::Unknown,
+    });
 }
 
 /// The configuration's value, or `default` when it leaves it unset.

@@ -2,6 +2,7 @@
 
 use crate::model::{List, Map, Set, Val};
 use crate::parts::function::Function;
+use crate::parts::log_group::{self, LogGroup};
 use crate::parts::queue::Queue;
 
 use super::{CodeSource, FunctionBlock, FunctionRole, DEFAULT_QUEUE_URL_VAR, SOURCE_TAG};
@@ -44,6 +45,20 @@ fn observed_settings(b: &mut FunctionBlock, f: &Function) {
     b.reserved_concurrent_executions.set(Val::from_option(s.reserved_concurrency.map(f64::from)));
 }
 
+/// A function block with its log group as CloudWatch Logs has it: the
+/// retention (0 for never expire) and key, so a change by hand shows as a
+/// diff; no name when the group is gone, so the plan makes it again.
+pub fn observed_log_group(b: &mut FunctionBlock, g: Option<&LogGroup>) {
+    match g {
+        Some(g) => {
+            b.log_group_name.set_known(g.name.clone());
+            b.log_retention_in_days.set_known(g.retention_in_days.map_or(0.0, f64::from));
+            b.log_kms_key_arn.set(Val::from_option(g.kms_key_id.clone()));
+        }
+        None => b.log_group_name.set(Val::Null),
+    }
+}
+
 /// What an import of a producer knows besides the function: its queue and
 /// the group the composite made for it.
 #[derive(Clone, Copy, Default)]
@@ -82,6 +97,8 @@ pub fn imported(f: &Function, role: FunctionRole, producer: ProducerFound<'_>) -
         b.handler.set_known(f.handler.clone());
         b.runtime.set_known(f.runtime.clone());
     }
+    // The refresh after the import reads the group's settings, or finds none.
+    b.log_group_name.set_known(log_group::lambda_group_name(&f.name));
     let own_role = f.role_arn.ends_with(&format!(":role/{}", f.name));
     b.role_arn.set(if own_role { Val::Null } else { Val::Known(f.role_arn.clone()) });
     match role {

@@ -2,6 +2,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, Map};
+use crate::parts::log_group;
 use crate::resources::checks;
 
 #[cfg(test)]
@@ -34,6 +35,7 @@ pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
         d.push(Diagnostic::error("Invalid role ARN", e).at(f.role_arn.path.clone()));
     }
     validate_environment(d, &f.environment);
+    validate_logs(d, f);
     checks::check_ids(d, "sg", &f.security_group_ids);
     if let Some(var) = f.queue_url_env_var.str() {
         if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.starts_with("AWS_") {
@@ -42,6 +44,28 @@ pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
                     .at(f.queue_url_env_var.path.clone()),
             );
         }
+    }
+}
+
+/// The log group's retention (CloudWatch Logs' values, or 0 for never)
+/// and key (a KMS key ARN).
+fn validate_logs(d: &mut Diagnostics, f: &FunctionBlock) {
+    if let Some(n) = f.log_retention_in_days.number() {
+        if n.fract() != 0.0 || !log_group::retention_allowed(n as i64) {
+            d.push(
+                Diagnostic::error(
+                    "Invalid log_retention_in_days",
+                    format!(
+                        "{n} is not a retention CloudWatch Logs accepts: use one of {} days, or 0 to keep the events forever.",
+                        log_group::days_list()
+                    ),
+                )
+                .at(f.log_retention_in_days.path.clone()),
+            );
+        }
+    }
+    if let Some(Err(e)) = f.log_kms_key_arn.str().map(crate::validate::kms_key_arn) {
+        d.push(Diagnostic::error("Invalid log_kms_key_arn", e).at(f.log_kms_key_arn.path.clone()));
     }
 }
 
@@ -285,6 +309,24 @@ mod tests {
         assert_eq!(size(&env(&[("BIG", "x".repeat(4000))]), Some(("QUEUE_URL", 100))).0.len(), 1);
         assert!(size(&env(&[("QUEUE_URL", "x".repeat(4000))]), Some(("QUEUE_URL", 100))).0.is_empty());
         assert!(size(&env(&[]), Some(("QUEUE_URL", 100))).0.is_empty());
+    }
+
+    #[test]
+    fn log_retention_and_key() {
+        for (days, ok) in
+            [(0.0, true), (1.0, true), (30.0, true), (3653.0, true), (2.0, false), (30.5, false), (-1.0, false), (4000.0, false)]
+        {
+            let mut f = block();
+            f.log_retention_in_days.set_known(days);
+            let at = errors_at(&f);
+            assert_eq!(at.is_empty(), ok, "retention {days}");
+            assert!(ok || at == ["producer.log_retention_in_days"], "{at:?}");
+        }
+        let mut f = block();
+        f.log_kms_key_arn.set_known("alias/aws/logs".to_string());
+        assert_eq!(errors_at(&f), ["producer.log_kms_key_arn"]);
+        f.log_kms_key_arn.set_known("arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab".to_string());
+        assert!(errors_at(&f).is_empty());
     }
 
     #[test]

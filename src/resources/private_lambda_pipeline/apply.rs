@@ -61,6 +61,7 @@ impl Apply for PrivateLambdaPipeline {
                 Op::Ensure(Part::ProducerEgress) => ensure_producer_egress(ctx, run).boxed(),
                 Op::Ensure(Part::EndpointIngress) => ensure_endpoint_ingress(ctx, run).boxed(),
                 Op::Ensure(Part::Endpoint) => ensure_endpoint(ctx, run).boxed(),
+                Op::Ensure(Part::LogGroup(role)) => ensure_log_group(ctx, run, role).boxed(),
                 Op::Ensure(Part::Function(role)) => ensure_function(ctx, run, role).boxed(),
                 Op::Ensure(Part::Mapping) => ensure_mapping(ctx, run).boxed(),
                 Op::Remove(Part::Role(role)) => remove_role(ctx, run, role).boxed(),
@@ -86,6 +87,7 @@ impl Apply for PrivateLambdaPipeline {
             let work = match op {
                 Op::Remove(Part::Mapping) => remove_mapping(ctx, run).boxed(),
                 Op::Remove(Part::Function(role)) => remove_function(ctx, run, role).boxed(),
+                Op::Remove(Part::LogGroup(role)) => remove_log_group(ctx, run, role).boxed(),
                 Op::Remove(Part::Queue) => remove_queue(ctx, run, false).boxed(),
                 Op::Remove(Part::DeadLetterQueue) => remove_queue(ctx, run, true).boxed(),
                 Op::Remove(Part::ProducerGroup) => remove_producer_group(ctx, run).boxed(),
@@ -142,6 +144,9 @@ pub(super) fn fill_ids(s: &mut Pipeline, r: &Record, reuse: bool) {
             None if block.code_sha256.is_unknown() => block.code_sha256.set(Val::Null),
             None => {}
         }
+        // The group's name says it exists: none when it was not made (a
+        // failed apply) or is gone, so the next plan makes it.
+        block.log_group_name.set(id(made.log_group.as_ref().map(|g| g.name.clone())));
     }
 }
 
@@ -258,6 +263,16 @@ async fn ensure_function(ctx: &Ctx, run: PipelineRun<'_>, role: FunctionRole) ->
     Ok(())
 }
 
+/// The function's log group, before the function: its retention, key and
+/// the pipeline's tags; one that exists already is adopted.
+async fn ensure_log_group(ctx: &Ctx, run: PipelineRun<'_>, role: FunctionRole) -> Result<(), Diagnostic> {
+    let known = run.record.get(|r| r.functions[role].log_group.clone());
+    let spec = run.desired.functions[role].log_group_spec(&run.desired.placement());
+    let g = function::ensure_log_group(ctx, &spec, known).await?;
+    run.record.set(|r| r.functions[role].log_group = Some(g));
+    Ok(())
+}
+
 async fn ensure_mapping(ctx: &Ctx, run: PipelineRun<'_>) -> Result<(), Diagnostic> {
     let (known, queue_arn) = run.record.get(|r| (r.mapping.clone(), r.queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default()));
     let m = esm::ensure(&ctx.aws.lambda, &run.desired.mapping_spec(&queue_arn), known, run.timeout).await?;
@@ -299,6 +314,16 @@ async fn remove_function(ctx: &Ctx, run: PipelineRun<'_>, role: FunctionRole) ->
     let known = run.record.get(|r| r.functions[role].function.clone());
     function::remove(ctx, known, run.timeout).await?;
     run.record.set(|r| r.functions[role].function = None);
+    Ok(())
+}
+
+/// The function's log group, once the function is gone; by its name, so a
+/// group Lambda made before the pipeline owned it goes too.
+async fn remove_log_group(ctx: &Ctx, run: PipelineRun<'_>, role: FunctionRole) -> Result<(), Diagnostic> {
+    if let Some(name) = run.record.get(|r| r.functions[role].log_group.as_ref().map(|g| g.name.clone())) {
+        function::remove_log_group(ctx, &name).await?;
+    }
+    run.record.set(|r| r.functions[role].log_group = None);
     Ok(())
 }
 

@@ -88,6 +88,8 @@ fn plan_state(default_tags: &Tags, prior: Option<&Pipeline>, proposed: &Pipeline
     let mut diags = Diagnostics::default();
     function::plan(&mut s.producer, &config.producer, prior.map(|p| &*p.producer), FunctionRole::Producer, &mut diags);
     function::plan(&mut s.consumer, &config.consumer, prior.map(|p| &*p.consumer), FunctionRole::Consumer, &mut diags);
+    function::plan_log_group(&mut s.producer, &config.producer, FunctionRole::Producer, &config.name.val);
+    function::plan_log_group(&mut s.consumer, &config.consumer, FunctionRole::Consumer, &config.name.val);
     if diags.has_errors() {
         return Err(diags);
     }

@@ -47,6 +47,8 @@ impl Read for PrivateLambdaPipeline {
         if let Some(f) = &r.functions.consumer.function {
             function::observed(&mut out.consumer, f, None);
         }
+        function::observed_log_group(&mut out.producer, r.functions.producer.log_group.as_ref());
+        function::observed_log_group(&mut out.consumer, r.functions.consumer.log_group.as_ref());
         // Defaults follow the functions as they are now (visibility from the
         // consumer's timeout).
         let drift = rule_drift(&Desired::from(&out), &r, before.own_endpoint());
@@ -90,6 +92,10 @@ async fn observe(ctx: &Ctx, prior: &Pipeline, depth: Depth) -> Result<Record, Di
             Some(u) => esm::find(&aws.lambda, &u).await,
         }
     };
+    // Both functions' log groups in one listing (`/aws/lambda/<name>-`);
+    // apply compares their tags too.
+    let (function_names, prefix) = (FunctionRole::ALL.map(|role| role.function_name(name)), format!("{name}-"));
+    let log_groups = function::observe::log_groups(ctx, &prefix, &function_names, matches!(depth, Depth::Apply));
     use crate::calls::with_count as n;
     let (
         (dlq, c1),
@@ -101,6 +107,7 @@ async fn observe(ctx: &Ctx, prior: &Pipeline, depth: Depth) -> Result<Record, Di
         (producer, c7),
         (consumer, c8),
         (mapping, c9),
+        (log_groups, c10),
     ) = tokio::try_join!(
         n(queue(prior.dead_letter_queue_url.owned())),
         n(queue(prior.queue_url.owned())),
@@ -111,15 +118,20 @@ async fn observe(ctx: &Ctx, prior: &Pipeline, depth: Depth) -> Result<Record, Di
         n(function(FunctionRole::Producer)),
         n(function(FunctionRole::Consumer)),
         n(mapping),
+        n(log_groups),
     )?;
-    crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9]);
+    crate::calls::log_concurrent_reads("read the pipeline", &[c1, c2, c3, c4, c5, c6, c7, c8, c9, c10]);
+    let log_group = |role: FunctionRole| {
+        let want = crate::parts::log_group::lambda_group_name(&role.function_name(name));
+        log_groups.iter().find(|g| g.name == want).cloned()
+    };
     let group = |id: &Option<String>| id.as_ref().and_then(|id| groups.iter().find(|g| &g.id == id).cloned());
     Ok(Record {
         dlq,
         queue,
         functions: PerRole {
-            producer: FunctionRecord { role: producer_role, function: producer },
-            consumer: FunctionRecord { role: consumer_role, function: consumer },
+            producer: FunctionRecord { role: producer_role, function: producer, log_group: log_group(FunctionRole::Producer) },
+            consumer: FunctionRecord { role: consumer_role, function: consumer, log_group: log_group(FunctionRole::Consumer) },
         },
         producer_group: group(&producer_group_id),
         endpoint_group: group(&endpoint_group_id),
@@ -141,6 +153,8 @@ impl Record {
             && self.endpoint_group.is_none()
             && self.functions.producer.role.is_none()
             && self.functions.consumer.role.is_none()
+            && self.functions.producer.log_group.is_none()
+            && self.functions.consumer.log_group.is_none()
     }
 }
 

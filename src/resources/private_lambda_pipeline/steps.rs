@@ -21,6 +21,8 @@ pub enum Part {
     /// The endpoint group's ingress rule from the producer's group.
     EndpointIngress,
     Endpoint,
+    /// The function's CloudWatch Logs group, `/aws/lambda/<function>`.
+    LogGroup(FunctionRole),
     Function(FunctionRole),
     Mapping,
 }
@@ -29,6 +31,8 @@ const PRODUCER: Part = Part::Function(FunctionRole::Producer);
 const CONSUMER: Part = Part::Function(FunctionRole::Consumer);
 const PRODUCER_ROLE: Part = Part::Role(FunctionRole::Producer);
 const CONSUMER_ROLE: Part = Part::Role(FunctionRole::Consumer);
+const PRODUCER_LOGS: Part = Part::LogGroup(FunctionRole::Producer);
+const CONSUMER_LOGS: Part = Part::LogGroup(FunctionRole::Consumer);
 
 impl Part {
     pub(super) fn name(self) -> &'static str {
@@ -42,6 +46,8 @@ impl Part {
             Part::ProducerEgress => "producer-egress",
             Part::EndpointIngress => "endpoint-ingress",
             Part::Endpoint => "endpoint",
+            Part::LogGroup(FunctionRole::Producer) => "producer-log-group",
+            Part::LogGroup(FunctionRole::Consumer) => "consumer-log-group",
             Part::Function(role) => role.name(),
             Part::Mapping => "mapping",
         }
@@ -63,6 +69,7 @@ impl Part {
                 Some(id) => format!("Interface endpoint for sqs ({id})"),
                 None => "Interface endpoint for sqs".to_string(),
             },
+            Part::LogGroup(role) => format!("CloudWatch Logs log group {}", d.functions[role].log_group_name()),
             Part::Function(role) => format!("Lambda function {}", d.functions[role].name),
             Part::Mapping => {
                 format!("event source mapping from SQS queue {} to Lambda function {}", d.queue_name(false), d.functions.consumer.name)
@@ -125,8 +132,17 @@ pub(super) fn apply_graph(wants: Own, had: Option<Own>) -> Graph<Op> {
         // the create takes the endpoint's wait instead of both in a row
         // (scripts/bench aws-timed). The apply still ends only once the
         // endpoint is available, so the path exists when it reports done.
-        (Ensure(PRODUCER), vec![IfPresent(Ensure(PRODUCER_ROLE)), On(Ensure(Part::ProducerEgress)), On(Ensure(Part::Queue))]),
-        (Ensure(CONSUMER), vec![IfPresent(Ensure(CONSUMER_ROLE)), On(Ensure(Part::ProducerEgress))]),
+        //
+        // Each function after its log group: a function that runs before its
+        // group exists has nowhere to write (its role may not make the group,
+        // so it would not expire), and its first lines would be lost.
+        (Ensure(PRODUCER_LOGS), vec![]),
+        (Ensure(CONSUMER_LOGS), vec![]),
+        (
+            Ensure(PRODUCER),
+            vec![IfPresent(Ensure(PRODUCER_ROLE)), On(Ensure(Part::ProducerEgress)), On(Ensure(Part::Queue)), On(Ensure(PRODUCER_LOGS))],
+        ),
+        (Ensure(CONSUMER), vec![IfPresent(Ensure(CONSUMER_ROLE)), On(Ensure(Part::ProducerEgress)), On(Ensure(CONSUMER_LOGS))]),
         (Ensure(Part::Mapping), vec![On(Ensure(CONSUMER)), On(Ensure(Part::Queue))]),
     ];
     if wants.producer_role {
@@ -180,6 +196,10 @@ pub(super) fn destroy_graph(had: Own) -> Graph<Op> {
         (Remove(Part::Queue), vec![On(Remove(Part::Mapping)), On(Remove(PRODUCER))]),
         (Remove(Part::DeadLetterQueue), vec![On(Remove(Part::Queue))]),
         (Remove(Part::ProducerGroup), [functions(), vec![IfPresent(Remove(Part::EndpointGroup))]].concat()),
+        // A log group goes once its function is gone, so nothing writes to
+        // it any more.
+        (Remove(PRODUCER_LOGS), vec![On(Remove(PRODUCER))]),
+        (Remove(CONSUMER_LOGS), vec![On(Remove(CONSUMER))]),
     ];
     if had.producer_role {
         g.push((Remove(PRODUCER_ROLE), vec![On(Remove(PRODUCER))]));
@@ -238,21 +258,31 @@ mod tests {
             for had in std::iter::once(None).chain(all_owns().into_iter().map(Some)) {
                 let g = apply_graph(wants, had);
                 assert!(engine::check(&g).is_ok(), "apply {wants:?} from {had:?}: {:?}", engine::check(&g).err());
+                // Whatever else changes, each function comes after its log group.
+                let e = edges(g);
+                for role in FunctionRole::ALL {
+                    assert!(after(&e, role.name()).contains(&format!("{}-log-group", role.name()).as_str()), "{wants:?} {had:?}");
+                }
             }
         }
         for had in all_owns() {
             let g = destroy_graph(had);
             assert!(engine::check(&g).is_ok(), "destroy {had:?}: {:?}", engine::check(&g).err());
+            let e = edges(g);
+            for role in FunctionRole::ALL {
+                assert_eq!(after(&e, &format!("remove {}-log-group", role.name())), [format!("remove {}", role.name())], "{had:?}");
+            }
         }
     }
 
     #[test]
     fn own_endpoint_and_roles() {
         let e = edges(apply_graph(MINE, None));
-        assert_eq!(e.len(), 12, "{e:?}");
-        // The producer is made while the endpoint becomes available.
-        assert_eq!(after(&e, "producer"), ["producer-egress", "producer-role", "queue"]);
-        assert_eq!(after(&e, "consumer"), ["consumer-role", "producer-egress"]);
+        assert_eq!(e.len(), 14, "{e:?}");
+        // The producer is made while the endpoint becomes available, after its log group.
+        assert_eq!(after(&e, "producer"), ["producer-egress", "producer-log-group", "producer-role", "queue"]);
+        assert_eq!(after(&e, "consumer"), ["consumer-log-group", "consumer-role", "producer-egress"]);
+        assert!(after(&e, "producer-log-group").is_empty() && after(&e, "consumer-log-group").is_empty());
         assert_eq!(after(&e, "producer-egress"), ["endpoint-group", "producer-group"]);
         assert_eq!(after(&e, "endpoint-ingress"), ["endpoint-group", "producer-group"]);
         // The endpoint waits for its own group only, not for the producer's.
@@ -270,10 +300,20 @@ mod tests {
         let e = edges(apply_graph(THEIRS, None));
         assert_eq!(
             e.keys().map(String::as_str).collect::<Vec<_>>(),
-            ["consumer", "dead-letter-queue", "mapping", "producer", "producer-egress", "producer-group", "queue"]
+            [
+                "consumer",
+                "consumer-log-group",
+                "dead-letter-queue",
+                "mapping",
+                "producer",
+                "producer-egress",
+                "producer-group",
+                "producer-log-group",
+                "queue"
+            ]
         );
-        assert_eq!(after(&e, "producer"), ["producer-egress", "queue"]);
-        assert_eq!(after(&e, "consumer"), ["producer-egress"]);
+        assert_eq!(after(&e, "producer"), ["producer-egress", "producer-log-group", "queue"]);
+        assert_eq!(after(&e, "consumer"), ["consumer-log-group", "producer-egress"]);
         assert_eq!(after(&e, "producer-egress"), ["producer-group"]);
     }
 
@@ -292,7 +332,7 @@ mod tests {
     #[test]
     fn destroy_runs_backwards() {
         let e = edges(destroy_graph(MINE));
-        assert_eq!(e.len(), 11, "{e:?}");
+        assert_eq!(e.len(), 13, "{e:?}");
         assert_eq!(after(&e, "remove consumer"), ["remove mapping"]);
         assert_eq!(after(&e, "remove queue"), ["remove mapping", "remove producer"]);
         assert_eq!(after(&e, "remove dead-letter-queue"), ["remove queue"]);
@@ -301,8 +341,11 @@ mod tests {
         assert_eq!(after(&e, "remove endpoint"), ["remove consumer", "remove producer"]);
         assert_eq!(after(&e, "remove producer-egress"), ["remove consumer", "remove producer"]);
         assert_eq!(after(&e, "remove endpoint-group"), ["remove endpoint", "remove producer-egress"]);
+        assert_eq!(after(&e, "remove producer-log-group"), ["remove producer"]);
+        assert_eq!(after(&e, "remove consumer-log-group"), ["remove consumer"]);
         let e = edges(destroy_graph(THEIRS));
-        assert_eq!(e.len(), 6, "{e:?}");
+        assert_eq!(e.len(), 8, "{e:?}");
+        assert_eq!(after(&e, "remove consumer-log-group"), ["remove consumer"]);
         assert_eq!(after(&e, "remove producer-group"), ["remove consumer", "remove producer"]);
     }
 
@@ -310,6 +353,7 @@ mod tests {
     fn objects_name_the_aws_object() {
         let d = Desired::from(&Pipeline::decode(&Value::object([("name", Value::string("orders"))])));
         assert_eq!(PRODUCER.object(&d, None), "Lambda function orders-producer");
+        assert_eq!(CONSUMER_LOGS.object(&d, None), "CloudWatch Logs log group /aws/lambda/orders-consumer");
         assert_eq!(Part::DeadLetterQueue.object(&d, None), "SQS queue orders-dlq");
         assert_eq!(Part::EndpointGroup.object(&d, None), "security group orders-endpoint");
         assert_eq!(Part::Endpoint.object(&d, None), "Interface endpoint for sqs");
