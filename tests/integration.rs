@@ -20,6 +20,7 @@ mod parts_network;
 mod parts_queue_role;
 mod parts_vpc_endpoint;
 mod pipeline_protocol;
+mod pipeline_queue;
 mod portable;
 mod protocol;
 mod reachability;

@@ -16,7 +16,8 @@ mod tests;
 use serde_json::{Map, Value};
 
 pub use documents::{
-    consumer, lambda_trust, log_group_arn, policy_size, producer, queue_tls_only, ROLE_INLINE_POLICY_CHARS, VPC_ENI_ACTIONS,
+    consumer, lambda_trust, log_group_arn, policy_size, producer, queue_key, queue_tls_only, with_statements, ROLE_INLINE_POLICY_CHARS,
+    VPC_ENI_ACTIONS,
 };
 use normalise::{full_access_statement, parse_normalised};
 

@@ -116,13 +116,17 @@ impl FunctionDesired {
 
     /// Its own execution role: Lambda may assume it, and it may do what its
     /// use needs on the one queue (and, in a VPC, manage its interfaces).
-    pub fn role_spec(&self, queue_arn: &str, region: &str, at: &Placement<'_>) -> RoleSpec {
+    /// `queue_key`: the queue's customer-managed KMS key (its ARN), which
+    /// the role may then use as its use needs (`policy::queue_key`).
+    pub fn role_spec(&self, queue_arn: &str, queue_key: Option<&str>, region: &str, at: &Placement<'_>) -> RoleSpec {
         let account = queue_arn.split(':').nth(4).unwrap_or("");
         let logs = policy::log_group_arn(region, account, &self.name);
         let doc = match self.role {
             FunctionRole::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
             FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
         };
+        let key = queue_key.map(|k| policy::queue_key(self.role == FunctionRole::Producer, k));
+        let doc = policy::with_statements(&doc, key.into_iter().collect());
         RoleSpec {
             name: self.name.clone(),
             trust_policy: policy::lambda_trust(),

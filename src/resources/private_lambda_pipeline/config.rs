@@ -5,6 +5,7 @@
 
 use crate::model::{Attr, List, Map, Set};
 use crate::parts::event_source_mapping::MappingSpec;
+use crate::parts::kms_key;
 use crate::parts::queue::{QueueSpec, Redrive};
 use crate::parts::security_group::{Direction, GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags};
@@ -55,6 +56,7 @@ crate::model! {
         max_receive_count: Attr<f64>,
         dead_letter_retention_seconds: Attr<f64>,
         kms_master_key_id: Attr<String>,
+        kms_key_arn: Attr<String>,
     }
 }
 
@@ -179,7 +181,12 @@ pub struct Desired {
     pub(super) retention: i32,
     pub(super) dlq_retention: i32,
     pub(super) max_receive: i32,
+    /// The queues' KMS key as configured (`None`: SSE-SQS).
     pub(super) kms: Option<String>,
+    /// The ARN of that key when it is customer-managed, as plan resolved
+    /// it; the roles get rights on it (`None` with a customer key: not
+    /// resolved yet, see `key_to_resolve`).
+    pub(super) kms_key_arn: Option<String>,
     pub(super) mapping: MappingDesired,
     pub(super) endpoint_id: Option<String>,
     pub(super) functions: PerRole<FunctionDesired>,
@@ -263,6 +270,7 @@ impl Desired {
             dlq_retention: q.dead_letter_retention_seconds.int().unwrap_or(DEFAULT_DLQ_RETENTION) as i32,
             max_receive: q.max_receive_count.int().unwrap_or(DEFAULT_MAX_RECEIVE) as i32,
             kms: q.kms_master_key_id.owned(),
+            kms_key_arn: q.kms_key_arn.owned(),
             mapping: MappingDesired {
                 batch_size: es.batch_size.int().unwrap_or(DEFAULT_BATCH_SIZE) as i32,
                 window,
@@ -274,6 +282,15 @@ impl Desired {
             endpoint_id: p.endpoint.endpoint_id.owned(),
             functions,
             name,
+        }
+    }
+
+    /// A customer-managed key configured whose ARN the plan could not
+    /// learn (planned without a configured provider): apply asks KMS.
+    pub(super) fn key_to_resolve(&self) -> Option<&str> {
+        match (&self.kms, &self.kms_key_arn) {
+            (Some(id), None) if !kms_key::is_aws_managed_alias(id) => Some(id),
+            _ => None,
         }
     }
 

@@ -72,7 +72,13 @@ fn queue_block() -> Block {
             "kms_master_key_id",
             Type::String,
             Mode::Optional,
-            "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys).",
+            "KMS key for both queues' server-side encryption (key id, key ARN, alias or alias ARN); default SSE-SQS (SQS-managed keys). With a customer-managed key, the roles the pipeline makes may use that key: the producer's kms:GenerateDataKey and kms:Decrypt, the consumer's kms:Decrypt.",
+        ))
+        .attr(attr(
+            "kms_key_arn",
+            Type::String,
+            Mode::Computed,
+            "ARN of the customer-managed key kms_master_key_id names, looked up at plan when kms_master_key_id changes; null for SSE-SQS and for the AWS-managed alias/aws/sqs.",
         ))
 }
 

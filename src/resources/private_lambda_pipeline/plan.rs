@@ -3,6 +3,7 @@
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::model::{Attr, List, Val};
+use crate::parts::kms_key;
 use crate::parts::security_group as sg;
 use crate::parts::tags::Tags;
 use crate::parts::vpc;
@@ -27,6 +28,16 @@ impl Plan for PrivateLambdaPipeline {
             return Err(d);
         }
         plan_state(env.default_tags, prior, proposed, config)
+    }
+
+    async fn settle_against_aws(
+        &self,
+        ctx: &Ctx,
+        _prior: Option<&Pipeline>,
+        config: &Pipeline,
+        planned: &mut Pipeline,
+    ) -> Result<Diagnostics, Diagnostic> {
+        settle_queue_key(ctx, config, planned).await
     }
 
     async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
@@ -87,6 +98,7 @@ fn plan_state(default_tags: &Tags, prior: Option<&Pipeline>, proposed: &Pipeline
         return Err(diags);
     }
     plan_settings(&mut s, config);
+    plan_queue_key(&mut s, prior, config);
     plan_ids(&mut s, prior, config);
     s.rule_drift.set_known(List::default());
     Ok(s)
@@ -126,6 +138,23 @@ fn plan_settings(s: &mut Pipeline, config: &Pipeline) {
     }
 }
 
+/// The queue key's ARN: none for SSE-SQS or an AWS-managed alias (no
+/// lookup), the prior's when the configured key is the same (no lookup on
+/// every plan), else unknown until `settle_queue_key` asks KMS.
+fn plan_queue_key(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
+    let configured = &config.queue.kms_master_key_id;
+    let planned = match &configured.val {
+        Val::Null => Val::Null,
+        Val::Unknown => Val::Unknown,
+        Val::Known(id) if kms_key::is_aws_managed_alias(id) => Val::Null,
+        Val::Known(id) => match prior {
+            Some(p) if p.queue.kms_master_key_id.str() == Some(id) && !p.queue.kms_key_arn.is_unknown() => p.queue.kms_key_arn.val.clone(),
+            _ => Val::Unknown,
+        },
+    };
+    s.queue.kms_key_arn.set(planned);
+}
+
 /// Ids of the parts: kept when the part exists and stays, unknown when
 /// apply makes it; the endpoint's depend on the endpoint choice, the roles'
 /// on whether the user brings them.
@@ -151,6 +180,34 @@ fn plan_ids(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
 }
 
 // ---------------------------------------------------------------- plan-time checks
+
+/// The customer-managed key's ARN, when plan left it unknown for a known
+/// key: one kms:DescribeKey. A key or alias KMS does not know, a disabled
+/// key or one SQS cannot encrypt with is an error at the attribute. An
+/// AWS-managed key named otherwise than by its alias needs no rights.
+async fn settle_queue_key(ctx: &Ctx, config: &Pipeline, planned: &mut Pipeline) -> Result<Diagnostics, Diagnostic> {
+    let mut d = Diagnostics::default();
+    let (true, Some(id)) = (planned.queue.kms_key_arn.is_unknown(), config.queue.kms_master_key_id.str()) else { return Ok(d) };
+    let at = config.queue.kms_master_key_id.path.clone();
+    match kms_key::describe(&ctx.aws.kms, id).await? {
+        None => d.push(
+            Diagnostic::error(
+                "Unknown KMS key",
+                format!(
+                    "KMS has no key or alias {id:?} in {} (kms:DescribeKey answered NotFoundException). Give an existing key's id, ARN, alias or alias ARN, or leave kms_master_key_id out for SSE-SQS.",
+                    ctx.aws.region
+                ),
+            )
+            .at(at),
+        ),
+        Some(key) => match kms_key::unusable_for_sqs(&key) {
+            Some(why) => d.push(Diagnostic::error("KMS key cannot encrypt the queues", why).at(at)),
+            None if key.customer_managed() => planned.queue.kms_key_arn.set_known(key.arn),
+            None => planned.queue.kms_key_arn.set(Val::Null),
+        },
+    }
+    Ok(d)
+}
 
 /// Checks that need AWS, only for what is new or changed, so a plan with
 /// no changes makes no calls. `prior` is None for a create or a replace.
@@ -214,4 +271,41 @@ async fn destroy_warnings(ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
     };
     let own = FunctionRole::ALL.map(|role| role.function_name(name));
     going.client_warnings(ctx, &admitted, |i| i.lambda_function().is_some_and(|f| own.contains(&f))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+    use crate::value::Value;
+
+    fn with_key(key: Value, arn: Value) -> Pipeline {
+        Pipeline::decode(&Value::object(vec![
+            ("name", Value::string("orders")),
+            ("queue", Value::object(vec![("kms_master_key_id", key), ("kms_key_arn", arn)])),
+        ]))
+    }
+
+    fn planned_arn(prior: Option<&Pipeline>, config: &Pipeline) -> Val<String> {
+        let mut s = config.clone();
+        plan_queue_key(&mut s, prior, config);
+        s.queue.kms_key_arn.val
+    }
+
+    #[test]
+    fn the_queue_key_is_looked_up_only_when_it_changes_and_is_customer_managed() {
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let alias = || Value::string("alias/orders");
+        // SSE-SQS and the AWS-managed key: nothing to look up.
+        assert_eq!(planned_arn(None, &with_key(Value::Null, Value::Null)), Val::Null);
+        assert_eq!(planned_arn(None, &with_key(Value::string("alias/aws/sqs"), Value::Null)), Val::Null);
+        // A customer key, new: unknown until settled against KMS.
+        assert_eq!(planned_arn(None, &with_key(alias(), Value::Null)), Val::Unknown);
+        assert_eq!(planned_arn(None, &with_key(Value::Unknown, Value::Null)), Val::Unknown);
+        // The same key as the state: the state's ARN, no call.
+        let prior = with_key(alias(), Value::string(arn));
+        assert_eq!(planned_arn(Some(&prior), &with_key(alias(), Value::Null)), Val::Known(arn.to_string()));
+        // Another key: looked up again.
+        assert_eq!(planned_arn(Some(&prior), &with_key(Value::string("alias/other"), Value::Null)), Val::Unknown);
+    }
 }

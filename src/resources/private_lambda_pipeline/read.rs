@@ -5,6 +5,7 @@ use crate::ctx::Ctx;
 use crate::diag::Diagnostic;
 use crate::model::{List, Val};
 use crate::parts::event_source_mapping::{self as esm, Mapping};
+use crate::parts::kms_key;
 use crate::parts::queue::{self, Queue};
 use crate::parts::security_group::{self as sg, Rule};
 use crate::resources::composite::{Depth, Read};
@@ -56,6 +57,7 @@ impl Read for PrivateLambdaPipeline {
         }
         if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
             observed_queue(&mut out.queue, q, dlq);
+            observed_queue_key(ctx, before, &mut out).await?;
         }
         out.endpoint.create.set_known(before.own_endpoint());
         Ok(Some(out))
@@ -193,6 +195,23 @@ fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
     if !unchanged {
         b.filter_patterns.set(if m.filter_patterns.is_empty() { Val::Null } else { Val::Known(List::of(&m.filter_patterns)) });
     }
+}
+
+/// The ARN of the queue's customer-managed key: the state's when the
+/// queue's key is the one it recorded (no call on an ordinary refresh),
+/// else looked up (an import, a key changed by hand): one kms:DescribeKey.
+/// A key KMS no longer knows has no ARN.
+async fn observed_queue_key(ctx: &Ctx, before: &Pipeline, out: &mut Pipeline) -> Result<(), Diagnostic> {
+    let arn = match out.queue.kms_master_key_id.str() {
+        None => None,
+        Some(id) if kms_key::is_aws_managed_alias(id) => None,
+        Some(id) if before.queue.kms_master_key_id.str() == Some(id) && before.queue.kms_key_arn.str().is_some() => {
+            before.queue.kms_key_arn.owned()
+        }
+        Some(id) => kms_key::describe(&ctx.aws.kms, id).await?.filter(|k| k.customer_managed()).map(|k| k.arn),
+    };
+    out.queue.kms_key_arn.set(Val::from_option(arn));
+    Ok(())
 }
 
 fn attr_number(q: &Queue, key: &str) -> Option<f64> {

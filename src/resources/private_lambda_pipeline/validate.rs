@@ -2,6 +2,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, List, Val};
+use crate::parts::kms_key;
 use crate::resources::checks;
 use crate::resources::composite::Validate;
 use crate::resources::function::{self, DEFAULT_TIMEOUT};
@@ -123,6 +124,9 @@ fn validate_queue_and_mapping(c: &Pipeline, d: &mut Diagnostics) {
     checks::check_range(d, &q.max_receive_count, 1, 1000, "receives");
     checks::check_range(d, &es.maximum_batching_window_seconds, 0, 300, "seconds");
     checks::check_range(d, &es.maximum_concurrency, 2, 1000, "invocations");
+    if let Some(Err(e)) = q.kms_master_key_id.str().map(kms_key::check_reference) {
+        d.push(Diagnostic::error("Invalid KMS key", e).at(q.kms_master_key_id.path.clone()));
+    }
     let fifo = q.fifo.bool() == Some(true);
     let window = es.maximum_batching_window_seconds.int().unwrap_or(0);
     if fifo && window > 0 {
