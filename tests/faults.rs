@@ -266,6 +266,25 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("delete timeout not a duration", P, with(&pipeline(), "timeouts", obj(vec![("delete", s("forever"))])), "timeouts.delete"),
         ("missing code directory", P, with(&pipeline(), "producer.source_dir", s("/nonexistent/producer")), "producer.source_dir"),
         (
+            "content-based deduplication on a standard queue",
+            P,
+            with(&pipeline(), "queue", obj(vec![("content_based_deduplication", V::Boolean(true))])),
+            "queue.content_based_deduplication",
+        ),
+        (
+            "message size over SQS's 1 MiB",
+            P,
+            with(&pipeline(), "queue", obj(vec![("max_message_size", V::from(1_048_577))])),
+            "queue.max_message_size",
+        ),
+        ("delay over 15 minutes", P, with(&pipeline(), "queue", obj(vec![("delay_seconds", V::from(901))])), "queue.delay_seconds"),
+        (
+            "long polling over 20 s",
+            P,
+            with(&pipeline(), "queue", obj(vec![("receive_wait_time_seconds", V::from(21))])),
+            "queue.receive_wait_time_seconds",
+        ),
+        (
             "KMS key that is no key reference",
             P,
             with(&pipeline(), "queue", obj(vec![("kms_master_key_id", s("orders-key"))])),

@@ -75,6 +75,7 @@ fn queue_spec(name: &str) -> QueueSpec {
         kms_master_key_id: None,
         redrive: None,
         tls_only: false,
+        settings: queue::QueueSettings::default(),
         tags: tags(&[("privatelink:owner", "plp-orders"), ("privatelink:part", name), ("team", "payments")]),
     }
 }

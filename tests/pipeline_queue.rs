@@ -201,3 +201,122 @@ async fn a_customer_key_gives_both_roles_its_rights_and_the_aws_key_none() {
     assert!(errors(&diags).is_empty(), "{}", show(&diags));
     assert_eq!(gone, V::Nil);
 }
+
+/// The queue block's delivery settings as SQS has them.
+async fn settings_in_aws(b: &Bed, url: &str) -> (String, String, String, String) {
+    let attrs = b.aws.sqs.get_queue_attributes().queue_url(url).attribute_names("All".into()).send().await.unwrap();
+    let a = attrs.attributes().unwrap();
+    (
+        b.queue_attribute(a, "DelaySeconds"),
+        b.queue_attribute(a, "ReceiveMessageWaitTimeSeconds"),
+        b.queue_attribute(a, "MaximumMessageSize"),
+        b.queue_attribute(a, "ContentBasedDeduplication"),
+    )
+}
+
+fn num(v: &V, k: &str) -> i64 {
+    field(v, k).as_f64().map(|f| f as i64).or_else(|| field(v, k).as_i64()).unwrap_or_else(|| panic!("{k}: {:?}", field(v, k)))
+}
+
+#[tokio::test]
+async fn queue_delivery_settings_are_made_changed_repaired_and_imported() {
+    let mut b = bed().await;
+    // Unset: SQS's defaults, shown in the plan.
+    let defaults = b.config(vec![]);
+    let (planned, _) = b.tf.plan(&V::Nil, &defaults).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let q = field(&planned, "queue");
+    assert_eq!((num(q, "delay_seconds"), num(q, "receive_wait_time_seconds"), num(q, "max_message_size")), (0, 0, 1_048_576));
+    assert_eq!(field(q, "content_based_deduplication"), &V::Nil, "a standard queue has no deduplication setting");
+
+    let settings = |delay: i64, wait: i64, size: i64| {
+        vec![("delay_seconds", V::from(delay)), ("receive_wait_time_seconds", V::from(wait)), ("max_message_size", V::from(size))]
+    };
+    let config = b.config(settings(5, 10, 2048));
+    let state = b.apply(&V::Nil, &config).await;
+    let url = str_of(&state, "queue_url").to_string();
+    assert_eq!(settings_in_aws(&b, &url).await.0, "5");
+    let (delay, wait, size, _) = settings_in_aws(&b, &url).await;
+    assert_eq!((delay.as_str(), wait.as_str(), size.as_str()), ("5", "10", "2048"));
+    let dlq = settings_in_aws(&b, str_of(&state, "dead_letter_queue_url")).await;
+    assert_eq!((dlq.0.as_str(), dlq.2.as_str()), ("0", "2048"), "the dead-letter queue takes the same message size");
+    let refreshed = b.tf.read(&state).await;
+    assert_eq!(canon(&refreshed), canon(&state), "read back as written");
+    assert_eq!(canon(&b.tf.plan(&refreshed, &config).await.unwrap().0), canon(&refreshed), "no change");
+
+    // In place: the same queue, new settings.
+    let changed = b.config(settings(0, 20, 4096));
+    let state = b.apply(&refreshed, &changed).await;
+    assert_eq!(str_of(&state, "queue_url"), url, "changed in place");
+    let (delay, wait, size, _) = settings_in_aws(&b, &url).await;
+    assert_eq!((delay.as_str(), wait.as_str(), size.as_str()), ("0", "20", "4096"));
+
+    // Drift: changed by hand, shown at refresh, repaired by the next apply.
+    let by_hand = [("DelaySeconds", "60"), ("ReceiveMessageWaitTimeSeconds", "1"), ("MaximumMessageSize", "1024")];
+    for (k, v) in by_hand {
+        b.aws.sqs.set_queue_attributes().queue_url(&url).attributes(k.into(), v).send().await.unwrap();
+    }
+    let drifted = b.tf.read(&state).await;
+    let q = field(&drifted, "queue");
+    assert_eq!((num(q, "delay_seconds"), num(q, "receive_wait_time_seconds"), num(q, "max_message_size")), (60, 1, 1024));
+    let (planned, _) = b.tf.plan(&drifted, &changed).await.unwrap();
+    assert_eq!(num(field(&planned, "queue"), "delay_seconds"), 0, "planned repair");
+    let (repaired, diags) = b.tf.apply(&drifted, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let (delay, wait, size, _) = settings_in_aws(&b, &url).await;
+    assert_eq!((delay.as_str(), wait.as_str(), size.as_str()), ("0", "20", "4096"));
+
+    // Import with the configuration that wrote them: an empty plan.
+    let imported = b.tf.import("orders").await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (planned, _) = b.tf.plan(&imported, &changed).await.unwrap();
+    assert_eq!(canon(&planned), canon(&imported), "the imported pipeline plans no change");
+    assert_eq!(canon(&imported), canon(&b.tf.read(&repaired).await));
+
+    let (gone, diags) = b.tf.destroy(&repaired).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+}
+
+#[tokio::test]
+async fn fifo_content_based_deduplication_is_made_changed_repaired_and_imported() {
+    let mut b = bed().await;
+    let fifo = |dedup: Option<bool>| {
+        let mut q = vec![("fifo", V::Boolean(true))];
+        q.extend(dedup.map(|d| ("content_based_deduplication", V::Boolean(d))));
+        q
+    };
+    // Unset on a FIFO queue: SQS's default, false.
+    let (planned, _) = b.tf.plan(&V::Nil, &b.config(fifo(None))).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert_eq!(field(field(&planned, "queue"), "content_based_deduplication"), &V::Boolean(false));
+
+    let on = b.config(fifo(Some(true)));
+    let state = b.apply(&V::Nil, &on).await;
+    let url = str_of(&state, "queue_url").to_string();
+    assert!(url.ends_with(".fifo"), "{url}");
+    assert_eq!(settings_in_aws(&b, &url).await.3, "true");
+    let refreshed = b.tf.read(&state).await;
+    assert_eq!(canon(&refreshed), canon(&state), "read back as written");
+
+    let off = b.config(fifo(Some(false)));
+    let state = b.apply(&refreshed, &off).await;
+    assert_eq!(str_of(&state, "queue_url"), url, "changed in place");
+    assert_eq!(settings_in_aws(&b, &url).await.3, "false");
+
+    b.aws.sqs.set_queue_attributes().queue_url(&url).attributes("ContentBasedDeduplication".into(), "true").send().await.unwrap();
+    let drifted = b.tf.read(&state).await;
+    assert_eq!(field(field(&drifted, "queue"), "content_based_deduplication"), &V::Boolean(true));
+    let repaired = b.apply(&drifted, &off).await;
+    assert_eq!(settings_in_aws(&b, &url).await.3, "false");
+
+    let imported = b.tf.import("orders").await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (planned, _) = b.tf.plan(&imported, &off).await.unwrap();
+    assert_eq!(canon(&planned), canon(&imported), "the imported pipeline plans no change");
+
+    // On a standard queue the setting is refused at validate.
+    let standard = b.config(vec![("content_based_deduplication", V::Boolean(true))]);
+    let at: Vec<String> = errors(&b.tf.validate(&standard).await).iter().map(|d| path_of(d)).collect();
+    assert_eq!(at, ["queue.content_based_deduplication"]);
+
+    let (gone, diags) = b.tf.destroy(&repaired).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+}

@@ -127,6 +127,18 @@ fn plan_settings(s: &mut Pipeline, config: &Pipeline) {
     fill(&mut q.message_retention_seconds, &cq.message_retention_seconds, eff.retention as f64);
     fill(&mut q.max_receive_count, &cq.max_receive_count, eff.max_receive as f64);
     fill(&mut q.dead_letter_retention_seconds, &cq.dead_letter_retention_seconds, eff.dlq_retention as f64);
+    fill(&mut q.delay_seconds, &cq.delay_seconds, eff.settings.delay_seconds as f64);
+    fill(&mut q.receive_wait_time_seconds, &cq.receive_wait_time_seconds, eff.settings.receive_wait_time_seconds as f64);
+    fill(&mut q.max_message_size, &cq.max_message_size, eff.settings.maximum_message_size as f64);
+    // FIFO queues only: a standard queue has no such setting (validate
+    // refuses it there), so it plans null.
+    if cq.content_based_deduplication.is_null() {
+        q.content_based_deduplication.set(match &cq.fifo.val {
+            Val::Unknown => Val::Unknown,
+            _ if eff.fifo => Val::Known(false),
+            _ => Val::Null,
+        });
+    }
     let (es, ces) = (&mut s.event_source, &config.event_source);
     fill(&mut es.batch_size, &ces.batch_size, eff.mapping.batch_size as f64);
     fill(&mut es.maximum_batching_window_seconds, &ces.maximum_batching_window_seconds, eff.mapping.window as f64);

@@ -233,5 +233,11 @@ fn observed_queue(b: &mut QueueBlock, q: &Queue, dlq: &Queue) {
             }
         });
     b.max_receive_count.set(Val::from_option(max_receive));
+    b.delay_seconds.set(Val::from_option(attr_number(q, queue::DELAY_SECONDS)));
+    b.receive_wait_time_seconds.set(Val::from_option(attr_number(q, queue::RECEIVE_WAIT_TIME_SECONDS)));
+    b.max_message_size.set(Val::from_option(attr_number(q, queue::MAXIMUM_MESSAGE_SIZE)));
+    // A standard queue has no such setting (some answers say "false" anyway).
+    let dedup = q.attributes.get(queue::CONTENT_BASED_DEDUPLICATION).map(|v| v.eq_ignore_ascii_case("true"));
+    b.content_based_deduplication.set(Val::from_option(if q.name.ends_with(".fifo") { dedup.or(Some(false)) } else { None }));
     b.kms_master_key_id.set(Val::from_option(q.attributes.get(queue::KMS_MASTER_KEY_ID).filter(|k| !k.is_empty()).cloned()));
 }

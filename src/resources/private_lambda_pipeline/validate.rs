@@ -2,7 +2,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, List, Val};
-use crate::parts::kms_key;
+use crate::parts::{kms_key, queue};
 use crate::resources::checks;
 use crate::resources::composite::Validate;
 use crate::resources::function::{self, DEFAULT_TIMEOUT};
@@ -124,6 +124,18 @@ fn validate_queue_and_mapping(c: &Pipeline, d: &mut Diagnostics) {
     checks::check_range(d, &q.max_receive_count, 1, 1000, "receives");
     checks::check_range(d, &es.maximum_batching_window_seconds, 0, 300, "seconds");
     checks::check_range(d, &es.maximum_concurrency, 2, 1000, "invocations");
+    checks::check_range(d, &q.delay_seconds, 0, 900, "seconds");
+    checks::check_range(d, &q.receive_wait_time_seconds, 0, 20, "seconds");
+    checks::check_range(d, &q.max_message_size, queue::MIN_MESSAGE_SIZE_LIMIT as i64, queue::MAX_MESSAGE_BYTES as i64, "bytes");
+    if !q.content_based_deduplication.is_null() && !q.fifo.is_unknown() && q.fifo.bool() != Some(true) {
+        d.push(
+            Diagnostic::error(
+                "Content-based deduplication on a standard queue",
+                "SQS deduplicates by content on FIFO queues only: set fifo = true, or remove content_based_deduplication.",
+            )
+            .at(q.content_based_deduplication.path.clone()),
+        );
+    }
     if let Some(Err(e)) = q.kms_master_key_id.str().map(kms_key::check_reference) {
         d.push(Diagnostic::error("Invalid KMS key", e).at(q.kms_master_key_id.path.clone()));
     }
