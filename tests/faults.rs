@@ -285,6 +285,28 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
             "queue.receive_wait_time_seconds",
         ),
         (
+            "policy_statements with the user's own role",
+            P,
+            with(
+                &with(&pipeline(), "producer.role_arn", s("arn:aws:iam::123456789012:role/mine")),
+                "producer.policy_statements",
+                s(r#"[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]"#),
+            ),
+            "producer.policy_statements",
+        ),
+        (
+            "a Principal in policy_statements",
+            P,
+            with(&pipeline(), "consumer.policy_statements", s(r#"[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]"#)),
+            "consumer.policy_statements",
+        ),
+        (
+            "managed policy by name, not ARN",
+            P,
+            with(&pipeline(), "producer.policy_arns", arr(&["AWSXRayDaemonWriteAccess"])),
+            "producer.policy_arns",
+        ),
+        (
             "KMS key that is no key reference",
             P,
             with(&pipeline(), "queue", obj(vec![("kms_master_key_id", s("orders-key"))])),

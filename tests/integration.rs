@@ -21,6 +21,7 @@ mod parts_queue_role;
 mod parts_vpc_endpoint;
 mod pipeline_protocol;
 mod pipeline_queue;
+mod pipeline_roles;
 mod portable;
 mod protocol;
 mod reachability;

@@ -69,6 +69,10 @@ pub struct FunctionDesired {
     pub environment: BTreeMap<String, String>,
     /// The user's execution role; None: the composite makes one.
     pub role_arn: Option<String>,
+    /// Extra statements for the role it makes (`policy_statements`, JSON).
+    pub policy_statements: Option<String>,
+    /// Managed policies attached to the role it makes (`policy_arns`).
+    pub policy_arns: std::collections::BTreeSet<String>,
     pub code: Option<CodeSource>,
     pub extra_groups: Vec<String>,
     pub in_vpc: bool,
@@ -102,6 +106,8 @@ impl FunctionDesired {
             timeout: f.timeout.int().unwrap_or(DEFAULT_TIMEOUT) as i32,
             environment: f.environment.entries(),
             role_arn: f.role_arn.owned(),
+            policy_statements: f.policy_statements.owned(),
+            policy_arns: f.policy_arns.strings().into_iter().collect(),
             code: CodeSource::of(f),
             extra_groups: f.security_group_ids.strings(),
             in_vpc: role == FunctionRole::Producer || f.in_vpc.bool() == Some(true),
@@ -127,10 +133,17 @@ impl FunctionDesired {
         };
         let key = queue_key.map(|k| policy::queue_key(self.role == FunctionRole::Producer, k));
         let doc = policy::with_statements(&doc, key.into_iter().collect());
+        let mut inline_policies: BTreeMap<String, String> = [("pipeline".to_string(), doc)].into();
+        // The user's statements in a policy of their own: refreshed and
+        // compared on their own, never mixed with the composite's.
+        if let Some(list) = self.policy_statements.as_deref().and_then(|s| super::role_extras::parse_statements(s).ok()) {
+            inline_policies.insert(super::role_extras::STATEMENTS_POLICY.into(), super::role_extras::statements_document(list));
+        }
         RoleSpec {
             name: self.name.clone(),
             trust_policy: policy::lambda_trust(),
-            inline_policies: [("pipeline".to_string(), doc)].into(),
+            inline_policies,
+            managed_policy_arns: self.policy_arns.clone(),
             tags: at.tags(&format!("{}-role", self.role.name())),
         }
     }

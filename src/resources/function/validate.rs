@@ -32,6 +32,7 @@ pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
         d.push(Diagnostic::error("Invalid role ARN", e).at(f.role_arn.path.clone()));
     }
     validate_environment(d, &f.environment);
+    super::role_extras::validate(d, f);
     checks::check_ids(d, "sg", &f.security_group_ids);
     if let Some(var) = f.queue_url_env_var.str() {
         if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.starts_with("AWS_") {

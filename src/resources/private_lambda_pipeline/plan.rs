@@ -10,7 +10,7 @@ use crate::parts::vpc;
 use crate::parts::vpc_endpoint::Kind;
 use crate::resources::composite::{Plan, PlanEnv};
 use crate::resources::endpoint;
-use crate::resources::function::{self, FunctionRole};
+use crate::resources::function::{self, role_extras, FunctionRole};
 use crate::resources::{checks, subnet_diagnostics, Going};
 
 use super::config::{queue_url_bytes, Desired, Pipeline};
@@ -65,7 +65,32 @@ fn limits(env: &PlanEnv<'_>, config: &Pipeline) -> Diagnostics {
         // The URL's length waits for the name; the user's part counts now.
         _ => function::check_environment_size(&mut d, &config.producer.environment, Some((url_var, 0))),
     }
+    check_role_policy_sizes(&mut d, env, config);
     d
+}
+
+/// Each role the pipeline makes, with the user's `policy_statements`,
+/// against IAM's 10,240 characters for all its inline policies: the
+/// pipeline's own document as apply will write it, with the longest ARNs
+/// the plan cannot know yet (a 14-character region, the key's ARN).
+fn check_role_policy_sizes(d: &mut Diagnostics, env: &PlanEnv<'_>, config: &Pipeline) {
+    let desired = Desired::from(config);
+    let region = env.region.unwrap_or("ap-southeast-1");
+    let queue_arn = format!("arn:aws:sqs:{region}:123456789012:{}", desired.queue_name(false));
+    let key = desired
+        .kms
+        .as_ref()
+        .filter(|k| !kms_key::is_aws_managed_alias(k))
+        .map(|_| format!("arn:aws:kms:{region}:123456789012:key/{}", "0".repeat(36)));
+    for role in FunctionRole::ALL {
+        let block = config.function(role);
+        let (Some(statements), true) = (block.policy_statements.str(), block.role_arn.is_null()) else { continue };
+        let mut f = desired.functions[role].clone();
+        f.policy_statements = None;
+        let spec = f.role_spec(&queue_arn, key.as_deref(), region, &desired.placement());
+        let own: usize = spec.inline_policies.values().map(|doc| crate::policy::policy_size(doc)).sum();
+        role_extras::check_policy_size(d, statements, own, &block.policy_statements.path);
+    }
 }
 
 /// The attributes whose change replaces the pipeline.

@@ -10,7 +10,7 @@ use crate::parts::queue::{self, Queue};
 use crate::parts::security_group::{self as sg, Rule};
 use crate::resources::composite::{Depth, Read};
 use crate::resources::endpoint;
-use crate::resources::function::{self, FunctionRecord, FunctionRole, PerRole};
+use crate::resources::function::{self, role_extras, FunctionRecord, FunctionRole, PerRole};
 
 use super::apply::{fill_ids, Record};
 use super::config::{Desired, EventSourceBlock, Pipeline, QueueBlock};
@@ -48,6 +48,14 @@ impl Read for PrivateLambdaPipeline {
         if let Some(f) = &r.functions.consumer.function {
             function::observed(&mut out.consumer, f, None);
         }
+        // The extra rights on the roles the pipeline made, where set.
+        let extras = |role: FunctionRole| {
+            let block = before.function(role);
+            role_extras::observe(ctx, role.function_name(before.name.str().unwrap_or("")), block.role_arn.is_null(), block)
+        };
+        let (producer_extras, consumer_extras) = tokio::try_join!(extras(FunctionRole::Producer), extras(FunctionRole::Consumer))?;
+        role_extras::observed(&mut out.producer, &producer_extras);
+        role_extras::observed(&mut out.consumer, &consumer_extras);
         // Defaults follow the functions as they are now (visibility from the
         // consumer's timeout).
         let drift = rule_drift(&Desired::from(&out), &r, before.own_endpoint());
