@@ -189,3 +189,23 @@ async fn extra_rights_are_refused_with_the_users_own_role_and_when_malformed() {
     assert_eq!(errors(&d).iter().map(|d| path_of(d)).collect::<Vec<_>>(), ["producer.policy_statements"], "{}", show(&d));
     assert!(show(&d).contains("10240"), "{}", show(&d));
 }
+
+/// A managed policy IAM does not know passes validate (only IAM can say)
+/// and fails the apply; the role made meanwhile stays in the state, and the
+/// destroy of the failed pipeline removes it: nothing is left.
+#[tokio::test]
+async fn a_role_refused_a_policy_is_kept_in_state_and_destroyed() {
+    let mut b = bed().await;
+    let config = b.config(vec![("policy_arns", arns(&["arn:aws:iam::123456789012:policy/no-such-policy"]))], vec![]);
+    let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (state, diags) = b.tf.apply(&V::Nil, &planned).await;
+    let failed = show(&diags);
+    assert!(failed.contains("iam:AttachRolePolicy") && failed.contains("no-such-policy"), "{failed}");
+    assert!(field(&state, "producer_role_arn").as_str().is_some_and(|a| a.ends_with(":role/orders-producer")), "the role is in the state");
+    let (gone, diags) = b.tf.destroy(&state).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(gone, V::Nil);
+    let roles = b.aws.iam.list_roles().send().await.unwrap();
+    let left: Vec<&str> = roles.roles().iter().map(|r| r.role_name()).filter(|n| n.starts_with("orders-")).collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

@@ -175,7 +175,18 @@ async fn ensure_role(ctx: &Ctx, run: PipelineRun<'_>, role: FunctionRole) -> Res
         (None, None) => None,
     };
     let spec = d.functions[role].role_spec(&queue_arn, key.as_deref(), &ctx.aws.region, &d.placement());
-    let arn = function::ensure_role(ctx, &spec).await?;
+    let arn = match function::ensure_role(ctx, &spec).await {
+        Ok(arn) => arn,
+        Err(e) => {
+            // Made, but refused a policy (a managed policy that does not
+            // exist, a statement IAM finds malformed): recorded all the
+            // same, so the state keeps it and a destroy removes it.
+            if let Ok(Some(arn)) = function::observe::role(ctx, spec.name.clone(), true).await {
+                run.record.set(|r| r.functions[role].role = Some(arn));
+            }
+            return Err(e);
+        }
+    };
     run.record.set(|r| r.functions[role].role = Some(arn));
     Ok(())
 }
