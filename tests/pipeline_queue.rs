@@ -159,6 +159,35 @@ async fn a_customer_key_gives_both_roles_its_rights_and_the_aws_key_none() {
     let kms_calls: Vec<String> = b.moto.rules().calls().into_iter().filter(|c| c.starts_with("kms:")).collect();
     assert!(kms_calls.is_empty(), "{kms_calls:?}");
 
+    // A state from before the roles were granted the key (no kms_key_arn, roles without
+    // the rights): the plan looks the key up and shows its ARN, the apply grants it.
+    let mut older = state.clone();
+    if let V::Map(fields) = &mut older {
+        for (k, v) in fields.iter_mut() {
+            if let (Some("queue"), V::Map(q)) = (k.as_str(), v) {
+                for (qk, qv) in q.iter_mut() {
+                    if qk.as_str() == Some("kms_key_arn") {
+                        *qv = V::Nil;
+                    }
+                }
+            }
+        }
+    }
+    let without_key = {
+        let mut v: serde_json::Value = serde_json::from_str(&producer).unwrap();
+        v["Statement"].as_array_mut().unwrap().retain(|s| !s.to_string().contains("kms:"));
+        v.to_string()
+    };
+    b.aws.iam.put_role_policy().role_name("orders-producer").policy_name("pipeline").policy_document(&without_key).send().await.unwrap();
+    let older = b.tf.read(&older).await;
+    assert_eq!(field(field(&older, "queue"), "kms_key_arn"), &V::Nil, "a refresh keeps the state's (no) ARN");
+    let (planned, _) = b.tf.plan(&older, &config).await.unwrap();
+    assert_eq!(str_of(field(&planned, "queue"), "kms_key_arn"), key_arn, "the ARN plans as a change");
+    let (upgraded, diags) = b.tf.apply(&older, &planned).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    assert_eq!(canon(&upgraded), canon(&state));
+    assert_eq!(decides(&b.role_policy("orders-producer").await, "kms:GenerateDataKey", &key_arn), Decision::Allowed, "granted again");
+
     // Import: the key's ARN is looked up once, and the plan is empty.
     let imported = b.tf.import("orders").await.unwrap_or_else(|d| panic!("{}", show(&d)));
     assert_eq!(str_of(field(&imported, "queue"), "kms_key_arn"), key_arn);

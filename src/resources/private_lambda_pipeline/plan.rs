@@ -176,8 +176,11 @@ fn plan_settings(s: &mut Pipeline, config: &Pipeline) {
 }
 
 /// The queue key's ARN: none for SSE-SQS or an AWS-managed alias (no
-/// lookup), the prior's when the configured key is the same (no lookup on
-/// every plan), else unknown until `settle_queue_key` asks KMS.
+/// lookup), the prior's when the configured key is the same and the prior
+/// knows its ARN (no lookup on every plan), else unknown until
+/// `settle_queue_key` asks KMS. A prior without the ARN (a state from
+/// before the roles were granted the key) so plans the ARN as a change,
+/// and its apply grants the roles the key.
 fn plan_queue_key(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
     let configured = &config.queue.kms_master_key_id;
     let planned = match &configured.val {
@@ -185,7 +188,9 @@ fn plan_queue_key(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline)
         Val::Unknown => Val::Unknown,
         Val::Known(id) if kms_key::is_aws_managed_alias(id) => Val::Null,
         Val::Known(id) => match prior {
-            Some(p) if p.queue.kms_master_key_id.str() == Some(id) && !p.queue.kms_key_arn.is_unknown() => p.queue.kms_key_arn.val.clone(),
+            Some(p) if p.queue.kms_master_key_id.str() == Some(id) && p.queue.kms_key_arn.str().is_some() => {
+                p.queue.kms_key_arn.val.clone()
+            }
             _ => Val::Unknown,
         },
     };
@@ -344,5 +349,8 @@ mod tests {
         assert_eq!(planned_arn(Some(&prior), &with_key(alias(), Value::Null)), Val::Known(arn.to_string()));
         // Another key: looked up again.
         assert_eq!(planned_arn(Some(&prior), &with_key(Value::string("alias/other"), Value::Null)), Val::Unknown);
+        // A state from before the roles were granted the key: looked up, so the ARN plans as a change.
+        let before = with_key(alias(), Value::Null);
+        assert_eq!(planned_arn(Some(&before), &with_key(alias(), Value::Null)), Val::Unknown);
     }
 }

@@ -206,16 +206,16 @@ fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
 }
 
 /// The ARN of the queue's customer-managed key: the state's when the
-/// queue's key is the one it recorded (no call on an ordinary refresh),
-/// else looked up (an import, a key changed by hand): one kms:DescribeKey.
-/// A key KMS no longer knows has no ARN.
+/// queue's key is the one it recorded (no call on an ordinary refresh; a
+/// state without one, from before the roles were granted the key, keeps
+/// none, so the plan looks it up and the apply grants it), else looked up
+/// (an import, a key changed by hand): one kms:DescribeKey. A key KMS no
+/// longer knows has no ARN.
 async fn observed_queue_key(ctx: &Ctx, before: &Pipeline, out: &mut Pipeline) -> Result<(), Diagnostic> {
     let arn = match out.queue.kms_master_key_id.str() {
         None => None,
         Some(id) if kms_key::is_aws_managed_alias(id) => None,
-        Some(id) if before.queue.kms_master_key_id.str() == Some(id) && before.queue.kms_key_arn.str().is_some() => {
-            before.queue.kms_key_arn.owned()
-        }
+        Some(id) if before.queue.kms_master_key_id.str() == Some(id) => before.queue.kms_key_arn.owned(),
         Some(id) => kms_key::describe(&ctx.aws.kms, id).await?.filter(|k| k.customer_managed()).map(|k| k.arn),
     };
     out.queue.kms_key_arn.set(Val::from_option(arn));
