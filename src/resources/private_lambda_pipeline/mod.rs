@@ -423,6 +423,18 @@ mod tests {
             ]),
         )]);
         assert!(paths(&validate_config(&c)).is_empty());
+        // With a role of the user's, a warning says what it needs on the key.
+        let c = config(vec![
+            ("producer", function(vec![("role_arn", s("arn:aws:iam::123456789012:role/mine"))])),
+            ("queue", obj(vec![("kms_master_key_id", s("alias/orders"))])),
+        ]);
+        let d = validate_config(&c);
+        assert!(paths(&d).is_empty());
+        assert!(
+            d.0.iter().any(|w| w.path.as_ref().map(|p| p.to_string()).as_deref() == Some("producer.role_arn")
+                && w.detail.contains("kms:GenerateDataKey")),
+            "{d:?}"
+        );
         // Unknown FIFO: decided at plan.
         let c = config(vec![("queue", obj(vec![("fifo", Value::Unknown), ("content_based_deduplication", Value::Bool(true))]))]);
         assert!(paths(&validate_config(&c)).is_empty());

@@ -139,6 +139,20 @@ fn validate_queue_and_mapping(c: &Pipeline, d: &mut Diagnostics) {
     if let Some(Err(e)) = q.kms_master_key_id.str().map(kms_key::check_reference) {
         d.push(Diagnostic::error("Invalid KMS key", e).at(q.kms_master_key_id.path.clone()));
     }
+    // A role the user brings is theirs to grant: say what it needs.
+    if let Some(key) = q.kms_master_key_id.str().filter(|k| !kms_key::is_aws_managed_alias(k)) {
+        for (block, needs) in [(&c.producer.role_arn, "kms:GenerateDataKey and kms:Decrypt"), (&c.consumer.role_arn, "kms:Decrypt")] {
+            if !block.is_null() {
+                d.push(
+                    Diagnostic::warning(
+                        "Your role needs the queue key's rights",
+                        format!("The queues are encrypted with {key}; with your own role_arn, that role needs {needs} on the key, or AWS refuses its SQS calls (KMS.AccessDeniedException)."),
+                    )
+                    .at(block.path.clone()),
+                );
+            }
+        }
+    }
     let fifo = q.fifo.bool() == Some(true);
     let window = es.maximum_batching_window_seconds.int().unwrap_or(0);
     if fifo && window > 0 {
