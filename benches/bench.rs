@@ -217,6 +217,28 @@ async fn calls() {
     // whose number depends on timing (`scale` runs under them).
     let proxy = Proxy::plain(moto.port, Faults::none());
     let plugin = Plugin::start(&[]);
+    // The pipeline again with a customer-managed queue key and extra role
+    // rights: what those settings add (the key's lookup, the roles' extra
+    // policy and managed policies). It comes after the first pipeline's
+    // destroy, so it makes its own SQS endpoint as that one did.
+    let aws = common::aws(&moto.plain_url()).await;
+    let key = aws.kms.create_key().send().await.expect("a KMS key in moto");
+    let key_id = key.key_metadata().map(|m| m.key_id().to_string()).unwrap_or_default();
+    aws.kms.create_alias().alias_name("alias/bench-queue").target_key_id(key_id).send().await.expect("its alias");
+    let extras = |memory: i64| {
+        let mut c = pipeline_config(&net, "extras", memory);
+        let statements = r#"[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"arn:aws:s3:::reports/*"}]"#;
+        if let V::Map(fields) = &mut c {
+            fields.push((s("queue"), obj(vec![("kms_master_key_id", s("alias/bench-queue"))])));
+            for (k, v) in fields.iter_mut() {
+                if let (Some("producer"), V::Map(f)) = (k.as_str(), v) {
+                    f.push((s("policy_statements"), s(statements)));
+                    f.push((s("policy_arns"), V::Array(vec![s("arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess")])));
+                }
+            }
+        }
+        c
+    };
     for (kind, label, create, update) in [
         (
             "privatelink_service_endpoint_bundle",
@@ -229,6 +251,12 @@ async fn calls() {
             "pipeline (update: producer memory)",
             pipeline_config(&net, "bench", 128),
             pipeline_config(&net, "bench", 256),
+        ),
+        (
+            "privatelink_private_lambda_pipeline",
+            "pipeline with a customer-managed queue key, policy_statements and policy_arns on the producer (update: producer memory)",
+            extras(128),
+            extras(256),
         ),
     ] {
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
@@ -315,6 +343,8 @@ fn part_of(call: &str) -> &'static str {
         "roles"
     } else if c.starts_with("logs:") {
         "log groups"
+    } else if c.starts_with("kms:") {
+        "queue key"
     } else if c.contains("securitygroup") {
         "security groups"
     } else if c.contains("vpcendpoint") || c.contains("prefixlist") {

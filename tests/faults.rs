@@ -315,6 +315,53 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("code hash without a file", P, with(&pipeline(), "producer.source_code_hash", s("abc")), "producer.source_code_hash"),
         ("delete timeout not a duration", P, with(&pipeline(), "timeouts", obj(vec![("delete", s("forever"))])), "timeouts.delete"),
         ("missing code directory", P, with(&pipeline(), "producer.source_dir", s("/nonexistent/producer")), "producer.source_dir"),
+        (
+            "content-based deduplication on a standard queue",
+            P,
+            with(&pipeline(), "queue", obj(vec![("content_based_deduplication", V::Boolean(true))])),
+            "queue.content_based_deduplication",
+        ),
+        (
+            "message size over SQS's 1 MiB",
+            P,
+            with(&pipeline(), "queue", obj(vec![("max_message_size", V::from(1_048_577))])),
+            "queue.max_message_size",
+        ),
+        ("delay over 15 minutes", P, with(&pipeline(), "queue", obj(vec![("delay_seconds", V::from(901))])), "queue.delay_seconds"),
+        (
+            "long polling over 20 s",
+            P,
+            with(&pipeline(), "queue", obj(vec![("receive_wait_time_seconds", V::from(21))])),
+            "queue.receive_wait_time_seconds",
+        ),
+        (
+            "policy_statements with the user's own role",
+            P,
+            with(
+                &with(&pipeline(), "producer.role_arn", s("arn:aws:iam::123456789012:role/mine")),
+                "producer.policy_statements",
+                s(r#"[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]"#),
+            ),
+            "producer.policy_statements",
+        ),
+        (
+            "a Principal in policy_statements",
+            P,
+            with(&pipeline(), "consumer.policy_statements", s(r#"[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]"#)),
+            "consumer.policy_statements",
+        ),
+        (
+            "managed policy by name, not ARN",
+            P,
+            with(&pipeline(), "producer.policy_arns", arr(&["AWSXRayDaemonWriteAccess"])),
+            "producer.policy_arns",
+        ),
+        (
+            "KMS key that is no key reference",
+            P,
+            with(&pipeline(), "queue", obj(vec![("kms_master_key_id", s("orders-key"))])),
+            "queue.kms_master_key_id",
+        ),
         ("region malformed", "provider", obj(vec![("region", s("moon-1"))]), "region"),
         ("endpoint without scheme", "provider", obj(vec![("endpoints", obj(vec![("sqs", s("localhost:4566"))]))]), "endpoints.sqs"),
         ("role to assume not an ARN", "provider", obj(vec![("assume_role", obj(vec![("role_arn", s("admin"))]))]), "assume_role.role_arn"),
@@ -334,6 +381,17 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
             "assume_role.session_name",
         ),
     ]
+}
+
+/// Bad inputs only AWS can tell, each with the reads it may cost (and no
+/// change): (what is wrong, config, expected path, the calls).
+fn read_only_cases() -> Vec<(&'static str, V, &'static str, Vec<String>)> {
+    vec![(
+        "unknown KMS alias",
+        with(&pipeline(), "queue", obj(vec![("kms_master_key_id", s("alias/no-such-key"))])),
+        "queue.kms_master_key_id",
+        vec!["kms:DescribeKey".to_string()],
+    )]
 }
 
 #[tokio::test]
@@ -380,6 +438,19 @@ async fn bad_inputs_are_refused_before_any_aws_call() {
     );
     assert!(misses.is_empty(), "{}", misses.join("\n\n"));
     assert!(calls.is_empty(), "bad input cost AWS calls: {calls:?}");
+    // The one exception: whether a KMS alias exists only KMS can say, so
+    // an unknown one costs exactly that read (kms:DescribeKey) and nothing
+    // else: no change, and none of the plan's other checks, which stop at
+    // the first thing settling the plan finds wrong.
+    for (what, config, want, reads) in read_only_cases() {
+        proxy.reset_counts();
+        tf.type_name = "privatelink_private_lambda_pipeline".into();
+        let diags = tf.plan(&V::Nil, &config).await.err().unwrap_or_default();
+        let paths: Vec<String> = errors(&diags).iter().map(|d| path_of(d)).collect();
+        assert_eq!(paths, [want], "{what}: {}", show(&diags));
+        assert_eq!(proxy.calls(), reads, "{what}: exactly these reads");
+    }
+    println!("bad-input corpus with one read: {} more refused at plan", read_only_cases().len());
     // The count can fail: a valid configuration's plan-time checks do go
     // through the proxy to moto (here they find no such subnets).
     tf.type_name = "privatelink_service_endpoint_bundle".into();

@@ -30,6 +30,10 @@ fn pipeline(name: &str, net: &Net, settings: bool) -> String {
     message_retention_seconds     = 86400
     max_receive_count             = 4
     dead_letter_retention_seconds = 604800
+    delay_seconds                 = 5
+    receive_wait_time_seconds     = 10
+    max_message_size              = 65536
+    kms_master_key_id             = "alias/aws/sqs"
   }
 
   event_source {

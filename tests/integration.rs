@@ -22,6 +22,8 @@ mod parts_network;
 mod parts_queue_role;
 mod parts_vpc_endpoint;
 mod pipeline_protocol;
+mod pipeline_queue;
+mod pipeline_roles;
 mod portable;
 mod protocol;
 mod reachability;

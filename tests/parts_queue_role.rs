@@ -75,6 +75,7 @@ fn queue_spec(name: &str) -> QueueSpec {
         kms_master_key_id: None,
         redrive: None,
         tls_only: false,
+        settings: queue::QueueSettings::default(),
         tags: tags(&[("privatelink:owner", "plp-orders"), ("privatelink:part", name), ("team", "payments")]),
     }
 }
@@ -215,6 +216,7 @@ fn role_spec(name: &str) -> RoleSpec {
         name: name.into(),
         trust_policy: policy::lambda_trust(),
         inline_policies: [("queue".to_string(), policy::producer(QUEUE_ARN, &logs, true)), ("extra".to_string(), extra.to_string())].into(),
+        managed_policy_arns: Default::default(),
         tags: tags(&[("privatelink:owner", "plp-orders"), ("privatelink:part", "producer-role"), ("team", "payments")]),
     }
 }
@@ -276,12 +278,20 @@ async fn role_lifecycle() {
     let updated = role::find(&iam, "orders-producer").await.unwrap().unwrap();
     assert!(policy::equivalent(&updated.trust_policy, trust), "{}", updated.trust_policy);
 
-    // A managed policy attached behind the part's back shows, and delete
-    // detaches it.
+    // A managed policy attached behind the part's back shows, and the
+    // next update detaches it while attaching the ones the spec names.
     let managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole";
     aws.iam.attach_role_policy().role_name("orders-producer").policy_arn(managed).send().await.unwrap();
     let drifted = role::find(&iam, "orders-producer").await.unwrap().unwrap();
     assert_eq!(drifted.managed_policy_arns, names(&[managed]));
+    let xray = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess";
+    let with_managed = RoleSpec { managed_policy_arns: [xray.to_string()].into(), ..retrusted.clone() };
+    calls.take();
+    role::update(&iam, &drifted, &with_managed).await.unwrap();
+    assert_eq!(calls.take(), names(&["AttachRolePolicy", "DetachRolePolicy"]));
+    let exact = role::find(&iam, "orders-producer").await.unwrap().unwrap();
+    assert_eq!(exact.managed_policy_arns, names(&[xray]));
+    assert_eq!(role::managed_policies(&iam, "orders-producer").await.unwrap(), Some(names(&[xray])));
 
     role::delete(&iam, "orders-producer").await.unwrap();
     assert_eq!(role::find(&iam, "orders-producer").await.unwrap(), None);

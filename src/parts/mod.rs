@@ -16,6 +16,7 @@ pub mod caller;
 pub mod code;
 pub mod event_source_mapping;
 pub mod function;
+pub mod kms_key;
 pub mod log_group;
 pub mod network_acl;
 pub mod network_interface;

@@ -1,13 +1,14 @@
 //! IAM roles for a composite's functions: a trust policy, inline policies
-//! (the role's whole permission set, written by the composite), and tags.
-//! Managed policies are never attached here; ones found attached are
-//! reported (so a composite can show the drift) and detached on delete.
+//! (written by the composite), the managed policies the spec names
+//! (exactly those: one attached by hand is detached by the next update, and
+//! reported meanwhile so a composite can show the drift), and tags. Every
+//! managed policy is detached on delete.
 //!
 //! A role is named: CreateRole of an existing name answers
 //! EntityAlreadyExists, and `create` then adopts that role and brings it to
 //! the spec, so a create whose answer was lost is never duplicated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_iam::types::Tag;
@@ -42,6 +43,8 @@ pub struct RoleSpec {
     pub trust_policy: String,
     /// Policy name -> JSON document: exactly the role's inline policies.
     pub inline_policies: BTreeMap<String, String>,
+    /// Exactly the managed policies attached to the role.
+    pub managed_policy_arns: BTreeSet<String>,
     /// All tags to put on the role (user tags + ownership).
     pub tags: Tags,
 }
@@ -132,8 +135,9 @@ pub async fn ensure(iam: &aws_sdk_iam::Client, spec: &RoleSpec) -> PartResult<St
 
 /// Brings `current` to `desired`: UpdateAssumeRolePolicy when the trust
 /// differs in meaning, PutRolePolicy for each new or changed inline policy,
-/// DeleteRolePolicy for each one no longer wanted, at most one UntagRole and
-/// one TagRole. No call when nothing differs.
+/// DeleteRolePolicy for each one no longer wanted, AttachRolePolicy and
+/// DetachRolePolicy for each managed policy to add or drop, at most one
+/// UntagRole and one TagRole. No call when nothing differs.
 pub async fn update(iam: &aws_sdk_iam::Client, current: &Role, desired: &RoleSpec) -> PartResult<()> {
     let name = &desired.name;
     if !policy::equivalent(&current.trust_policy, &desired.trust_policy) {
@@ -151,7 +155,26 @@ pub async fn update(iam: &aws_sdk_iam::Client, current: &Role, desired: &RoleSpe
     for policy_name in remove {
         delete_inline_policy(iam, name, &policy_name).await?;
     }
+    let (attach, detach) = managed_policy_changes(&current.managed_policy_arns, &desired.managed_policy_arns);
+    for arn in attach {
+        iam.attach_role_policy().role_name(name).policy_arn(arn).send().await.map_err(|e| {
+            let mut d = call_failed(PART, "iam:AttachRolePolicy", &e);
+            d.detail = format!("{} (managed policy {arn} on role {name})", d.detail);
+            d
+        })?;
+    }
+    for arn in detach {
+        detach_managed_policy(iam, name, arn).await?;
+    }
     update_tags(iam, name, &current.tags, &desired.tags).await
+}
+
+/// The managed policies to attach (wanted, not attached) and to detach
+/// (attached, not wanted).
+pub fn managed_policy_changes<'a>(current: &'a [String], desired: &'a BTreeSet<String>) -> (Vec<&'a str>, Vec<&'a str>) {
+    let attach = desired.iter().filter(|a| !current.contains(a)).map(String::as_str).collect();
+    let detach = current.iter().filter(|a| !desired.contains(*a)).map(String::as_str).collect();
+    (attach, detach)
 }
 
 /// Detaches every managed policy, deletes every inline policy, then
@@ -305,13 +328,34 @@ async fn delete_inline_policies(iam: &aws_sdk_iam::Client, role: &str) -> PartRe
 /// DetachRolePolicy for every attached managed policy; gone is fine.
 async fn detach_managed_policies(iam: &aws_sdk_iam::Client, role: &str) -> PartResult<()> {
     for arn in attached_policy_arns(iam, role).await?.unwrap_or_default() {
-        match iam.detach_role_policy().role_name(role).policy_arn(&arn).send().await {
-            Ok(_) => {}
-            Err(e) if has_code(&e, &MISSING) => {}
-            Err(e) => return Err(call_failed(PART, "iam:DetachRolePolicy", &e)),
-        }
+        detach_managed_policy(iam, role, &arn).await?;
     }
     Ok(())
+}
+
+/// DetachRolePolicy; a policy (or role) already gone is fine.
+async fn detach_managed_policy(iam: &aws_sdk_iam::Client, role: &str, arn: &str) -> PartResult<()> {
+    match iam.detach_role_policy().role_name(role).policy_arn(arn).send().await {
+        Ok(_) => Ok(()),
+        Err(e) if has_code(&e, &MISSING) => Ok(()),
+        Err(e) => Err(call_failed(PART, "iam:DetachRolePolicy", &e)),
+    }
+}
+
+/// The managed policies attached to role `name`; `None` when the role is
+/// gone. For refreshes that show them (one call).
+pub async fn managed_policies(iam: &aws_sdk_iam::Client, name: &str) -> PartResult<Option<Vec<String>>> {
+    attached_policy_arns(iam, name).await
+}
+
+/// One inline policy of role `name`, decoded; `None` when it (or the
+/// role) does not exist. For refreshes that show it (one call).
+pub async fn inline_policy(iam: &aws_sdk_iam::Client, name: &str, policy_name: &str) -> PartResult<Option<String>> {
+    match iam.get_role_policy().role_name(name).policy_name(policy_name).send().await {
+        Ok(got) => Ok(Some(decode_policy_document(got.policy_document()))),
+        Err(e) if has_code(&e, &MISSING) => Ok(None),
+        Err(e) => Err(call_failed(PART, "iam:GetRolePolicy", &e)),
+    }
 }
 
 /// At most one UntagRole and one TagRole. Keys under `aws:` belong to AWS
@@ -405,6 +449,18 @@ mod tests {
         assert_eq!(remove, vec!["gone".to_string()]);
         let (put, remove) = inline_policy_changes(&desired, &desired);
         assert!(put.is_empty() && remove.is_empty());
+    }
+
+    #[test]
+    fn managed_policies_become_exactly_the_wanted_ones() {
+        let a = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess".to_string();
+        let b = "arn:aws:iam::123456789012:policy/reports-read".to_string();
+        let c = "arn:aws:iam::aws:policy/AdministratorAccess".to_string();
+        let current = vec![a.clone(), c.clone()];
+        let desired: BTreeSet<String> = [a.clone(), b.clone()].into();
+        assert_eq!(managed_policy_changes(&current, &desired), (vec![b.as_str()], vec![c.as_str()]));
+        assert_eq!(managed_policy_changes(&current, &current.iter().cloned().collect()), (vec![], vec![]));
+        assert_eq!(managed_policy_changes(&[], &BTreeSet::new()), (vec![], vec![]));
     }
 
     fn delete_error(code: &str) -> DeleteRoleError {

@@ -119,3 +119,30 @@ fn allow(sid: &str, actions: &[&str], resource: &str) -> Value {
 fn document(statements: Vec<Value>) -> String {
     serde_json::json!({"Version": VERSION, "Statement": statements}).to_string()
 }
+
+/// What a function does with the queue's customer-managed KMS key, on that
+/// key's ARN only. Amazon SQS Developer Guide, "Amazon SQS key management"
+/// (configuring KMS permissions): a producer sending to an encrypted queue
+/// needs `kms:GenerateDataKey` and `kms:Decrypt`, a consumer receiving from
+/// it `kms:Decrypt`. An AWS-managed key (`alias/aws/sqs`) needs neither: its
+/// key policy lets the account's principals use it through SQS.
+/// <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html>
+pub fn queue_key(sends: bool, key_arn: &str) -> Value {
+    if sends {
+        allow("UseQueueKeyToSend", &["kms:GenerateDataKey", "kms:Decrypt"], key_arn)
+    } else {
+        allow("UseQueueKeyToReceive", &["kms:Decrypt"], key_arn)
+    }
+}
+
+/// `doc` (a document written above) with `extra` statements after its own.
+pub fn with_statements(doc: &str, extra: Vec<Value>) -> String {
+    if extra.is_empty() {
+        return doc.to_string();
+    }
+    let mut v: Value = serde_json::from_str(doc).unwrap_or_else(|_| serde_json::json!({"Version": VERSION, "Statement": []}));
+    if let Some(list) = v.get_mut("Statement").and_then(Value::as_array_mut) {
+        list.extend(extra);
+    }
+    v.to_string()
+}

@@ -247,6 +247,11 @@ impl<C: Validate + Plan + Apply + Read + Import> Resource for C {
             let prior = prior_for_checks(prior.as_ref(), &planned, C::vpc_id);
             let what = format!("checking {} against AWS at plan", C::NOUN);
             let mut diags = ctx.run(&what, self.settle_against_aws(ctx, prior, &config, &mut planned)).await?;
+            // What settling found wrong ends the plan: the checks would
+            // look at a plan that cannot be, and cost calls for nothing.
+            if diags.has_errors() {
+                return Err(diags);
+            }
             diags.extend(ctx.run(&what, self.check_against_aws(ctx, prior, &planned)).await?);
             if diags.has_errors() {
                 return Err(diags);

@@ -32,6 +32,7 @@ resource "privatelink_private_lambda_pipeline" "orders" {
   queue {
     max_receive_count             = 4
     dead_letter_retention_seconds = 1209600
+    receive_wait_time_seconds     = 20
   }
 
   event_source {

@@ -18,6 +18,7 @@ fn spec() -> QueueSpec {
         kms_master_key_id: None,
         redrive: Some(Redrive { dead_letter_arn: DLQ.into(), max_receive_count: 4 }),
         tls_only: true,
+        settings: QueueSettings::default(),
         tags: Tags::new(),
     }
 }
@@ -89,7 +90,9 @@ fn observed_as_created() -> BTreeMap<String, String> {
         (SQS_MANAGED_SSE_ENABLED, "true"),
         (QUEUE_ARN, ARN),
         ("ApproximateNumberOfMessages", "0"),
-        ("DelaySeconds", "0"),
+        (DELAY_SECONDS, "0"),
+        (RECEIVE_WAIT_TIME_SECONDS, "0"),
+        (MAXIMUM_MESSAGE_SIZE, "1048576"),
         (REDRIVE_POLICY, r#"{"maxReceiveCount":"4", "deadLetterTargetArn":"arn:aws:sqs:us-east-1:123456789012:orders-dlq"}"#),
     ]);
     m.insert(POLICY.into(), policy.into());
@@ -122,15 +125,39 @@ fn dropped_redrive_policy_and_kms_are_cleared() {
     let changes = attribute_changes(&current, &desired_attributes(&s, ARN));
     assert_eq!(changes, map(&[(KMS_MASTER_KEY_ID, ""), (POLICY, ""), (REDRIVE_POLICY, ""), (SQS_MANAGED_SSE_ENABLED, "true")]));
     // Nothing to clear when it is already unset.
-    let bare = map(&[(VISIBILITY_TIMEOUT, "60"), (MESSAGE_RETENTION_PERIOD, "345600"), (SQS_MANAGED_SSE_ENABLED, "true"), (POLICY, "")]);
+    let bare = map(&[
+        (VISIBILITY_TIMEOUT, "60"),
+        (MESSAGE_RETENTION_PERIOD, "345600"),
+        (SQS_MANAGED_SSE_ENABLED, "true"),
+        (POLICY, ""),
+        (DELAY_SECONDS, "0"),
+        (RECEIVE_WAIT_TIME_SECONDS, "0"),
+        (MAXIMUM_MESSAGE_SIZE, "1048576"),
+    ]);
     assert!(attribute_changes(&bare, &desired_attributes(&s, ARN)).is_empty());
 }
 
 #[test]
 fn fifo_never_changes() {
     let s = QueueSpec { fifo: true, ..spec() };
-    let changes = attribute_changes(&observed_as_created(), &desired_attributes(&s, ARN));
+    let mut current = observed_as_created();
+    current.insert(CONTENT_BASED_DEDUPLICATION.into(), "false".into());
+    let changes = attribute_changes(&current, &desired_attributes(&s, ARN));
     assert!(changes.is_empty(), "{changes:?}");
+}
+
+#[test]
+fn delivery_settings_are_sent_and_changed_in_place() {
+    let mut s = spec();
+    s.settings =
+        QueueSettings { delay_seconds: 30, receive_wait_time_seconds: 20, maximum_message_size: 2048, content_based_deduplication: true };
+    let a = desired_attributes(&s, ARN);
+    assert_eq!((a[DELAY_SECONDS].as_str(), a[RECEIVE_WAIT_TIME_SECONDS].as_str(), a[MAXIMUM_MESSAGE_SIZE].as_str()), ("30", "20", "2048"));
+    // Content-based deduplication exists on FIFO queues only.
+    assert!(!a.contains_key(CONTENT_BASED_DEDUPLICATION));
+    assert_eq!(desired_attributes(&QueueSpec { fifo: true, ..s.clone() }, ARN)[CONTENT_BASED_DEDUPLICATION], "true");
+    let changes = attribute_changes(&observed_as_created(), &a);
+    assert_eq!(changes, map(&[(DELAY_SECONDS, "30"), (MAXIMUM_MESSAGE_SIZE, "2048"), (RECEIVE_WAIT_TIME_SECONDS, "20")]));
 }
 
 #[test]

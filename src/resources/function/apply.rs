@@ -113,6 +113,10 @@ pub struct FunctionDesired {
     pub environment: BTreeMap<String, String>,
     /// The user's execution role; None: the composite makes one.
     pub role_arn: Option<String>,
+    /// Extra statements for the role it makes (`policy_statements`, JSON).
+    pub policy_statements: Option<String>,
+    /// Managed policies attached to the role it makes (`policy_arns`).
+    pub policy_arns: std::collections::BTreeSet<String>,
     pub code: Option<CodeSource>,
     /// The user's hash of a zip given by filename or in S3.
     pub source_code_hash: Option<String>,
@@ -153,6 +157,8 @@ impl FunctionDesired {
             timeout: f.timeout.int().unwrap_or(DEFAULT_TIMEOUT) as i32,
             environment: f.environment.entries(),
             role_arn: f.role_arn.owned(),
+            policy_statements: f.policy_statements.owned(),
+            policy_arns: f.policy_arns.strings().into_iter().collect(),
             code: CodeSource::of(f),
             source_code_hash: f.source_code_hash.owned(),
             settings: settings_of(f),
@@ -191,8 +197,10 @@ impl FunctionDesired {
 
     /// Its own execution role: Lambda may assume it, and it may do what its
     /// use needs on the one queue (and, in a VPC, manage its interfaces).
-    /// The log group's ARN takes the queue's partition and account.
-    pub fn role_spec(&self, queue_arn: &str, region: &str, at: &Placement<'_>) -> RoleSpec {
+    /// `queue_key`: the queue's customer-managed KMS key (its ARN), which
+    /// the role may then use as its use needs (`policy::queue_key`). The
+    /// log group's ARN takes the queue's partition and account.
+    pub fn role_spec(&self, queue_arn: &str, queue_key: Option<&str>, region: &str, at: &Placement<'_>) -> RoleSpec {
         let arn: Vec<&str> = queue_arn.split(':').collect();
         let partition = arn.get(1).copied().filter(|p| !p.is_empty()).unwrap_or("aws");
         let account = arn.get(4).copied().unwrap_or("");
@@ -202,10 +210,19 @@ impl FunctionDesired {
             FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
         };
         let doc = if self.settings.tracing_mode == "Active" { policy::with_tracing(&doc) } else { doc };
+        let key = queue_key.map(|k| policy::queue_key(self.role == FunctionRole::Producer, k));
+        let doc = policy::with_statements(&doc, key.into_iter().collect());
+        let mut inline_policies: BTreeMap<String, String> = [("pipeline".to_string(), doc)].into();
+        // The user's statements in a policy of their own: refreshed and
+        // compared on their own, never mixed with the composite's.
+        if let Some(list) = self.policy_statements.as_deref().and_then(|s| super::role_extras::parse_statements(s).ok()) {
+            inline_policies.insert(super::role_extras::STATEMENTS_POLICY.into(), super::role_extras::statements_document(list));
+        }
         RoleSpec {
             name: self.name.clone(),
             trust_policy: policy::lambda_trust(),
-            inline_policies: [("pipeline".to_string(), doc)].into(),
+            inline_policies,
+            managed_policy_arns: self.policy_arns.clone(),
             tags: at.tags(&format!("{}-role", self.role.name())),
         }
     }
@@ -366,7 +383,7 @@ mod tests {
         let tags = Tags::new();
         let at = Placement { subnets: &[], tags_all: &tags, owner: "pipeline/orders" };
         let f = desired(FunctionRole::Producer, None);
-        let spec = f.role_spec("arn:aws-cn:sqs:cn-north-1:123456789012:orders", "cn-north-1", &at);
+        let spec = f.role_spec("arn:aws-cn:sqs:cn-north-1:123456789012:orders", None, "cn-north-1", &at);
         let doc = &spec.inline_policies["pipeline"];
         assert!(doc.contains("arn:aws-cn:logs:cn-north-1:123456789012:log-group:/aws/lambda/orders-producer:*"), "{doc}");
         assert!(!doc.contains("arn:aws:logs") && !doc.contains("logs:CreateLogGroup"), "{doc}");

@@ -17,6 +17,7 @@ use crate::value::Value;
 mod apply;
 mod plan;
 mod read;
+pub mod role_extras;
 mod validate;
 
 pub use apply::{
@@ -223,6 +224,19 @@ pub fn schema(role: FunctionRole, description: &'static str) -> Block {
             Mode::Optional,
             "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
         ))
+        .attr(attr(
+            "policy_statements",
+            Type::String,
+            Mode::Optional,
+            "Extra IAM statements for the role the pipeline makes, as a JSON list (jsonencode([{ Effect, Action, Resource }])); not with role_arn.",
+        ))
+        .attr(attr(
+            "policy_arns",
+            Type::set(Type::String),
+            Mode::Optional,
+            "Managed policies to attach to the role the pipeline makes (exactly these; 10 by IAM's default quota); not with role_arn.",
+        ))
+
         .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."))
         .attr(attr(
             "log_retention_in_days",
@@ -290,6 +304,8 @@ crate::model! {
         timeout: Attr<f64>,
         environment: Attr<Map<String>>,
         role_arn: Attr<String>,
+        policy_statements: Attr<String>,
+        policy_arns: Attr<Set<String>>,
         code_sha256: Attr<String>,
         log_retention_in_days: Attr<f64>,
         log_kms_key_arn: Attr<String>,

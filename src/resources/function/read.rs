@@ -101,6 +101,12 @@ pub fn imported(f: &Function, role: FunctionRole, producer: ProducerFound<'_>) -
     b.log_group_name.set_known(log_group::lambda_group_name(&f.name));
     let own_role = f.role_arn.ends_with(&format!(":role/{}", f.name));
     b.role_arn.set(if own_role { Val::Null } else { Val::Known(f.role_arn.clone()) });
+    // Unknown: the read that completes the import looks at the role
+    // (`role_extras::observe`).
+    if own_role {
+        b.policy_statements.set(Val::Unknown);
+        b.policy_arns.set(Val::Unknown);
+    }
     match role {
         FunctionRole::Producer => {
             let var = producer.queue.and_then(|q| f.environment.iter().find(|(_, v)| **v == q.url).map(|(k, _)| k.clone()));

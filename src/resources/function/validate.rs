@@ -36,6 +36,7 @@ pub fn validate(d: &mut Diagnostics, f: &FunctionBlock) {
     }
     validate_environment(d, &f.environment);
     validate_logs(d, f);
+    super::role_extras::validate(d, f);
     checks::check_ids(d, "sg", &f.security_group_ids);
     if let Some(var) = f.queue_url_env_var.str() {
         if var.is_empty() || !var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || var.starts_with("AWS_") {

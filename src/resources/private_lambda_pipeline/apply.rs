@@ -10,6 +10,7 @@ use crate::diag::{Diagnostic, Path};
 use crate::engine::{self, Step};
 use crate::model::Val;
 use crate::parts::event_source_mapping::{self as esm, Mapping};
+use crate::parts::kms_key;
 use crate::parts::queue::{self, Queue};
 use crate::parts::security_group::{self as sg, Group};
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint};
@@ -35,6 +36,8 @@ pub struct Record {
     /// Groups of the endpoint the producer talks to (ours or a reused one).
     pub(super) endpoint_groups: Vec<String>,
     pub(super) mapping: Option<Mapping>,
+    /// The queue key's ARN when apply had to look it up (`key_to_resolve`).
+    pub(super) kms_key_arn: Option<String>,
 }
 
 /// One run of the pipeline's steps.
@@ -76,6 +79,9 @@ impl Apply for PrivateLambdaPipeline {
 
     fn state_after(planned: &Pipeline, desired: &Desired, record: Record) -> Pipeline {
         let mut s = planned.clone();
+        if s.queue.kms_key_arn.is_unknown() {
+            s.queue.kms_key_arn.set(Val::from_option(record.kms_key_arn.clone()));
+        }
         fill_ids(&mut s, &record, desired.endpoint_id.is_some());
         s
     }
@@ -168,10 +174,41 @@ async fn ensure_queue(ctx: &Ctx, run: PipelineRun<'_>) -> Result<(), Diagnostic>
 async fn ensure_role(ctx: &Ctx, run: PipelineRun<'_>, role: FunctionRole) -> Result<(), Diagnostic> {
     let d = run.desired;
     let queue_arn = run.record.get(|r| r.queue.as_ref().map(|q| q.arn.clone()).unwrap_or_default());
-    let spec = d.functions[role].role_spec(&queue_arn, &ctx.aws.region, &d.placement());
-    let arn = function::ensure_role(ctx, &spec).await?;
+    let key = match (&d.kms_key_arn, d.key_to_resolve()) {
+        (Some(arn), _) => Some(arn.clone()),
+        (None, Some(id)) => queue_key_at_apply(ctx, run, id).await?,
+        (None, None) => None,
+    };
+    let spec = d.functions[role].role_spec(&queue_arn, key.as_deref(), &ctx.aws.region, &d.placement());
+    let arn = match function::ensure_role(ctx, &spec).await {
+        Ok(arn) => arn,
+        Err(e) => {
+            // Made, but refused a policy (a managed policy that does not
+            // exist, a statement IAM finds malformed): recorded all the
+            // same, so the state keeps it and a destroy removes it.
+            if let Ok(Some(arn)) = function::observe::role(ctx, spec.name.clone(), true).await {
+                run.record.set(|r| r.functions[role].role = Some(arn));
+            }
+            return Err(e);
+        }
+    };
     run.record.set(|r| r.functions[role].role = Some(arn));
     Ok(())
+}
+
+/// The queue key's ARN when the plan could not look it up (planned before
+/// the provider was configured): kms:DescribeKey now, once per apply.
+async fn queue_key_at_apply(ctx: &Ctx, run: PipelineRun<'_>, id: &str) -> Result<Option<String>, Diagnostic> {
+    if let Some(arn) = run.record.get(|r| r.kms_key_arn.clone()) {
+        return Ok(Some(arn));
+    }
+    let key = kms_key::describe(&ctx.aws.kms, id).await?.ok_or_else(|| {
+        Diagnostic::error("Unknown KMS key", format!("KMS has no key or alias {id:?} (kms:DescribeKey answered NotFoundException)."))
+            .at(Path::attr("queue").then("kms_master_key_id"))
+    })?;
+    let arn = key.customer_managed().then_some(key.arn);
+    run.record.set(|r| r.kms_key_arn = arn.clone());
+    Ok(arn)
 }
 
 /// A group first made with what is known (`on_created` records it at once,

@@ -5,7 +5,8 @@
 
 use crate::model::{Attr, List, Map, Set};
 use crate::parts::event_source_mapping::MappingSpec;
-use crate::parts::queue::{QueueSpec, Redrive};
+use crate::parts::kms_key;
+use crate::parts::queue::{self, QueueSettings, QueueSpec, Redrive};
 use crate::parts::security_group::{Direction, GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags};
 use crate::parts::vpc_endpoint::EndpointSpec;
@@ -55,6 +56,11 @@ crate::model! {
         max_receive_count: Attr<f64>,
         dead_letter_retention_seconds: Attr<f64>,
         kms_master_key_id: Attr<String>,
+        kms_key_arn: Attr<String>,
+        delay_seconds: Attr<f64>,
+        receive_wait_time_seconds: Attr<f64>,
+        max_message_size: Attr<f64>,
+        content_based_deduplication: Attr<bool>,
     }
 }
 
@@ -179,7 +185,15 @@ pub struct Desired {
     pub(super) retention: i32,
     pub(super) dlq_retention: i32,
     pub(super) max_receive: i32,
+    /// The queues' KMS key as configured (`None`: SSE-SQS).
     pub(super) kms: Option<String>,
+    /// The ARN of that key when it is customer-managed, as plan resolved
+    /// it; the roles get rights on it (`None` with a customer key: not
+    /// resolved yet, see `key_to_resolve`).
+    pub(super) kms_key_arn: Option<String>,
+    /// The queue's delivery settings (the dead-letter queue takes only its
+    /// message size; SQS's defaults otherwise).
+    pub(super) settings: QueueSettings,
     pub(super) mapping: MappingDesired,
     pub(super) endpoint_id: Option<String>,
     pub(super) functions: PerRole<FunctionDesired>,
@@ -263,6 +277,13 @@ impl Desired {
             dlq_retention: q.dead_letter_retention_seconds.int().unwrap_or(DEFAULT_DLQ_RETENTION) as i32,
             max_receive: q.max_receive_count.int().unwrap_or(DEFAULT_MAX_RECEIVE) as i32,
             kms: q.kms_master_key_id.owned(),
+            kms_key_arn: q.kms_key_arn.owned(),
+            settings: QueueSettings {
+                delay_seconds: q.delay_seconds.int().unwrap_or(0) as i32,
+                receive_wait_time_seconds: q.receive_wait_time_seconds.int().unwrap_or(0) as i32,
+                maximum_message_size: q.max_message_size.int().map(|n| n as i32).unwrap_or(queue::MAX_MESSAGE_BYTES),
+                content_based_deduplication: q.content_based_deduplication.bool() == Some(true),
+            },
             mapping: MappingDesired {
                 batch_size: es.batch_size.int().unwrap_or(DEFAULT_BATCH_SIZE) as i32,
                 window,
@@ -274,6 +295,15 @@ impl Desired {
             endpoint_id: p.endpoint.endpoint_id.owned(),
             functions,
             name,
+        }
+    }
+
+    /// A customer-managed key configured whose ARN the plan could not
+    /// learn (planned without a configured provider): apply asks KMS.
+    pub(super) fn key_to_resolve(&self) -> Option<&str> {
+        match (&self.kms, &self.kms_key_arn) {
+            (Some(id), None) if !kms_key::is_aws_managed_alias(id) => Some(id),
+            _ => None,
         }
     }
 
@@ -299,6 +329,8 @@ impl Desired {
             kms_master_key_id: self.kms.clone(),
             redrive: None,
             tls_only: true,
+            // Messages move here from the queue: room for the largest it takes.
+            settings: QueueSettings { maximum_message_size: self.settings.maximum_message_size, ..QueueSettings::default() },
             tags: self.owned("dead-letter-queue"),
         }
     }
@@ -312,6 +344,7 @@ impl Desired {
             kms_master_key_id: self.kms.clone(),
             redrive: Some(Redrive { dead_letter_arn: dlq_arn.to_string(), max_receive_count: self.max_receive }),
             tls_only: true,
+            settings: self.settings.clone(),
             tags: self.owned("queue"),
         }
     }

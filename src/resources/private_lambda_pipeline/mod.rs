@@ -72,7 +72,37 @@ fn queue_block() -> Block {
             "kms_master_key_id",
             Type::String,
             Mode::Optional,
-            "KMS key for server-side encryption; default SSE-SQS (SQS-managed keys).",
+            "KMS key for both queues' server-side encryption (key id, key ARN, alias or alias ARN); default SSE-SQS (SQS-managed keys). With a customer-managed key, the roles the pipeline makes may use that key: the producer's kms:GenerateDataKey and kms:Decrypt, the consumer's kms:Decrypt.",
+        ))
+        .attr(attr(
+            "delay_seconds",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Seconds every new message stays hidden before its first delivery (SQS DelaySeconds), 0 to 900 (default 0).",
+        ))
+        .attr(attr(
+            "receive_wait_time_seconds",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Long polling: how long a ReceiveMessage waits for a message (SQS ReceiveMessageWaitTimeSeconds), 0 to 20 (default 0).",
+        ))
+        .attr(attr(
+            "max_message_size",
+            Type::Number,
+            Mode::OptionalComputed,
+            "Largest message the queue takes, in bytes (SQS MaximumMessageSize), 1024 to 1048576 (default 1048576, 1 MiB); the dead-letter queue gets the same.",
+        ))
+        .attr(attr(
+            "content_based_deduplication",
+            Type::Bool,
+            Mode::OptionalComputed,
+            "FIFO queues only: deduplicate by a SHA-256 hash of the body when a message has no deduplication id (SQS ContentBasedDeduplication, default false).",
+        ))
+        .attr(attr(
+            "kms_key_arn",
+            Type::String,
+            Mode::Computed,
+            "ARN of the customer-managed key kms_master_key_id names, looked up at plan when kms_master_key_id changes; null for SSE-SQS and for the AWS-managed alias/aws/sqs.",
         ))
 }
 
@@ -355,6 +385,59 @@ mod tests {
         ] {
             assert!(p.iter().any(|x| x == want), "no error at {want}: {p:?}");
         }
+    }
+
+    #[test]
+    fn queue_settings_keep_sqs_ranges_and_dedup_is_for_fifo() {
+        let c = config(vec![(
+            "queue",
+            obj(vec![
+                ("delay_seconds", n(901)),
+                ("receive_wait_time_seconds", n(21)),
+                ("max_message_size", n(1023)),
+                ("content_based_deduplication", Value::Bool(true)),
+                ("kms_master_key_id", s("orders-key")),
+            ]),
+        )]);
+        let mut p = paths(&validate_config(&c));
+        p.sort();
+        assert_eq!(
+            p,
+            [
+                "queue.content_based_deduplication",
+                "queue.delay_seconds",
+                "queue.kms_master_key_id",
+                "queue.max_message_size",
+                "queue.receive_wait_time_seconds"
+            ]
+        );
+        let c = config(vec![(
+            "queue",
+            obj(vec![
+                ("fifo", Value::Bool(true)),
+                ("delay_seconds", n(900)),
+                ("receive_wait_time_seconds", n(20)),
+                ("max_message_size", n(1_048_576)),
+                ("content_based_deduplication", Value::Bool(false)),
+                ("kms_master_key_id", s("alias/orders")),
+            ]),
+        )]);
+        assert!(paths(&validate_config(&c)).is_empty());
+        // With a role of the user's, a warning says what it needs on the key.
+        let c = config(vec![
+            ("producer", function(vec![("role_arn", s("arn:aws:iam::123456789012:role/mine"))])),
+            ("queue", obj(vec![("kms_master_key_id", s("alias/orders"))])),
+        ]);
+        let d = validate_config(&c);
+        assert!(paths(&d).is_empty());
+        assert!(
+            d.0.iter().any(|w| w.path.as_ref().map(|p| p.to_string()).as_deref() == Some("producer.role_arn")
+                && w.detail.contains("kms:GenerateDataKey")),
+            "{d:?}"
+        );
+        // Unknown FIFO: decided at plan.
+        let c = config(vec![("queue", obj(vec![("fifo", Value::Unknown), ("content_based_deduplication", Value::Bool(true))]))]);
+        assert!(paths(&validate_config(&c)).is_empty());
     }
 
     #[test]

@@ -3,13 +3,14 @@
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::model::{Attr, List, Val};
+use crate::parts::kms_key;
 use crate::parts::security_group as sg;
 use crate::parts::tags::Tags;
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::Kind;
 use crate::resources::composite::{Plan, PlanEnv};
 use crate::resources::endpoint;
-use crate::resources::function::{self, FunctionRole};
+use crate::resources::function::{self, role_extras, FunctionRole};
 use crate::resources::{checks, subnet_diagnostics, Going};
 
 use super::config::{queue_url_bytes, Desired, Pipeline};
@@ -27,6 +28,16 @@ impl Plan for PrivateLambdaPipeline {
             return Err(d);
         }
         plan_state(env.default_tags, prior, proposed, config)
+    }
+
+    async fn settle_against_aws(
+        &self,
+        ctx: &Ctx,
+        _prior: Option<&Pipeline>,
+        config: &Pipeline,
+        planned: &mut Pipeline,
+    ) -> Result<Diagnostics, Diagnostic> {
+        settle_queue_key(ctx, config, planned).await
     }
 
     async fn check_against_aws(&self, ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
@@ -59,7 +70,32 @@ fn limits(env: &PlanEnv<'_>, config: &Pipeline) -> Diagnostics {
         // The URL's length waits for the name; the user's part counts now.
         _ => function::check_environment_size(&mut d, &config.producer.environment, Some((url_var, 0))),
     }
+    check_role_policy_sizes(&mut d, env, config);
     d
+}
+
+/// Each role the pipeline makes, with the user's `policy_statements`,
+/// against IAM's 10,240 characters for all its inline policies: the
+/// pipeline's own document as apply will write it, with the longest ARNs
+/// the plan cannot know yet (a 14-character region, the key's ARN).
+fn check_role_policy_sizes(d: &mut Diagnostics, env: &PlanEnv<'_>, config: &Pipeline) {
+    let desired = Desired::from(config);
+    let region = env.region.unwrap_or("ap-southeast-1");
+    let queue_arn = format!("arn:aws:sqs:{region}:123456789012:{}", desired.queue_name(false));
+    let key = desired
+        .kms
+        .as_ref()
+        .filter(|k| !kms_key::is_aws_managed_alias(k))
+        .map(|_| format!("arn:aws:kms:{region}:123456789012:key/{}", "0".repeat(36)));
+    for role in FunctionRole::ALL {
+        let block = config.function(role);
+        let (Some(statements), true) = (block.policy_statements.str(), block.role_arn.is_null()) else { continue };
+        let mut f = desired.functions[role].clone();
+        f.policy_statements = None;
+        let spec = f.role_spec(&queue_arn, key.as_deref(), region, &desired.placement());
+        let own: usize = spec.inline_policies.values().map(|doc| crate::policy::policy_size(doc)).sum();
+        role_extras::check_policy_size(d, statements, own, &block.policy_statements.path);
+    }
 }
 
 /// The attributes whose change replaces the pipeline.
@@ -94,6 +130,7 @@ fn plan_state(default_tags: &Tags, prior: Option<&Pipeline>, proposed: &Pipeline
         return Err(diags);
     }
     plan_settings(&mut s, config);
+    plan_queue_key(&mut s, prior, config);
     plan_ids(&mut s, prior, config);
     s.rule_drift.set_known(List::default());
     Ok(s)
@@ -122,6 +159,18 @@ fn plan_settings(s: &mut Pipeline, config: &Pipeline) {
     fill(&mut q.message_retention_seconds, &cq.message_retention_seconds, eff.retention as f64);
     fill(&mut q.max_receive_count, &cq.max_receive_count, eff.max_receive as f64);
     fill(&mut q.dead_letter_retention_seconds, &cq.dead_letter_retention_seconds, eff.dlq_retention as f64);
+    fill(&mut q.delay_seconds, &cq.delay_seconds, eff.settings.delay_seconds as f64);
+    fill(&mut q.receive_wait_time_seconds, &cq.receive_wait_time_seconds, eff.settings.receive_wait_time_seconds as f64);
+    fill(&mut q.max_message_size, &cq.max_message_size, eff.settings.maximum_message_size as f64);
+    // FIFO queues only: a standard queue has no such setting (validate
+    // refuses it there), so it plans null.
+    if cq.content_based_deduplication.is_null() {
+        q.content_based_deduplication.set(match &cq.fifo.val {
+            Val::Unknown => Val::Unknown,
+            _ if eff.fifo => Val::Known(false),
+            _ => Val::Null,
+        });
+    }
     let (es, ces) = (&mut s.event_source, &config.event_source);
     fill(&mut es.batch_size, &ces.batch_size, eff.mapping.batch_size as f64);
     fill(&mut es.maximum_batching_window_seconds, &ces.maximum_batching_window_seconds, eff.mapping.window as f64);
@@ -131,6 +180,28 @@ fn plan_settings(s: &mut Pipeline, config: &Pipeline) {
         let reuse = &config.endpoint.endpoint_id;
         s.endpoint.create.set(if reuse.is_unknown() { Val::Unknown } else { Val::Known(reuse.is_null()) });
     }
+}
+
+/// The queue key's ARN: none for SSE-SQS or an AWS-managed alias (no
+/// lookup), the prior's when the configured key is the same and the prior
+/// knows its ARN (no lookup on every plan), else unknown until
+/// `settle_queue_key` asks KMS. A prior without the ARN (a state from
+/// before the roles were granted the key) so plans the ARN as a change,
+/// and its apply grants the roles the key.
+fn plan_queue_key(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
+    let configured = &config.queue.kms_master_key_id;
+    let planned = match &configured.val {
+        Val::Null => Val::Null,
+        Val::Unknown => Val::Unknown,
+        Val::Known(id) if kms_key::is_aws_managed_alias(id) => Val::Null,
+        Val::Known(id) => match prior {
+            Some(p) if p.queue.kms_master_key_id.str() == Some(id) && p.queue.kms_key_arn.str().is_some() => {
+                p.queue.kms_key_arn.val.clone()
+            }
+            _ => Val::Unknown,
+        },
+    };
+    s.queue.kms_key_arn.set(planned);
 }
 
 /// Ids of the parts: kept when the part exists and stays, unknown when
@@ -158,6 +229,34 @@ fn plan_ids(s: &mut Pipeline, prior: Option<&Pipeline>, config: &Pipeline) {
 }
 
 // ---------------------------------------------------------------- plan-time checks
+
+/// The customer-managed key's ARN, when plan left it unknown for a known
+/// key: one kms:DescribeKey. A key or alias KMS does not know, a disabled
+/// key or one SQS cannot encrypt with is an error at the attribute. An
+/// AWS-managed key named otherwise than by its alias needs no rights.
+async fn settle_queue_key(ctx: &Ctx, config: &Pipeline, planned: &mut Pipeline) -> Result<Diagnostics, Diagnostic> {
+    let mut d = Diagnostics::default();
+    let (true, Some(id)) = (planned.queue.kms_key_arn.is_unknown(), config.queue.kms_master_key_id.str()) else { return Ok(d) };
+    let at = config.queue.kms_master_key_id.path.clone();
+    match kms_key::describe(&ctx.aws.kms, id).await? {
+        None => d.push(
+            Diagnostic::error(
+                "Unknown KMS key",
+                format!(
+                    "KMS has no key or alias {id:?} in {} (kms:DescribeKey answered NotFoundException). Give an existing key's id, ARN, alias or alias ARN, or leave kms_master_key_id out for SSE-SQS.",
+                    ctx.aws.region
+                ),
+            )
+            .at(at),
+        ),
+        Some(key) => match kms_key::unusable_for_sqs(&key) {
+            Some(why) => d.push(Diagnostic::error("KMS key cannot encrypt the queues", why).at(at)),
+            None if key.customer_managed() => planned.queue.kms_key_arn.set_known(key.arn),
+            None => planned.queue.kms_key_arn.set(Val::Null),
+        },
+    }
+    Ok(d)
+}
 
 /// Checks that need AWS, only for what is new or changed, so a plan with
 /// no changes makes no calls. `prior` is None for a create or a replace.
@@ -234,4 +333,44 @@ async fn destroy_warnings(ctx: &Ctx, prior: &Pipeline) -> Diagnostics {
     };
     let own = FunctionRole::ALL.map(|role| role.function_name(name));
     going.client_warnings(ctx, &admitted, |i| i.lambda_function().is_some_and(|f| own.contains(&f))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Model;
+    use crate::value::Value;
+
+    fn with_key(key: Value, arn: Value) -> Pipeline {
+        Pipeline::decode(&Value::object(vec![
+            ("name", Value::string("orders")),
+            ("queue", Value::object(vec![("kms_master_key_id", key), ("kms_key_arn", arn)])),
+        ]))
+    }
+
+    fn planned_arn(prior: Option<&Pipeline>, config: &Pipeline) -> Val<String> {
+        let mut s = config.clone();
+        plan_queue_key(&mut s, prior, config);
+        s.queue.kms_key_arn.val
+    }
+
+    #[test]
+    fn the_queue_key_is_looked_up_only_when_it_changes_and_is_customer_managed() {
+        let arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let alias = || Value::string("alias/orders");
+        // SSE-SQS and the AWS-managed key: nothing to look up.
+        assert_eq!(planned_arn(None, &with_key(Value::Null, Value::Null)), Val::Null);
+        assert_eq!(planned_arn(None, &with_key(Value::string("alias/aws/sqs"), Value::Null)), Val::Null);
+        // A customer key, new: unknown until settled against KMS.
+        assert_eq!(planned_arn(None, &with_key(alias(), Value::Null)), Val::Unknown);
+        assert_eq!(planned_arn(None, &with_key(Value::Unknown, Value::Null)), Val::Unknown);
+        // The same key as the state: the state's ARN, no call.
+        let prior = with_key(alias(), Value::string(arn));
+        assert_eq!(planned_arn(Some(&prior), &with_key(alias(), Value::Null)), Val::Known(arn.to_string()));
+        // Another key: looked up again.
+        assert_eq!(planned_arn(Some(&prior), &with_key(Value::string("alias/other"), Value::Null)), Val::Unknown);
+        // A state from before the roles were granted the key: looked up, so the ARN plans as a change.
+        let before = with_key(alias(), Value::Null);
+        assert_eq!(planned_arn(Some(&before), &with_key(alias(), Value::Null)), Val::Unknown);
+    }
 }

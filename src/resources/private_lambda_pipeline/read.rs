@@ -5,11 +5,12 @@ use crate::ctx::Ctx;
 use crate::diag::Diagnostic;
 use crate::model::{List, Val};
 use crate::parts::event_source_mapping::{self as esm, Mapping};
+use crate::parts::kms_key;
 use crate::parts::queue::{self, Queue};
 use crate::parts::security_group::{self as sg, Rule};
 use crate::resources::composite::{Depth, Read};
 use crate::resources::endpoint;
-use crate::resources::function::{self, FunctionRecord, FunctionRole, PerRole};
+use crate::resources::function::{self, role_extras, FunctionRecord, FunctionRole, PerRole};
 
 use super::apply::{fill_ids, Record};
 use super::config::{Desired, EventSourceBlock, Pipeline, QueueBlock};
@@ -49,6 +50,14 @@ impl Read for PrivateLambdaPipeline {
         }
         function::observed_log_group(&mut out.producer, r.functions.producer.log_group.as_ref());
         function::observed_log_group(&mut out.consumer, r.functions.consumer.log_group.as_ref());
+        // The extra rights on the roles the pipeline made, where set.
+        let extras = |role: FunctionRole| {
+            let block = before.function(role);
+            role_extras::observe(ctx, role.function_name(before.name.str().unwrap_or("")), block.role_arn.is_null(), block)
+        };
+        let (producer_extras, consumer_extras) = tokio::try_join!(extras(FunctionRole::Producer), extras(FunctionRole::Consumer))?;
+        role_extras::observed(&mut out.producer, &producer_extras);
+        role_extras::observed(&mut out.consumer, &consumer_extras);
         // Defaults follow the functions as they are now (visibility from the
         // consumer's timeout).
         let drift = rule_drift(&Desired::from(&out), &r, before.own_endpoint());
@@ -58,6 +67,7 @@ impl Read for PrivateLambdaPipeline {
         }
         if let (Some(q), Some(dlq)) = (&r.queue, &r.dlq) {
             observed_queue(&mut out.queue, q, dlq);
+            observed_queue_key(ctx, before, &mut out).await?;
         }
         out.endpoint.create.set_known(before.own_endpoint());
         Ok(Some(out))
@@ -209,6 +219,23 @@ fn observed_mapping(b: &mut EventSourceBlock, m: &Mapping) {
     }
 }
 
+/// The ARN of the queue's customer-managed key: the state's when the
+/// queue's key is the one it recorded (no call on an ordinary refresh; a
+/// state without one, from before the roles were granted the key, keeps
+/// none, so the plan looks it up and the apply grants it), else looked up
+/// (an import, a key changed by hand): one kms:DescribeKey. A key KMS no
+/// longer knows has no ARN.
+async fn observed_queue_key(ctx: &Ctx, before: &Pipeline, out: &mut Pipeline) -> Result<(), Diagnostic> {
+    let arn = match out.queue.kms_master_key_id.str() {
+        None => None,
+        Some(id) if kms_key::is_aws_managed_alias(id) => None,
+        Some(id) if before.queue.kms_master_key_id.str() == Some(id) => before.queue.kms_key_arn.owned(),
+        Some(id) => kms_key::describe(&ctx.aws.kms, id).await?.filter(|k| k.customer_managed()).map(|k| k.arn),
+    };
+    out.queue.kms_key_arn.set(Val::from_option(arn));
+    Ok(())
+}
+
 fn attr_number(q: &Queue, key: &str) -> Option<f64> {
     q.attributes.get(key).and_then(|v| v.parse::<f64>().ok())
 }
@@ -228,5 +255,11 @@ fn observed_queue(b: &mut QueueBlock, q: &Queue, dlq: &Queue) {
             }
         });
     b.max_receive_count.set(Val::from_option(max_receive));
+    b.delay_seconds.set(Val::from_option(attr_number(q, queue::DELAY_SECONDS)));
+    b.receive_wait_time_seconds.set(Val::from_option(attr_number(q, queue::RECEIVE_WAIT_TIME_SECONDS)));
+    b.max_message_size.set(Val::from_option(attr_number(q, queue::MAXIMUM_MESSAGE_SIZE)));
+    // A standard queue has no such setting (some answers say "false" anyway).
+    let dedup = q.attributes.get(queue::CONTENT_BASED_DEDUPLICATION).map(|v| v.eq_ignore_ascii_case("true"));
+    b.content_based_deduplication.set(Val::from_option(if q.name.ends_with(".fifo") { dedup.or(Some(false)) } else { None }));
     b.kms_master_key_id.set(Val::from_option(q.attributes.get(queue::KMS_MASTER_KEY_ID).filter(|k| !k.is_empty()).cloned()));
 }

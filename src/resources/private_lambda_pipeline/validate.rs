@@ -2,6 +2,7 @@
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, List, Val};
+use crate::parts::{kms_key, queue};
 use crate::resources::checks;
 use crate::resources::composite::Validate;
 use crate::resources::function::{self, DEFAULT_TIMEOUT};
@@ -123,6 +124,35 @@ fn validate_queue_and_mapping(c: &Pipeline, d: &mut Diagnostics) {
     checks::check_range(d, &q.max_receive_count, 1, 1000, "receives");
     checks::check_range(d, &es.maximum_batching_window_seconds, 0, 300, "seconds");
     checks::check_range(d, &es.maximum_concurrency, 2, 1000, "invocations");
+    checks::check_range(d, &q.delay_seconds, 0, 900, "seconds");
+    checks::check_range(d, &q.receive_wait_time_seconds, 0, 20, "seconds");
+    checks::check_range(d, &q.max_message_size, queue::MIN_MESSAGE_SIZE_LIMIT as i64, queue::MAX_MESSAGE_BYTES as i64, "bytes");
+    if !q.content_based_deduplication.is_null() && !q.fifo.is_unknown() && q.fifo.bool() != Some(true) {
+        d.push(
+            Diagnostic::error(
+                "Content-based deduplication on a standard queue",
+                "SQS deduplicates by content on FIFO queues only: set fifo = true, or remove content_based_deduplication.",
+            )
+            .at(q.content_based_deduplication.path.clone()),
+        );
+    }
+    if let Some(Err(e)) = q.kms_master_key_id.str().map(kms_key::check_reference) {
+        d.push(Diagnostic::error("Invalid KMS key", e).at(q.kms_master_key_id.path.clone()));
+    }
+    // A role the user brings is theirs to grant: say what it needs.
+    if let Some(key) = q.kms_master_key_id.str().filter(|k| !kms_key::is_aws_managed_alias(k)) {
+        for (block, needs) in [(&c.producer.role_arn, "kms:GenerateDataKey and kms:Decrypt"), (&c.consumer.role_arn, "kms:Decrypt")] {
+            if !block.is_null() {
+                d.push(
+                    Diagnostic::warning(
+                        "Your role needs the queue key's rights",
+                        format!("The queues are encrypted with {key}; with your own role_arn, that role needs {needs} on the key, or AWS refuses its SQS calls (KMS.AccessDeniedException)."),
+                    )
+                    .at(block.path.clone()),
+                );
+            }
+        }
+    }
     let fifo = q.fifo.bool() == Some(true);
     let window = es.maximum_batching_window_seconds.int().unwrap_or(0);
     if fifo && window > 0 {
