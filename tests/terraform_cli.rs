@@ -393,7 +393,9 @@ every_terraform! {
 /// layer, reserved concurrency, 1 GB of /tmp, Active tracing, a KMS key
 /// for its environment and a description; the consumer from a container
 /// image with a reservation of its own; each function's log group kept a
-/// week for the producer, the default month for the consumer.
+/// week for the producer, the default month for the consumer; extra
+/// rights on the producer's role; the queues under a customer-managed key
+/// (by its alias) with their delivery settings.
 fn every_setting_hcl(url: &str, net: &common::Net, layer: &str) -> String {
     format!(
         r#"{provider}
@@ -414,11 +416,24 @@ resource "privatelink_private_lambda_pipeline" "this" {{
     kms_key_arn                    = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
     description                    = "Sends orders"
     log_retention_in_days          = 7
+    policy_statements = jsonencode([{{
+      Effect   = "Allow"
+      Action   = ["s3:GetObject"]
+      Resource = "arn:aws:s3:::reports/*"
+    }}])
+    policy_arns = ["arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess"]
   }}
 
   consumer {{
     image_uri                      = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1"
     reserved_concurrent_executions = 2
+  }}
+
+  queue {{
+    kms_master_key_id         = "alias/settings-queue"
+    delay_seconds             = 5
+    receive_wait_time_seconds = 10
+    max_message_size          = 262144
   }}
 }}
 {reach}"#,
@@ -435,12 +450,13 @@ resource "privatelink_private_lambda_pipeline" "this" {{
 }
 
 every_terraform! {
-    /// Every function setting through Terraform: the plan warns that
+    /// Every function, role, log group and queue setting through Terraform:
+    /// the plan warns that
     /// Active tracing has no X-Ray endpoint in the VPC, the apply makes
     /// them, the reachability read reports the X-Ray path missing, a
     /// second plan is empty, an import into a fresh state plans no change,
     /// and the destroy leaves no function and no log group.
-    fn a_pipeline_with_every_function_setting_applies_imports_and_destroys(version) {
+    fn a_pipeline_with_every_setting_applies_imports_and_destroys(version) {
         let moto = Moto::start();
         let url = moto.url();
         let net = common::Net::make(&url);
@@ -450,6 +466,9 @@ every_terraform! {
             let zip = privatelink::parts::code::from_dir(std::path::Path::new(&common::terraform::example_code("consumer"))).unwrap().zip;
             let content = aws_sdk_lambda::types::LayerVersionContentInput::builder().zip_file(aws_sdk_lambda::primitives::Blob::new(zip)).build();
             let out = aws.lambda.publish_layer_version().layer_name("libs").content(content).send().await.unwrap();
+            let key = aws.kms.create_key().description("settings queue").send().await.unwrap();
+            let key_id = key.key_metadata().unwrap().key_id().to_string();
+            aws.kms.create_alias().alias_name("alias/settings-queue").target_key_id(key_id).send().await.unwrap();
             out.layer_version_arn().unwrap().to_string()
         });
         let hcl = every_setting_hcl(&url, &net, &layer);
@@ -482,6 +501,15 @@ every_terraform! {
         };
         assert_eq!(retention("/aws/lambda/settings-producer"), Some(Some(7)));
         assert_eq!(retention("/aws/lambda/settings-consumer"), Some(Some(30)));
+        let (producer_policies, queue_delay) = rt.block_on(async {
+            let aws = common::aws(&url).await;
+            let attached = aws.iam.list_attached_role_policies().role_name("settings-producer").send().await.unwrap();
+            let names: Vec<String> = attached.attached_policies().iter().filter_map(|p| p.policy_name().map(str::to_string)).collect();
+            let q = aws.sqs.get_queue_url().queue_name("settings").send().await.unwrap();
+            let attrs = aws.sqs.get_queue_attributes().queue_url(q.queue_url().unwrap()).attribute_names(aws_sdk_sqs::types::QueueAttributeName::DelaySeconds).send().await.unwrap();
+            (names, attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::DelaySeconds].clone())
+        });
+        assert_eq!((producer_policies, queue_delay.as_str()), (vec!["AWSXRayDaemonWriteAccess".to_string()], "5"));
         tf.assert_no_changes(&[]);
 
         let fresh = Terraform::new_v(version, &[("main.tf", &hcl)]);
