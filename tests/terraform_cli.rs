@@ -451,11 +451,10 @@ resource "privatelink_private_lambda_pipeline" "this" {{
 
 every_terraform! {
     /// Every function, role, log group and queue setting through Terraform:
-    /// the plan warns that
-    /// Active tracing has no X-Ray endpoint in the VPC, the apply makes
-    /// them, the reachability read reports the X-Ray path missing, a
-    /// second plan is empty, an import into a fresh state plans no change,
-    /// and the destroy leaves no function and no log group.
+    /// the plan warns that Active tracing has no X-Ray endpoint in the VPC,
+    /// the apply makes them, the reachability read reports the X-Ray path
+    /// missing, a second plan is empty, an import into a fresh state plans
+    /// no change, and the destroy leaves no function and no log group.
     fn a_pipeline_with_every_setting_applies_imports_and_destroys(version) {
         let moto = Moto::start();
         let url = moto.url();
