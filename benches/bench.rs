@@ -239,6 +239,23 @@ async fn calls() {
         }
         c
     };
+    // The pipeline with the function settings that cost calls of their
+    // own: a reservation (PutFunctionConcurrency; GetAccountSettings at
+    // plan) and Active tracing (the X-Ray endpoint looked for at plan).
+    let settings = |memory: i64| {
+        let mut c = pipeline_config(&net, "settings", memory);
+        if let V::Map(fields) = &mut c {
+            for (k, v) in fields.iter_mut() {
+                if let (Some("producer"), V::Map(f)) = (k.as_str(), v) {
+                    f.push((s("architectures"), V::Array(vec![s("arm64")])));
+                    f.push((s("reserved_concurrent_executions"), V::from(5)));
+                    f.push((s("tracing_mode"), s("Active")));
+                    f.push((s("ephemeral_storage_size"), V::from(1024)));
+                }
+            }
+        }
+        c
+    };
     for (kind, label, create, update) in [
         (
             "privatelink_service_endpoint_bundle",
@@ -257,6 +274,12 @@ async fn calls() {
             "pipeline with a customer-managed queue key, policy_statements and policy_arns on the producer (update: producer memory)",
             extras(128),
             extras(256),
+        ),
+        (
+            "privatelink_private_lambda_pipeline",
+            "pipeline with arm64, a reservation, Active tracing and 1 GB of /tmp on the producer (update: producer memory)",
+            settings(128),
+            settings(256),
         ),
     ] {
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
@@ -364,7 +387,12 @@ fn short(call: &str) -> String {
             let kind = segments
                 .iter()
                 .rev()
-                .find(|s| matches!(**s, "functions" | "event-source-mappings" | "configuration" | "code" | "tags" | "concurrency"))
+                .find(|s| {
+                    matches!(
+                        **s,
+                        "functions" | "event-source-mappings" | "configuration" | "code" | "tags" | "concurrency" | "account-settings"
+                    )
+                })
                 .copied()
                 .unwrap_or("?");
             format!("{method} {kind}")

@@ -242,7 +242,10 @@ pub async fn create(lambda: &aws_sdk_lambda::Client, spec: &FunctionSpec, code: 
     match sent {
         Ok(_) => {
             let made = wait_active(lambda, &spec.name, left(start, timeout)).await?;
-            set_concurrency(lambda, &made, spec.settings.reserved_concurrency).await?;
+            // A new function reserves nothing: only a reservation asked for costs a call.
+            if spec.settings.reserved_concurrency.is_some() {
+                set_concurrency(lambda, &made, spec.settings.reserved_concurrency).await?;
+            }
             Ok(Function {
                 settings: FunctionSettings { reserved_concurrency: spec.settings.reserved_concurrency, ..made.settings },
                 ..made
