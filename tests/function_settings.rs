@@ -17,45 +17,20 @@ use crate::common;
 
 use std::io::{Read, Write};
 
-use common::driver::{canon, errors, is_unknown, show, Driver};
-use common::moto::Moto;
-use common::plugin::Plugin;
-use common::{field, list_var, obj, s, var};
+use common::driver::{canon, errors, is_unknown, show};
+use common::pipeline::{function, Bed};
+use common::{field, obj, s};
 use rmpv::Value as V;
 
-const TYPE: &str = "privatelink_private_lambda_pipeline";
 const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
 const IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders";
 
-struct Bed {
-    moto: Moto,
-    _plugin: Plugin,
-    tf: Driver,
-    /// SDK clients through the proxy, so changes made by hand are seen by
-    /// the rules as AWS would see them.
-    aws: privatelink::aws::Aws,
-    vpc: String,
-    subnets: Vec<String>,
-}
-
 async fn bed() -> Bed {
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let plugin = Plugin::start(&[]);
-    // moto.url() is moto behind the AWS rules.
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
-    let aws = common::aws(&moto.url()).await;
-    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _plugin: plugin, tf, aws }
+    Bed::start(&[("team", "payments")]).await
 }
 
 fn code_dir(which: &str) -> String {
     common::root().join("examples/private-lambda-sqs").join(which).display().to_string()
-}
-
-fn zip_function(which: &str, extra: Vec<(&str, V)>) -> V {
-    let mut f = vec![("source_dir", s(&code_dir(which))), ("handler", s("index.handler")), ("runtime", s("python3.12"))];
-    f.extend(extra);
-    obj(f)
 }
 
 fn strings(items: &[&str]) -> V {
@@ -63,16 +38,6 @@ fn strings(items: &[&str]) -> V {
 }
 
 impl Bed {
-    fn config(&self, producer: V, consumer: V) -> V {
-        obj(vec![
-            ("name", s("orders")),
-            ("vpc_id", s(&self.vpc)),
-            ("subnet_ids", V::Array(self.subnets.iter().map(|x| s(x)).collect())),
-            ("producer", producer),
-            ("consumer", consumer),
-        ])
-    }
-
     /// A layer version published in moto: its ARN.
     async fn layer(&self, name: &str) -> String {
         let zip = privatelink::parts::code::from_dir(std::path::Path::new(&code_dir("consumer"))).unwrap().zip;
@@ -82,30 +47,8 @@ impl Bed {
         out.layer_version_arn().unwrap().to_string()
     }
 
-    async fn plan_apply(&mut self, prior: &V, config: &V) -> V {
-        let (planned, replace) = self.tf.plan(prior, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert!(replace.is_empty(), "in place, not a replacement: {replace:?}");
-        let (state, diags) = self.tf.apply(prior, &planned).await;
-        assert!(errors(&diags).is_empty(), "{}", show(&diags));
-        state
-    }
-
-    /// Refresh, then the same configuration plans no change.
-    async fn converged(&mut self, state: &V, config: &V) -> V {
-        let refreshed = self.tf.read(state).await;
-        assert_eq!(canon(&refreshed), canon(state), "a refresh of what apply made changes nothing");
-        let (again, _) = self.tf.plan(&refreshed, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert_eq!(canon(&again), canon(&refreshed), "the same configuration plans no change");
-        refreshed
-    }
-
     async fn function(&self, name: &str) -> aws_sdk_lambda::operation::get_function::GetFunctionOutput {
         self.aws.lambda.get_function().function_name(name).send().await.unwrap()
-    }
-
-    async fn role_policy(&self, role: &str) -> String {
-        let doc = self.aws.iam.get_role_policy().role_name(role).policy_name("pipeline").send().await.unwrap();
-        privatelink::parts::role::decode_policy_document(doc.policy_document())
     }
 }
 
@@ -129,8 +72,8 @@ fn settings_of(
 async fn each_setting_is_made_read_back_changed_drifted_repaired_and_imported() {
     let mut b = bed().await;
     let (libs, otel) = (b.layer("libs").await, b.layer("otel").await);
-    let first = b.config(
-        zip_function(
+    let first = b.orders(
+        function(
             "producer",
             vec![
                 ("architectures", strings(&["arm64"])),
@@ -142,7 +85,8 @@ async fn each_setting_is_made_read_back_changed_drifted_repaired_and_imported() 
                 ("description", s("Sends orders")),
             ],
         ),
-        zip_function("consumer", vec![]),
+        function("consumer", vec![]),
+        vec![],
     );
     // The VPC has no X-Ray endpoint: Active tracing there is warned about.
     let plan = b.tf.plan_with_identity(&V::Nil, None, &first).await.unwrap_or_else(|d| panic!("{}", show(&d)));
@@ -171,8 +115,8 @@ async fn each_setting_is_made_read_back_changed_drifted_repaired_and_imported() 
     let state = b.converged(&state, &first).await;
 
     // Every setting changed in place: one function, the same ARN.
-    let second = b.config(
-        zip_function(
+    let second = b.orders(
+        function(
             "producer",
             vec![
                 ("architectures", strings(&["x86_64"])),
@@ -183,7 +127,8 @@ async fn each_setting_is_made_read_back_changed_drifted_repaired_and_imported() 
                 ("description", s("Sends orders to the queue")),
             ],
         ),
-        zip_function("consumer", vec![("reserved_concurrent_executions", V::from(10))]),
+        function("consumer", vec![("reserved_concurrent_executions", V::from(10))]),
+        vec![],
     );
     let arn = field(&state, "producer_function_arn").clone();
     let state = b.plan_apply(&state, &second).await;
@@ -242,18 +187,19 @@ async fn a_reservation_the_account_cannot_spare_is_refused_at_plan() {
     let mut b = bed().await;
     // AWS keeps 100 of the account's 1,000 unreserved.
     let config =
-        b.config(zip_function("producer", vec![("reserved_concurrent_executions", V::from(901))]), zip_function("consumer", vec![]));
+        b.orders(function("producer", vec![("reserved_concurrent_executions", V::from(901))]), function("consumer", vec![]), vec![]);
     let d = b.tf.plan(&V::Nil, &config).await.unwrap_err();
     let e = errors(&d)[0];
     assert_eq!(common::driver::path_of(e), "producer.reserved_concurrent_executions");
     assert!(e.detail.contains("reserve at most 900"), "{}", e.detail);
-    let ok = b.config(zip_function("producer", vec![("reserved_concurrent_executions", V::from(900))]), zip_function("consumer", vec![]));
+    let ok = b.orders(function("producer", vec![("reserved_concurrent_executions", V::from(900))]), function("consumer", vec![]), vec![]);
     let state = b.plan_apply(&V::Nil, &ok).await;
     // What it holds counts as its own: raising it to 900 again is fine,
     // but the consumer cannot take one more.
-    let more = b.config(
-        zip_function("producer", vec![("reserved_concurrent_executions", V::from(900))]),
-        zip_function("consumer", vec![("reserved_concurrent_executions", V::from(1))]),
+    let more = b.orders(
+        function("producer", vec![("reserved_concurrent_executions", V::from(900))]),
+        function("consumer", vec![("reserved_concurrent_executions", V::from(1))]),
+        vec![],
     );
     let d = b.tf.plan(&state, &more).await.unwrap_err();
     assert_eq!(common::driver::path_of(errors(&d)[0]), "consumer.reserved_concurrent_executions", "{}", show(&d));
@@ -296,7 +242,7 @@ async fn code_from_s3_and_from_a_container_image() {
     };
     let image = |tag: &str| obj(vec![("image_uri", s(&format!("{IMAGE}:{tag}")))]);
 
-    let first = b.config(from_s3("orders/v1.zip", None), image("1"));
+    let first = b.orders(from_s3("orders/v1.zip", None), image("1"), vec![]);
     let (planned, _) = b.tf.plan(&V::Nil, &first).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     assert!(is_unknown(field(field(&planned, "producer"), "code_sha256")), "S3 is not read at plan");
     let state = b.plan_apply(&V::Nil, &first).await;
@@ -310,7 +256,7 @@ async fn code_from_s3_and_from_a_container_image() {
     let state = b.converged(&state, &first).await;
 
     // A new key and a new image tag: code updates, shown at plan.
-    let second = b.config(from_s3("orders/v2.zip", None), image("2"));
+    let second = b.orders(from_s3("orders/v2.zip", None), image("2"), vec![]);
     let (planned, replace) = b.tf.plan(&state, &second).await.unwrap();
     assert!(replace.is_empty(), "{replace:?}");
     assert!(is_unknown(field(field(&planned, "producer"), "code_sha256")), "new S3 code: its hash is known after apply");
@@ -321,7 +267,7 @@ async fn code_from_s3_and_from_a_container_image() {
     let state = b.converged(&state, &second).await;
 
     // The same object with the user's hash of it: known at plan, no change.
-    let hashed = b.config(from_s3("orders/v2.zip", Some(&v2.sha256)), image("2"));
+    let hashed = b.orders(from_s3("orders/v2.zip", Some(&v2.sha256)), image("2"), vec![]);
     let (planned, _) = b.tf.plan(&state, &hashed).await.unwrap();
     assert_eq!(field(field(&planned, "producer"), "code_sha256").as_str(), Some(v2.sha256.as_str()));
     let state = b.plan_apply(&state, &hashed).await;

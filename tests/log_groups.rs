@@ -18,54 +18,24 @@ use std::collections::BTreeMap;
 use crate::common;
 
 use common::census::Census;
-use common::driver::{canon, errors, is_unknown, show, Driver};
-use common::moto::Moto;
-use common::plugin::Plugin;
-use common::{field, list_var, obj, s, var};
+use common::driver::{canon, errors, is_unknown, show};
+use common::pipeline::{function, Bed};
+use common::{field, obj, s};
 use rmpv::Value as V;
 
-const TYPE: &str = "privatelink_private_lambda_pipeline";
 const PRODUCER_GROUP: &str = "/aws/lambda/orders-producer";
 const CONSUMER_GROUP: &str = "/aws/lambda/orders-consumer";
 
-struct Bed {
-    moto: Moto,
-    _plugin: Plugin,
-    tf: Driver,
-    aws: privatelink::aws::Aws,
-    vpc: String,
-    subnets: Vec<String>,
-}
-
 async fn bed() -> Bed {
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let plugin = Plugin::start(&[]);
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[("team", "payments")]).await;
-    let aws = common::aws(&moto.url()).await;
-    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _plugin: plugin, tf, aws }
-}
-
-fn function(which: &str, extra: Vec<(&str, V)>) -> V {
-    let dir = common::root().join("examples/private-lambda-sqs").join(which).display().to_string();
-    let mut f = vec![("source_dir", s(&dir)), ("handler", s("index.handler")), ("runtime", s("python3.12"))];
-    f.extend(extra);
-    obj(f)
+    Bed::start(&[("team", "payments")]).await
 }
 
 impl Bed {
     /// The pipeline `orders`, its producer keeping logs for `retention`
     /// days (None: the default), the consumer's block given `consumer`.
-    fn config(&self, retention: Option<i64>, consumer: Vec<(&str, V)>) -> V {
+    fn with_retention(&self, retention: Option<i64>, consumer: Vec<(&str, V)>) -> V {
         let producer = function("producer", retention.map(|d| vec![("log_retention_in_days", V::from(d))]).unwrap_or_default());
-        obj(vec![
-            ("name", s("orders")),
-            ("vpc_id", s(&self.vpc)),
-            ("subnet_ids", V::Array(self.subnets.iter().map(|x| s(x)).collect())),
-            ("producer", producer),
-            ("consumer", function("consumer", consumer)),
-            ("tags", obj(vec![("service", s("orders"))])),
-        ])
+        self.orders(producer, function("consumer", consumer), vec![("tags", obj(vec![("service", s("orders"))]))])
     }
 
     /// Every log group of the pipeline's functions as moto has it.
@@ -122,7 +92,7 @@ async fn each_group_is_made_before_its_function_and_destroy_deletes_it() {
     let all = b.aws.logs.describe_log_groups().send().await.unwrap();
     assert!(all.log_groups().is_empty(), "moto made a log group on CreateFunction: {:?}", all.log_groups());
     b.moto.rules().keep_request_bodies();
-    let config = b.config(Some(14), vec![]);
+    let config = b.with_retention(Some(14), vec![]);
     let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     assert_eq!(str_of(block(&planned, "producer"), "log_group_name"), PRODUCER_GROUP, "the name is known at plan");
     assert_eq!(number(block(&planned, "producer"), "log_retention_in_days"), 14);
@@ -188,7 +158,7 @@ async fn each_group_is_made_before_its_function_and_destroy_deletes_it() {
 #[tokio::test]
 async fn drift_is_shown_and_repaired_and_import_adopts_the_groups() {
     let mut b = bed().await;
-    let config = b.config(Some(14), vec![]);
+    let config = b.with_retention(Some(14), vec![]);
     let state = b.tf.converge(&V::Nil, &config).await;
 
     b.aws.logs.put_retention_policy().log_group_name(PRODUCER_GROUP).retention_in_days(1).send().await.unwrap();
@@ -242,7 +212,7 @@ async fn an_existing_group_is_adopted_not_refused() {
     let mut b = bed().await;
     b.aws.logs.create_log_group().log_group_name(CONSUMER_GROUP).tags("made-by", "hand").send().await.unwrap();
     b.moto.rules().reset_counts();
-    let config = b.config(None, vec![("log_retention_in_days", V::from(0))]);
+    let config = b.with_retention(None, vec![("log_retention_in_days", V::from(0))]);
     let state = b.tf.converge(&V::Nil, &config).await;
     let calls = b.moto.rules().calls();
     assert_eq!(calls.iter().filter(|c| *c == "logs:CreateLogGroup").count(), 2, "{calls:?}");
@@ -266,7 +236,7 @@ async fn a_kms_key_is_set_at_create() {
     let mut b = bed().await;
     let key = b.aws.kms.create_key().description("logs").send().await.unwrap();
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_string();
-    let config = b.config(None, vec![("log_kms_key_arn", s(&key_arn))]);
+    let config = b.with_retention(None, vec![("log_kms_key_arn", s(&key_arn))]);
     let state = b.tf.converge(&V::Nil, &config).await;
     let groups = b.groups().await;
     assert_eq!(groups[CONSUMER_GROUP].kms_key_id(), Some(key_arn.as_str()));
@@ -282,7 +252,7 @@ async fn a_kms_key_is_set_at_create() {
 #[tokio::test]
 async fn bad_log_settings_are_refused_at_validate() {
     let mut b = bed().await;
-    let config = b.config(Some(2), vec![("log_kms_key_arn", s("alias/logs"))]);
+    let config = b.with_retention(Some(2), vec![("log_kms_key_arn", s("alias/logs"))]);
     let diags = b.tf.validate(&config).await;
     let errs = errors(&diags);
     let at = |path: &str| {
@@ -300,7 +270,7 @@ async fn bad_log_settings_are_refused_at_validate() {
 #[tokio::test]
 async fn the_part_finds_exactly_adopts_and_names_the_group_in_its_errors() {
     use privatelink::parts::log_group::{self, LogGroupSpec};
-    let moto = Moto::start();
+    let moto = common::moto::Moto::start();
     let aws = common::aws(&moto.url()).await;
     let tags: BTreeMap<String, String> = [("privatelink:owner".to_string(), "pipeline/p".to_string())].into();
     aws.logs.create_log_group().log_group_name("/aws/lambda/p-producer2").send().await.unwrap();

@@ -6,62 +6,19 @@
 
 use crate::common;
 
-use common::driver::{canon, errors, path_of, show, Driver};
-use common::moto::Moto;
-use common::plugin::Plugin;
-use common::{field, list_var, obj, s, var};
+use common::driver::{canon, errors, path_of, show};
+use common::pipeline::{function, Bed};
+use common::{field, obj, s};
 use privatelink::policy::evaluate::{decide_on, Decision};
 use rmpv::Value as V;
 
-const TYPE: &str = "privatelink_private_lambda_pipeline";
-
-struct Bed {
-    moto: Moto,
-    _plugin: Plugin,
-    tf: Driver,
-    aws: privatelink::aws::Aws,
-    vpc: String,
-    subnets: Vec<String>,
-}
-
 async fn bed() -> Bed {
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let plugin = Plugin::start(&[]);
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[]).await;
-    let aws = common::aws(&moto.url()).await;
-    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), moto, _plugin: plugin, tf, aws }
-}
-
-fn function(which: &str) -> V {
-    let dir = common::root().join("examples/private-lambda-sqs").join(which).display().to_string();
-    obj(vec![("source_dir", s(&dir)), ("handler", s("index.handler")), ("runtime", s("python3.12"))])
+    Bed::start(&[]).await
 }
 
 impl Bed {
-    fn config(&self, queue: Vec<(&str, V)>) -> V {
-        obj(vec![
-            ("name", s("orders")),
-            ("vpc_id", s(&self.vpc)),
-            ("subnet_ids", V::Array(self.subnets.iter().map(|x| s(x)).collect())),
-            ("producer", function("producer")),
-            ("consumer", function("consumer")),
-            ("queue", obj(queue)),
-        ])
-    }
-
-    async fn apply(&mut self, prior: &V, config: &V) -> V {
-        let (planned, replace) = self.tf.plan(prior, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert!(replace.is_empty(), "{replace:?}");
-        let (state, diags) = self.tf.apply(prior, &planned).await;
-        assert!(errors(&diags).is_empty(), "{}", show(&diags));
-        state
-    }
-
-    /// The inline policy the pipeline wrote for role `name`.
-    async fn role_policy(&self, name: &str) -> String {
-        let doc = self.aws.iam.get_role_policy().role_name(name).policy_name("pipeline").send().await.unwrap();
-        privatelink::parts::role::decode_policy_document(doc.policy_document())
+    fn with_queue(&self, queue: Vec<(&str, V)>) -> V {
+        self.orders(function("producer", vec![]), function("consumer", vec![]), vec![("queue", obj(queue))])
     }
 
     /// The provider's AWS context acting as role `arn` (STS AssumeRole
@@ -109,7 +66,7 @@ async fn a_customer_key_gives_both_roles_its_rights_and_the_aws_key_none() {
     b.aws.kms.create_alias().alias_name("alias/orders-queue").target_key_id(&key_id).send().await.unwrap();
 
     // Plan resolves the alias to the key's ARN and shows it.
-    let config = b.config(vec![("kms_master_key_id", s("alias/orders-queue"))]);
+    let config = b.with_queue(vec![("kms_master_key_id", s("alias/orders-queue"))]);
     let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     assert_eq!(str_of(field(&planned, "queue"), "kms_key_arn"), key_arn, "the key's ARN is known at plan");
     let (state, diags) = b.tf.apply(&V::Nil, &planned).await;
@@ -199,13 +156,13 @@ async fn a_customer_key_gives_both_roles_its_rights_and_the_aws_key_none() {
     let drifted = b.tf.read(&state).await;
     assert_eq!(str_of(field(&drifted, "queue"), "kms_master_key_id"), "alias/aws/sqs");
     assert_eq!(field(field(&drifted, "queue"), "kms_key_arn"), &V::Nil);
-    let repaired = b.apply(&drifted, &config).await;
+    let repaired = b.plan_apply(&drifted, &config).await;
     assert_eq!(str_of(field(&repaired, "queue"), "kms_key_arn"), key_arn);
     let attrs = b.aws.sqs.get_queue_attributes().queue_url(&queue_url).attribute_names("All".into()).send().await.unwrap();
     assert_eq!(b.queue_attribute(attrs.attributes().unwrap(), "KmsMasterKeyId"), "alias/orders-queue");
 
     // In place to the AWS-managed key: no key rights, no lookup, and sending still works.
-    let aws_key = b.config(vec![("kms_master_key_id", s("alias/aws/sqs"))]);
+    let aws_key = b.with_queue(vec![("kms_master_key_id", s("alias/aws/sqs"))]);
     b.moto.rules().reset_counts();
     let (planned, _) = b.tf.plan(&repaired, &aws_key).await.unwrap();
     assert_eq!(field(field(&planned, "queue"), "kms_key_arn"), &V::Nil);
@@ -220,7 +177,7 @@ async fn a_customer_key_gives_both_roles_its_rights_and_the_aws_key_none() {
     as_producer.sqs.send_message().queue_url(&queue_url).message_body("order 2").send().await.expect("the producer may send");
 
     // An unknown key is refused at plan, at the attribute.
-    let unknown = b.config(vec![("kms_master_key_id", s("alias/no-such-key"))]);
+    let unknown = b.with_queue(vec![("kms_master_key_id", s("alias/no-such-key"))]);
     let d = b.tf.plan(&state, &unknown).await.unwrap_err();
     let at: Vec<String> = errors(&d).iter().map(|d| path_of(d)).collect();
     assert_eq!(at, ["queue.kms_master_key_id"], "{}", show(&d));
@@ -251,7 +208,7 @@ fn num(v: &V, k: &str) -> i64 {
 async fn queue_delivery_settings_are_made_changed_repaired_and_imported() {
     let mut b = bed().await;
     // Unset: SQS's defaults, shown in the plan.
-    let defaults = b.config(vec![]);
+    let defaults = b.with_queue(vec![]);
     let (planned, _) = b.tf.plan(&V::Nil, &defaults).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     let q = field(&planned, "queue");
     assert_eq!((num(q, "delay_seconds"), num(q, "receive_wait_time_seconds"), num(q, "max_message_size")), (0, 0, 1_048_576));
@@ -260,8 +217,8 @@ async fn queue_delivery_settings_are_made_changed_repaired_and_imported() {
     let settings = |delay: i64, wait: i64, size: i64| {
         vec![("delay_seconds", V::from(delay)), ("receive_wait_time_seconds", V::from(wait)), ("max_message_size", V::from(size))]
     };
-    let config = b.config(settings(5, 10, 2048));
-    let state = b.apply(&V::Nil, &config).await;
+    let config = b.with_queue(settings(5, 10, 2048));
+    let state = b.plan_apply(&V::Nil, &config).await;
     let url = str_of(&state, "queue_url").to_string();
     assert_eq!(settings_in_aws(&b, &url).await.0, "5");
     let (delay, wait, size, _) = settings_in_aws(&b, &url).await;
@@ -273,8 +230,8 @@ async fn queue_delivery_settings_are_made_changed_repaired_and_imported() {
     assert_eq!(canon(&b.tf.plan(&refreshed, &config).await.unwrap().0), canon(&refreshed), "no change");
 
     // In place: the same queue, new settings.
-    let changed = b.config(settings(0, 20, 4096));
-    let state = b.apply(&refreshed, &changed).await;
+    let changed = b.with_queue(settings(0, 20, 4096));
+    let state = b.plan_apply(&refreshed, &changed).await;
     assert_eq!(str_of(&state, "queue_url"), url, "changed in place");
     let (delay, wait, size, _) = settings_in_aws(&b, &url).await;
     assert_eq!((delay.as_str(), wait.as_str(), size.as_str()), ("0", "20", "4096"));
@@ -314,26 +271,26 @@ async fn fifo_content_based_deduplication_is_made_changed_repaired_and_imported(
         q
     };
     // Unset on a FIFO queue: SQS's default, false.
-    let (planned, _) = b.tf.plan(&V::Nil, &b.config(fifo(None))).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (planned, _) = b.tf.plan(&V::Nil, &b.with_queue(fifo(None))).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     assert_eq!(field(field(&planned, "queue"), "content_based_deduplication"), &V::Boolean(false));
 
-    let on = b.config(fifo(Some(true)));
-    let state = b.apply(&V::Nil, &on).await;
+    let on = b.with_queue(fifo(Some(true)));
+    let state = b.plan_apply(&V::Nil, &on).await;
     let url = str_of(&state, "queue_url").to_string();
     assert!(url.ends_with(".fifo"), "{url}");
     assert_eq!(settings_in_aws(&b, &url).await.3, "true");
     let refreshed = b.tf.read(&state).await;
     assert_eq!(canon(&refreshed), canon(&state), "read back as written");
 
-    let off = b.config(fifo(Some(false)));
-    let state = b.apply(&refreshed, &off).await;
+    let off = b.with_queue(fifo(Some(false)));
+    let state = b.plan_apply(&refreshed, &off).await;
     assert_eq!(str_of(&state, "queue_url"), url, "changed in place");
     assert_eq!(settings_in_aws(&b, &url).await.3, "false");
 
     b.aws.sqs.set_queue_attributes().queue_url(&url).attributes("ContentBasedDeduplication".into(), "true").send().await.unwrap();
     let drifted = b.tf.read(&state).await;
     assert_eq!(field(field(&drifted, "queue"), "content_based_deduplication"), &V::Boolean(true));
-    let repaired = b.apply(&drifted, &off).await;
+    let repaired = b.plan_apply(&drifted, &off).await;
     assert_eq!(settings_in_aws(&b, &url).await.3, "false");
 
     let imported = b.tf.import("orders").await.unwrap_or_else(|d| panic!("{}", show(&d)));
@@ -341,7 +298,7 @@ async fn fifo_content_based_deduplication_is_made_changed_repaired_and_imported(
     assert_eq!(canon(&planned), canon(&imported), "the imported pipeline plans no change");
 
     // On a standard queue the setting is refused at validate.
-    let standard = b.config(vec![("content_based_deduplication", V::Boolean(true))]);
+    let standard = b.with_queue(vec![("content_based_deduplication", V::Boolean(true))]);
     let at: Vec<String> = errors(&b.tf.validate(&standard).await).iter().map(|d| path_of(d)).collect();
     assert_eq!(at, ["queue.content_based_deduplication"]);
 

@@ -8,40 +8,17 @@ use std::collections::BTreeSet;
 
 use crate::common;
 
-use common::driver::{canon, errors, path_of, show, Driver};
-use common::moto::Moto;
-use common::plugin::Plugin;
-use common::{field, list_var, obj, s, var};
+use common::driver::{canon, errors, path_of, show};
+use common::pipeline::{function, Bed};
+use common::{field, s};
 use rmpv::Value as V;
 
-const TYPE: &str = "privatelink_private_lambda_pipeline";
 const XRAY: &str = "arn:aws:iam::aws:policy/AWSXRayDaemonWriteAccess";
 const INSIGHTS: &str = "arn:aws:iam::aws:policy/CloudWatchLambdaInsightsExecutionRolePolicy";
 const S3_READ: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
 
-struct Bed {
-    _moto: Moto,
-    _plugin: Plugin,
-    tf: Driver,
-    aws: privatelink::aws::Aws,
-    vpc: String,
-    subnets: Vec<String>,
-}
-
 async fn bed() -> Bed {
-    let moto = Moto::start();
-    let net = common::network(&moto.url());
-    let plugin = Plugin::start(&[]);
-    let tf = Driver::new(&plugin, TYPE, &moto.url(), &[]).await;
-    let aws = common::aws(&moto.url()).await;
-    Bed { vpc: var(&net, "vpc_id").into(), subnets: list_var(&net, "subnet_ids"), _moto: moto, _plugin: plugin, tf, aws }
-}
-
-fn function(which: &str, extra: Vec<(&str, V)>) -> V {
-    let dir = common::root().join("examples/private-lambda-sqs").join(which).display().to_string();
-    let mut f = vec![("source_dir", s(&dir)), ("handler", s("index.handler")), ("runtime", s("python3.12"))];
-    f.extend(extra);
-    obj(f)
+    Bed::start(&[]).await
 }
 
 fn arns(list: &[&str]) -> V {
@@ -54,22 +31,8 @@ fn statements(actions: &[&str]) -> String {
 }
 
 impl Bed {
-    fn config(&self, producer: Vec<(&str, V)>, consumer: Vec<(&str, V)>) -> V {
-        obj(vec![
-            ("name", s("orders")),
-            ("vpc_id", s(&self.vpc)),
-            ("subnet_ids", V::Array(self.subnets.iter().map(|x| s(x)).collect())),
-            ("producer", function("producer", producer)),
-            ("consumer", function("consumer", consumer)),
-        ])
-    }
-
-    async fn apply(&mut self, prior: &V, config: &V) -> V {
-        let (planned, replace) = self.tf.plan(prior, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert!(replace.is_empty(), "{replace:?}");
-        let (state, diags) = self.tf.apply(prior, &planned).await;
-        assert!(errors(&diags).is_empty(), "{}", show(&diags));
-        state
+    fn with_rights(&self, producer: Vec<(&str, V)>, consumer: Vec<(&str, V)>) -> V {
+        self.orders(function("producer", producer), function("consumer", consumer), vec![])
     }
 
     async fn attached(&self, role: &str) -> BTreeSet<String> {
@@ -92,9 +55,11 @@ fn set_of(list: &[&str]) -> BTreeSet<String> {
 async fn policy_statements_and_arns_are_made_changed_repaired_and_imported() {
     let mut b = bed().await;
     let read_only = statements(&["s3:GetObject"]);
-    let config = b
-        .config(vec![("policy_statements", s(&read_only)), ("policy_arns", arns(&[XRAY]))], vec![("policy_arns", arns(&[XRAY, INSIGHTS]))]);
-    let state = b.apply(&V::Nil, &config).await;
+    let config = b.with_rights(
+        vec![("policy_statements", s(&read_only)), ("policy_arns", arns(&[XRAY]))],
+        vec![("policy_arns", arns(&[XRAY, INSIGHTS]))],
+    );
+    let state = b.plan_apply(&V::Nil, &config).await;
 
     // In IAM: the statements in an inline policy of their own, the managed policies attached.
     let doc = b.statements_policy("orders-producer").await.expect("the producer's statements policy");
@@ -113,9 +78,11 @@ async fn policy_statements_and_arns_are_made_changed_repaired_and_imported() {
 
     // In place: more statements, another managed policy, one dropped.
     let list_too = statements(&["s3:GetObject", "s3:ListBucket"]);
-    let changed =
-        b.config(vec![("policy_statements", s(&list_too)), ("policy_arns", arns(&[S3_READ]))], vec![("policy_arns", arns(&[INSIGHTS]))]);
-    let state = b.apply(&refreshed, &changed).await;
+    let changed = b.with_rights(
+        vec![("policy_statements", s(&list_too)), ("policy_arns", arns(&[S3_READ]))],
+        vec![("policy_arns", arns(&[INSIGHTS]))],
+    );
+    let state = b.plan_apply(&refreshed, &changed).await;
     assert_eq!(field(&state, "producer_role_arn"), field(&refreshed, "producer_role_arn"), "the same role");
     let doc = b.statements_policy("orders-producer").await.unwrap();
     assert!(doc.contains("s3:ListBucket"), "{doc}");
@@ -135,7 +102,7 @@ async fn policy_statements_and_arns_are_made_changed_repaired_and_imported() {
         .filter_map(|v| v.as_str().map(str::to_string))
         .collect();
     assert_eq!(consumer_arns, set_of(&[INSIGHTS, admin]), "the policy attached by hand shows");
-    let repaired = b.apply(&drifted, &changed).await;
+    let repaired = b.plan_apply(&drifted, &changed).await;
     assert_eq!(b.attached("orders-consumer").await, set_of(&[INSIGHTS]), "detached again");
     assert!(b.statements_policy("orders-producer").await.is_some_and(|d| d.contains("s3:ListBucket")), "put back");
     let again = b.tf.read(&repaired).await;
@@ -147,8 +114,8 @@ async fn policy_statements_and_arns_are_made_changed_repaired_and_imported() {
     assert_eq!(canon(&planned), canon(&imported), "the imported pipeline plans no change");
 
     // Removed from the configuration: the statements policy goes, the managed policies are detached.
-    let plain = b.config(vec![], vec![]);
-    let state = b.apply(&again, &plain).await;
+    let plain = b.with_rights(vec![], vec![]);
+    let state = b.plan_apply(&again, &plain).await;
     assert!(b.statements_policy("orders-producer").await.is_none());
     assert!(b.attached("orders-producer").await.is_empty() && b.attached("orders-consumer").await.is_empty());
     // And an import without them plans empty too.
@@ -165,7 +132,7 @@ async fn policy_statements_and_arns_are_made_changed_repaired_and_imported() {
 async fn extra_rights_are_refused_with_the_users_own_role_and_when_malformed() {
     let mut b = bed().await;
     let own_role = ("role_arn", s("arn:aws:iam::123456789012:role/mine"));
-    let with_role = b.config(
+    let with_role = b.with_rights(
         vec![own_role.clone(), ("policy_statements", s(&statements(&["s3:GetObject"])))],
         vec![own_role, ("policy_arns", arns(&[XRAY]))],
     );
@@ -174,17 +141,17 @@ async fn extra_rights_are_refused_with_the_users_own_role_and_when_malformed() {
     assert_eq!(at, ["consumer.policy_arns", "producer.policy_statements"]);
 
     let principal = serde_json::json!([{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "*"}]).to_string();
-    let d = b.tf.validate(&b.config(vec![("policy_statements", s(&principal))], vec![])).await;
+    let d = b.tf.validate(&b.with_rights(vec![("policy_statements", s(&principal))], vec![])).await;
     assert_eq!(errors(&d).iter().map(|d| path_of(d)).collect::<Vec<_>>(), ["producer.policy_statements"]);
     assert!(show(&d).contains("Principal"), "{}", show(&d));
-    let d = b.tf.validate(&b.config(vec![], vec![("policy_arns", arns(&["AdministratorAccess"]))])).await;
+    let d = b.tf.validate(&b.with_rights(vec![], vec![("policy_arns", arns(&["AdministratorAccess"]))])).await;
     assert_eq!(errors(&d).iter().map(|d| path_of(d)).collect::<Vec<_>>(), ["consumer.policy_arns"]);
 
     // Over IAM's 10,240 characters with the pipeline's own policy: at plan, before any call.
     let many: Vec<serde_json::Value> = (0..120)
         .map(|i| serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::bucket-{i:04}/reports/*")}))
         .collect();
-    let big = b.config(vec![("policy_statements", s(&serde_json::Value::Array(many).to_string()))], vec![]);
+    let big = b.with_rights(vec![("policy_statements", s(&serde_json::Value::Array(many).to_string()))], vec![]);
     let d = b.tf.plan(&V::Nil, &big).await.unwrap_err();
     assert_eq!(errors(&d).iter().map(|d| path_of(d)).collect::<Vec<_>>(), ["producer.policy_statements"], "{}", show(&d));
     assert!(show(&d).contains("10240"), "{}", show(&d));
@@ -196,7 +163,7 @@ async fn extra_rights_are_refused_with_the_users_own_role_and_when_malformed() {
 #[tokio::test]
 async fn a_role_refused_a_policy_is_kept_in_state_and_destroyed() {
     let mut b = bed().await;
-    let config = b.config(vec![("policy_arns", arns(&["arn:aws:iam::123456789012:policy/no-such-policy"]))], vec![]);
+    let config = b.with_rights(vec![("policy_arns", arns(&["arn:aws:iam::123456789012:policy/no-such-policy"]))], vec![]);
     let (planned, _) = b.tf.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     let (state, diags) = b.tf.apply(&V::Nil, &planned).await;
     let failed = show(&diags);

@@ -6,6 +6,7 @@ pub mod aws_rules;
 pub mod census;
 pub mod driver;
 pub mod moto;
+pub mod pipeline;
 pub mod plugin;
 pub mod proxy;
 pub mod terraform;
