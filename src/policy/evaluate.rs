@@ -34,6 +34,12 @@ pub fn decide(doc: &str, action: &str, caller: Option<&str>) -> Decision {
     };
     let applying: Vec<(usize, &Value)> =
         statements.into_iter().enumerate().filter(|(_, s)| covers_action(s, action) && covers_principal(s, caller)).collect();
+    verdict(&applying)
+}
+
+/// What the statements that apply (with their index) decide: an explicit
+/// Deny wins, then any Allow; none of either is not allowed.
+fn verdict(applying: &[(usize, &Value)]) -> Decision {
     let effect = |s: &Value| s["Effect"].as_str().unwrap_or("").to_ascii_lowercase();
     if let Some((i, s)) = applying.iter().find(|(_, s)| effect(s) == "deny") {
         return Decision::Denied(s["Sid"].as_str().map(str::to_string).unwrap_or_else(|| format!("#{i}")));
@@ -63,15 +69,7 @@ pub fn decide_on(docs: &[&str], action: &str, resource: &str) -> Decision {
         .collect();
     let applying: Vec<(usize, &Value)> =
         statements.iter().enumerate().filter(|(_, s)| covers_action(s, action) && covers_resource(s, resource)).collect();
-    let effect = |s: &Value| s["Effect"].as_str().unwrap_or("").to_ascii_lowercase();
-    if let Some((i, s)) = applying.iter().find(|(_, s)| effect(s) == "deny") {
-        return Decision::Denied(s["Sid"].as_str().map(str::to_string).unwrap_or_else(|| format!("#{i}")));
-    }
-    if applying.iter().any(|(_, s)| effect(s) == "allow") {
-        Decision::Allowed
-    } else {
-        Decision::NotAllowed
-    }
+    verdict(&applying)
 }
 
 fn covers_resource(statement: &Value, resource: &str) -> bool {

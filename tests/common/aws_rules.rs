@@ -458,6 +458,26 @@ pub trait Upstream: Send + Sync {
 /// moto on 127.0.0.1:port, asked with unsigned requests.
 pub struct MotoUpstream(pub u16);
 
+impl MotoUpstream {
+    /// POSTs `body` to moto with `headers` (each line ending in CRLF) and
+    /// an unsigned `service` credential scope: the body of a 200 answer.
+    fn post(&self, service: &str, headers: &str, body: &str) -> Option<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.0)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{headers}Authorization: AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.0,
+            body.len()
+        );
+        s.write_all(req.as_bytes()).ok()?;
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).ok()?;
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, answer) = text.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.1 200").then(|| answer.to_string())
+    }
+}
+
 impl Upstream for MotoUpstream {
     fn query(&self, service: &str, params: &[(&str, &str)]) -> Option<String> {
         let version = if service == "iam" { "2010-05-08" } else { "2016-11-15" };
@@ -467,40 +487,14 @@ impl Upstream for MotoUpstream {
         }
         form.append_pair("Version", version);
         let body = form.finish();
-        let mut s = TcpStream::connect(("127.0.0.1", self.0)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let req = format!(
-            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/x-www-form-urlencoded; charset=utf-8\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.0,
-            body.len()
-        );
-        s.write_all(req.as_bytes()).ok()?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).ok()?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.1 200").then(|| body.to_string())
+        self.post(service, "Content-Type: application/x-www-form-urlencoded; charset=utf-8\r\n", &body)
     }
 
     fn json(&self, service: &str, target: &str, body: &Value) -> Option<Value> {
         let body = body.to_string();
         let content_type = if service == "sqs" { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
-        let mut s = TcpStream::connect(("127.0.0.1", self.0)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-        let req = format!(
-            "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: {content_type}\r\nX-Amz-Target: {target}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.0,
-            body.len()
-        );
-        s.write_all(req.as_bytes()).ok()?;
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).ok()?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n")?;
-        if !head.starts_with("HTTP/1.1 200") {
-            return None;
-        }
-        serde_json::from_str(body).ok()
+        let answer = self.post(service, &format!("Content-Type: {content_type}\r\nX-Amz-Target: {target}\r\n"), &body)?;
+        serde_json::from_str(&answer).ok()
     }
 }
 
