@@ -111,6 +111,13 @@ fn replace_paths(prior: &Pipeline, config: &Pipeline) -> Vec<Path> {
     if fifo(prior) != fifo(config) {
         out.push(config.queue.fifo.path.clone());
     }
+    // Lambda cannot change a function's package type (zip or image).
+    for role in FunctionRole::ALL {
+        let (before, after) = (&prior.function(role).image_uri, &config.function(role).image_uri);
+        if !after.is_unknown() && before.is_null() != after.is_null() {
+            out.push(after.path.clone());
+        }
+    }
     out
 }
 
@@ -372,5 +379,25 @@ mod tests {
         // A state from before the roles were granted the key: looked up, so the ARN plans as a change.
         let before = with_key(alias(), Value::Null);
         assert_eq!(planned_arn(Some(&before), &with_key(alias(), Value::Null)), Val::Unknown);
+    }
+
+    #[test]
+    fn moving_a_function_between_a_zip_and_an_image_replaces_the_pipeline() {
+        let with = |image: Option<&str>| {
+            let producer = match image {
+                Some(uri) => Value::object(vec![("image_uri", Value::string(uri))]),
+                None => Value::object(vec![("source_dir", Value::string("producer"))]),
+            };
+            Pipeline::decode(&Value::object(vec![("name", Value::string("orders")), ("producer", producer)]))
+        };
+        let image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:1";
+        let paths = |a: &Pipeline, b: &Pipeline| replace_paths(a, b).iter().map(ToString::to_string).collect::<Vec<_>>();
+        assert_eq!(paths(&with(None), &with(Some(image))), ["producer.image_uri"]);
+        assert_eq!(paths(&with(Some(image)), &with(None)), ["producer.image_uri"]);
+        assert!(
+            paths(&with(Some(image)), &with(Some("123456789012.dkr.ecr.us-east-1.amazonaws.com/orders:2"))).is_empty(),
+            "a new image is new code"
+        );
+        assert!(paths(&with(None), &with(None)).is_empty());
     }
 }
