@@ -103,13 +103,10 @@ fn function_role(queue_statement: Value, log_group_arn: &str, in_vpc: bool) -> S
 /// <https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html>
 pub const XRAY_WRITE_ACTIONS: [&str; 2] = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"];
 
-/// `doc` with the X-Ray statement added (a function with `Active` tracing).
-pub fn with_tracing(doc: &str) -> String {
-    let mut v: Value = serde_json::from_str(doc).expect("the documents above are JSON");
-    if let Some(list) = v.get_mut("Statement").and_then(Value::as_array_mut) {
-        list.push(allow("WriteTraces", &XRAY_WRITE_ACTIONS, "*"));
-    }
-    v.to_string()
+/// The statement a function with `Active` tracing needs (see
+/// [`XRAY_WRITE_ACTIONS`]).
+pub fn write_traces() -> Value {
+    allow("WriteTraces", &XRAY_WRITE_ACTIONS, "*")
 }
 
 fn allow(sid: &str, actions: &[&str], resource: &str) -> Value {
@@ -140,7 +137,7 @@ pub fn with_statements(doc: &str, extra: Vec<Value>) -> String {
     if extra.is_empty() {
         return doc.to_string();
     }
-    let mut v: Value = serde_json::from_str(doc).unwrap_or_else(|_| serde_json::json!({"Version": VERSION, "Statement": []}));
+    let mut v: Value = serde_json::from_str(doc).expect("the documents above are JSON");
     if let Some(list) = v.get_mut("Statement").and_then(Value::as_array_mut) {
         list.extend(extra);
     }

@@ -209,9 +209,9 @@ impl FunctionDesired {
             FunctionRole::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
             FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
         };
-        let doc = if self.settings.tracing_mode == "Active" { policy::with_tracing(&doc) } else { doc };
         let key = queue_key.map(|k| policy::queue_key(self.role == FunctionRole::Producer, k));
-        let doc = policy::with_statements(&doc, key.into_iter().collect());
+        let traces = (self.settings.tracing_mode == "Active").then(policy::write_traces);
+        let doc = policy::with_statements(&doc, key.into_iter().chain(traces).collect());
         let mut inline_policies: BTreeMap<String, String> = [("pipeline".to_string(), doc)].into();
         // The user's statements in a policy of their own: refreshed and
         // compared on their own, never mixed with the composite's.
