@@ -101,12 +101,7 @@ pub const UNRESERVED_MINIMUM: i64 = 100;
 /// this function holds already, less what it asks for, must leave AWS's
 /// 100. An error at the attribute; a warning when the account's settings
 /// cannot be read (the apply would still fail clearly).
-pub async fn check_reserved_concurrency(
-    ctx: &Ctx,
-    f: &FunctionBlock,
-    prior: Option<&FunctionBlock>,
-    held_now: Option<i64>,
-) -> Result<Diagnostics, Diagnostic> {
+pub async fn check_reserved_concurrency(ctx: &Ctx, f: &FunctionBlock, prior: Option<&FunctionBlock>) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
     let Some(wanted) = f.reserved_concurrent_executions.int() else { return Ok(d) };
     if prior.is_some_and(|p| p.reserved_concurrent_executions.int() == Some(wanted)) {
@@ -115,7 +110,7 @@ pub async fn check_reserved_concurrency(
     let at = f.reserved_concurrent_executions.path.clone();
     match lambda_function::account_concurrency(&ctx.aws.lambda).await {
         Ok((limit, unreserved)) => {
-            if let Some(problem) = reservation_problem(limit, unreserved, held_now.unwrap_or(0), wanted) {
+            if let Some(problem) = reservation_problem(limit, unreserved, held_now(prior), wanted) {
                 d.push(Diagnostic::error("Reserved concurrency too high", problem).at(at));
             }
         }
@@ -128,6 +123,11 @@ pub async fn check_reserved_concurrency(
         ),
     }
     Ok(d)
+}
+
+/// What the function reserves now, as the prior state (refreshed) says.
+fn held_now(prior: Option<&FunctionBlock>) -> i64 {
+    prior.and_then(|p| p.reserved_concurrent_executions.int()).unwrap_or(0)
 }
 
 /// The reservation's problem, if any (pure): `unreserved` is the account's

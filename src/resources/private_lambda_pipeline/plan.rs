@@ -286,8 +286,7 @@ async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeli
     }
     for role in FunctionRole::ALL {
         let before = prior.map(|p| p.function(role));
-        let held = before.and_then(|p| p.reserved_concurrent_executions.int());
-        d.extend(function::check_reserved_concurrency(ctx, planned.function(role), before, held).await?);
+        d.extend(function::check_reserved_concurrency(ctx, planned.function(role), before).await?);
         if in_vpc(planned, role) {
             d.extend(function::check_tracing_path(ctx, planned.function(role), before, vpc_id).await?);
         }
