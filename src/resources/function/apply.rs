@@ -14,7 +14,7 @@ use crate::parts::role::{self, RoleSpec};
 use crate::parts::tags::{self, Tags};
 use crate::policy;
 
-use super::{FunctionBlock, FunctionRole, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT, SOURCE_TAG};
+use super::{FunctionBlock, FunctionUse, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT, SOURCE_TAG};
 
 /// Where a function's code comes from.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,7 +104,7 @@ impl CodeSource {
 /// A function as the plan says it should be, defaults applied.
 #[derive(Debug, Clone)]
 pub struct FunctionDesired {
-    pub role: FunctionRole,
+    pub usage: FunctionUse,
     pub name: String,
     pub handler: String,
     pub runtime: String,
@@ -147,10 +147,11 @@ impl Placement<'_> {
 
 impl FunctionDesired {
     /// The block `f` in its `role`, in a composite named `prefix`.
-    pub fn from(f: &FunctionBlock, prefix: &str, role: FunctionRole) -> FunctionDesired {
+    pub fn from(f: &FunctionBlock, prefix: &str, usage: impl Into<FunctionUse>) -> FunctionDesired {
+        let usage = usage.into();
         FunctionDesired {
-            role,
-            name: role.function_name(prefix),
+            usage,
+            name: usage.function_name(prefix),
             handler: f.handler.owned().unwrap_or_default(),
             runtime: f.runtime.owned().unwrap_or_default(),
             memory: f.memory_size.int().unwrap_or(DEFAULT_MEMORY) as i32,
@@ -163,7 +164,7 @@ impl FunctionDesired {
             source_code_hash: f.source_code_hash.owned(),
             settings: settings_of(f),
             extra_groups: f.security_group_ids.strings(),
-            in_vpc: role == FunctionRole::Producer || f.in_vpc.bool() == Some(true),
+            in_vpc: usage.always_in_vpc() || f.in_vpc.bool() == Some(true),
             queue_url_var: f.queue_url_env_var.owned().unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()),
             log_retention: Some(f.log_retention_in_days.int().unwrap_or(DEFAULT_LOG_RETENTION_DAYS) as i32).filter(|d| *d > 0),
             log_kms_key: f.log_kms_key_arn.owned(),
@@ -181,7 +182,7 @@ impl FunctionDesired {
             name: self.log_group_name(),
             retention_in_days: self.log_retention,
             kms_key_id: self.log_kms_key.clone(),
-            tags: at.tags(&format!("{}-log-group", self.role.name())),
+            tags: at.tags(&self.part_name("log-group")),
         }
     }
 
@@ -195,24 +196,49 @@ impl FunctionDesired {
         self.role_arn.is_none()
     }
 
-    /// Its own execution role: Lambda may assume it, and it may do what its
-    /// use needs on the one queue (and, in a VPC, manage its interfaces).
-    /// `queue_key`: the queue's customer-managed KMS key (its ARN), which
-    /// the role may then use as its use needs (`policy::queue_key`). The
-    /// log group's ARN takes the queue's partition and account.
+    /// The name of the part `what` of this function in its composite's
+    /// ownership tags: `producer-role`; a private function's is `role`.
+    fn part_name(&self, what: &str) -> String {
+        match self.usage {
+            FunctionUse::Private => what.to_string(),
+            _ => format!("{}-{what}", self.usage.name()),
+        }
+    }
+
+    /// The name of the inline policy with the composite's own statements.
+    pub fn own_policy_name(&self) -> &'static str {
+        match self.usage {
+            FunctionUse::Private => "function",
+            _ => "pipeline",
+        }
+    }
+
+    /// Its own execution role in a pipeline: Lambda may assume it, and it
+    /// may do what its use needs on the one queue (and, in a VPC, manage
+    /// its interfaces). `queue_key`: the queue's customer-managed KMS key
+    /// (its ARN), which the role may then use as its use needs
+    /// (`policy::queue_key`). The log group's ARN takes the queue's
+    /// partition and account.
     pub fn role_spec(&self, queue_arn: &str, queue_key: Option<&str>, region: &str, at: &Placement<'_>) -> RoleSpec {
         let arn: Vec<&str> = queue_arn.split(':').collect();
         let partition = arn.get(1).copied().filter(|p| !p.is_empty()).unwrap_or("aws");
         let account = arn.get(4).copied().unwrap_or("");
         let logs = policy::log_group_arn(partition, region, account, &self.log_group_name());
-        let doc = match self.role {
-            FunctionRole::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
-            FunctionRole::Consumer => policy::consumer(queue_arn, &logs, self.in_vpc),
+        let doc = match self.usage {
+            FunctionUse::Producer => policy::producer(queue_arn, &logs, self.in_vpc),
+            _ => policy::consumer(queue_arn, &logs, self.in_vpc),
         };
-        let key = queue_key.map(|k| policy::queue_key(self.role == FunctionRole::Producer, k));
-        let traces = (self.settings.tracing_mode == "Active").then(policy::write_traces);
-        let doc = policy::with_statements(&doc, key.into_iter().chain(traces).collect());
-        let mut inline_policies: BTreeMap<String, String> = [("pipeline".to_string(), doc)].into();
+        let key = queue_key.map(|k| policy::queue_key(self.usage == FunctionUse::Producer, k));
+        self.role_spec_with(&doc, key.into_iter().collect(), at)
+    }
+
+    /// Its own execution role with `doc`, the composite's policy for it,
+    /// plus `extra` statements: what `Active` tracing needs, and the user's
+    /// `policy_statements` and `policy_arns`.
+    pub fn role_spec_with(&self, doc: &str, mut extra: Vec<serde_json::Value>, at: &Placement<'_>) -> RoleSpec {
+        extra.extend((self.settings.tracing_mode == "Active").then(policy::write_traces));
+        let doc = policy::with_statements(doc, extra);
+        let mut inline_policies: BTreeMap<String, String> = [(self.own_policy_name().to_string(), doc)].into();
         // The user's statements in a policy of their own: refreshed and
         // compared on their own, never mixed with the composite's.
         if let Some(list) = self.policy_statements.as_deref().and_then(|s| super::role_extras::parse_statements(s).ok()) {
@@ -223,7 +249,7 @@ impl FunctionDesired {
             trust_policy: policy::lambda_trust(),
             inline_policies,
             managed_policy_arns: self.policy_arns.clone(),
-            tags: at.tags(&format!("{}-role", self.role.name())),
+            tags: at.tags(&self.part_name("role")),
         }
     }
 
@@ -231,13 +257,16 @@ impl FunctionDesired {
     /// ones) when in the VPC, the queue's URL in a producer's environment.
     pub fn spec(&self, role_arn: &str, groups: &[String], queue_url: Option<&str>, at: &Placement<'_>) -> FunctionSpec {
         let mut environment = self.environment.clone();
-        if let (FunctionRole::Producer, Some(url)) = (self.role, queue_url) {
+        if let (FunctionUse::Producer, Some(url)) = (self.usage, queue_url) {
             environment.insert(self.queue_url_var.clone(), url.to_string());
         }
         let mut security_group_ids: Vec<String> =
             if self.in_vpc { groups.iter().chain(&self.extra_groups).cloned().collect() } else { vec![] };
         security_group_ids.sort();
-        let mut tags = at.tags(self.role.name());
+        let mut tags = at.tags(match self.usage {
+            FunctionUse::Private => "function",
+            u => u.name(),
+        });
         if let Some(src) = self.code.as_ref().map(CodeSource::tag).filter(|v| v.len() <= 256) {
             tags.insert(SOURCE_TAG.into(), src);
         }
@@ -332,7 +361,7 @@ pub async fn ensure(
     known: Option<Function>,
     timeout: Duration,
 ) -> Result<Function, Diagnostic> {
-    let block = f.role.name();
+    let block = f.usage.name();
     let code = f
         .code
         .as_ref()
@@ -369,6 +398,8 @@ pub async fn remove_role(ctx: &Ctx, name: &str) -> Result<(), Diagnostic> {
 mod tests {
     use super::*;
     use crate::model::Model;
+
+    use super::super::FunctionRole;
 
     fn desired(role: FunctionRole, retention: Option<f64>) -> FunctionDesired {
         let mut b = FunctionBlock::decode_at(&crate::value::Value::Null, &crate::diag::Path::attr(role.name()));

@@ -76,46 +76,68 @@ pub const PROVIDER_TAGS: usize = crate::parts::tags::OWNERSHIP_TAGS + 1;
 pub const FUNCTION_NAME_CHARS: usize = 64;
 pub const ROLE_NAME_CHARS: usize = 64;
 
-/// Which use of the block a function is. Both have the common settings; a
+/// Which use of the block a function is. All have the common settings; a
 /// producer runs in the composite's subnets, sends to a queue (its URL in
 /// the environment) and may join more groups; a consumer is fed by an event
-/// source and runs outside the VPC unless `in_vpc` says otherwise.
+/// source and runs outside the VPC unless `in_vpc` says otherwise; a private
+/// function runs in the composite's subnets, named as the composite, and
+/// may join more groups.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
-pub enum FunctionRole {
+pub enum FunctionUse {
     Producer,
     Consumer,
+    Private,
 }
 
-impl FunctionRole {
-    pub const ALL: [FunctionRole; 2] = [FunctionRole::Producer, FunctionRole::Consumer];
+impl FunctionUse {
+    pub const ALL: [FunctionUse; 3] = [FunctionUse::Producer, FunctionUse::Consumer, FunctionUse::Private];
 
-    /// The block's name, and the suffix of the function's and role's names.
+    /// The block's name (and, but for a private function, the suffix of
+    /// the function's and role's names).
     pub fn name(self) -> &'static str {
         match self {
-            FunctionRole::Producer => "producer",
-            FunctionRole::Consumer => "consumer",
+            FunctionUse::Producer => "producer",
+            FunctionUse::Consumer => "consumer",
+            FunctionUse::Private => "function",
         }
     }
 
     /// The attributes of the block only this use has.
     fn own_attributes(self) -> &'static [&'static str] {
         match self {
-            FunctionRole::Producer => &["queue_url_env_var", "security_group_ids"],
-            FunctionRole::Consumer => &["in_vpc"],
+            FunctionUse::Producer => &["queue_url_env_var", "security_group_ids"],
+            FunctionUse::Consumer => &["in_vpc"],
+            FunctionUse::Private => &["security_group_ids"],
         }
     }
 
     /// The attributes of the model this use does not have.
-    pub fn other_attributes(self) -> &'static [&'static str] {
-        match self {
-            FunctionRole::Producer => FunctionRole::Consumer.own_attributes(),
-            FunctionRole::Consumer => FunctionRole::Producer.own_attributes(),
-        }
+    pub fn other_attributes(self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = FunctionUse::ALL
+            .iter()
+            .filter(|u| **u != self)
+            .flat_map(|u| u.own_attributes().iter().copied())
+            .filter(|a| !self.own_attributes().contains(a))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
-    /// The function's name in a composite named `prefix`.
+    /// Whether the function runs in the composite's subnets whatever the
+    /// block says (a consumer only with `in_vpc`).
+    pub fn always_in_vpc(self) -> bool {
+        self != FunctionUse::Consumer
+    }
+
+    /// The function's name in a composite named `prefix`: a pipeline's
+    /// are `<prefix>-producer` and `<prefix>-consumer`, a private function
+    /// is named as its composite.
     pub fn function_name(self, prefix: &str) -> String {
-        format!("{prefix}-{}", self.name())
+        match self {
+            FunctionUse::Private => prefix.to_string(),
+            _ => format!("{prefix}-{}", self.name()),
+        }
     }
 
     /// The names this use derives from a composite named `prefix`, each
@@ -127,6 +149,47 @@ impl FunctionRole {
             (format!("the {} Lambda function", self.name()), name.clone(), FUNCTION_NAME_CHARS),
             (format!("the {}'s IAM role", self.name()), name, ROLE_NAME_CHARS),
         ]
+    }
+}
+
+/// The block's uses in a pipeline: its two functions, either side of the
+/// queue.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+pub enum FunctionRole {
+    Producer,
+    Consumer,
+}
+
+impl From<FunctionRole> for FunctionUse {
+    fn from(role: FunctionRole) -> FunctionUse {
+        match role {
+            FunctionRole::Producer => FunctionUse::Producer,
+            FunctionRole::Consumer => FunctionUse::Consumer,
+        }
+    }
+}
+
+impl FunctionRole {
+    pub const ALL: [FunctionRole; 2] = [FunctionRole::Producer, FunctionRole::Consumer];
+
+    /// The block's name, and the suffix of the function's and role's names.
+    pub fn name(self) -> &'static str {
+        FunctionUse::from(self).name()
+    }
+
+    /// The attributes of the model this use does not have.
+    pub fn other_attributes(self) -> Vec<&'static str> {
+        FunctionUse::from(self).other_attributes()
+    }
+
+    /// The function's name in a pipeline named `prefix`.
+    pub fn function_name(self, prefix: &str) -> String {
+        FunctionUse::from(self).function_name(prefix)
+    }
+
+    /// See [`FunctionUse::derived_names`].
+    pub fn derived_names(self, prefix: &str) -> [(String, String, usize); 2] {
+        FunctionUse::from(self).derived_names(prefix)
     }
 }
 
@@ -157,7 +220,7 @@ impl<T> std::ops::IndexMut<FunctionRole> for PerRole<T> {
 }
 
 /// The block's schema for one use, `description` saying what it is for.
-pub fn schema(role: FunctionRole, description: &'static str) -> Block {
+pub fn schema(usage: impl Into<FunctionUse>, description: &'static str) -> Block {
     let b = Block::new(description)
         .attr(attr(
             "source_dir",
@@ -256,26 +319,34 @@ pub fn schema(role: FunctionRole, description: &'static str) -> Block {
             Mode::Computed,
             "The function's CloudWatch Logs group, /aws/lambda/<function>, which the pipeline makes before the function and deletes after it.",
         ));
-    match role {
-        FunctionRole::Consumer => b.attr(attr(
+    let extra_groups = |b: Block, whose: &str| {
+        b.attr(attr(
+            "security_group_ids",
+            Type::set(Type::String),
+            Mode::Optional,
+            match whose {
+                "producer" => "Extra security groups for the producer, besides the one the pipeline makes.",
+                _ => "Extra security groups for the function, besides the one the composite makes.",
+            },
+        ))
+    };
+    match usage.into() {
+        FunctionUse::Consumer => b.attr(attr(
             "in_vpc",
             Type::Bool,
             Mode::OptionalComputed,
             "Put the consumer in the pipeline's subnets too (default false: it runs outside the VPC, as it needs no private access).",
         )),
-        FunctionRole::Producer => b
-            .attr(attr(
+        FunctionUse::Producer => extra_groups(
+            b.attr(attr(
                 "queue_url_env_var",
                 Type::String,
                 Mode::OptionalComputed,
                 "Environment variable that carries the queue URL (default QUEUE_URL).",
-            ))
-            .attr(attr(
-                "security_group_ids",
-                Type::set(Type::String),
-                Mode::Optional,
-                "Extra security groups for the producer, besides the one the pipeline makes.",
             )),
+            "producer",
+        ),
+        FunctionUse::Private => extra_groups(b, "function"),
     }
 }
 
@@ -320,7 +391,7 @@ crate::model! {
 /// function fields with (`Function<Producer>`), so each encodes only its
 /// own attributes.
 pub trait Use: Clone + PartialEq + Default + std::fmt::Debug + Send + Sync {
-    const ROLE: FunctionRole;
+    const USE: FunctionUse;
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -329,12 +400,20 @@ pub struct Producer;
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Consumer;
 
+/// A private function's use (`privatelink_private_function`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Private;
+
 impl Use for Producer {
-    const ROLE: FunctionRole = FunctionRole::Producer;
+    const USE: FunctionUse = FunctionUse::Producer;
 }
 
 impl Use for Consumer {
-    const ROLE: FunctionRole = FunctionRole::Consumer;
+    const USE: FunctionUse = FunctionUse::Consumer;
+}
+
+impl Use for Private {
+    const USE: FunctionUse = FunctionUse::Private;
 }
 
 /// A function block in a composite's model, in one use.
@@ -352,7 +431,7 @@ impl<U: Use> Field for Function<U> {
         Function::new(FunctionBlock::decode_at(v, at))
     }
     fn encode_field(&self) -> Value {
-        model::without(self.0.encode(), U::ROLE.other_attributes())
+        model::without(self.0.encode(), &U::USE.other_attributes())
     }
 }
 
@@ -375,10 +454,13 @@ mod tests {
 
     #[test]
     fn each_use_has_the_models_attributes_but_the_others() {
-        for role in FunctionRole::ALL {
-            let mismatch = model::attribute_mismatch::<FunctionBlock>(&schema(role, "x"));
-            let others: Vec<String> = role.other_attributes().iter().map(|a| format!("{a}: in the model, not in the schema")).collect();
-            assert_eq!(mismatch, others, "{role:?}");
+        for usage in FunctionUse::ALL {
+            let mismatch = model::attribute_mismatch::<FunctionBlock>(&schema(usage, "x"));
+            let others: Vec<String> = usage.other_attributes().iter().map(|a| format!("{a}: in the model, not in the schema")).collect();
+            assert_eq!(mismatch, others, "{usage:?}");
         }
+        assert_eq!(FunctionUse::Private.other_attributes(), ["in_vpc", "queue_url_env_var"]);
+        assert_eq!(FunctionUse::Private.function_name("reader"), "reader");
+        assert_eq!(FunctionRole::Producer.function_name("orders"), "orders-producer");
     }
 }

@@ -5,7 +5,7 @@ use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, List, Val};
 
-use super::{CodeSource, FunctionBlock, FunctionRole, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT};
+use super::{CodeSource, FunctionBlock, FunctionUse, DEFAULT_LOG_RETENTION_DAYS, DEFAULT_MEMORY, DEFAULT_QUEUE_URL_VAR, DEFAULT_TIMEOUT};
 use crate::parts::function::{self as lambda_function, FunctionSettings};
 use crate::parts::log_group;
 
@@ -15,16 +15,17 @@ use crate::parts::log_group;
 /// user's `source_code_hash`, or the prior one while the source stays, or
 /// known after apply. What cannot be read is an error at the attribute
 /// naming the code.
-pub fn plan(f: &mut FunctionBlock, cfg: &FunctionBlock, prior: Option<&FunctionBlock>, role: FunctionRole, diags: &mut Diagnostics) {
+pub fn plan(f: &mut FunctionBlock, cfg: &FunctionBlock, prior: Option<&FunctionBlock>, usage: impl Into<FunctionUse>, diags: &mut Diagnostics) {
     let lambda = FunctionSettings::default();
     f.memory_size.set(default_to(&cfg.memory_size, DEFAULT_MEMORY as f64));
     f.timeout.set(default_to(&cfg.timeout, DEFAULT_TIMEOUT as f64));
     f.architectures.set(default_to(&cfg.architectures, List::of(&[lambda.architecture])));
     f.ephemeral_storage_size.set(default_to(&cfg.ephemeral_storage_size, lambda.ephemeral_storage as f64));
     f.tracing_mode.set(default_to(&cfg.tracing_mode, lambda.tracing_mode));
-    match role {
-        FunctionRole::Producer => f.queue_url_env_var.set(default_to(&cfg.queue_url_env_var, DEFAULT_QUEUE_URL_VAR.to_string())),
-        FunctionRole::Consumer => f.in_vpc.set(default_to(&cfg.in_vpc, false)),
+    match usage.into() {
+        FunctionUse::Producer => f.queue_url_env_var.set(default_to(&cfg.queue_url_env_var, DEFAULT_QUEUE_URL_VAR.to_string())),
+        FunctionUse::Consumer => f.in_vpc.set(default_to(&cfg.in_vpc, false)),
+        FunctionUse::Private => {}
     }
     f.code_sha256.set(planned_hash(cfg, prior, diags));
 }
@@ -56,10 +57,11 @@ fn planned_hash(cfg: &FunctionBlock, prior: Option<&FunctionBlock>, diags: &mut 
 /// the default (not the observed value Terraform proposes) is what makes a
 /// retention changed by hand a diff that apply repairs; and a group deleted
 /// by hand, which a refresh shows with no name, plans its name back.
-pub fn plan_log_group(f: &mut FunctionBlock, cfg: &FunctionBlock, role: FunctionRole, prefix: &Val<String>) {
+pub fn plan_log_group(f: &mut FunctionBlock, cfg: &FunctionBlock, usage: impl Into<FunctionUse>, prefix: &Val<String>) {
+    let usage = usage.into();
     f.log_retention_in_days.set(default_to(&cfg.log_retention_in_days, DEFAULT_LOG_RETENTION_DAYS as f64));
     f.log_group_name.set(match prefix {
-        Val::Known(p) => Val::Known(log_group::lambda_group_name(&role.function_name(p))),
+        Val::Known(p) => Val::Known(log_group::lambda_group_name(&usage.function_name(p))),
         _ => Val::Unknown,
     });
 }

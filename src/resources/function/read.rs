@@ -5,7 +5,7 @@ use crate::parts::function::Function;
 use crate::parts::log_group::{self, LogGroup};
 use crate::parts::queue::Queue;
 
-use super::{CodeSource, FunctionBlock, FunctionRole, DEFAULT_QUEUE_URL_VAR, SOURCE_TAG};
+use super::{CodeSource, FunctionBlock, FunctionUse, DEFAULT_QUEUE_URL_VAR, SOURCE_TAG};
 
 /// A function block with the function's settings as Lambda has them; the
 /// queue URL a composite sets in the environment (`queue_var`) is not the
@@ -59,8 +59,9 @@ pub fn observed_log_group(b: &mut FunctionBlock, g: Option<&LogGroup>) {
     }
 }
 
-/// What an import of a producer knows besides the function: its queue and
-/// the group the composite made for it.
+/// What an import of a function in the composite's subnets knows besides
+/// the function: the queue it sends to (a producer's) and the group the
+/// composite made for it.
 #[derive(Clone, Copy, Default)]
 pub struct ProducerFound<'a> {
     pub queue: Option<&'a Queue>,
@@ -70,7 +71,7 @@ pub struct ProducerFound<'a> {
 /// A function block as an import sees it: where the code came from (the
 /// source tag), the role when it is not the composite's own, and for a
 /// producer the queue URL variable and the groups the user added.
-pub fn imported(f: &Function, role: FunctionRole, producer: ProducerFound<'_>) -> FunctionBlock {
+pub fn imported(f: &Function, usage: impl Into<FunctionUse>, producer: ProducerFound<'_>) -> FunctionBlock {
     let mut b = FunctionBlock::default();
     match f.tags.get(SOURCE_TAG).and_then(|t| CodeSource::from_tag(t)) {
         Some(CodeSource::Dir(d)) => b.source_dir.set_known(d.display().to_string()),
@@ -107,14 +108,18 @@ pub fn imported(f: &Function, role: FunctionRole, producer: ProducerFound<'_>) -
         b.policy_statements.set(Val::Unknown);
         b.policy_arns.set(Val::Unknown);
     }
-    match role {
-        FunctionRole::Producer => {
+    let extra_groups = |b: &mut FunctionBlock| {
+        let extra: Vec<String> = f.security_group_ids.iter().filter(|g| Some(g.as_str()) != producer.group).cloned().collect();
+        b.security_group_ids.set(if extra.is_empty() { Val::Null } else { Val::Known(Set::of(&extra)) });
+    };
+    match usage.into() {
+        FunctionUse::Producer => {
             let var = producer.queue.and_then(|q| f.environment.iter().find(|(_, v)| **v == q.url).map(|(k, _)| k.clone()));
             b.queue_url_env_var.set_known(var.unwrap_or_else(|| DEFAULT_QUEUE_URL_VAR.into()));
-            let extra: Vec<String> = f.security_group_ids.iter().filter(|g| Some(g.as_str()) != producer.group).cloned().collect();
-            b.security_group_ids.set(if extra.is_empty() { Val::Null } else { Val::Known(Set::of(&extra)) });
+            extra_groups(&mut b);
         }
-        FunctionRole::Consumer => b.in_vpc.set_known(!f.subnet_ids.is_empty()),
+        FunctionUse::Private => extra_groups(&mut b),
+        FunctionUse::Consumer => b.in_vpc.set_known(!f.subnet_ids.is_empty()),
     }
     b
 }
