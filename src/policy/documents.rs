@@ -58,7 +58,7 @@ pub fn queue_tls_only(queue_arn: &str) -> String {
 /// (see [`VPC_ENI_ACTIONS`]); everything else names its one resource.
 pub fn producer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
     let send = allow("SendToQueue", &["sqs:SendMessage", "sqs:GetQueueUrl"], queue_arn);
-    function_role(send, log_group_arn, in_vpc)
+    function_role(Some(send), log_group_arn, in_vpc)
 }
 
 /// The consumer function's permissions: what the event source mapping does
@@ -71,7 +71,7 @@ pub fn consumer(queue_arn: &str, log_group_arn: &str, in_vpc: bool) -> String {
         &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"],
         queue_arn,
     );
-    function_role(receive, log_group_arn, in_vpc)
+    function_role(Some(receive), log_group_arn, in_vpc)
 }
 
 /// The ARN of log group `group` (the group itself, not its streams), in
@@ -80,17 +80,39 @@ pub fn log_group_arn(partition: &str, region: &str, account: &str, group: &str) 
     format!("arn:{partition}:logs:{region}:{account}:log-group:{group}")
 }
 
-/// One function's role policy: its queue statement, its logs, and the ENI
-/// statement when it runs in a VPC.
-fn function_role(queue_statement: Value, log_group_arn: &str, in_vpc: bool) -> String {
-    let mut statements = vec![
-        queue_statement,
+/// A private function's permissions besides its services' (each an
+/// [`access_statement`]): its own logs and its network interfaces, on
+/// Resource `"*"` as AWS requires for those (see [`VPC_ENI_ACTIONS`]).
+pub fn private_function(log_group_arn: &str) -> String {
+    function_role(None, log_group_arn, true)
+}
+
+/// What a function may do with one service: exactly `actions` on
+/// `resources`, named `sid`.
+pub fn access_statement(sid: &str, actions: &[String], resources: &[String]) -> Value {
+    serde_json::json!({"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources})
+}
+
+/// An endpoint policy letting through exactly `actions` on `resources`
+/// (any principal: who may call is the callers' own policies' business;
+/// the endpoint only narrows what passes through it).
+pub fn endpoint_access(sid: &str, actions: &[String], resources: &[String]) -> String {
+    let mut statement = access_statement(sid, actions, resources);
+    statement["Principal"] = Value::String("*".into());
+    document(vec![statement])
+}
+
+/// One function's role policy: its queue statement (a pipeline's
+/// functions), its logs, and the ENI statement when it runs in a VPC.
+fn function_role(queue_statement: Option<Value>, log_group_arn: &str, in_vpc: bool) -> String {
+    let mut statements: Vec<Value> = queue_statement.into_iter().collect();
+    statements.extend([
         // The composite makes the group (with its retention) before the
         // function: the role may not make one itself, which would never
         // expire and outlive the composite. Streams and events live under
         // the group: `<group arn>:*`.
         allow("WriteLogs", &["logs:CreateLogStream", "logs:PutLogEvents"], &format!("{log_group_arn}:*")),
-    ];
+    ]);
     if in_vpc {
         statements.push(allow("ManageVpcNetworkInterfaces", &VPC_ENI_ACTIONS, "*"));
     }

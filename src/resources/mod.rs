@@ -25,6 +25,7 @@ pub mod checks;
 pub mod composite;
 pub mod endpoint;
 pub mod function;
+pub mod private_function;
 pub mod private_lambda_pipeline;
 pub mod record;
 pub mod service_endpoint_bundle;
@@ -84,7 +85,11 @@ pub trait Resource: Send + Sync {
 }
 
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(service_endpoint_bundle::ServiceEndpointBundle), Arc::new(private_lambda_pipeline::PrivateLambdaPipeline)]
+    vec![
+        Arc::new(service_endpoint_bundle::ServiceEndpointBundle),
+        Arc::new(private_lambda_pipeline::PrivateLambdaPipeline),
+        Arc::new(private_function::PrivateFunctionResource),
+    ]
 }
 
 /// Import by identity (`import { identity = {...} }`): the identity is

@@ -76,6 +76,37 @@ pub fn short_service_name(full: &str) -> String {
     }
 }
 
+/// Endpoint services whose IAM actions carry another prefix than the
+/// service's short name (its first word otherwise: `ecr.api` -> `ecr`).
+/// From the Service Authorization Reference's service prefixes.
+const IAM_PREFIXES: [(&str, &str); 14] = [
+    ("monitoring", "cloudwatch"),
+    ("email", "ses"),
+    ("email-smtp", "ses"),
+    ("runtime.sagemaker", "sagemaker"),
+    ("api.sagemaker", "sagemaker"),
+    ("bedrock-runtime", "bedrock"),
+    ("bedrock-agent", "bedrock"),
+    ("bedrock-agent-runtime", "bedrock"),
+    ("kinesis-streams", "kinesis"),
+    ("kinesis-firehose", "firehose"),
+    ("ecs-agent", "ecs"),
+    ("ecs-telemetry", "ecs"),
+    ("git-codecommit", "codecommit"),
+    ("appconfigdata", "appconfig"),
+];
+
+/// The prefix of the service's IAM actions (`s3` for `s3:GetObject`), for a
+/// short or full service name; a FIPS endpoint's is its service's.
+pub fn iam_prefix(service: &str) -> String {
+    let short = short_service_name(service);
+    let short = short.trim_end_matches("-fips");
+    if let Some((_, prefix)) = IAM_PREFIXES.iter().find(|(s, _)| *s == short) {
+        return prefix.to_string();
+    }
+    short.split('.').next().unwrap_or(short).to_string()
+}
+
 /// Whether AWS offers a Gateway endpoint for the service.
 pub fn gateway_capable(service: &str) -> bool {
     let short = if is_full_name(service) { short_service_name(service) } else { service.to_string() };
@@ -146,6 +177,22 @@ mod tests {
             .collect();
         let n = near_matches("com.amazonaws.us-east-1.sqq", &names);
         assert_eq!(n.first().map(String::as_str), Some("com.amazonaws.us-east-1.sqs"));
+    }
+
+    #[test]
+    fn iam_prefixes_of_endpoint_services() {
+        for (service, prefix) in [
+            ("s3", "s3"),
+            ("com.amazonaws.us-east-1.sqs", "sqs"),
+            ("ecr.api", "ecr"),
+            ("ecr.dkr", "ecr"),
+            ("monitoring", "cloudwatch"),
+            ("execute-api", "execute-api"),
+            ("kms-fips", "kms"),
+            ("com.amazonaws.eu-west-1.bedrock-runtime", "bedrock"),
+        ] {
+            assert_eq!(iam_prefix(service), prefix, "{service}");
+        }
     }
 
     #[test]
