@@ -16,8 +16,8 @@ mod tests;
 use serde_json::{Map, Value};
 
 pub use documents::{
-    access_statement, consumer, endpoint_access, lambda_trust, log_group_arn, policy_size, producer, private_function, queue_key, queue_tls_only, with_statements, write_traces,
-    ROLE_INLINE_POLICY_CHARS, VPC_ENI_ACTIONS, XRAY_WRITE_ACTIONS,
+    access_statement, consumer, endpoint_access, lambda_trust, log_group_arn, policy_size, private_function, producer, queue_key,
+    queue_tls_only, with_statements, write_traces, ROLE_INLINE_POLICY_CHARS, VPC_ENI_ACTIONS, XRAY_WRITE_ACTIONS,
 };
 use normalise::{full_access_statement, parse_normalised};
 

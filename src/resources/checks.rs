@@ -1,10 +1,12 @@
 //! Checks and plan steps every composite makes alike: ids, tags, whole
-//! numbers in a range, `tags_all`, and the tags an import gives back.
+//! numbers in a range, `tags_all`, the tags an import gives back, and a
+//! group's rules against what a composite needs.
 //! (What private DNS needs is the endpoint block's, `endpoint::checks`;
 //! which prior a plan and its checks see is decided once, in `composite`.)
 
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::model::{Attr, Map, Set, Val};
+use crate::parts::security_group::{self as sg, Rule};
 use crate::parts::tags::{self, Tags};
 
 /// An AWS id (`vpc-...`, `subnet-...`) when known.
@@ -104,6 +106,16 @@ pub fn imported_tags(observed: &Tags, default_tags: &Tags) -> (Val<Map<String>>,
     let own: Tags = all.iter().filter(|(k, v)| default_tags.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
     let own = if own.is_empty() { Val::Null } else { Val::Known(Map::of(&own)) };
     (own, Map::of(&all))
+}
+
+/// How a group's rules (`observed`) differ from what a composite needs
+/// (`desired`), one line each, named by `group`: `producer group:
+/// unexpected egress all to 0.0.0.0/0`, `... missing ...`. What a refresh
+/// shows in `rule_drift`.
+pub fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<String> {
+    let (unexpected, missing) = sg::plan_rule_changes(observed, desired);
+    let unexpected = unexpected.into_iter().map(|r| format!("{group}: unexpected {}", r.describe()));
+    unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
 }
 
 #[cfg(test)]

@@ -15,7 +15,13 @@ use crate::parts::log_group;
 /// user's `source_code_hash`, or the prior one while the source stays, or
 /// known after apply. What cannot be read is an error at the attribute
 /// naming the code.
-pub fn plan(f: &mut FunctionBlock, cfg: &FunctionBlock, prior: Option<&FunctionBlock>, usage: impl Into<FunctionUse>, diags: &mut Diagnostics) {
+pub fn plan(
+    f: &mut FunctionBlock,
+    cfg: &FunctionBlock,
+    prior: Option<&FunctionBlock>,
+    usage: impl Into<FunctionUse>,
+    diags: &mut Diagnostics,
+) {
     let lambda = FunctionSettings::default();
     f.memory_size.set(default_to(&cfg.memory_size, DEFAULT_MEMORY as f64));
     f.timeout.set(default_to(&cfg.timeout, DEFAULT_TIMEOUT as f64));

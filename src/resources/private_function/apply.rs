@@ -183,7 +183,7 @@ async fn ensure_function_group(ctx: &Ctx, run: FunctionRun<'_>) -> Result<(), Di
     // The egress may name groups and prefix lists not known yet:
     // `function-egress` completes it; a new group starts with no rule.
     let known = run.record.get(|r| r.group.clone());
-    let targets = known.as_ref().map(|g| egress_peers(g)).unwrap_or_default();
+    let targets = known.as_ref().map(egress_peers).unwrap_or_default();
     let spec = run.desired.function_group_spec(&targets);
     let on_created = |id: &str| run.record.set(|r| r.group = Some(made_group(&spec, id)));
     let g = sg::ensure(&ctx.aws.ec2, &spec, known, on_created).await?;
@@ -233,10 +233,11 @@ async fn find_reused(ctx: &Ctx, d: &Desired) -> Result<BTreeMap<String, Endpoint
     let mut out = BTreeMap::new();
     for (i, a) in d.access.iter().enumerate() {
         let Some(id) = &a.reuse else { continue };
-        let ep = endpoint::find_live(ctx, id).await?.ok_or_else(|| {
-            Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {}.", ctx.aws.region))
-                .at(Path::attr("access").index(i).then("endpoint_id"))
-        })?;
+        let ep =
+            endpoint::find_live(ctx, id).await?.ok_or_else(|| {
+                Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {}.", ctx.aws.region))
+                    .at(Path::attr("access").index(i).then("endpoint_id"))
+            })?;
         out.insert(a.service.clone(), ep);
     }
     Ok(out)
@@ -269,7 +270,10 @@ pub(super) async fn egress_targets(
             let list = lists.iter().find(|(n, _)| n == service).map(|(_, id)| id.clone()).ok_or_else(|| {
                 Diagnostic::error(
                     "No prefix list for a Gateway service",
-                    format!("ec2:DescribePrefixLists has no prefix list for {service} in {}, so the function's group cannot allow HTTPS to it.", ctx.aws.region),
+                    format!(
+                        "ec2:DescribePrefixLists has no prefix list for {service} in {}, so the function's group cannot allow HTTPS to it.",
+                        ctx.aws.region
+                    ),
                 )
             })?;
             peers.push(Peer::PrefixList(list));

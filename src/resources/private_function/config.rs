@@ -278,7 +278,8 @@ impl Desired {
     /// (`log_group_arn`), and one statement per access.
     pub(super) fn role_spec(&self, log_group_arn: &str) -> RoleSpec {
         let doc = policy::private_function(log_group_arn);
-        let statements = self.access.iter().map(|a| policy::access_statement(&statement_sid(&a.service), &a.actions, &a.resources)).collect();
+        let statements =
+            self.access.iter().map(|a| policy::access_statement(&statement_sid(&a.service), &a.actions, &a.resources)).collect();
         self.function.role_spec_with(&doc, statements, &self.placement())
     }
 }

@@ -199,11 +199,14 @@ fn imported_access(own: &[Endpoint], reused: &[Endpoint], statements: &[AccessSt
 
 /// The actions and resources of an endpoint policy's one statement.
 fn endpoint_statement(doc: Option<&str>) -> Option<(Vec<String>, Vec<String>)> {
-    let st = access_statements(&serde_json::json!({"Statement": serde_json::from_str::<Json>(doc?).ok()?["Statement"].as_array()?.iter().map(|s| {
+    let st = access_statements(
+        &serde_json::json!({"Statement": serde_json::from_str::<Json>(doc?).ok()?["Statement"].as_array()?.iter().map(|s| {
         let mut s = s.clone();
         s["Sid"] = Json::String("Access".into());
         s
-    }).collect::<Vec<_>>()}).to_string());
+    }).collect::<Vec<_>>()})
+        .to_string(),
+    );
     let first = st.into_iter().next()?;
     Some((first.actions, first.resources))
 }

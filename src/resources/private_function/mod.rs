@@ -108,7 +108,10 @@ const COMPUTED: [(&str, &str); 4] = [
     ("function_arn", "ARN of the function."),
     ("role_arn", "The function's execution role (the one it made, or function.role_arn)."),
     ("security_group_id", "The function's security group (egress TCP 443 to its endpoints only, no ingress)."),
-    ("endpoint_security_group_id", "The group of the Interface endpoints it made (TCP 443 in from the function only); null when it made none."),
+    (
+        "endpoint_security_group_id",
+        "The group of the Interface endpoints it made (TCP 443 in from the function only); null when it made none.",
+    ),
 ];
 
 pub struct PrivateFunctionResource;

@@ -148,7 +148,8 @@ fn planned_endpoints(prior: Option<&PrivateFunction>, config: &PrivateFunction) 
             Val::Known(id) => id.clone(),
             Val::Unknown => return Val::Unknown,
             Val::Null => {
-                let same_kind = prior.and_then(|p| prior_access(p, service)).is_some_and(|b| b.kind() == a.kind() && b.endpoint_id.is_null());
+                let same_kind =
+                    prior.and_then(|p| prior_access(p, service)).is_some_and(|b| b.kind() == a.kind() && b.endpoint_id.is_null());
                 match (made.get(service), same_kind) {
                     (Some(id), true) => id.clone(),
                     _ => return Val::Unknown,
@@ -179,9 +180,9 @@ async fn check_against_aws(ctx: &Ctx, prior: Option<&PrivateFunction>, planned: 
     let mut vpc_dns_checked = false;
     for (i, a) in planned.access.0.iter().enumerate() {
         let Some(service) = a.service.str() else { continue };
-        let unchanged = prior.and_then(|p| prior_access(p, service)).is_some_and(|b| {
-            b.kind() == a.kind() && b.endpoint_id == a.endpoint_id && p_recorded(prior, service)
-        });
+        let unchanged = prior
+            .and_then(|p| prior_access(p, service))
+            .is_some_and(|b| b.kind() == a.kind() && b.endpoint_id == a.endpoint_id && p_recorded(prior, service));
         if unchanged || a.endpoint_id.is_unknown() {
             continue;
         }
@@ -226,7 +227,11 @@ async fn check_new_endpoint(ctx: &Ctx, vpc_id: &str, full: &str, kind: Kind, own
     let others: Vec<&Endpoint> =
         existing.iter().filter(|e| !e.is_gone() && e.tags.get(crate::parts::tags::OWNER_TAG).map(String::as_str) != Some(owner)).collect();
     let reuse = |e: &Endpoint| {
-        format!("use it instead: access {{ service = \"{short}\", endpoint_id = \"{}\", endpoint_type = \"{}\", ... }}", e.id, e.kind.as_str())
+        format!(
+            "use it instead: access {{ service = \"{short}\", endpoint_id = \"{}\", endpoint_type = \"{}\", ... }}",
+            e.id,
+            e.kind.as_str()
+        )
     };
     let problem = match kind {
         Kind::Interface => others.iter().find(|e| e.kind == Kind::Interface).map(|e| {

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use crate::ctx::Ctx;
 use crate::diag::Diagnostic;
 use crate::model::{List, Val};
-use crate::parts::security_group::{self as sg, Rule};
+use crate::parts::security_group as sg;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint};
+use crate::resources::checks;
 use crate::resources::composite::{Depth, Read};
 use crate::resources::endpoint::{self, full_service_name, short_service_name, Key};
 use crate::resources::function::{self, role_extras, FunctionRecord};
@@ -98,7 +99,10 @@ async fn observe(ctx: &Ctx, prior: &PrivateFunction, depth: Depth) -> Result<Rec
         function: FunctionRecord { role, function: found, log_group },
         group: group(prior.security_group_id.owned()),
         endpoint_group: group(prior.endpoint_security_group_id.owned()),
-        endpoints: made.into_iter().filter_map(|(key, id)| Some((key, with_ensured_dns(live.iter().find(|e| e.id == id)?.clone())))).collect(),
+        endpoints: made
+            .into_iter()
+            .filter_map(|(key, id)| Some((key, with_ensured_dns(live.iter().find(|e| e.id == id)?.clone()))))
+            .collect(),
         reused: BTreeMap::new(),
     })
 }
@@ -135,10 +139,10 @@ async fn drift(ctx: &Ctx, d: &Desired, r: &Record) -> Result<Vec<String>, Diagno
     let endpoint_group = r.endpoint_group.as_ref().map(|g| g.id.clone());
     if let Some(g) = &r.group {
         let targets = egress_targets(ctx, d, endpoint_group.clone(), &r.reused).await?;
-        out.extend(rule_differences("function group", &g.rules, &d.function_group_spec(&targets).rules));
+        out.extend(checks::rule_differences("function group", &g.rules, &d.function_group_spec(&targets).rules));
     }
     if let (Some(g), Some(function_group)) = (&r.endpoint_group, &r.group) {
-        out.extend(rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(Some(&function_group.id)).rules));
+        out.extend(checks::rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(Some(&function_group.id)).rules));
     }
     for (key, ep) in &r.endpoints {
         let Some(access) = d.access_for(key) else { continue };
@@ -168,10 +172,4 @@ fn changed_settings(c: &vpce::Change) -> String {
         what.push("private DNS");
     }
     format!("{} differ from the configuration", what.join(", "))
-}
-
-fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<String> {
-    let (unexpected, missing) = sg::plan_rule_changes(observed, desired);
-    let unexpected = unexpected.into_iter().map(|r| format!("{group}: unexpected {}", r.describe()));
-    unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
 }

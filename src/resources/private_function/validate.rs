@@ -115,7 +115,10 @@ fn validate_one(d: &mut Diagnostics, a: &AccessBlock) {
     if let Val::Known(actions) = &a.actions.val {
         let actions: Vec<String> = actions.known().cloned().collect();
         if actions.is_empty() && a.actions.is_wholly_known() {
-            d.push(Diagnostic::error("No actions", "Give the IAM actions the function calls, e.g. [\"s3:GetObject\"].").at(a.actions.path.clone()));
+            d.push(
+                Diagnostic::error("No actions", "Give the IAM actions the function calls, e.g. [\"s3:GetObject\"].")
+                    .at(a.actions.path.clone()),
+            );
         }
         if let Some(s) = service {
             for action in &actions {
@@ -128,12 +131,18 @@ fn validate_one(d: &mut Diagnostics, a: &AccessBlock) {
     if let Val::Known(resources) = &a.resources.val {
         if resources.known().next().is_none() && a.resources.is_wholly_known() {
             d.push(
-                Diagnostic::error("No resources", "Give the ARNs the actions apply to (\"*\" for a service without resource-level permissions).")
-                    .at(a.resources.path.clone()),
+                Diagnostic::error(
+                    "No resources",
+                    "Give the ARNs the actions apply to (\"*\" for a service without resource-level permissions).",
+                )
+                .at(a.resources.path.clone()),
             );
         }
         for r in resources.known().filter(|r| r.as_str() != "*" && !r.starts_with("arn:")) {
-            d.push(Diagnostic::error("Invalid resource", format!("{r:?} is not an ARN: write arn:PARTITION:SERVICE:... or \"*\".")).at(a.resources.path.clone()));
+            d.push(
+                Diagnostic::error("Invalid resource", format!("{r:?} is not an ARN: write arn:PARTITION:SERVICE:... or \"*\"."))
+                    .at(a.resources.path.clone()),
+            );
         }
     }
     if let Some(Err(e)) = a.endpoint_id.str().map(|id| crate::validate::aws_id("vpce", id)) {
@@ -202,10 +211,7 @@ mod tests {
             ("name", s(name)),
             ("vpc_id", s("vpc-0123456789abcdef0")),
             ("subnet_ids", Value::Set(vec![s("subnet-0123456789abcdef0")])),
-            (
-                "function",
-                Value::object(vec![("source_dir", s("./src")), ("handler", s("index.handler")), ("runtime", s("python3.12"))]),
-            ),
+            ("function", Value::object(vec![("source_dir", s("./src")), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
             ("access", Value::List(accesses)),
         ]));
         let d = PrivateFunctionResource.validate(&c);
@@ -233,7 +239,10 @@ mod tests {
 
     #[test]
     fn one_block_per_service_whatever_its_spelling() {
-        let e = errors("reader", vec![access("s3", &["s3:GetObject"], vec![]), access("com.amazonaws.us-east-1.s3", &["s3:PutObject"], vec![])]);
+        let e = errors(
+            "reader",
+            vec![access("s3", &["s3:GetObject"], vec![]), access("com.amazonaws.us-east-1.s3", &["s3:PutObject"], vec![])],
+        );
         assert_eq!(paths(&e), ["access[1].service"]);
         assert!(e[0].1.contains("access[0]"), "{}", e[0].1);
         assert_eq!(paths(&errors("reader", vec![])), ["access"]);

@@ -7,7 +7,8 @@ use crate::model::{List, Val};
 use crate::parts::event_source_mapping::{self as esm, Mapping};
 use crate::parts::kms_key;
 use crate::parts::queue::{self, Queue};
-use crate::parts::security_group::{self as sg, Rule};
+use crate::parts::security_group as sg;
+use crate::resources::checks;
 use crate::resources::composite::{Depth, Read};
 use crate::resources::endpoint;
 use crate::resources::function::{self, role_extras, FunctionRecord, FunctionRole, PerRole};
@@ -180,19 +181,13 @@ fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<String> {
         r.endpoint.as_ref().map(|e| e.security_group_ids.clone())
     };
     if let (Some(g), Some(targets)) = (&r.producer_group, endpoint_groups) {
-        out.extend(rule_differences("producer group", &g.rules, &d.producer_group_spec(&targets).rules));
+        out.extend(checks::rule_differences("producer group", &g.rules, &d.producer_group_spec(&targets).rules));
     }
     if let (true, Some(g), Some(producer)) = (own_endpoint, &r.endpoint_group, &r.producer_group) {
-        out.extend(rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(Some(&producer.id)).rules));
+        out.extend(checks::rule_differences("endpoint group", &g.rules, &d.endpoint_group_spec(Some(&producer.id)).rules));
     }
     out.sort();
     out
-}
-
-fn rule_differences(group: &str, observed: &[Rule], desired: &[Rule]) -> Vec<String> {
-    let (unexpected, missing) = sg::plan_rule_changes(observed, desired);
-    let unexpected = unexpected.into_iter().map(|r| format!("{group}: unexpected {}", r.describe()));
-    unexpected.chain(missing.into_iter().map(|r| format!("{group}: missing {}", r.describe()))).collect()
 }
 
 /// Whether `written` (JSON strings in the state) says the same as
