@@ -13,6 +13,7 @@ use common::{clients, endpoints, field, msgpack, obj, s, Net};
 use privatelink::proto::tfplugin6 as pb;
 use rmpv::Value as V;
 
+const FUNCTION: &str = "privatelink_private_function";
 const PIPELINE: &str = "privatelink_private_lambda_pipeline";
 const BUNDLE: &str = "privatelink_service_endpoint_bundle";
 const REGION: &str = "us-east-1";
@@ -77,7 +78,7 @@ async fn no_functions_and_the_plan_destroy_capability() {
     assert!(meta.functions.is_empty());
     let mut types: Vec<&str> = meta.resources.iter().map(|r| r.type_name.as_str()).collect();
     types.sort();
-    assert_eq!(types, [PIPELINE, BUNDLE]);
+    assert_eq!(types, [FUNCTION, PIPELINE, BUNDLE]);
 
     let schema = client.get_provider_schema(pb::get_provider_schema::Request {}).await.unwrap().into_inner();
     assert!(schema.server_capabilities.expect("capabilities in GetProviderSchema").plan_destroy);
@@ -92,9 +93,13 @@ async fn identity_schemas_and_their_upgrade() {
     assert!(r.diagnostics.is_empty(), "{:?}", r.diagnostics);
     let mut types: Vec<&str> = r.identity_schemas.keys().map(String::as_str).collect();
     types.sort();
-    assert_eq!(types, [PIPELINE, BUNDLE]);
+    assert_eq!(types, [FUNCTION, PIPELINE, BUNDLE]);
     // (name, required for import) of each resource type's identity.
-    for (type_name, want) in [(PIPELINE, [("name", true), ("region", false)]), (BUNDLE, [("id", true), ("region", false)])] {
+    for (type_name, want) in [
+        (FUNCTION, [("name", true), ("region", false)]),
+        (PIPELINE, [("name", true), ("region", false)]),
+        (BUNDLE, [("id", true), ("region", false)]),
+    ] {
         let schema = &r.identity_schemas[type_name];
         assert_eq!(schema.version, 0);
         let got: Vec<(&str, bool)> = schema.identity_attributes.iter().map(|a| (a.name.as_str(), a.required_for_import)).collect();

@@ -25,6 +25,7 @@ mod pipeline_protocol;
 mod pipeline_queue;
 mod pipeline_roles;
 mod portable;
+mod private_function;
 mod protocol;
 mod reachability;
 mod registry;

@@ -8,6 +8,7 @@ pub mod driver;
 pub mod moto;
 pub mod pipeline;
 pub mod plugin;
+pub mod private_function;
 pub mod proxy;
 pub mod terraform;
 
