@@ -294,6 +294,27 @@ fn log_calls<K: StepKey>(graph: &Resolved<K>, calls: &BTreeMap<String, usize>) {
     );
 }
 
+/// A graph `check` accepts, as step names, each with its dependencies'
+/// names sorted: what the composites' step tests compare. Panics with the
+/// engine's diagnostics when `check` refuses the graph.
+#[cfg(test)]
+pub fn edges<K: StepKey>(graph: &[(K, Vec<Dep<K>>)]) -> BTreeMap<String, Vec<String>> {
+    let resolved = check(graph).unwrap_or_else(|e| panic!("{e:?}"));
+    let sorted = |deps: Vec<K>| {
+        let mut names: Vec<String> = deps.iter().map(ToString::to_string).collect();
+        names.sort();
+        names
+    };
+    resolved.into_iter().map(|(k, deps)| (k.to_string(), sorted(deps))).collect()
+}
+
+/// The dependencies of `step` in `edges`' map (a panic naming the graph
+/// when there is no such step).
+#[cfg(test)]
+pub fn after<'a>(edges: &'a BTreeMap<String, Vec<String>>, step: &str) -> Vec<&'a str> {
+    edges.get(step).unwrap_or_else(|| panic!("no step {step} in {edges:?}")).iter().map(String::as_str).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

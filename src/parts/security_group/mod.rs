@@ -94,6 +94,11 @@ impl Rule {
     pub fn https_from(peer: Peer) -> Rule {
         Rule { direction: Direction::Ingress, protocol: "tcp".into(), from_port: 443, to_port: 443, peer, id: None }
     }
+    /// TCP 443 egress to `peer`: the only rule a private function's group
+    /// needs, to each endpoint it calls.
+    pub fn https_to(peer: Peer) -> Rule {
+        Rule { direction: Direction::Egress, ..Rule::https_from(peer) }
+    }
     pub fn key(&self) -> (Direction, &str, i32, i32, &Peer) {
         (self.direction, self.protocol.as_str(), self.from_port, self.to_port, &self.peer)
     }

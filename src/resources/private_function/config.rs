@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::model::{Attr, Blocks, List, Map, Set};
 use crate::parts::role::RoleSpec;
-use crate::parts::security_group::{Direction, GroupSpec, Peer, Rule};
+use crate::parts::security_group::{GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags};
 use crate::parts::vpc_endpoint::{EndpointSpec, Kind};
 use crate::policy;
@@ -229,17 +229,7 @@ impl Desired {
             description: format!("Function {}: HTTPS to its VPC endpoints only", self.name),
             vpc_id: self.vpc_id.clone(),
             tags: self.owned("function-group"),
-            rules: targets
-                .iter()
-                .map(|peer| Rule {
-                    direction: Direction::Egress,
-                    protocol: "tcp".into(),
-                    from_port: 443,
-                    to_port: 443,
-                    peer: peer.clone(),
-                    id: None,
-                })
-                .collect(),
+            rules: targets.iter().cloned().map(Rule::https_to).collect(),
         }
     }
 

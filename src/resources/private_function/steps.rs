@@ -153,9 +153,8 @@ pub(super) fn destroy_graph(had: &Own) -> Graph<Op> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::engine::after;
 
     fn key(service: &str, kind: Kind) -> Key {
         (format!("com.amazonaws.us-east-1.{service}"), kind)
@@ -174,29 +173,11 @@ mod tests {
             .collect()
     }
 
-    /// The graph checked by the engine, as step names: each step's
-    /// dependencies, sorted.
-    fn edges(g: Graph<Op>) -> BTreeMap<String, Vec<String>> {
-        let resolved = engine::check(&g).unwrap_or_else(|e| panic!("{e:?}"));
-        resolved
-            .into_iter()
-            .map(|(k, deps)| {
-                let mut deps: Vec<String> = deps.iter().map(ToString::to_string).collect();
-                deps.sort();
-                (k.to_string(), deps)
-            })
-            .collect()
-    }
-
-    fn after<'a>(e: &'a BTreeMap<String, Vec<String>>, step: &str) -> Vec<&'a str> {
-        e.get(step).unwrap_or_else(|| panic!("no step {step} in {e:?}")).iter().map(String::as_str).collect()
-    }
-
     #[test]
     fn every_apply_and_destroy_graph_is_valid() {
         for wants in all_owns() {
             for had in std::iter::once(None).chain(all_owns().into_iter().map(Some)) {
-                let e = edges(apply_graph(&wants, had.as_ref()));
+                let e = engine::edges(&apply_graph(&wants, had.as_ref()));
                 // Whatever else changes: the function after its log group
                 // and egress; each Interface endpoint behind the group.
                 assert!(after(&e, "function").contains(&"log-group") && after(&e, "function").contains(&"function-egress"));
@@ -211,7 +192,7 @@ mod tests {
             }
         }
         for had in all_owns() {
-            let e = edges(destroy_graph(&had));
+            let e = engine::edges(&destroy_graph(&had));
             assert_eq!(after(&e, "remove log-group"), ["remove function"]);
             assert!(after(&e, "remove function").is_empty());
             for k in &had.endpoints {
@@ -223,7 +204,7 @@ mod tests {
     #[test]
     fn create_with_its_own_role_and_an_s3_interface_endpoint() {
         let wants = Own { role: true, endpoints: vec![key("s3", Kind::Interface)] };
-        let e = edges(apply_graph(&wants, None));
+        let e = engine::edges(&apply_graph(&wants, None));
         assert_eq!(e.len(), 8, "{e:?}");
         assert_eq!(after(&e, "role"), ["log-group"]);
         assert_eq!(after(&e, "function"), ["function-egress", "log-group", "role"]);
@@ -232,13 +213,13 @@ mod tests {
         assert_eq!(after(&e, "endpoint/s3/interface"), ["endpoint-group"]);
         assert!(after(&e, "endpoint-group").is_empty() && after(&e, "function-group").is_empty());
         // An update that keeps everything removes nothing.
-        assert_eq!(edges(apply_graph(&wants, Some(&wants))), e);
+        assert_eq!(engine::edges(&apply_graph(&wants, Some(&wants))), e);
     }
 
     #[test]
     fn a_gateway_endpoint_and_the_users_role_need_no_group_or_role_step() {
         let wants = Own { role: false, endpoints: vec![key("s3", Kind::Gateway)] };
-        let e = edges(apply_graph(&wants, None));
+        let e = engine::edges(&apply_graph(&wants, None));
         assert_eq!(
             e.keys().map(String::as_str).collect::<Vec<_>>(),
             ["endpoint/s3/gateway", "function", "function-egress", "function-group", "log-group"]
@@ -251,7 +232,7 @@ mod tests {
     fn an_interface_endpoint_replaced_by_a_gateway_goes_with_its_group_after_the_function_moved() {
         let had = Own { role: true, endpoints: vec![key("s3", Kind::Interface)] };
         let wants = Own { role: false, endpoints: vec![key("s3", Kind::Gateway)] };
-        let e = edges(apply_graph(&wants, Some(&had)));
+        let e = engine::edges(&apply_graph(&wants, Some(&had)));
         assert_eq!(after(&e, "remove endpoint/s3/interface"), ["function"]);
         assert_eq!(after(&e, "remove endpoint-group"), ["function-egress", "remove endpoint/s3/interface"]);
         assert_eq!(after(&e, "remove role"), ["function"]);
@@ -261,13 +242,13 @@ mod tests {
     #[test]
     fn destroy_takes_the_function_out_first_and_the_groups_last() {
         let had = Own { role: true, endpoints: vec![key("s3", Kind::Interface), key("dynamodb", Kind::Gateway)] };
-        let e = edges(destroy_graph(&had));
+        let e = engine::edges(&destroy_graph(&had));
         assert_eq!(after(&e, "remove role"), ["remove function"]);
         assert_eq!(after(&e, "remove function-egress"), ["remove function"]);
         assert_eq!(after(&e, "remove endpoint-group"), ["remove endpoint/s3/interface", "remove function-egress"]);
         assert_eq!(after(&e, "remove function-group"), ["remove endpoint-group", "remove function"]);
         // Without an endpoints' group, the function's group goes right after the function.
-        let e = edges(destroy_graph(&Own { role: false, endpoints: vec![key("dynamodb", Kind::Gateway)] }));
+        let e = engine::edges(&destroy_graph(&Own { role: false, endpoints: vec![key("dynamodb", Kind::Gateway)] }));
         assert_eq!(after(&e, "remove function-group"), ["remove function"]);
         assert!(!e.contains_key("remove role") && !e.contains_key("remove endpoint-group"));
     }

@@ -7,7 +7,7 @@ use crate::model::{Attr, List, Map, Set};
 use crate::parts::event_source_mapping::MappingSpec;
 use crate::parts::kms_key;
 use crate::parts::queue::{self, QueueSettings, QueueSpec, Redrive};
-use crate::parts::security_group::{Direction, GroupSpec, Peer, Rule};
+use crate::parts::security_group::{GroupSpec, Peer, Rule};
 use crate::parts::tags::{self, Tags};
 use crate::parts::vpc_endpoint::EndpointSpec;
 use crate::resources::endpoint::{self, DesiredEndpoint};
@@ -356,17 +356,7 @@ impl Desired {
             description: format!("Functions of pipeline {}: HTTPS to the SQS endpoint only", self.name),
             vpc_id: self.vpc_id.clone(),
             tags: self.owned("producer-group"),
-            rules: endpoint_groups
-                .iter()
-                .map(|g| Rule {
-                    direction: Direction::Egress,
-                    protocol: "tcp".into(),
-                    from_port: 443,
-                    to_port: 443,
-                    peer: Peer::Group(g.clone()),
-                    id: None,
-                })
-                .collect(),
+            rules: endpoint_groups.iter().map(|g| Rule::https_to(Peer::Group(g.clone()))).collect(),
         }
     }
 

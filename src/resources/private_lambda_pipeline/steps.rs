@@ -219,9 +219,8 @@ pub(super) fn destroy_graph(had: Own) -> Graph<Op> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
+    use crate::engine::after;
     use crate::model::Model;
     use crate::value::Value;
 
@@ -233,24 +232,6 @@ mod tests {
     const MINE: Own = Own { producer_role: true, consumer_role: true, endpoint: true };
     const THEIRS: Own = Own { producer_role: false, consumer_role: false, endpoint: false };
 
-    /// The graph checked by the engine, as step names: each step's
-    /// dependencies, sorted.
-    fn edges(g: Graph<Op>) -> BTreeMap<String, Vec<String>> {
-        let resolved = engine::check(&g).unwrap_or_else(|e| panic!("{e:?}"));
-        resolved
-            .into_iter()
-            .map(|(k, deps)| {
-                let mut deps: Vec<String> = deps.iter().map(ToString::to_string).collect();
-                deps.sort();
-                (k.to_string(), deps)
-            })
-            .collect()
-    }
-
-    fn after<'a>(e: &'a BTreeMap<String, Vec<String>>, step: &str) -> Vec<&'a str> {
-        e.get(step).unwrap_or_else(|| panic!("no step {step} in {e:?}")).iter().map(String::as_str).collect()
-    }
-
     #[test]
     fn every_apply_and_destroy_graph_is_valid() {
         // Create (no prior) and update from every prior, for every configuration.
@@ -259,7 +240,7 @@ mod tests {
                 let g = apply_graph(wants, had);
                 assert!(engine::check(&g).is_ok(), "apply {wants:?} from {had:?}: {:?}", engine::check(&g).err());
                 // Whatever else changes, each function comes after its log group.
-                let e = edges(g);
+                let e = engine::edges(&g);
                 for role in FunctionRole::ALL {
                     assert!(after(&e, role.name()).contains(&format!("{}-log-group", role.name()).as_str()), "{wants:?} {had:?}");
                 }
@@ -268,7 +249,7 @@ mod tests {
         for had in all_owns() {
             let g = destroy_graph(had);
             assert!(engine::check(&g).is_ok(), "destroy {had:?}: {:?}", engine::check(&g).err());
-            let e = edges(g);
+            let e = engine::edges(&g);
             for role in FunctionRole::ALL {
                 assert_eq!(after(&e, &format!("remove {}-log-group", role.name())), [format!("remove {}", role.name())], "{had:?}");
             }
@@ -277,7 +258,7 @@ mod tests {
 
     #[test]
     fn own_endpoint_and_roles() {
-        let e = edges(apply_graph(MINE, None));
+        let e = engine::edges(&apply_graph(MINE, None));
         assert_eq!(e.len(), 14, "{e:?}");
         // The producer is made while the endpoint becomes available, after its log group.
         assert_eq!(after(&e, "producer"), ["producer-egress", "producer-log-group", "producer-role", "queue"]);
@@ -292,12 +273,12 @@ mod tests {
         assert_eq!(after(&e, "mapping"), ["consumer", "queue"]);
         assert_eq!(after(&e, "queue"), ["dead-letter-queue"]);
         // An update that keeps everything removes nothing.
-        assert_eq!(edges(apply_graph(MINE, Some(MINE))), e);
+        assert_eq!(engine::edges(&apply_graph(MINE, Some(MINE))), e);
     }
 
     #[test]
     fn reused_endpoint_and_user_roles() {
-        let e = edges(apply_graph(THEIRS, None));
+        let e = engine::edges(&apply_graph(THEIRS, None));
         assert_eq!(
             e.keys().map(String::as_str).collect::<Vec<_>>(),
             [
@@ -319,19 +300,19 @@ mod tests {
 
     #[test]
     fn an_update_to_user_roles_and_a_reused_endpoint_removes_ours_after_the_functions_moved() {
-        let e = edges(apply_graph(THEIRS, Some(MINE)));
+        let e = engine::edges(&apply_graph(THEIRS, Some(MINE)));
         assert_eq!(after(&e, "remove producer-role"), ["producer"]);
         assert_eq!(after(&e, "remove consumer-role"), ["consumer"]);
         assert_eq!(after(&e, "remove endpoint"), ["producer"]);
         assert_eq!(after(&e, "remove endpoint-group"), ["remove endpoint"]);
         // Only what the prior made is removed.
-        let e = edges(apply_graph(THEIRS, Some(Own { producer_role: true, ..THEIRS })));
+        let e = engine::edges(&apply_graph(THEIRS, Some(Own { producer_role: true, ..THEIRS })));
         assert!(e.contains_key("remove producer-role") && !e.contains_key("remove consumer-role") && !e.contains_key("remove endpoint"));
     }
 
     #[test]
     fn destroy_runs_backwards() {
-        let e = edges(destroy_graph(MINE));
+        let e = engine::edges(&destroy_graph(MINE));
         assert_eq!(e.len(), 13, "{e:?}");
         assert_eq!(after(&e, "remove consumer"), ["remove mapping"]);
         assert_eq!(after(&e, "remove queue"), ["remove mapping", "remove producer"]);
@@ -343,7 +324,7 @@ mod tests {
         assert_eq!(after(&e, "remove endpoint-group"), ["remove endpoint", "remove producer-egress"]);
         assert_eq!(after(&e, "remove producer-log-group"), ["remove producer"]);
         assert_eq!(after(&e, "remove consumer-log-group"), ["remove consumer"]);
-        let e = edges(destroy_graph(THEIRS));
+        let e = engine::edges(&destroy_graph(THEIRS));
         assert_eq!(e.len(), 8, "{e:?}");
         assert_eq!(after(&e, "remove consumer-log-group"), ["remove consumer"]);
         assert_eq!(after(&e, "remove producer-group"), ["remove consumer", "remove producer"]);
