@@ -105,7 +105,7 @@ async fn create_keeps_the_default_egress_when_it_is_wanted() {
     let group = security_group::find(ec2, &id).await.unwrap().unwrap();
     assert_eq!(rule_set(&group.rules), rule_set(&wanted));
     let egress: Vec<String> = group.rules.iter().filter(|r| r.direction == Direction::Egress).map(Rule::describe).collect();
-    assert_eq!(egress, vec!["egress all from 0.0.0.0/0"]);
+    assert_eq!(egress, vec!["egress all to 0.0.0.0/0"]);
 }
 
 #[tokio::test]

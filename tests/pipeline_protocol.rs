@@ -273,7 +273,7 @@ async fn create_refresh_update_and_destroy() {
         drift,
         vec![
             "endpoint group: unexpected ingress tcp 22 from 0.0.0.0/0".to_string(),
-            format!("producer group: missing egress tcp 443 from {endpoint_group}"),
+            format!("producer group: missing egress tcp 443 to {endpoint_group}"),
         ],
         "rule drift reported"
     );

@@ -67,6 +67,11 @@ pub trait Plan: Composite {
     /// The attributes whose change from `prior` replaces the resource.
     fn replace_paths(&self, prior: &Self::Model, config: &Self::Model) -> Vec<Path>;
 
+    /// AWS's limits that need the provider's configuration (its default
+    /// tags, its region), checked before `plan` without calling AWS: an
+    /// error ends the plan.
+    fn limits(&self, env: &PlanEnv<'_>, config: &Self::Model) -> Diagnostics;
+
     /// The planned state. `prior` is None for a create, and for a replace:
     /// nothing of the old resource is kept.
     fn plan(
@@ -241,6 +246,10 @@ impl<C: Validate + Plan + Apply + Read + Import> Resource for C {
         let prior = decoded::<C::Model>(prior);
         let requires_replace = prior.as_ref().map(|p| self.replace_paths(p, &config)).unwrap_or_default();
         let kept = if requires_replace.is_empty() { prior.as_ref() } else { None };
+        let limits = self.limits(&env, &config);
+        if limits.has_errors() {
+            return Err(limits);
+        }
         let mut planned = Plan::plan(self, &env, kept, &C::Model::decode(proposed), &config)?;
         let mut warnings = Diagnostics::default();
         if let Some(ctx) = ctx {

@@ -185,6 +185,23 @@ impl Going<'_> {
     }
 }
 
+/// The planned subnets, when known and new or changed against `prior`
+/// (None: a create), checked against AWS: one DescribeSubnets, and
+/// `subnet_diagnostics` of what it found.
+pub async fn check_subnets(
+    ctx: &Ctx,
+    prior: Option<&Attr<crate::model::Set<String>>>,
+    planned: &Attr<crate::model::Set<String>>,
+    vpc_id: &str,
+) -> Result<Diagnostics, Diagnostic> {
+    if !planned.is_wholly_known() || prior.is_some_and(|p| p == planned) {
+        return Ok(Diagnostics::default());
+    }
+    let ids = planned.strings();
+    let found = crate::parts::vpc::subnets(&ctx.aws.ec2, &ids).await?;
+    Ok(Diagnostics(subnet_diagnostics(&found, vpc_id, &ctx.aws.region, &ids, &planned.path)))
+}
+
 /// Subnets of `ids` (found by `parts::vpc::subnets`) that do not exist, are
 /// in another VPC than `vpc_id`, or share an Availability Zone (an
 /// Interface endpoint, and a resilient function, takes one per AZ): each a

@@ -103,11 +103,11 @@ impl Rule {
         (self.direction, self.protocol.as_str(), self.from_port, self.to_port, &self.peer)
     }
     /// Human form for diagnostics and the `unexpected_rules` attribute,
-    /// e.g. `ingress tcp 443 from sg-0abc`, `egress all from 0.0.0.0/0`.
+    /// e.g. `ingress tcp 443 from sg-0abc`, `egress all to 0.0.0.0/0`.
     pub fn describe(&self) -> String {
-        let direction = match self.direction {
-            Direction::Ingress => "ingress",
-            Direction::Egress => "egress",
+        let (direction, peer) = match self.direction {
+            Direction::Ingress => ("ingress", "from"),
+            Direction::Egress => ("egress", "to"),
         };
         let traffic = match (self.protocol.as_str(), self.from_port, self.to_port) {
             ("-1", _, _) => "all".to_string(),
@@ -116,7 +116,7 @@ impl Rule {
             (protocol, from, to) if from == to => format!("{protocol} {from}"),
             (protocol, from, to) => format!("{protocol} {from}-{to}"),
         };
-        format!("{direction} {traffic} from {}", self.peer.value())
+        format!("{direction} {traffic} {peer} {}", self.peer.value())
     }
 }
 

@@ -28,7 +28,7 @@ fn with_id(mut r: Rule, id: &str) -> Rule {
 fn describe_names_direction_protocol_ports_and_peer() {
     assert_eq!(Rule::https_from(Peer::Group("sg-0abc".into())).describe(), "ingress tcp 443 from sg-0abc");
     assert_eq!(rule(Direction::Ingress, "tcp", 22, 23, cidr("10.0.0.0/8")).describe(), "ingress tcp 22-23 from 10.0.0.0/8");
-    assert_eq!(rule(Direction::Egress, "-1", -1, -1, cidr("0.0.0.0/0")).describe(), "egress all from 0.0.0.0/0");
+    assert_eq!(rule(Direction::Egress, "-1", -1, -1, cidr("0.0.0.0/0")).describe(), "egress all to 0.0.0.0/0");
     assert_eq!(rule(Direction::Ingress, "udp", 53, 53, Peer::PrefixList("pl-123".into())).describe(), "ingress udp 53 from pl-123");
     assert_eq!(rule(Direction::Ingress, "icmp", -1, -1, cidr("::/0")).describe(), "ingress icmp from ::/0");
 }

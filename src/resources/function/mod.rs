@@ -4,7 +4,8 @@
 //! needs. One block, with its schema fragment, model, checks (validate.rs,
 //! plan.rs), desired state and step work (apply.rs), and what a refresh and
 //! an import see of it (read.rs). A composite uses it once per function;
-//! the pipeline twice, as its producer and its consumer (`FunctionRole`).
+//! the pipeline twice, as its producer and its consumer (`FunctionRole`), the
+//! private function once (`FunctionUse::Private`).
 
 use std::marker::PhantomData;
 
@@ -285,19 +286,19 @@ pub fn schema(usage: impl Into<FunctionUse>, description: &'static str) -> Block
             "role_arn",
             Type::String,
             Mode::Optional,
-            "Bring your own execution role; otherwise the pipeline creates a least-privilege one.",
+            "Bring your own execution role; otherwise the resource creates a least-privilege one.",
         ))
         .attr(attr(
             "policy_statements",
             Type::String,
             Mode::Optional,
-            "Extra IAM statements for the role the pipeline makes, as a JSON list (jsonencode([{ Effect, Action, Resource }])); not with role_arn.",
+            "Extra IAM statements for the role the resource makes, as a JSON list (jsonencode([{ Effect, Action, Resource }])); not with role_arn.",
         ))
         .attr(attr(
             "policy_arns",
             Type::set(Type::String),
             Mode::Optional,
-            "Managed policies to attach to the role the pipeline makes (exactly these; 10 by IAM's default quota); not with role_arn.",
+            "Managed policies to attach to the role the resource makes (exactly these; 10 by IAM's default quota); not with role_arn.",
         ))
 
         .attr(attr("code_sha256", Type::String, Mode::Computed, "Base64 SHA-256 of the deployed zip, as Lambda reports it."))
@@ -317,7 +318,7 @@ pub fn schema(usage: impl Into<FunctionUse>, description: &'static str) -> Block
             "log_group_name",
             Type::String,
             Mode::Computed,
-            "The function's CloudWatch Logs group, /aws/lambda/<function>, which the pipeline makes before the function and deletes after it.",
+            "The function's CloudWatch Logs group, /aws/lambda/<function>, which the resource makes before the function and deletes after it.",
         ));
     let extra_groups = |b: Block, whose: &str| {
         b.attr(attr(

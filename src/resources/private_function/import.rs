@@ -170,7 +170,18 @@ async fn reused_endpoints(ctx: &Ctx, vpc_id: &str, group: Option<&str>, own: &[E
 /// the block would make.
 fn imported_access(own: &[Endpoint], reused: &[Endpoint], statements: &[AccessStatement]) -> Vec<AccessBlock> {
     let mut out: Vec<AccessBlock> = Vec::new();
-    for (e, is_own) in own.iter().map(|e| (e, true)).chain(reused.iter().map(|e| (e, false))) {
+    // In the role's order, which is the configuration's (apply writes one
+    // statement per block, in order); a list block in another order would
+    // plan a change. Endpoints without a statement (the user's role) by
+    // service.
+    let rank = |e: &Endpoint| {
+        let sid = statement_sid(&short_service_name(&e.service_name));
+        (statements.iter().position(|s| s.sid == sid).unwrap_or(usize::MAX), short_service_name(&e.service_name))
+    };
+
+    let mut found: Vec<(&Endpoint, bool)> = own.iter().map(|e| (e, true)).chain(reused.iter().map(|e| (e, false))).collect();
+    found.sort_by_key(|(e, _)| rank(e));
+    for (e, is_own) in found {
         let service = short_service_name(&e.service_name);
         if out.iter().any(|a| a.service.str() == Some(service.as_str())) {
             continue;

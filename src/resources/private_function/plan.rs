@@ -8,12 +8,11 @@ use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::model::{List, Map, Val};
 use crate::parts::security_group::{self as sg, Direction, Peer};
 use crate::parts::tags::Tags;
-use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{Endpoint, Kind};
 use crate::resources::composite::{Plan, PlanEnv};
 use crate::resources::endpoint::{self, full_service_name, short_service_name};
 use crate::resources::function::{self, role_extras, FunctionUse, TRACING_SERVICE};
-use crate::resources::{checks, subnet_diagnostics, Going};
+use crate::resources::{check_subnets, checks, Going};
 
 use super::config::{AccessBlock, Desired, PrivateFunction};
 use super::PrivateFunctionResource;
@@ -34,6 +33,31 @@ impl Plan for PrivateFunctionResource {
         out
     }
 
+    /// AWS's limits that need the provider's configuration, checked without
+    /// calling AWS: the tags every object will carry, the layers' region, the
+    /// environment's size, and the role's inline policies with the user's
+    /// statements.
+    fn limits(&self, env: &PlanEnv<'_>, config: &PrivateFunction) -> Diagnostics {
+        let mut d = Diagnostics::default();
+        checks::check_tag_count(&mut d, env.default_tags, &config.tags, function::PROVIDER_TAGS);
+        if let Some(region) = env.region {
+            function::check_layer_regions(&mut d, &config.function, region);
+        }
+        function::check_environment_size(&mut d, &config.function.environment, None);
+        let block = &config.function;
+        if let (Some(statements), true) = (block.policy_statements.str(), block.role_arn.is_null()) {
+            // The composite's own document as apply will write it, with the
+            // longest ARNs the plan cannot know yet (a 14-character region).
+            let region = env.region.unwrap_or("ap-southeast-1");
+            let mut desired = Desired::from(config, region);
+            desired.function.policy_statements = None;
+            let logs = crate::policy::log_group_arn("aws", region, "123456789012", &desired.function.log_group_name());
+            let own: usize = desired.role_spec(&logs).inline_policies.values().map(|doc| crate::policy::policy_size(doc)).sum();
+            role_extras::check_policy_size(&mut d, statements, own, &block.policy_statements.path);
+        }
+        d
+    }
+
     fn plan(
         &self,
         env: &PlanEnv<'_>,
@@ -41,50 +65,71 @@ impl Plan for PrivateFunctionResource {
         proposed: &PrivateFunction,
         config: &PrivateFunction,
     ) -> Result<PrivateFunction, Diagnostics> {
-        let d = limits(env, config);
-        if d.has_errors() {
-            return Err(d);
-        }
         plan_state(env.default_tags, prior, proposed, config)
     }
 
+    /// Checks that need AWS, only for what is new or changed, so a plan
+    /// with no changes makes no calls. `prior` is None for a create or a
+    /// replace.
     async fn check_against_aws(
         &self,
         ctx: &Ctx,
         prior: Option<&PrivateFunction>,
         planned: &PrivateFunction,
     ) -> Result<Diagnostics, Diagnostic> {
-        check_against_aws(ctx, prior, planned).await
+        let mut d = Diagnostics::default();
+        let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
+        d.extend(check_subnets(ctx, prior.map(|p| &p.subnet_ids), &planned.subnet_ids, vpc_id).await?);
+        let mut vpc_dns_checked = false;
+        for (i, a) in planned.access.0.iter().enumerate() {
+            let Some(service) = a.service.str() else { continue };
+            let unchanged = prior
+                .and_then(|p| prior_access(p, service))
+                .is_some_and(|b| b.kind() == a.kind() && b.endpoint_id == a.endpoint_id && p_recorded(prior, service));
+            if unchanged || a.endpoint_id.is_unknown() {
+                continue;
+            }
+            let full = full_service_name(service, &ctx.aws.region);
+            let at = Path::attr("access").index(i);
+            match a.endpoint_id.str() {
+                Some(id) => d.extend(check_reused(ctx, vpc_id, id, &full, a, planned, &at).await?),
+                None => {
+                    if a.kind() == Kind::Interface && !vpc_dns_checked {
+                        vpc_dns_checked = true;
+                        let summary = "An Interface endpoint's private DNS needs DNS support and DNS hostnames on the VPC";
+                        d.extend(endpoint::check_vpc_dns(ctx, vpc_id, summary, "").await?.into_iter().collect());
+                    }
+                    d.extend(check_new_endpoint(ctx, vpc_id, &full, a.kind(), &planned.owner(), &at).await?);
+                }
+            }
+        }
+        let before = prior.map(|p| &*p.function);
+        d.extend(function::check_reserved_concurrency(ctx, &planned.function, before).await?);
+        let traced_here = planned.access.0.iter().any(|a| a.service.str().is_some_and(|s| short_service_name(s) == TRACING_SERVICE));
+        if !traced_here {
+            d.extend(function::check_tracing_path(ctx, &planned.function, before, vpc_id).await?);
+        }
+        Ok(d)
     }
 
+    /// The endpoints it made go with it (reused ones stay). Other clients
+    /// their group admits (e.g. another function put in its group) lose
+    /// their private path to those services.
     async fn destroy_warnings(&self, ctx: &Ctx, prior: &PrivateFunction) -> Diagnostics {
-        destroy_warnings(ctx, prior).await
+        let (Some(group_id), Some(vpc_id)) = (prior.endpoint_security_group_id.str(), prior.vpc_id.str()) else {
+            return Diagnostics::default();
+        };
+        let name = prior.name.str().unwrap_or("").to_string();
+        let (own, _) = prior.recorded_endpoints();
+        let services = own.keys().map(|s| short_service_name(s)).collect::<Vec<_>>().join(", ");
+        let going = Going { what: format!("the endpoints of function {name}"), services, vpc_id };
+        let admitted = match ctx.run("reading the endpoints' group", sg::find(&ctx.aws.ec2, group_id)).await {
+            Ok(Some(g)) => endpoint::admitted_groups(&g),
+            Ok(None) => return Diagnostics::default(),
+            Err(e) => return going.unchecked(e).into(),
+        };
+        going.client_warnings(ctx, &admitted, |i| i.lambda_function().as_deref() == Some(name.as_str())).await
     }
-}
-
-/// AWS's limits that need the provider's configuration, checked without
-/// calling AWS: the tags every object will carry, the layers' region, the
-/// environment's size, and the role's inline policies with the user's
-/// statements.
-fn limits(env: &PlanEnv<'_>, config: &PrivateFunction) -> Diagnostics {
-    let mut d = Diagnostics::default();
-    checks::check_tag_count(&mut d, env.default_tags, &config.tags, function::PROVIDER_TAGS);
-    if let Some(region) = env.region {
-        function::check_layer_regions(&mut d, &config.function, region);
-    }
-    function::check_environment_size(&mut d, &config.function.environment, None);
-    let block = &config.function;
-    if let (Some(statements), true) = (block.policy_statements.str(), block.role_arn.is_null()) {
-        // The composite's own document as apply will write it, with the
-        // longest ARNs the plan cannot know yet (a 14-character region).
-        let region = env.region.unwrap_or("ap-southeast-1");
-        let mut desired = Desired::from(config, region);
-        desired.function.policy_statements = None;
-        let logs = crate::policy::log_group_arn("aws", region, "123456789012", &desired.function.log_group_name());
-        let own: usize = desired.role_spec(&logs).inline_policies.values().map(|doc| crate::policy::policy_size(doc)).sum();
-        role_extras::check_policy_size(&mut d, statements, own, &block.policy_statements.path);
-    }
-    d
 }
 
 /// The planned state: config values, defaults where the schema computes
@@ -166,48 +211,6 @@ fn prior_access<'a>(p: &'a PrivateFunction, service: &str) -> Option<&'a AccessB
 }
 
 // ---------------------------------------------------------------- plan-time checks
-
-/// Checks that need AWS, only for what is new or changed, so a plan with
-/// no changes makes no calls. `prior` is None for a create or a replace.
-async fn check_against_aws(ctx: &Ctx, prior: Option<&PrivateFunction>, planned: &PrivateFunction) -> Result<Diagnostics, Diagnostic> {
-    let mut d = Diagnostics::default();
-    let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
-    if planned.subnet_ids.is_wholly_known() && prior.is_none_or(|p| p.subnet_ids != planned.subnet_ids) {
-        let ids = planned.subnet_ids.strings();
-        let found = vpc::subnets(&ctx.aws.ec2, &ids).await?;
-        d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, &ctx.aws.region, &ids, &planned.subnet_ids.path)));
-    }
-    let mut vpc_dns_checked = false;
-    for (i, a) in planned.access.0.iter().enumerate() {
-        let Some(service) = a.service.str() else { continue };
-        let unchanged = prior
-            .and_then(|p| prior_access(p, service))
-            .is_some_and(|b| b.kind() == a.kind() && b.endpoint_id == a.endpoint_id && p_recorded(prior, service));
-        if unchanged || a.endpoint_id.is_unknown() {
-            continue;
-        }
-        let full = full_service_name(service, &ctx.aws.region);
-        let at = Path::attr("access").index(i);
-        match a.endpoint_id.str() {
-            Some(id) => d.extend(check_reused(ctx, vpc_id, id, &full, a, planned, &at).await?),
-            None => {
-                if a.kind() == Kind::Interface && !vpc_dns_checked {
-                    vpc_dns_checked = true;
-                    let summary = "An Interface endpoint's private DNS needs DNS support and DNS hostnames on the VPC";
-                    d.extend(endpoint::check_vpc_dns(ctx, vpc_id, summary, "").await?.into_iter().collect());
-                }
-                d.extend(check_new_endpoint(ctx, vpc_id, &full, a.kind(), &planned.owner(), &at).await?);
-            }
-        }
-    }
-    let before = prior.map(|p| &*p.function);
-    d.extend(function::check_reserved_concurrency(ctx, &planned.function, before).await?);
-    let traced_here = planned.access.0.iter().any(|a| a.service.str().is_some_and(|s| short_service_name(s) == TRACING_SERVICE));
-    if !traced_here {
-        d.extend(function::check_tracing_path(ctx, &planned.function, before, vpc_id).await?);
-    }
-    Ok(d)
-}
 
 /// Whether the prior state has an endpoint for `service` (so it was checked).
 fn p_recorded(prior: Option<&PrivateFunction>, service: &str) -> bool {
@@ -307,9 +310,11 @@ async fn check_reused(
 }
 
 /// A reused Interface endpoint's groups let the function in on TCP 443:
-/// its own group (known once made) or one of the user's extra groups, or
-/// any address (a CIDR rule). A warning with the fix when they do not: the
-/// apply itself works, the function's calls would not.
+/// its own group or one of the user's extra groups, or any address (a
+/// CIDR rule). When they do not, the function's calls would time out: an
+/// error with the fix once its group exists (the endpoint can admit it
+/// now); before the create, a warning, as the group to admit is made by
+/// this apply (unless an extra group the endpoint admits is given).
 async fn check_admitted(ctx: &Ctx, e: &Endpoint, planned: &PrivateFunction, at: &Path) -> Result<Diagnostics, Diagnostic> {
     let mut clients: Vec<String> = planned.function.security_group_ids.strings();
     clients.extend(planned.security_group_id.owned());
@@ -329,36 +334,19 @@ async fn check_admitted(ctx: &Ctx, e: &Endpoint, planned: &PrivateFunction, at: 
             Some(g) => format!("the function's group {g}"),
             None => "the function's group (made by this apply)".to_string(),
         };
-        d.push(
-            Diagnostic::warning(
-                "The reused endpoint does not admit the function",
-                format!(
-                    "No group of {} ({}) allows TCP 443 in from {whom} or from function.security_group_ids, so the function's calls to it would time out. Admit one of them there (a privatelink_service_endpoint_bundle: allowed_security_group_ids), or add a group the endpoint admits to function.security_group_ids.",
-                    e.id,
-                    e.security_group_ids.join(", ")
-                ),
-            )
-            .at(at.clone()),
-        );
+        let mut problem = Diagnostic::error(
+            "The reused endpoint does not admit the function",
+            format!(
+                "No group of {} ({}) allows TCP 443 in from {whom} or from function.security_group_ids, so the function's calls to it would time out. Admit one of them there (a privatelink_service_endpoint_bundle: allowed_security_group_ids), or add a group the endpoint admits to function.security_group_ids.",
+                e.id,
+                e.security_group_ids.join(", ")
+            ),
+        )
+        .at(at.clone());
+        if planned.security_group_id.str().is_none() {
+            problem.severity = crate::diag::Severity::Warning;
+        }
+        d.push(problem);
     }
     Ok(d)
-}
-
-/// Destroy plan: the endpoints it made go with it (reused ones stay).
-/// Other clients their group admits (e.g. another function put in its
-/// group) lose their private path to those services.
-async fn destroy_warnings(ctx: &Ctx, prior: &PrivateFunction) -> Diagnostics {
-    let (Some(group_id), Some(vpc_id)) = (prior.endpoint_security_group_id.str(), prior.vpc_id.str()) else {
-        return Diagnostics::default();
-    };
-    let name = prior.name.str().unwrap_or("").to_string();
-    let (own, _) = prior.recorded_endpoints();
-    let services = own.keys().map(|s| short_service_name(s)).collect::<Vec<_>>().join(", ");
-    let going = Going { what: format!("the endpoints of function {name}"), services, vpc_id };
-    let admitted = match ctx.run("reading the endpoints' group", sg::find(&ctx.aws.ec2, group_id)).await {
-        Ok(Some(g)) => endpoint::admitted_groups(&g),
-        Ok(None) => return Diagnostics::default(),
-        Err(e) => return going.unchecked(e).into(),
-    };
-    going.client_warnings(ctx, &admitted, |i| i.lambda_function().as_deref() == Some(name.as_str())).await
 }

@@ -171,5 +171,6 @@ fn changed_settings(c: &vpce::Change) -> String {
     if c.private_dns_enabled.is_some() || c.private_dns_only_for_inbound_resolver_endpoint.is_some() {
         what.push("private DNS");
     }
-    format!("{} differ from the configuration", what.join(", "))
+    let verb = if what.len() == 1 && what[0] != "subnets" && what[0] != "security groups" { "differs" } else { "differ" };
+    format!("{} {verb} from the configuration", what.join(", "))
 }

@@ -6,12 +6,11 @@ use crate::model::{Attr, List, Val};
 use crate::parts::kms_key;
 use crate::parts::security_group as sg;
 use crate::parts::tags::Tags;
-use crate::parts::vpc;
 use crate::parts::vpc_endpoint::Kind;
 use crate::resources::composite::{Plan, PlanEnv};
 use crate::resources::endpoint;
 use crate::resources::function::{self, role_extras, FunctionRole};
-use crate::resources::{checks, subnet_diagnostics, Going};
+use crate::resources::{check_subnets, checks, Going};
 
 use super::config::{queue_url_bytes, Desired, Pipeline};
 use super::PrivateLambdaPipeline;
@@ -22,11 +21,11 @@ impl Plan for PrivateLambdaPipeline {
         replace_paths(prior, config)
     }
 
+    fn limits(&self, env: &PlanEnv<'_>, config: &Pipeline) -> Diagnostics {
+        limits(env, config)
+    }
+
     fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Pipeline>, proposed: &Pipeline, config: &Pipeline) -> Result<Pipeline, Diagnostics> {
-        let d = limits(env, config);
-        if d.has_errors() {
-            return Err(d);
-        }
         plan_state(env.default_tags, prior, proposed, config)
     }
 
@@ -270,11 +269,7 @@ async fn settle_queue_key(ctx: &Ctx, config: &Pipeline, planned: &mut Pipeline) 
 async fn check_against_aws(ctx: &Ctx, prior: Option<&Pipeline>, planned: &Pipeline) -> Result<Diagnostics, Diagnostic> {
     let mut d = Diagnostics::default();
     let Some(vpc_id) = planned.vpc_id.str() else { return Ok(d) };
-    if planned.subnet_ids.is_wholly_known() && prior.is_none_or(|p| p.subnet_ids != planned.subnet_ids) {
-        let ids = planned.subnet_ids.strings();
-        let found = vpc::subnets(&ctx.aws.ec2, &ids).await?;
-        d.extend(Diagnostics(subnet_diagnostics(&found, vpc_id, &ctx.aws.region, &ids, &planned.subnet_ids.path)));
-    }
+    d.extend(check_subnets(ctx, prior.map(|p| &p.subnet_ids), &planned.subnet_ids, vpc_id).await?);
     let reuse = &planned.endpoint.endpoint_id;
     match &reuse.val {
         Val::Known(id) if prior.is_none_or(|p| p.endpoint.endpoint_id.str() != Some(id)) => {

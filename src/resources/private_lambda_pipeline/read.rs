@@ -170,7 +170,7 @@ impl Record {
 }
 
 /// How the groups' rules differ from what the pipeline needs, one line
-/// each (e.g. `producer group: unexpected egress all from 0.0.0.0/0`).
+/// each (e.g. `producer group: unexpected egress all to 0.0.0.0/0`).
 /// Plan puts `[]` there, so a rule changed by hand makes the next plan an
 /// update, and that apply repairs the rules.
 fn rule_drift(d: &Desired, r: &Record, own_endpoint: bool) -> Vec<String> {

@@ -24,14 +24,15 @@ impl Plan for ServiceEndpointBundle {
         replace_paths(prior, config)
     }
 
-    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
-        // AWS's 50 tags per resource, counting the provider's default tags
-        // and the ownership tags on each endpoint and the group; no AWS call.
+    /// AWS's 50 tags per resource, counting the provider's default tags and
+    /// the ownership tags on each endpoint and the group.
+    fn limits(&self, env: &PlanEnv<'_>, config: &Bundle) -> Diagnostics {
         let mut d = Diagnostics::default();
         checks::check_tag_count(&mut d, env.default_tags, &config.tags, tags::OWNERSHIP_TAGS);
-        if d.has_errors() {
-            return Err(d);
-        }
+        d
+    }
+
+    fn plan(&self, env: &PlanEnv<'_>, prior: Option<&Bundle>, proposed: &Bundle, config: &Bundle) -> Result<Bundle, Diagnostics> {
         Ok(plan_bundle(env.region, env.default_tags, prior, proposed, config))
     }
 
