@@ -96,6 +96,106 @@ fn pipeline() -> V {
     ])
 }
 
+/// One `access` block of a private function: `service`, `actions` on a
+/// bucket's objects, and `extra` attributes.
+fn access(service: &str, actions: &[&str], extra: Vec<(&str, V)>) -> V {
+    let mut f = vec![("service", s(service)), ("actions", arr(actions)), ("resources", arr(&["arn:aws:s3:::reports/*"]))];
+    f.extend(extra);
+    obj(f)
+}
+
+/// A valid private function `reader` reading S3 through an Interface endpoint.
+fn private_function() -> V {
+    obj(vec![
+        ("name", s("reader")),
+        ("vpc_id", s(VPC)),
+        ("subnet_ids", arr(&[SUBNET_A])),
+        ("function", function("producer")),
+        ("access", V::Array(vec![access("s3", &["s3:GetObject"], vec![])])),
+    ])
+}
+
+fn private_function_access(list: Vec<V>) -> V {
+    with(&private_function(), "access", V::Array(list))
+}
+
+/// The private function's bad inputs: (what is wrong, config, expected
+/// path, words the diagnostic at that path must say).
+fn private_function_corpus() -> Vec<(&'static str, V, &'static str, &'static str)> {
+    let one = |a: V| private_function_access(vec![a]);
+    vec![
+        (
+            "an SQS action in the S3 block",
+            one(access("s3", &["s3:GetObject", "sqs:SendMessage"], vec![])),
+            "access[0].actions",
+            "\"sqs:SendMessage\" is an action of sqs, not of s3",
+        ),
+        (
+            "two blocks for one service",
+            private_function_access(vec![
+                access("s3", &["s3:GetObject"], vec![]),
+                access("com.amazonaws.us-east-1.s3", &["s3:PutObject"], vec![]),
+            ]),
+            "access[1].service",
+            "access[0] already is for s3",
+        ),
+        (
+            "a Gateway endpoint for sqs",
+            one(access("sqs", &["sqs:SendMessage"], vec![("endpoint_type", s("Gateway"))])),
+            "access[0].endpoint_type",
+            "not for sqs",
+        ),
+        (
+            "endpoint_type in lower case",
+            one(access("s3", &["s3:GetObject"], vec![("endpoint_type", s("gateway"))])),
+            "access[0].endpoint_type",
+            "\"Interface\" or \"Gateway\"",
+        ),
+        (
+            "a policy for a reused endpoint",
+            one(access(
+                "s3",
+                &["s3:GetObject"],
+                vec![
+                    ("endpoint_id", s("vpce-0123456789abcdef0")),
+                    ("policy", s(r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#)),
+                ],
+            )),
+            "access[0].policy",
+            "a reused endpoint (endpoint_id) keeps its own",
+        ),
+        (
+            "endpoint id malformed",
+            one(access("s3", &["s3:GetObject"], vec![("endpoint_id", s("vpce-1"))])),
+            "access[0].endpoint_id",
+            "is not a vpce id",
+        ),
+        (
+            "endpoint id of a group",
+            one(access("s3", &["s3:GetObject"], vec![("endpoint_id", s(SG))])),
+            "access[0].endpoint_id",
+            "is not a vpce id",
+        ),
+        (
+            "a bucket name for a resource",
+            one(with(&access("s3", &["s3:GetObject"], vec![]), "resources", arr(&["reports/*"]))),
+            "access[0].resources",
+            "is not an ARN",
+        ),
+        ("an action without its service", one(access("s3", &["GetObject"], vec![])), "access[0].actions", "s3:ActionName"),
+        ("no access block", private_function_access(vec![]), "access", "at least one access"),
+        ("name starting with sg-", with(&private_function(), "name", s("sg-x")), "name", "sg-x-function"),
+        ("name of 65 characters", with(&private_function(), "name", s(&"f".repeat(65))), "name", "1 to 64"),
+        ("unknown runtime of the function", with(&private_function(), "function.runtime", s("python2.7")), "function.runtime", "python2.7"),
+        (
+            "extra group of the function malformed",
+            with(&private_function(), "function.security_group_ids", arr(&["sg-1"])),
+            "function.security_group_ids",
+            "sg-1",
+        ),
+    ]
+}
+
 /// `n` tags, `t0` = "v" ...
 fn many_tags(n: usize) -> V {
     V::Map((0..n).map(|i| (s(&format!("t{i}")), s("v"))).collect())
@@ -400,11 +500,13 @@ async fn bad_inputs_are_refused_before_any_aws_call() {
     let proxy = Proxy::start(moto.port, Faults::none());
     let plugin = Plugin::start(&[]);
     let mut tf = Driver::new(&plugin, "", &proxy.url(), &[]).await;
-    let cases = corpus();
+    let mut cases: Vec<(&str, &str, V, &str, Option<&str>)> = corpus().into_iter().map(|(w, k, c, p)| (w, k, c, p, None)).collect();
     assert!(cases.len() >= 40, "the corpus has {} cases", cases.len());
+    // The private function's cases also name what the diagnostic says.
+    cases.extend(private_function_corpus().into_iter().map(|(w, c, p, m)| (w, "privatelink_private_function", c, p, Some(m))));
     let mut refused = 0;
     let mut misses = Vec::new();
-    for (what, kind, config, want) in &cases {
+    for (what, kind, config, want, says) in &cases {
         let diags = if *kind == "provider" {
             let mut cfg = config.clone();
             set(&mut cfg, &["endpoints", "ec2"], s(&proxy.url()));
@@ -424,7 +526,15 @@ async fn bad_inputs_are_refused_before_any_aws_call() {
             }
         };
         let paths: Vec<String> = errors(&diags).iter().map(|d| path_of(d)).collect();
-        if paths.iter().any(|p| p == want) {
+        let at_path =
+            errors(&diags).into_iter().filter(|d| path_of(d) == *want).map(|d| format!("{}: {}", d.summary, d.detail)).collect::<Vec<_>>();
+        if let (Some(says), false) = (says, at_path.is_empty()) {
+            if !at_path.iter().any(|m| m.contains(says)) {
+                misses.push(format!("{what}: the error at {want} should say {says:?}, it says {at_path:?}"));
+                continue;
+            }
+        }
+        if !at_path.is_empty() {
             refused += 1;
         } else {
             misses.push(format!("{what}: wanted an error at {want}, got {paths:?}\n{}", show(&diags)));
@@ -766,6 +876,7 @@ async fn a_provider_killed_mid_create_leaves_nothing_behind() {
         (0..3u64).map(|i| 2 + ((seed.wrapping_mul(2654435761).wrapping_add(i * 7919)) % 14) as usize).collect()
     };
     let (mut kills, mut duplicates, mut orphans, mut made_before_kill) = (0, 0, 0, 0);
+    let t_start = std::time::Instant::now();
     for (round, point) in points.iter().enumerate() {
         for kind in ["privatelink_service_endpoint_bundle", "privatelink_private_lambda_pipeline"] {
             let name = format!("crash{round}");
@@ -870,6 +981,177 @@ async fn a_provider_killed_mid_create_leaves_nothing_behind() {
     assert!(made_before_kill > 0, "the kills came before anything was made: the test proves nothing");
     assert_eq!(duplicates, 0);
     assert_eq!(orphans, 0);
+    println!("TIMING old part {:?}", t_start.elapsed());
+    let t0 = std::time::Instant::now();
+    kill_a_private_function_at_each_step(&direct, moto.port, &vpc, &subnets).await;
+    println!("TIMING pf total {:?}", t0.elapsed());
+}
+
+/// The steps of a private function's create (its own role, one S3
+/// Interface endpoint; `steps.rs`), each with the AWS call that does its
+/// work and, where two steps make the same call, what its request names
+/// after the function's name.
+const PRIVATE_FUNCTION_STEPS: [(&str, &str, &str); 8] = [
+    ("function-group", "ec2:CreateSecurityGroup", "-function"),
+    ("endpoint-group", "ec2:CreateSecurityGroup", "-endpoints"),
+    ("log-group", "logs:CreateLogGroup", ""),
+    ("role", "iam:CreateRole", ""),
+    ("endpoint-ingress", "ec2:AuthorizeSecurityGroupIngress", ""),
+    ("function-egress", "ec2:AuthorizeSecurityGroupEgress", ""),
+    ("endpoint/s3/interface", "ec2:CreateVpcEndpoint", ""),
+    ("function", "lambda:POST /2015-03-31/functions", ""),
+];
+
+/// The provider killed (SIGKILL) in each step of a private function's
+/// create: as soon as the proxy has the step's call, which still reaches
+/// moto (the object is made) while its answer reaches no one. The next
+/// apply, from no state, must find every part by its name and owner tag:
+/// exactly one function, role, log group, endpoint and the two groups,
+/// the role's statement and the groups' rules in place, an empty plan
+/// after it; then destroy leaves nothing. One moto for all; the steps'
+/// rounds run side by side (each its own name, provider and proxy), as
+/// most of a round is waiting.
+async fn kill_a_private_function_at_each_step(direct: &privatelink::aws::Aws, moto_port: u16, vpc: &str, subnets: &[String]) {
+    let rounds = PRIVATE_FUNCTION_STEPS
+        .iter()
+        .enumerate()
+        .map(|(round, step)| kill_a_private_function_in(direct, moto_port, vpc, subnets, round, *step));
+    let results = futures::future::join_all(rounds).await;
+    let made_before_kill: usize = results.iter().map(|(n, _)| n).sum();
+    let wrong: Vec<String> = results.into_iter().flat_map(|(_, w)| w).collect();
+    println!(
+        "\ncrash safety, private function: {} kills, one in each step of its create ({}), {made_before_kill} objects made by the killed runs, {} wrong",
+        PRIVATE_FUNCTION_STEPS.len(),
+        PRIVATE_FUNCTION_STEPS.iter().map(|(s, _, _)| *s).collect::<Vec<_>>().join(", "),
+        wrong.len()
+    );
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// One round of `kill_a_private_function_at_each_step`: private function
+/// `pfcrash<round>` killed in `step`; what the killed run made, and what
+/// was wrong after the next apply and the destroy.
+async fn kill_a_private_function_in(
+    direct: &privatelink::aws::Aws,
+    moto_port: u16,
+    vpc: &str,
+    subnets: &[String],
+    round: usize,
+    (step, call, mark): (&str, &str, &str),
+) -> (usize, Vec<String>) {
+    const PF: &str = "privatelink_private_function";
+    let proxy = Proxy::start(moto_port, Faults::none());
+    proxy.keep_request_bodies();
+    let name = format!("pfcrash{round}");
+    let owner = format!("function/{name}");
+    let config = obj(vec![
+        ("name", s(&name)),
+        ("vpc_id", s(vpc)),
+        ("subnet_ids", V::Array(vec![s(&subnets[0])])),
+        ("function", function("producer")),
+        ("access", V::Array(vec![access("s3", &["s3:GetObject"], vec![])])),
+    ]);
+    let word = if mark.is_empty() { String::new() } else { format!("{name}{mark}") };
+    let seen = || proxy.sent(call).iter().any(|b| b.contains(&word));
+    let mut doomed = Plugin::start(&[]);
+    let mut killed = Driver::new(&doomed, PF, &proxy.url(), &[]).await;
+    let (planned, _) = killed.plan(&V::Nil, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let run = tokio::spawn(async move {
+        let _ = killed.try_apply(&V::Nil, &planned).await;
+    });
+    let start = std::time::Instant::now();
+    while !seen() && !run.is_finished() && start.elapsed() < std::time::Duration::from_secs(60) {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    let reached = seen();
+    doomed.kill();
+    let _ = run.await;
+    assert!(reached, "the create of {name} ended or stalled before its {step} step ({call})");
+    // The call the provider died under still reaches moto: let it land.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let made = census(direct, vpc, &owner, Some(&name)).await.iter().map(|(_, n)| n).sum::<usize>();
+
+    // No state: the next apply creates again, and must adopt.
+    let mut wrong = Vec::new();
+    let survivor = Plugin::start(&[]);
+    let mut tf = Driver::new(&survivor, PF, &proxy.url(), &[]).await;
+    let (state, applies) = converge(&mut tf, V::Nil, &config, 3).await;
+    if applies.is_none() {
+        // Once more, to show why.
+        let diags = match tf.plan(&state, &config).await {
+            Ok((planned, _)) => tf.apply(&state, &planned).await.1,
+            Err(d) => d,
+        };
+        panic!("{name} did not converge in 3 applies after a kill in its {step} step; a 4th says:\n{}", show(&diags));
+    }
+    let found = census(direct, vpc, &owner, Some(&name)).await;
+    let one_each =
+        vec![("endpoints", 1), ("security groups", 2), ("queues", 0), ("functions", 1), ("roles", 1), ("mappings", 0), ("log groups", 1)];
+    if found != one_each {
+        wrong.push(format!("after a kill in {step}, the next apply left {found:?}"));
+    }
+    if let Err(e) = private_function_parts(direct, &name, &state).await {
+        wrong.push(format!("after a kill in {step}: {e}"));
+    }
+    let fresh = tf.read(&state).await;
+    let (planned, _) = tf.plan(&fresh, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    if common::driver::canon(&planned) != common::driver::canon(&fresh) {
+        wrong.push(format!("after a kill in {step}, the plan after the next apply is not empty"));
+    }
+    let (_, applies) = converge(&mut tf, fresh, &V::Nil, 3).await;
+    assert!(applies.is_some(), "{name}: destroy did not converge after a kill in its {step} step");
+    let left = census(direct, vpc, &owner, Some(&name)).await;
+    if left.iter().any(|(_, n)| *n > 0) {
+        wrong.push(format!("after a kill in {step}, destroy left {left:?}"));
+    }
+    (made, wrong)
+}
+
+/// What a converged private function `name` (state `state`) must have
+/// besides one of each part: its role's statement for S3, the function's
+/// group out on TCP 443 to the endpoints' group only, and that group in on
+/// TCP 443 from the function's only.
+async fn private_function_parts(aws: &privatelink::aws::Aws, name: &str, state: &V) -> Result<(), String> {
+    let policies = aws.iam.list_role_policies().role_name(name).send().await.map_err(|e| format!("{e:?}"))?;
+    let mut statements = String::new();
+    for p in policies.policy_names() {
+        let doc = aws.iam.get_role_policy().role_name(name).policy_name(p).send().await.map_err(|e| format!("{e:?}"))?;
+        statements.push_str(&privatelink::parts::role::decode_policy_document(doc.policy_document()));
+    }
+    if !statements.contains("AccessS3") || !statements.contains("s3:GetObject") {
+        return Err(format!("role {name} has no S3 statement: {statements}"));
+    }
+    let (function_group, endpoint_group) =
+        (rmpv_str(state, "security_group_id").unwrap_or_default(), rmpv_str(state, "endpoint_security_group_id").unwrap_or_default());
+    let out = aws
+        .ec2
+        .describe_security_groups()
+        .group_ids(&function_group)
+        .group_ids(&endpoint_group)
+        .send()
+        .await
+        .map_err(|e| format!("{e:?}"))?;
+    let rules = |id: &str, egress: bool| -> Vec<String> {
+        let g = out.security_groups().iter().find(|g| g.group_id() == Some(id));
+        let perms = g.map(|g| if egress { g.ip_permissions_egress() } else { g.ip_permissions() }).unwrap_or_default();
+        perms
+            .iter()
+            .flat_map(|p| {
+                let head = format!("{}:{}-{}", p.ip_protocol().unwrap_or(""), p.from_port().unwrap_or(-1), p.to_port().unwrap_or(-1));
+                let cidrs = p.ip_ranges().iter().map(|r| r.cidr_ip().unwrap_or("").to_string());
+                let groups = p.user_id_group_pairs().iter().map(|g| g.group_id().unwrap_or("").to_string());
+                let lists = p.prefix_list_ids().iter().map(|l| l.prefix_list_id().unwrap_or("").to_string());
+                cidrs.chain(groups).chain(lists).map(move |peer| format!("{head} {peer}")).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let (egress, ingress) = (rules(&function_group, true), rules(&endpoint_group, false));
+    if egress != [format!("tcp:443-443 {endpoint_group}")] || ingress != [format!("tcp:443-443 {function_group}")] {
+        return Err(format!(
+            "the function's group {function_group} egress {egress:?}, the endpoints' group {endpoint_group} ingress {ingress:?}"
+        ));
+    }
+    Ok(())
 }
 
 // ---------------------------------------------------------------- through the Terraform CLI
