@@ -609,6 +609,43 @@ async fn destroy_leaves_nothing_but_the_users_group() {
     assert_eq!(after, app_rules, "the user's group is not the composite's");
 }
 
+/// Its identity is `{name, region}` (stored on apply, imported from), and
+/// a destroy plan names the other clients its endpoints' group admits
+/// (another function put in its group) but not its own function.
+#[tokio::test]
+async fn identity_and_the_destroy_plans_warning_about_other_clients() {
+    let mut b = Bed::start().await;
+    let config = b.config(vec![access("s3", &["s3:GetObject"], &[OBJECTS], vec![])], vec![], vec![]);
+    let plan = b.tf.plan_with_identity(&V::Nil, None, &config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (state, identity, diags) = b.tf.apply_with_identity(&V::Nil, &plan.state, plan.identity.as_ref()).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
+    let want = obj(vec![("name", s(NAME)), ("region", s("us-east-1"))]);
+    assert_eq!(identity.as_ref().map(canon), Some(canon(&want)));
+    let (by_identity, id) =
+        b.tf.import_by_identity(&obj(vec![("name", s(NAME)), ("region", V::Nil)])).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    let (by_name, _) = b.tf.import_with_identity(NAME).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+    assert_eq!(canon(&by_identity), canon(&by_name), "import by identity is import by name");
+    assert_eq!(id.as_ref().map(canon), Some(canon(&want)));
+
+    let group = str_of(&state, "security_group_id").to_string();
+    let other = common::clients::lambda_interface(&b.aws, &b.net.subnets[0], &group, "billing-worker").await;
+    let own = common::clients::lambda_interface(&b.aws, &b.net.subnets[1], &group, NAME).await;
+    let plan = b.tf.plan_destroy(&state, identity.as_ref()).await;
+    assert!(errors(&plan.diagnostics).is_empty(), "{}", show(&plan.diagnostics));
+    let warned = common::driver::warnings(&plan.diagnostics);
+    assert_eq!(warned.len(), 1, "{}", show(&plan.diagnostics));
+    assert!(warned[0].detail.contains("Lambda function billing-worker") && warned[0].detail.contains("s3"), "{}", warned[0].detail);
+    let own_named = [".", ",", " "].iter().any(|end| warned[0].detail.contains(&format!("Lambda function {NAME}{end}")));
+    assert!(!own_named, "its own function is no client: {}", warned[0].detail);
+    for eni in [other, own] {
+        b.aws.ec2.delete_network_interface().network_interface_id(eni).send().await.unwrap();
+    }
+    let plan = b.tf.plan_destroy(&state, identity.as_ref()).await;
+    assert!(plan.diagnostics.is_empty(), "{}", show(&plan.diagnostics));
+    let (gone, diags) = b.tf.destroy(&state).await;
+    assert!(errors(&diags).is_empty() && gone == V::Nil, "{}", show(&diags));
+}
+
 /// Access blocks that cannot work are refused at validate, at the
 /// attribute: an action of another service, a service twice (in two
 /// spellings), a policy for a reused endpoint, a Gateway for a service with
