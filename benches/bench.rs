@@ -281,6 +281,12 @@ async fn calls() {
             settings(128),
             settings(256),
         ),
+        (
+            "privatelink_private_function",
+            "private function with an S3 Interface and a DynamoDB Gateway endpoint (update: memory)",
+            private_function_config(&net, 128),
+            private_function_config(&net, 256),
+        ),
     ] {
         let mut tf = Driver::new(&plugin, kind, &proxy.url(), &[]).await;
         println!("\nAWS calls of the {label}:");
@@ -337,6 +343,41 @@ fn pipeline_config(net: &Net, name: &str, memory: i64) -> V {
             ]),
         ),
         ("consumer", obj(vec![("source_dir", s(&code("consumer"))), ("handler", s("index.handler")), ("runtime", s("python3.12"))])),
+    ])
+}
+
+/// The lambda-s3-private-function example's function with `memory` MB,
+/// reading S3 through an Interface endpoint and DynamoDB through a Gateway
+/// one.
+fn private_function_config(net: &Net, memory: i64) -> V {
+    let code = common::root().join("examples/lambda-s3-private-function/src").display().to_string();
+    let access = |service: &str, action: &str, resource: &str, gateway: bool| {
+        let mut f = vec![("service", s(service)), ("actions", list(&[action.to_string()])), ("resources", list(&[resource.to_string()]))];
+        if gateway {
+            f.push(("endpoint_type", s("Gateway")));
+        }
+        obj(f)
+    };
+    obj(vec![
+        ("name", s("reader")),
+        ("vpc_id", s(&net.vpc)),
+        ("subnet_ids", list(&net.subnets[..1])),
+        (
+            "function",
+            obj(vec![
+                ("source_dir", s(&code)),
+                ("handler", s("lambda_function.lambda_handler")),
+                ("runtime", s("python3.12")),
+                ("memory_size", V::from(memory)),
+            ]),
+        ),
+        (
+            "access",
+            V::Array(vec![
+                access("s3", "s3:GetObject", "arn:aws:s3:::app-data/*", false),
+                access("dynamodb", "dynamodb:GetItem", "arn:aws:dynamodb:us-east-1:123456789012:table/orders", true),
+            ]),
+        ),
     ])
 }
 
