@@ -33,7 +33,7 @@ variable "app_security_group_id" {
 }
 
 variable "app_function_name" {
-  description = "The private Lambda, for the outputs only (nothing here changes it)."
+  description = "The private Lambda's name. checks.tf (Terraform 1.5+) checks its path to the services through these endpoints, so with checks.tf it must be set; it is also an output. Nothing here changes the function."
   type        = string
   default     = null
 }

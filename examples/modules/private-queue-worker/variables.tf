@@ -1,10 +1,10 @@
 variable "name" {
-  description = "The worker's name: prefix of its queues, functions and roles."
+  description = "The worker's name: prefix of its queues, functions, roles and security groups (the pipeline's rule)."
   type        = string
 
   validation {
-    condition     = can(regex("^[A-Za-z][A-Za-z0-9-]{0,39}$", var.name))
-    error_message = "The name must start with a letter and have 1 to 40 letters, digits or '-'."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,40}$", var.name)) && !can(regex("^sg-", var.name))
+    error_message = "The name must be 1 to 40 letters, digits, '-' or '_', and must not start with 'sg-' (EC2 refuses such security group names)."
   }
 }
 
@@ -100,13 +100,13 @@ variable "consumer_timeout" {
 }
 
 variable "batch_size" {
-  description = "Messages per consumer invocation (1 to 10000)."
+  description = "Messages per consumer invocation, 1 to 10: the module sets no batching window, and without one an SQS event source mapping takes at most 10."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.batch_size >= 1 && var.batch_size <= 10000
-    error_message = "The batch_size must be 1 to 10000."
+    condition     = var.batch_size >= 1 && var.batch_size <= 10
+    error_message = "The batch_size must be 1 to 10 (more needs a batching window, which this module does not set)."
   }
 }
 

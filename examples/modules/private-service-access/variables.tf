@@ -4,8 +4,8 @@ variable "name" {
   default     = "services"
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.name))
-    error_message = "The name must be 1 to 100 letters, digits, '-' or '_'."
+    condition     = can(regex("^[A-Za-z0-9_-]{1,100}$", var.name)) && !can(regex("^sg-", var.name))
+    error_message = "The name must be 1 to 100 letters, digits, '-' or '_', and must not start with 'sg-' (EC2 refuses such security group names)."
   }
 }
 

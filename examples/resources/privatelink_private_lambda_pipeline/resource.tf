@@ -1,7 +1,7 @@
 # The network usually comes from hashicorp/aws resources in the same
 # configuration (vpc_id = aws_vpc.main.id, subnet_ids =
-# aws_subnet.private[*].id); here it comes in as variables. The code
-# directories hold each function's handler (index.py).
+# aws_subnet.private[*].id); here it comes in as variables. producer/ and
+# consumer/ beside this file hold each function's handler (index.py).
 variable "vpc_id" { type = string }
 variable "private_subnet_ids" { type = list(string) }
 

@@ -13,11 +13,11 @@ variables {
   consumer_source_dir = "../../private-lambda-sqs/consumer"
 }
 
-run "rejects_name_starting_with_digit" {
+run "rejects_name_starting_with_sg" {
   command = plan
 
   variables {
-    name = "1-worker"
+    name = "sg-worker"
   }
 
   expect_failures = [var.name]
@@ -33,11 +33,11 @@ run "rejects_malformed_endpoint_id" {
   expect_failures = [var.sqs_endpoint_id]
 }
 
-run "rejects_zero_batch_size" {
+run "rejects_batch_size_above_ten" {
   command = plan
 
   variables {
-    batch_size = 0
+    batch_size = 11
   }
 
   expect_failures = [var.batch_size]
