@@ -213,7 +213,7 @@ async fn calls() {
     let moto = Moto::start();
     let net = Net::make(&moto.url());
     // Plain moto: the calls the provider needs when AWS answers at once,
-    // the budget the README tracks. Under AWS's rules the waits add polls
+    // the budget docs/benchmarks.md tracks. Under AWS's rules the waits add polls
     // whose number depends on timing (`scale` runs under them).
     let proxy = Proxy::plain(moto.port, Faults::none());
     let plugin = Plugin::start(&[]);

@@ -2,7 +2,7 @@
 //! protocol 6) whose composite resources put Lambda functions in private
 //! subnets and reach AWS services through VPC endpoints, with no NAT.
 //!
-//! Layers, calling downwards only (README, "Design"):
+//! Layers, calling downwards only (docs/design.md, "Layers"):
 //! `server` (protocol, mTLS, handshake, exit with the host) -> `provider`
 //! (schema, configure, dispatch) -> `resources` / `data_sources` -> `ctx`
 //! (one call's AWS clients and stop signal) -> `engine` and `parts` (one

@@ -58,7 +58,7 @@ fn pipeline(name: &str, net: &Net, settings: bool) -> String {
 /// A bundle named `name`; `settings` writes every optional argument of the
 /// bundle and of its endpoints. The bundle's own subnet_ids are those of its
 /// first Interface endpoint: AWS records subnets per endpoint only, so an
-/// import takes the bundle's from the first one (README, "Import").
+/// import takes the bundle's from the first one (docs/design.md, "Import").
 fn bundle(name: &str, net: &Net, settings: bool) -> String {
     let body = if settings {
         format!(
