@@ -8,7 +8,15 @@
 //! - every .tf file under examples/ is `terraform fmt` clean;
 //! - every example folder passes `terraform validate` with the built
 //!   provider (folders that are not a root module get the provider's
-//!   `required_providers` added in the temporary copy).
+//!   `required_providers` added in the temporary copy);
+//! - every HCL snippet of README.md, docs/ and the examples' and modules'
+//!   READMEs that is a whole configuration passes `terraform validate`
+//!   (Terraform 1.15.5; the rule that tells whole from fragment is in
+//!   `docs_and_examples/snippets.rs`);
+//! - user-facing text (README.md, docs/, examples/) uses no word of the
+//!   project's own work: no "seed", "issue N", commit id or "this machine".
+
+mod snippets;
 
 use crate::common;
 use crate::every_terraform;
@@ -145,4 +153,176 @@ every_terraform! {
         println!("validated: {checked:?}");
         assert!(failures.is_empty(), "terraform validate failed:\n{}", failures.join("\n"));
     }
+}
+
+// On the newest Terraform only, so that every block a snippet may show
+// (check, import, removed) is known; the examples' own files are validated
+// on every version above.
+crate::on_terraform! {
+    [terraform_1_15_5 "1.15.5"]
+    /// Every ```hcl / ```terraform snippet of README.md, docs/ and the
+    /// examples' and modules' READMEs that is a whole configuration (the
+    /// rule: `snippets.rs`) passes `terraform validate` with the built
+    /// provider, offline. All of them in one run: each snippet is a child
+    /// module of one root, which sets each of its variables to a root
+    /// variable left unset (unknown, as `terraform validate` treats the
+    /// root's variables), so one `init` and one `validate` check them all.
+    /// A snippet with an `import` block, which only a root may hold, gets a
+    /// run of its own.
+    fn every_whole_snippet_in_the_docs_validates(version) {
+        let root = common::root();
+        let mut whole = Vec::new();
+        let (mut fragments, mut other_providers) = (Vec::new(), Vec::new());
+        for file in snippets::markdown_files(&root) {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for s in snippets::hcl_snippets(&file, &text) {
+                match snippets::classify(&s.text) {
+                    (snippets::Kind::Whole, shape) => whole.push((s, shape)),
+                    (snippets::Kind::OtherProvider(what), _) => other_providers.push(format!("{} ({what})", s.place(&root))),
+                    (snippets::Kind::Fragment(why), _) => fragments.push(format!("{} ({why})", s.place(&root))),
+                }
+            }
+        }
+        let places: Vec<String> = whole.iter().map(|(s, _)| s.place(&root)).collect();
+        println!("{} whole configurations, validated: {places:?}", places.len());
+        println!("{} fragments, skipped: {fragments:#?}", fragments.len());
+        println!("{} needing another provider, skipped: {other_providers:#?}", other_providers.len());
+        assert!(whole.len() >= 5, "only {} whole snippets found: the README's examples should be among them", whole.len());
+
+        // One root for the snippets a module can hold, one per import snippet.
+        let mut runs: Vec<(Terraform, Vec<String>)> = Vec::new();
+        let mut calls = String::from("variable \"unknown\" {}\n");
+        let main = Terraform::new_v(version, &[("required_providers.tf", required_providers())]);
+        let mut places = Vec::new();
+        for (i, (s, shape)) in whole.iter().enumerate() {
+            let dir_name = format!("snippet_{i}");
+            places.push(format!("{dir_name} = {}", s.place(&root)));
+            let dir = if shape.imports {
+                let tf = Terraform::new_v(version, &[]);
+                let d = tf.workdir();
+                runs.push((tf, vec![format!("{dir_name} = {}", s.place(&root))]));
+                d
+            } else {
+                calls.push_str(&format!("\nmodule \"{dir_name}\" {{\n  source = \"./{dir_name}\"\n"));
+                for v in &shape.variables {
+                    calls.push_str(&format!("  {v} = var.unknown\n"));
+                }
+                calls.push_str("}\n");
+                let d = main.workdir().join(&dir_name);
+                std::fs::create_dir_all(&d).unwrap();
+                d
+            };
+            std::fs::write(dir.join("main.tf"), &s.text).unwrap();
+            if !shape.required_providers {
+                std::fs::write(dir.join("required_providers.tf"), required_providers()).unwrap();
+            }
+        }
+        main.write("main.tf", &calls);
+        runs.insert(0, (main, places));
+
+        let mut failures = Vec::new();
+        for (tf, places) in &runs {
+            let init = tf.run(&["init", "-no-color"]);
+            let r = if init.code == 0 { tf.run(&["validate", "-no-color"]) } else { init };
+            if r.code != 0 {
+                failures.push(format!("Terraform {}, where {}:\n{}", r.version, places.join(", "), r.all()));
+            }
+        }
+        assert!(failures.is_empty(), "snippets in the docs do not validate:\n{}", failures.join("\n"));
+    }
+}
+
+/// Words of the project's own work found in `text`, as `line: word`: how a
+/// page came to be ("seed", "issue 6", a commit id, "this machine",
+/// "workshop") is not something a user can act on.
+fn internal_words(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let lower = line.to_lowercase();
+        let words: Vec<&str> =
+            lower.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).filter(|w| !w.is_empty()).collect();
+        for (i, w) in words.iter().enumerate() {
+            let is_number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+            let hex_id = (7..=40).contains(&w.len())
+                && w.chars().all(|c| c.is_ascii_hexdigit())
+                && w.chars().any(|c| c.is_ascii_digit())
+                && w.chars().any(|c| c.is_ascii_alphabetic());
+            if w.starts_with("seed")
+                || *w == "workshop"
+                || hex_id
+                || (*w == "issue" && words.get(i + 1).is_some_and(|next| is_number(next)))
+                || (*w == "this" && words.get(i + 1) == Some(&"machine"))
+            {
+                found.push(format!("{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    found
+}
+
+/// The files users read: README.md, docs/, and everything under examples/.
+fn user_facing_files() -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let mut entries: Vec<_> = std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).collect();
+        entries.sort();
+        for p in entries {
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|e| ["md", "tf", "hcl", "py", "sh"].iter().any(|x| e == *x)) {
+                out.push(p);
+            }
+        }
+    }
+    let root = common::root();
+    let mut out = vec![root.join("README.md")];
+    walk(&root.join("docs"), &mut out);
+    walk(&root.join("examples"), &mut out);
+    out
+}
+
+#[test]
+fn user_facing_text_has_no_internal_words() {
+    let root = common::root();
+    let mut found = Vec::new();
+    for f in user_facing_files() {
+        let text = std::fs::read_to_string(&f).unwrap();
+        found.extend(internal_words(&text).into_iter().map(|w| format!("{}:{w}", f.strip_prefix(&root).unwrap().display())));
+    }
+    assert!(found.is_empty(), "internal words in user-facing text:\n{}", found.join("\n"));
+}
+
+/// The check finds each kind of word, and lets ids and numbers through.
+#[test]
+fn internal_words_are_found_and_ids_pass() {
+    let text = "as the seed writes it\nseeded faults\nTarget (issue 6)\nat c40a1a5 (2026-11-23)\non this machine\nvpce-0a1b2c3d4e5f60718 and 1209600 and sha256 and deadbeef\nissue a fix\n";
+    let found = internal_words(text);
+    let lines: Vec<&str> = found.iter().map(|f| f.split(':').next().unwrap()).collect();
+    assert_eq!(lines, vec!["1", "2", "3", "4", "5"], "{found:?}");
+}
+
+/// Each reference page's Example Usage is its example file, word for word,
+/// so what the page shows is what `every_example_validates` checks and what
+/// a user copies (the page names the file as its source).
+#[test]
+fn each_reference_page_shows_its_example_file() {
+    let root = common::root();
+    let mut pages = 0;
+    let mut differ = Vec::new();
+    for (folder, file) in [("resources", "resource.tf"), ("data-sources", "data-source.tf")] {
+        for e in std::fs::read_dir(root.join("docs").join(folder)).unwrap().flatten() {
+            let page = e.path();
+            let name = page.file_stem().unwrap().to_string_lossy().to_string();
+            let example = root.join("examples").join(folder).join(format!("privatelink_{name}")).join(file);
+            let text = std::fs::read_to_string(&page).unwrap();
+            let usage = &text[text.find("## Example Usage").unwrap_or_else(|| panic!("{}: no Example Usage", page.display()))..];
+            let first = snippets::hcl_snippets(&page, usage).into_iter().next().expect("an hcl block in Example Usage");
+            let want = std::fs::read_to_string(&example).unwrap_or_else(|e| panic!("{}: {e}", example.display()));
+            if first.text != want {
+                differ.push(format!("{} differs from {}", page.display(), example.display()));
+            }
+            pages += 1;
+        }
+    }
+    assert!(pages >= 5, "{pages} reference pages");
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
 }
