@@ -531,3 +531,152 @@ every_terraform! {
         assert_eq!(left, (0, 0), "(functions, log groups) left after destroy");
     }
 }
+
+/// `text` with every run of white space one space: Terraform wraps its
+/// diagnostics' lines.
+fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// What is left in moto of private function `name`: (functions, roles,
+/// log groups, security groups, live endpoints), the groups and endpoints
+/// by its owner tag, the groups by their names too.
+fn private_function_left(url: &str, name: &str) -> (usize, usize, usize, usize, usize) {
+    use aws_sdk_ec2::types::Filter;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let aws = common::aws(url).await;
+        let owner = format!("function/{name}");
+        let functions = aws.lambda.list_functions().send().await.unwrap();
+        let functions = functions.functions().iter().filter(|f| f.function_name() == Some(name)).count();
+        let roles = aws.iam.list_roles().send().await.unwrap().roles().iter().filter(|r| r.role_name() == name).count();
+        let log_group = format!("/aws/lambda/{name}");
+        let logs = aws.logs.describe_log_groups().log_group_name_prefix(&log_group).send().await.unwrap();
+        let log_groups = logs.log_groups().iter().filter(|g| g.log_group_name() == Some(log_group.as_str())).count();
+        let tagged = aws
+            .ec2
+            .describe_security_groups()
+            .filters(Filter::builder().name("tag:privatelink:owner").values(&owner).build())
+            .send()
+            .await
+            .unwrap();
+        let named = aws
+            .ec2
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-name").values(format!("{name}-function")).values(format!("{name}-endpoints")).build())
+            .send()
+            .await
+            .unwrap();
+        let groups = tagged.security_groups().len().max(named.security_groups().len());
+        let eps = aws
+            .ec2
+            .describe_vpc_endpoints()
+            .filters(Filter::builder().name("tag:privatelink:owner").values(&owner).build())
+            .send()
+            .await
+            .unwrap();
+        let live = |e: &&aws_sdk_ec2::types::VpcEndpoint| {
+            !matches!(e.state().map(|s| s.as_str().to_ascii_lowercase()).as_deref(), Some("deleted" | "deleting"))
+        };
+        let endpoints = eps.vpc_endpoints().iter().filter(live).count();
+        (functions, roles, log_groups, groups, endpoints)
+    })
+}
+
+every_terraform! {
+    /// examples/lambda-s3-private-function through Terraform: apply (on
+    /// 1.5+ its reachability check passes quietly), an empty plan, `terraform
+    /// import` by name into a fresh state planning no change (on 1.15.5 an
+    /// `import` block by identity too, planning only the import); on 1.5+,
+    /// once the function's group loses its egress behind Terraform's back,
+    /// a plan that repairs it with the check's "known after apply" warning
+    /// and a refresh-only plan whose check fails naming the hop and the
+    /// fix; destroy, and nothing of it left in moto.
+    fn lambda_s3_private_function_example_applies_imports_and_destroys(version) {
+        const EXAMPLE: &str = "lambda-s3-private-function";
+        const ADDRESS: &str = "privatelink_private_function.reader";
+        const NAME: &str = "metadata-reader";
+        let checks = common::terraform::has_check_blocks(version);
+        let moto = Moto::start();
+        let url = moto.url();
+        let net = common::network(&url);
+        let vars = example_vars(&url, &net);
+        let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let tf = Terraform::from_example_v(version, EXAMPLE);
+        assert_eq!(tf.workdir().join("checks.tf").exists(), checks, "checks.tf only where Terraform knows check blocks");
+        tf.init();
+        let applied = tf.apply(&refs).ok("apply");
+        assert!(!applied.all().contains("Check block assertion"), "the reachability check warns after apply:\n{}", applied.all());
+        // The outputs as the state holds them (`terraform output` would cost another run).
+        let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tf.workdir().join("terraform.tfstate")).unwrap()).unwrap();
+        let out = &state["outputs"];
+        assert!(out["function_arn"]["value"].as_str().unwrap().ends_with(&format!(":function:{NAME}")), "{out}");
+        assert!(out["s3_endpoint_id"]["value"].as_str().unwrap().starts_with("vpce-"), "{out}");
+        assert_eq!(out["log_group_name"]["value"], serde_json::json!(format!("/aws/lambda/{NAME}")), "{out}");
+        let function_group = out["security_group_id"]["value"].as_str().unwrap().to_string();
+        let endpoint_group = out["endpoint_security_group_id"]["value"].as_str().unwrap().to_string();
+        tf.assert_no_changes(&refs);
+
+        // Import by name into a fresh state: the plan is empty (Terraform
+        // 1.0 also lists the outputs, which an import does not record).
+        let fresh = Terraform::from_example_v(version, EXAMPLE);
+        fresh.init();
+        let mut import: Vec<String> = vec!["import".into(), "-no-color".into()];
+        import.extend(refs.iter().map(|(k, v)| format!("-var={k}={v}")));
+        import.extend([ADDRESS.to_string(), NAME.to_string()]);
+        fresh.run(&import.iter().map(String::as_str).collect::<Vec<_>>()).ok("import");
+        let plan = fresh.plan(&refs);
+        let only_outputs = version == "1.0.3" && plan.code == 2 && plan.stdout.contains("Changes to Outputs") && !plan.stdout.contains("Plan:");
+        assert!(plan.code == 0 || only_outputs, "the imported private function plans a change (exit {}):\n{}", plan.code, plan.all());
+
+        if version == "1.15.5" {
+            // Import by identity (Terraform 1.12+): only the import is planned.
+            let by_identity = Terraform::from_example_v(version, EXAMPLE);
+            by_identity.write("import.tf", &format!("import {{\n  to       = {ADDRESS}\n  identity = {{ name = \"{NAME}\" }}\n}}\n"));
+            by_identity.init();
+            let plan = by_identity.plan(&refs);
+            assert_ne!(plan.code, 1, "{}", plan.all());
+            assert!(
+                plan.stdout.contains("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy."),
+                "importing by identity should only import:\n{}",
+                plan.stdout
+            );
+        }
+
+        if checks {
+            // The function's group loses its HTTPS egress to the endpoint
+            // out of band (moto itself, as a console user would).
+            let rt = tokio::runtime::Runtime::new().unwrap();
+            rt.block_on(async {
+                let aws = common::aws(&moto.plain_url()).await;
+                let by_group = aws_sdk_ec2::types::Filter::builder().name("group-id").values(&function_group).build();
+                let rules = aws.ec2.describe_security_group_rules().filters(by_group).send().await.unwrap();
+                let egress: Vec<String> = rules.security_group_rules().iter().filter(|r| r.is_egress() == Some(true)).filter_map(|r| r.security_group_rule_id().map(str::to_string)).collect();
+                assert_eq!(egress.len(), 1, "the function's group has one egress rule: {rules:?}");
+                aws.ec2.revoke_security_group_egress().group_id(&function_group).set_security_group_rule_ids(Some(egress)).send().await.unwrap();
+            });
+            // A plan repairs the rule (the composite owns it), so the
+            // reachability read, which depends on the function, waits for
+            // the apply: the check warns that its result comes after it.
+            let plan = tf.plan(&refs);
+            assert_eq!(plan.code, 2, "{}", plan.all());
+            let all = words(&plan.all());
+            assert!(all.contains(&format!("missing egress tcp 443 to {endpoint_group}")), "the plan should list the drift it repairs:\n{all}");
+            assert!(all.contains("Check block assertion known after apply") && all.contains("check \"reader_reaches_s3\""), "the check should warn:\n{all}");
+            // A refresh-only plan changes nothing, so the read runs now and
+            // the check fails, naming the hop and the fix.
+            let mut args: Vec<String> = vec!["plan".into(), "-refresh-only".into(), "-no-color".into()];
+            args.extend(refs.iter().map(|(k, v)| format!("-var={k}={v}")));
+            let all = words(&tf.run(&args.iter().map(String::as_str).collect::<Vec<_>>()).ok("plan -refresh-only").all());
+            assert!(
+                all.contains("Check block assertion failed")
+                    && all.contains(&format!("No egress rule of the client's groups ({function_group})"))
+                    && all.contains(&format!("Fix: Add egress TCP 443 to {endpoint_group}")),
+                "the check should fail with the finding:\n{all}"
+            );
+        }
+
+        tf.destroy(&refs).ok("destroy");
+        assert_eq!(private_function_left(&url, NAME), (0, 0, 0, 0, 0), "(functions, roles, log groups, groups, endpoints) left after destroy");
+    }
+}
