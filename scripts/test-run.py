@@ -44,7 +44,7 @@ GUESS = {
     "faults": 180, "terraform_cli": 150, "import_blocks": 90, "modules": 70,
     "terraform_test": 60, "terraform_features": 50, "reachability": 45,
     "pipeline_protocol": 40, "private_function": 40, "bundle_protocol": 35, "registry": 30,
-    "identity_protocol": 25, "docs_and_examples": 20, "parts_vpc_endpoint": 20,
+    "permissions": 40, "identity_protocol": 25, "docs_and_examples": 20, "parts_vpc_endpoint": 20,
 }
 
 

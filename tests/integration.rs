@@ -21,6 +21,7 @@ mod parts_function;
 mod parts_network;
 mod parts_queue_role;
 mod parts_vpc_endpoint;
+mod permissions;
 mod pipeline_protocol;
 mod pipeline_queue;
 mod pipeline_roles;
