@@ -34,10 +34,10 @@ impl Who {
         use AwsCredentialFeature as F;
         let features = creds.get_property::<Vec<AwsCredentialFeature>>().cloned().unwrap_or_default();
         let has = |f: F| features.contains(&f);
-        let source = if from_provider_block {
+        let source = if has(F::CredentialsStsAssumeRole) {
+            Some("the session of the role in assume_role".to_string())
+        } else if from_provider_block {
             Some("access_key and secret_key in the provider block".to_string())
-        } else if has(F::CredentialsStsAssumeRole) {
-            Some("the role assumed with assume_role".to_string())
         } else if has(F::CredentialsProfileSso) || has(F::CredentialsSso) {
             Some(format!("the SSO login of profile {profile:?}"))
         } else if has(F::CredentialsEnvVarsStsWebIdToken) || has(F::CredentialsProfileStsWebIdToken) {
@@ -224,7 +224,7 @@ fn place_said(name: &str, err: &CredentialsError) -> String {
         if std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
             return "turned off (AWS_EC2_METADATA_DISABLED=true)".into();
         }
-        return match dispatch::cause_of(err, false) {
+        return match dispatch::cause_of(err, words.contains("timeout")) {
             Cause::Broken(_) if words.is_empty() => format!("no role from {endpoint}"),
             Cause::Broken(_) => format!("no role from {endpoint}: {words}"),
             cause => format!("no instance metadata service at {endpoint}: {}", cause.what()),
@@ -238,8 +238,11 @@ fn place_said(name: &str, err: &CredentialsError) -> String {
 }
 
 /// The diagnostic for a credentials problem; `call` names the call that
-/// could not be made without them.
+/// could not be made without them. `profile`: the profile in use
+/// (`profile_in_use`) when the caller knows it.
 pub fn diagnostic(problem: &Problem, profile: Option<&str>, call: &str) -> Diagnostic {
+    const ANY_PROFILE: &str = "the profile in use (`profile` in the provider block, else AWS_PROFILE, else \"default\")";
+    let named = profile.map(|p| format!("profile {p:?}")).unwrap_or_else(|| ANY_PROFILE.to_string());
     match problem {
         Problem::Missing(said) => {
             let mut lines = vec![format!(
@@ -248,7 +251,7 @@ pub fn diagnostic(problem: &Problem, profile: Option<&str>, call: &str) -> Diagn
             for (i, (name, place, how)) in PLACES.iter().enumerate() {
                 let status = said.iter().find(|(n, _)| n == name).map(|(_, s)| format!(" Here: {s}.")).unwrap_or_default();
                 let place = if *name == "Profile" {
-                    format!("{place}, profile {:?}", profile_in_use(profile))
+                    format!("{place}, {named}")
                 } else {
                     place.to_string()
                 };
@@ -261,16 +264,14 @@ pub fn diagnostic(problem: &Problem, profile: Option<&str>, call: &str) -> Diagn
             );
             Diagnostic::error("No AWS credentials found", lines.join("\n"))
         }
-        Problem::Sso(words) => {
-            let p = profile_in_use(profile);
-            Diagnostic::error(
-                "AWS SSO session expired",
-                format!(
-                    "{call} was not sent: profile {p:?} signs in through AWS IAM Identity Center (SSO), and its session has expired or was never started ({words}). \
-                     Run `aws sso login --profile {p}` and run Terraform again."
-                ),
-            )
-        }
+        Problem::Sso(words) => Diagnostic::error(
+            "AWS SSO session expired",
+            format!(
+                "{call} was not sent: {named} signs in through AWS IAM Identity Center (SSO), and its session has expired or was never started ({words}). \
+                 Run `aws sso login --profile {}` and run Terraform again.",
+                profile.unwrap_or("NAME")
+            ),
+        ),
         Problem::AssumeRole { code, message } => Diagnostic {
             aws_code: Some(code.clone()),
             ..Diagnostic::error(
@@ -283,7 +284,7 @@ pub fn diagnostic(problem: &Problem, profile: Option<&str>, call: &str) -> Diagn
         },
         Problem::Other(words) => Diagnostic::error(
             "Could not get AWS credentials",
-            format!("{call} was not sent: the credential chain failed ({words}). Profile in use: {:?}.", profile_in_use(profile)),
+            format!("{call} was not sent: the credential chain failed ({words}). It read {named}."),
         ),
     }
 }
@@ -312,9 +313,29 @@ mod tests {
     }
 
     #[test]
+    fn the_source_of_credentials_is_named_by_their_features() {
+        let with = |features: Vec<AwsCredentialFeature>| {
+            let mut c = Credentials::new("AKIAEXAMPLE", "secret-not-shown", None, None, "test");
+            c.set_property(features);
+            c
+        };
+        let env = Who::of(&with(vec![AwsCredentialFeature::CredentialsEnvVars]), "default", false);
+        assert_eq!(env.key_id.as_deref(), Some("AKIAEXAMPLE"));
+        assert!(env.source.as_deref().unwrap().contains("AWS_ACCESS_KEY_ID"));
+        let sso = Who::of(&with(vec![AwsCredentialFeature::CredentialsProfile, AwsCredentialFeature::CredentialsProfileSso]), "dev", false);
+        assert_eq!(sso.source.as_deref(), Some("the SSO login of profile \"dev\""));
+        // Keys of the provider block used to assume a role: the key refused is the role session's.
+        let assumed = Who::of(&with(vec![AwsCredentialFeature::CredentialsStsAssumeRole]), "default", true);
+        assert!(assumed.source.unwrap().contains("assume_role"));
+        let block = Who::of(&with(vec![]), "default", true);
+        assert!(block.source.as_deref().unwrap().contains("provider block"));
+        assert!(!format!("{env:?}{block:?}").contains("secret-not-shown"));
+    }
+
+    #[test]
     fn the_missing_credentials_diagnostic_names_every_place_and_its_fix() {
         let said = vec![("Environment".to_string(), "environment variable not set".to_string())];
-        let d = diagnostic(&Problem::Missing(said), Some("dev"), "sts:GetCallerIdentity");
+        let d = diagnostic(&Problem::Missing(said.clone()), Some("dev"), "sts:GetCallerIdentity");
         assert_eq!(d.summary, "No AWS credentials found");
         for needle in [
             "AWS_ACCESS_KEY_ID",
@@ -330,6 +351,11 @@ mod tests {
             assert!(d.detail.contains(needle), "{needle}: {}", d.detail);
         }
         assert!(d.path.is_none(), "on the provider block, not an attribute");
+        // A call that does not know the profile in use does not guess it.
+        let d = diagnostic(&Problem::Missing(said), None, "ec2:DescribeSubnets");
+        assert!(d.detail.contains("the profile in use (`profile`") && !d.detail.contains("profile \"default\":"), "{}", d.detail);
+        let d = diagnostic(&Problem::Sso("the SSO token has expired".into()), None, "ec2:DescribeSubnets");
+        assert!(d.detail.contains("aws sso login --profile NAME"), "{}", d.detail);
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub async fn check_credentials(sts: &aws_sdk_sts::Client, ctx: &CheckContext) ->
     if err.code().is_none() {
         if let Some(problem) = credentials::problem_in(&err) {
             tracing::debug!(error = ?err, "no credentials for the credentials check");
-            return Err(credentials::diagnostic(&problem, ctx.profile.as_deref(), CALL));
+            return Err(credentials::diagnostic(&problem, Some(&profile), CALL));
         }
     }
     Err(call_failed("credentials check", CALL, &err))
