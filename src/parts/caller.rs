@@ -63,10 +63,10 @@ pub async fn check_credentials(sts: &aws_sdk_sts::Client, ctx: &CheckContext) ->
             return Err(Diagnostic::error(
                 "credentials check: sts:GetCallerIdentity failed",
                 format!(
-                    "STS{at} gave no answer within {}s: the connection was made, nothing came back. \
+                    "The credentials check (STS GetCallerIdentity{at}) did not finish within {}s: no answer came back, \
+                     or the retries of failed attempts or the credential lookup itself (SSO, assume role, instance metadata) took longer. \
                      Usual causes: a proxy or firewall holding connections open, an `endpoints` override pointing at a service that is not STS, \
-                     a credential source that hangs (an SSO or instance metadata endpoint). \
-                     skip_credentials_validation = true in the provider block turns the check off.",
+                     a credential source that hangs. skip_credentials_validation = true in the provider block turns the check off.",
                     CHECK_LIMIT.as_secs()
                 ),
             ));
