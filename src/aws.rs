@@ -9,7 +9,7 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_config::BehaviorVersion;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_runtime_api::client::result::ConnectorError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::region::Region;
 
@@ -17,6 +17,7 @@ use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::model::{Attr, Map, Model};
 use crate::validate;
 use crate::value::Value;
+use crate::{credentials, dispatch};
 
 /// The services whose endpoints can be overridden (for an emulator).
 pub const SERVICES: [&str; 7] = ["ec2", "sqs", "lambda", "iam", "sts", "logs", "kms"];
@@ -35,6 +36,8 @@ pub struct ProviderConfig {
     pub secret_key: Option<String>,
     pub token: Option<String>,
     pub max_retries: Option<u32>,
+    /// No STS GetCallerIdentity at configure (`skip_credentials_validation`).
+    pub skip_credentials_validation: bool,
     pub assume_role: Option<AssumeRole>,
     pub endpoints: BTreeMap<String, String>,
     pub default_tags: BTreeMap<String, String>,
@@ -57,6 +60,7 @@ impl std::fmt::Debug for ProviderConfig {
             .field("secret_key", &set(&self.secret_key))
             .field("token", &set(&self.token))
             .field("max_retries", &self.max_retries)
+            .field("skip_credentials_validation", &self.skip_credentials_validation)
             .field("assume_role", &self.assume_role)
             .field("endpoints", &self.endpoints)
             .field("default_tags", &self.default_tags)
@@ -89,6 +93,7 @@ crate::model! {
         secret_key: Attr<String>,
         token: Attr<String>,
         max_retries: Attr<f64>,
+        skip_credentials_validation: Attr<bool>,
         assume_role: AssumeRoleBlock,
         endpoints: EndpointsBlock,
         default_tags: DefaultTagsBlock,
@@ -213,6 +218,7 @@ impl ProviderConfig {
             secret_key: c.secret_key.owned(),
             token: c.token.owned(),
             max_retries: c.max_retries.number().map(|n| n as u32),
+            skip_credentials_validation: c.skip_credentials_validation.bool().unwrap_or(false),
             assume_role,
             endpoints,
             default_tags: c.default_tags.tags.entries(),
@@ -232,6 +238,9 @@ pub struct Aws {
     pub sts: aws_sdk_sts::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub kms: aws_sdk_kms::Client,
+    /// Where the clients' credentials come from (the chain, the provider
+    /// block's keys or the assumed role), to name them in a message.
+    pub credentials: Option<SharedCredentialsProvider>,
 }
 
 impl Aws {
@@ -282,8 +291,13 @@ impl Aws {
         macro_rules! client {
             ($krate:ident, $svc:literal) => {{
                 // Every attempt is counted (src/calls.rs) for the DEBUG log's
-                // critical-path figures.
-                let mut b = $krate::config::Builder::from(&base).interceptor(crate::calls::CountCalls);
+                // critical-path figures; an attempt that got no answer is
+                // named, and not repeated when it cannot succeed
+                // (src/dispatch.rs).
+                let mut b = $krate::config::Builder::from(&base)
+                    .interceptor(crate::calls::CountCalls)
+                    .interceptor(crate::dispatch::NameFailures)
+                    .retry_classifier(crate::dispatch::NoHopelessRetries);
                 if let Some(u) = ep($svc) {
                     b = b.endpoint_url(u);
                 }
@@ -300,22 +314,66 @@ impl Aws {
             sts: client!(aws_sdk_sts, "sts"),
             logs: client!(aws_sdk_cloudwatchlogs, "logs"),
             kms: client!(aws_sdk_kms, "kms"),
+            credentials: base.credentials_provider(),
         })
     }
 }
 
 /// An AWS call that failed, as a diagnostic naming the part and the call,
-/// with AWS's error code when there is one.
+/// written for a person: AWS's error code and message when AWS answered;
+/// the host tried, what failed and the usual causes when it did not
+/// (`dispatch`); the credentials problem when the call could not be signed
+/// (`credentials`). The SDK's whole error goes to the DEBUG log only.
 pub fn call_failed<E>(part: &str, call: &str, err: &E) -> Diagnostic
 where
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    tracing::debug!(part, call, error = ?err, "AWS call failed");
+    let summary = format!("{part}: {call} failed");
     let detail = match (err.code(), err.message()) {
-        (Some(code), Some(msg)) => format!("{call} answered {code}: {msg}"),
-        (Some(code), None) => format!("{call} answered {code}"),
-        _ => format!("{call} failed: {}", DisplayErrorContext(err)),
+        (Some(code), msg) => {
+            let answered = match msg {
+                Some(msg) => format!("{call} answered {code}: {msg}"),
+                None => format!("{call} answered {code}"),
+            };
+            match credentials::Refusal::of_code(code) {
+                Some(r) => format!("{answered}\n\nAWS refused the provider's credentials. {}", r.fix()),
+                None => answered,
+            }
+        }
+        _ => return not_answered(summary, call, err),
     };
-    Diagnostic { aws_code: err.code().map(str::to_string), ..Diagnostic::error(format!("{part}: {call} failed"), detail) }
+    Diagnostic { aws_code: err.code().map(str::to_string), ..Diagnostic::error(summary, detail) }
+}
+
+/// `call_failed` for a call AWS did not answer: not reached, not signed
+/// (no credentials), no answer in time.
+fn not_answered(summary: String, call: &str, err: &(dyn std::error::Error + 'static)) -> Diagnostic {
+    if let Some(u) = dispatch::unreachable_in(err) {
+        let tries = if u.attempt == 1 { "1 attempt".to_string() } else { format!("{} attempts", u.attempt) };
+        return Diagnostic::error(
+            summary,
+            format!("{call} could not reach {}: {} ({tries}).\n\n{}", u.host, u.cause.what(), u.cause.usual_causes()),
+        );
+    }
+    if let Some(problem) = credentials::problem_in(err) {
+        return credentials::diagnostic(&problem, None, call);
+    }
+    // A connection failure `dispatch::NameFailures` did not name (it names
+    // those of the provider's clients): the cause, without the host.
+    if let Some(c) = dispatch::chain(err).find_map(|e| e.downcast_ref::<ConnectorError>()) {
+        let cause = dispatch::cause_of(c, c.is_timeout());
+        return Diagnostic::error(summary, format!("{call} got no answer from AWS: {}.\n\n{}", cause.what(), cause.usual_causes()));
+    }
+    let top = err.to_string();
+    let detail = if top == "request has timed out" {
+        format!("{call} got no answer within the operation's time limit.")
+    } else if top == "response error" {
+        format!("{call} got an answer that could not be read ({}). An `endpoints` override may point at something that is not this AWS service.", dispatch::words(err))
+    } else {
+        format!("{call} failed: {}", dispatch::words(err))
+    };
+    Diagnostic::error(summary, detail)
 }
 
 /// Whether a `call_failed` diagnostic is AWS refusing the call for lack
@@ -346,6 +404,79 @@ mod tests {
         assert!(!is_access_denied(&answered("RequestLimitExceeded")));
         // The code decides, not the words of the detail.
         assert!(!is_access_denied(&Diagnostic::error("x", "ec2:DescribeVpcs answered AccessDenied: ...")));
+    }
+
+    /// Rust debug formatting, which no diagnostic may show (the tests'
+    /// driver checks every diagnostic for the same marks).
+    const DEBUG_MARKS: [&str; 4] = ["{ source:", "DispatchFailure(", "Some(", "kind:"];
+
+    fn for_people(d: &Diagnostic) {
+        for text in [&d.summary, &d.detail] {
+            assert!(!DEBUG_MARKS.iter().any(|m| text.contains(m)), "debug formatting in {d:?}");
+        }
+    }
+
+    type Failed = aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >;
+
+    fn response(status: u16) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+        aws_smithy_runtime_api::http::Response::new(status.try_into().unwrap(), aws_smithy_types::body::SdkBody::empty())
+    }
+
+    /// Each kind of failure `call_failed` meets, told in words for a
+    /// person: what AWS answered, which host could not be reached and why,
+    /// the credentials missing, no answer in time, an answer not understood.
+    #[test]
+    fn every_kind_of_failure_is_told_in_words() {
+        use aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let call = "sts:GetCallerIdentity";
+        let told = |err: Failed| {
+            let d = call_failed("caller identity", call, &err);
+            for_people(&d);
+            d
+        };
+        let answered = |code: &str| {
+            let meta = ErrorMetadata::builder().code(code).message("as AWS words it").build();
+            Failed::service_error(GetCallerIdentityError::generic(meta), response(400))
+        };
+        let d = told(answered("Throttling"));
+        assert_eq!(
+            (d.summary.as_str(), d.detail.as_str()),
+            ("caller identity: sts:GetCallerIdentity failed", "sts:GetCallerIdentity answered Throttling: as AWS words it")
+        );
+        let d = told(answered("ExpiredToken"));
+        assert!(d.detail.contains("ExpiredToken") && d.detail.contains("refused the provider's credentials"), "{d:?}");
+        for (cause, says) in [
+            (dispatch::Cause::Dns("Name or service not known".into()), "did not resolve"),
+            (dispatch::Cause::Refused, "refused"),
+            (dispatch::Cause::ConnectTimeout, "connect timeout"),
+            (dispatch::Cause::Tls("received corrupt message".into()), "TLS handshake failed"),
+            (dispatch::Cause::Broken("connection closed before message completed".into()), "broke"),
+        ] {
+            let unreachable = dispatch::Unreachable { host: "sts.example.invalid".into(), attempt: 2, cause };
+            let d = told(Failed::dispatch_failure(ConnectorError::io(Box::new(unreachable))));
+            assert!(d.detail.contains("sts.example.invalid") && d.detail.contains(says) && d.detail.contains("2 attempts"), "{d:?}");
+            assert!(d.detail.contains("Usual causes"), "{d:?}");
+        }
+        let no_credentials = aws_credential_types::provider::error::CredentialsError::not_loaded("no credentials in the chain");
+        let d = told(Failed::dispatch_failure(ConnectorError::other(Box::new(no_credentials), None)));
+        assert_eq!(d.summary, "No AWS credentials found");
+        assert!(d.detail.contains("sts:GetCallerIdentity was not sent") && d.detail.contains("AWS_ACCESS_KEY_ID"), "{d:?}");
+        let d = told(Failed::timeout_error("operation timeout (all attempts including retries) occurred after 1s"));
+        assert!(d.detail.contains("no answer"), "{d:?}");
+        let d = told(Failed::response_error("invalid XML", response(200)));
+        assert!(d.detail.contains("could not be read") && d.detail.contains("invalid XML"), "{d:?}");
+        let d = told(Failed::construction_failure("missing field `RoleArn`"));
+        assert!(d.detail.contains("missing field `RoleArn`"), "{d:?}");
+        // A connector error the interceptor did not name (it names every
+        // one the clients make): still no debug form.
+        let raw = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        let d = told(Failed::dispatch_failure(ConnectorError::io(Box::new(raw))));
+        assert!(d.detail.contains("connection reset by peer") && d.detail.contains("no answer from AWS"), "{d:?}");
     }
 
     #[test]

@@ -6,16 +6,20 @@
 //! `server` (protocol, mTLS, handshake, exit with the host) -> `provider`
 //! (schema, configure, dispatch) -> `resources` / `data_sources` -> `ctx`
 //! (one call's AWS clients and stop signal) -> `engine` and `parts` (one
-//! module per kind of AWS object) -> `aws` (the SDK clients). Below them all:
+//! module per kind of AWS object) -> `aws` (the SDK clients; `credentials`
+//! and `dispatch` say what went wrong when a call could not be signed or got
+//! no answer). Below them all:
 //! `value` and `model` (Terraform values, and the typed models every
 //! resource, data source and the provider block are read through),
 //! `schema`, `diag`, `validate`.
 
 pub mod aws;
 pub mod calls;
+pub mod credentials;
 pub mod ctx;
 pub mod data_sources;
 pub mod diag;
+pub mod dispatch;
 pub mod engine;
 pub mod identity;
 pub mod logging;

@@ -10,6 +10,7 @@ use crate::aws::{Aws, ProviderConfig, SERVICES};
 use crate::ctx::Ctx;
 use crate::data_sources::{self, DataSource};
 use crate::diag::{Diagnostic, Diagnostics};
+use crate::parts::caller::{self, CheckContext};
 use crate::resources::{self, Resource};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
@@ -98,14 +99,32 @@ impl Provider {
             Err(d) => return d,
         };
         tracing::debug!(config = ?cfg, "configuring AWS clients");
-        match Aws::connect(&cfg).await {
-            Ok(aws) => {
-                tracing::info!(region = %aws.region, endpoints = ?cfg.endpoints.keys().collect::<Vec<_>>(), "AWS clients ready");
-                *self.aws.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(aws));
-                Diagnostics::default()
+        let aws = match Aws::connect(&cfg).await {
+            Ok(aws) => aws,
+            Err(d) => return d.into(),
+        };
+        // The credentials are checked once, here, as the hashicorp/aws
+        // provider does: a missing or refused credential is told on the
+        // provider block, before any resource call fails for it.
+        if !cfg.skip_credentials_validation {
+            let check = CheckContext {
+                profile: cfg.profile.clone(),
+                static_keys: cfg.access_key.is_some(),
+                credentials: aws.credentials.clone(),
+                sts_endpoint: cfg.endpoints.get("sts").cloned(),
+            };
+            match caller::check_credentials(&aws.sts, &check).await {
+                Ok(who) => tracing::debug!(
+                    account = who.account.as_deref().unwrap_or(""),
+                    arn = who.arn.as_deref().unwrap_or(""),
+                    "credentials checked"
+                ),
+                Err(d) => return d.into(),
             }
-            Err(d) => d.into(),
         }
+        tracing::info!(region = %aws.region, endpoints = ?cfg.endpoints.keys().collect::<Vec<_>>(), "AWS clients ready");
+        *self.aws.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(aws));
+        Diagnostics::default()
     }
 
     /// The context for a call that needs AWS; an error if Terraform has not
@@ -167,7 +186,13 @@ fn provider_schema() -> Schema {
                 "max_retries",
                 Type::Number,
                 Mode::Optional,
-                "How many times a throttled or failed AWS call is retried with backoff (0-100, default 10).",
+                "How many times a throttled or failed AWS call is retried with backoff (0-100, default 10). A host name that does not resolve, a refused connection or a failed TLS handshake is not retried.",
+            ))
+            .attr(attr(
+                "skip_credentials_validation",
+                Type::Bool,
+                Mode::Optional,
+                "Skip the credentials check (one STS GetCallerIdentity) when the provider is configured, e.g. for an emulator without STS. Default false.",
             ))
             .block(
                 "assume_role",

@@ -9,7 +9,7 @@ use crate::common;
 use common::driver::{canon, errors, show, warnings, Driver};
 use common::moto::Moto;
 use common::plugin::Plugin;
-use common::{clients, endpoints, field, msgpack, obj, s, Net};
+use common::{clients, endpoints, field, obj, s, Net};
 use privatelink::proto::tfplugin6 as pb;
 use rmpv::Value as V;
 
@@ -47,21 +47,19 @@ fn by_service(state: &V) -> V {
 }
 
 /// A provider whose every AWS endpoint refuses connections, with no
-/// retries: any AWS call it makes fails at once.
+/// retries: any AWS call it makes fails at once. Its credentials check is
+/// off (it would fail configure, before the calls under test).
 async fn unreachable_driver(plugin: &Plugin, type_name: &str) -> Driver {
     let dead = format!("http://127.0.0.1:{}", common::free_port());
     let mut client = plugin.client().await;
-    let config = obj(vec![("region", s(REGION)), ("max_retries", V::from(0)), ("endpoints", endpoints(&dead))]);
-    let r = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.12.0".into(),
-            config: Some(pb::DynamicValue { msgpack: msgpack(config), json: vec![] }),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(errors(&r.diagnostics).is_empty(), "{}", show(&r.diagnostics));
+    let config = obj(vec![
+        ("region", s(REGION)),
+        ("max_retries", V::from(0)),
+        ("skip_credentials_validation", V::Boolean(true)),
+        ("endpoints", endpoints(&dead)),
+    ]);
+    let diagnostics = common::driver::configure(&mut client, &config).await;
+    assert!(errors(&diagnostics).is_empty(), "{}", show(&diagnostics));
     Driver { client, type_name: type_name.into() }
 }
 

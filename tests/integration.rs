@@ -10,6 +10,7 @@ mod aws_rules;
 mod bundle_protocol;
 mod docs_and_examples;
 mod faults;
+mod first_contact;
 mod function_settings;
 mod host_exit;
 mod identity_protocol;

@@ -5,7 +5,7 @@ use crate::common;
 
 use std::time::Duration;
 
-use common::driver::{errors, path_of};
+use common::driver::{errors, for_people, path_of};
 use common::moto::Moto;
 use common::plugin::{plugin_command, ClientIdentity, Plugin};
 use common::{decode_msgpack, endpoints, field, msgpack, obj, s};
@@ -18,16 +18,7 @@ fn dv(v: V) -> Option<pb::DynamicValue> {
 }
 
 async fn configure(client: &mut pb::provider_client::ProviderClient<tonic::transport::Channel>, config: V) -> Vec<pb::Diagnostic> {
-    client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.0.3".into(),
-            config: dv(config),
-            client_capabilities: None,
-        })
-        .await
-        .expect("ConfigureProvider")
-        .into_inner()
-        .diagnostics
+    common::driver::configure(client, &config).await
 }
 
 async fn read_caller_identity(
@@ -43,6 +34,7 @@ async fn read_caller_identity(
         })
         .await
         .map(|r| r.into_inner())
+        .map(|r| pb::read_data_source::Response { diagnostics: for_people(r.diagnostics), ..r })
 }
 
 #[tokio::test]
@@ -191,16 +183,25 @@ async fn caller_identity_reads_sts_through_the_configured_endpoint() {
 
 #[tokio::test]
 async fn a_failed_aws_call_names_the_part_and_the_call() {
-    // Nothing listens on this port: the STS call fails to connect.
-    let dead = format!("http://127.0.0.1:{}", common::free_port());
+    // Nothing listens on this port: the STS call fails to connect. The
+    // credentials check at configure is off, so the data source's own call
+    // is the one that fails (first_contact has the check's failures).
+    let port = common::free_port();
+    let dead = format!("http://127.0.0.1:{port}");
     let plugin = Plugin::start(&[]);
     let mut client = plugin.client().await;
-    let cfg = obj(vec![("region", s("us-east-1")), ("max_retries", V::from(0)), ("endpoints", endpoints(&dead))]);
+    let cfg = obj(vec![
+        ("region", s("us-east-1")),
+        ("max_retries", V::from(0)),
+        ("skip_credentials_validation", V::Boolean(true)),
+        ("endpoints", endpoints(&dead)),
+    ]);
     assert!(errors(&configure(&mut client, cfg).await).is_empty());
     let r = read_caller_identity(&mut client).await.unwrap();
     let errs = errors(&r.diagnostics);
     assert_eq!(errs.len(), 1, "{:?}", r.diagnostics);
     assert!(errs[0].summary.contains("GetCallerIdentity"), "{:?}", errs[0]);
+    assert!(errs[0].detail.contains(&format!("127.0.0.1:{port}")) && errs[0].detail.contains("refused"), "{:?}", errs[0]);
     assert!(!errs[0].detail.contains("stack backtrace"), "no backtrace reaches a user: {}", errs[0].detail);
 }
 
@@ -213,7 +214,14 @@ async fn stop_provider_cancels_work_in_flight_and_keeps_serving() {
     let url = format!("http://{}", silent.local_addr().unwrap());
     let plugin = Plugin::start(&[]);
     let mut client = plugin.client().await;
-    let cfg = obj(vec![("region", s("us-east-1")), ("max_retries", V::from(0)), ("endpoints", endpoints(&url))]);
+    // The credentials check is off: at configure, it would wait on the
+    // silent endpoint too (up to its limit), before the call under test.
+    let cfg = obj(vec![
+        ("region", s("us-east-1")),
+        ("max_retries", V::from(0)),
+        ("skip_credentials_validation", V::Boolean(true)),
+        ("endpoints", endpoints(&url)),
+    ]);
     assert!(errors(&configure(&mut client, cfg).await).is_empty());
 
     let mut reader = client.clone();

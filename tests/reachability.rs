@@ -27,7 +27,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::{AttributeBooleanValue, IpPermission, PortRange, RuleAction, UserIdGroupPair, VpcEndpointType};
 use common::aws_rules::{Durations, Rules};
-use common::driver::{errors, show};
+use common::driver::{errors, for_people, show};
 use common::moto::Moto;
 use common::plugin::Plugin;
 use common::proxy::{Faults, Proxy};
@@ -249,20 +249,13 @@ fn config(client: Vec<(&str, V)>, services: &[&str], actions: Vec<(&str, Vec<&st
     obj(fields)
 }
 
-/// ReadDataSource over gRPC with the provider pointed at `url`.
+/// ReadDataSource over gRPC with the provider pointed at `url`. Configuring
+/// it checks its credentials: one sts:GetCallerIdentity at `url`.
 async fn read_at(plugin: &Plugin, url: &str, config: V) -> Result<V, Vec<pb::Diagnostic>> {
     let mut client = plugin.client().await;
     let provider = obj(vec![("region", s("us-east-1")), ("endpoints", endpoints(url))]);
-    let r = client
-        .configure_provider(pb::configure_provider::Request {
-            terraform_version: "1.6.6".into(),
-            config: Some(pb::DynamicValue { msgpack: msgpack(provider), json: vec![] }),
-            client_capabilities: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(errors(&r.diagnostics).is_empty(), "{}", show(&r.diagnostics));
+    let diagnostics = common::driver::configure(&mut client, &provider).await;
+    assert!(errors(&diagnostics).is_empty(), "{}", show(&diagnostics));
     let dv = Some(pb::DynamicValue { msgpack: msgpack(config), json: vec![] });
     let v = client
         .validate_data_resource_config(pb::validate_data_resource_config::Request {
@@ -272,6 +265,7 @@ async fn read_at(plugin: &Plugin, url: &str, config: V) -> Result<V, Vec<pb::Dia
         .await
         .unwrap()
         .into_inner();
+    let v = pb::validate_data_resource_config::Response { diagnostics: for_people(v.diagnostics) };
     if !errors(&v.diagnostics).is_empty() {
         return Err(v.diagnostics);
     }
@@ -285,6 +279,7 @@ async fn read_at(plugin: &Plugin, url: &str, config: V) -> Result<V, Vec<pb::Dia
         .await
         .unwrap()
         .into_inner();
+    let r = pb::read_data_source::Response { diagnostics: for_people(r.diagnostics), ..r };
     if !errors(&r.diagnostics).is_empty() {
         return Err(r.diagnostics);
     }
@@ -576,7 +571,11 @@ async fn one_function_and_three_services_take_ten_reads() {
     let counting = Proxy::start(bed.moto.port, Faults::none());
     let state = read_at(&bed.plugin, &counting.url(), config(function("producer"), &["sqs", "s3", "logs"], vec![])).await.unwrap();
     assert_eq!(field(&state, "service").as_array().unwrap().len(), 3);
+    // Configuring the provider checked its credentials first (one STS
+    // call); then the read.
     let mut calls = counting.calls();
+    assert_eq!(calls.first().map(String::as_str), Some("sts:GetCallerIdentity"), "{calls:?}");
+    calls.remove(0);
     calls.sort();
     assert_eq!(
         calls,
@@ -613,7 +612,7 @@ async fn subnets_and_groups_instead_of_a_function_and_bad_input_at_its_path() {
     let d = read_at(&bed.plugin, &counting.url(), bad).await.unwrap_err();
     let paths: Vec<String> = errors(&d).iter().map(|d| common::driver::path_of(d)).collect();
     assert_eq!(paths, ["subnet_ids", "services[1]"]);
-    assert!(counting.calls().is_empty(), "{:?}", counting.calls());
+    assert_eq!(counting.calls(), ["sts:GetCallerIdentity"], "configure's credentials check only");
     // A function that does not exist is a finding, not an error: in a
     // check, a function deleted behind Terraform's back must not fail the
     // plan that makes it again.

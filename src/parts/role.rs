@@ -244,7 +244,7 @@ fn hex_byte(pair: &[u8]) -> Option<u8> {
 }
 
 /// One DeleteRole answer as a round of the conflict wait.
-fn delete_round<O, E: ProvideErrorMetadata + std::error::Error>(answer: Result<O, E>) -> PartResult<Poll<()>> {
+fn delete_round<O, E: ProvideErrorMetadata + std::error::Error + 'static>(answer: Result<O, E>) -> PartResult<Poll<()>> {
     match answer {
         Ok(_) => Ok(Poll::Done(())),
         Err(e) if has_code(&e, &MISSING) => Ok(Poll::Done(())),

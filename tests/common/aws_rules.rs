@@ -386,6 +386,7 @@ impl Refusal {
     pub fn http(&self) -> Vec<u8> {
         let reason = match self.status {
             400 => "Bad Request",
+            403 => "Forbidden",
             409 => "Conflict",
             429 => "Too Many Requests",
             503 => "Service Unavailable",
@@ -611,6 +612,9 @@ struct State {
     sessions: HashMap<String, (String, String)>,
     /// Token buckets by name: tokens left, last refill.
     buckets: HashMap<String, (f64, Instant)>,
+    /// Access keys AWS refuses (`expire_key`, `forget_key`): the code and
+    /// message it answers.
+    refused_keys: HashMap<String, (u16, &'static str, &'static str)>,
 }
 
 pub struct Rules {
@@ -636,9 +640,31 @@ impl Rules {
         Rules::new(durations, Clock::real(), Box::new(MotoUpstream(port)))
     }
 
+    /// From now on, STS and IAM refuse every call signed with access key
+    /// `key` as they refuse temporary credentials past their end: 400
+    /// ExpiredToken (STS API reference, "Common Errors"; moto accepts any
+    /// key). https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+    pub fn expire_key(&self, key: &str) {
+        let refusal = (400, "ExpiredToken", "The security token included in the request is expired");
+        self.state.lock().unwrap().refused_keys.insert(key.to_string(), refusal);
+    }
+
+    /// From now on, STS and IAM refuse every call signed with access key
+    /// `key` as they refuse a key AWS does not know (deleted, mistyped):
+    /// 403 InvalidClientTokenId (same page).
+    pub fn forget_key(&self, key: &str) {
+        let refusal = (403, "InvalidClientTokenId", "The security token included in the request is invalid.");
+        self.state.lock().unwrap().refused_keys.insert(key.to_string(), refusal);
+    }
+
     /// Whether `call` goes on to moto, or the answer AWS would give.
     pub fn before(&self, call: &Call) -> Verdict {
         let now = self.clock.now();
+        if matches!(call.service.as_str(), "sts" | "iam") {
+            if let Some((status, code, message)) = self.state.lock().unwrap().refused_keys.get(&call.access_key).copied() {
+                return Verdict::refuse(&call.service, status, code, message);
+            }
+        }
         if let Some(v) = self.throttle(call, now) {
             return v;
         }
@@ -2046,6 +2072,21 @@ mod tests {
             Verdict::Forward,
             "GetFunction has its own quota"
         );
+    }
+
+    #[test]
+    fn rules_refuse_expired_and_unknown_keys_at_sts_and_iam() {
+        let (r, _) = rules(&Fake::default());
+        let who = Call::query("sts", "GetCallerIdentity", &[]);
+        assert_eq!(r.before(&who.clone().by("ASIAOLD")), Verdict::Forward);
+        r.expire_key("ASIAOLD");
+        r.forget_key("AKIAGONE");
+        let Verdict::Refuse(expired) = r.before(&who.clone().by("ASIAOLD")) else { panic!("an expired key is refused") };
+        assert_eq!((expired.status, expired.code.as_str()), (400, "ExpiredToken"));
+        assert_eq!(r.before(&Call::iam("GetRole", &[]).by("AKIAGONE")).code(), Some("InvalidClientTokenId"));
+        assert_eq!(r.before(&who.by("AKIAOTHER")), Verdict::Forward, "other keys are not refused");
+        let http = String::from_utf8(expired.http()).unwrap();
+        assert!(http.starts_with("HTTP/1.1 400 Bad Request") && http.contains("<Code>ExpiredToken</Code>"), "{http}");
     }
 
     #[test]

@@ -2,6 +2,11 @@
 //! (prior, proposed, config), apply (prior, planned), read, import. The
 //! proposed state is the configuration itself, which is what Terraform
 //! sends for every attribute the user sets.
+//!
+//! Every diagnostic an answer carries passes `for_people` on its way to the
+//! test: a summary or detail showing Rust debug formatting (an SDK error
+//! printed with `{:?}`) fails whichever test reached it, so every suite
+//! that drives the provider checks every error path it reaches.
 
 use rmpv::Value as V;
 use tonic::transport::Channel;
@@ -35,6 +40,30 @@ pub fn identity_of(d: Option<pb::ResourceIdentityData>) -> Option<V> {
     d.and_then(|d| d.identity_data).map(|d| state_of(Some(d)))
 }
 
+/// Rust debug formatting, which no diagnostic may show a person: what an
+/// SDK error chain looks like printed with `{:?}` (`DispatchFailure(
+/// DispatchFailure { source: ConnectorError { kind: Io, ...`).
+pub const DEBUG_MARKS: [&str; 4] = ["{ source:", "DispatchFailure(", "Some(", "kind:"];
+
+/// The first mark of Rust debug formatting in `text`, if any.
+pub fn debug_mark(text: &str) -> Option<&'static str> {
+    DEBUG_MARKS.iter().copied().find(|m| text.contains(m))
+}
+
+/// `diags`, after asserting that no summary or detail shows Rust debug
+/// formatting.
+pub fn for_people(diags: Vec<pb::Diagnostic>) -> Vec<pb::Diagnostic> {
+    let shown: Vec<String> = diags
+        .iter()
+        .filter_map(|d| {
+            let mark = debug_mark(&d.summary).or_else(|| debug_mark(&d.detail))?;
+            Some(format!("{mark:?} in [{}] {}: {}", path_of(d), d.summary, d.detail))
+        })
+        .collect();
+    assert!(shown.is_empty(), "a diagnostic shows Rust debug formatting, not words for a person:\n{}", shown.join("\n"));
+    diags
+}
+
 pub fn errors(diags: &[pb::Diagnostic]) -> Vec<&pb::Diagnostic> {
     diags.iter().filter(|d| d.severity == pb::diagnostic::Severity::Error as i32).collect()
 }
@@ -64,35 +93,38 @@ pub fn show(diags: &[pb::Diagnostic]) -> String {
 }
 
 impl Driver {
-    /// Configures the provider against moto (optionally with default tags).
+    /// Configures the provider against moto (optionally with default
+    /// tags), with `skip_credentials_validation = true`: the AWS calls a
+    /// test counts at the proxy are its resource's, from the first one on.
+    /// The credentials check itself is `first_contact`'s subject, and every
+    /// Terraform CLI test makes it.
     pub async fn new(plugin: &super::plugin::Plugin, type_name: &str, moto_url: &str, default_tags: &[(&str, &str)]) -> Driver {
         let mut client = plugin.client().await;
         let tags = obj(default_tags.iter().map(|(k, v)| (*k, s(v))).collect());
-        let config = obj(vec![("region", s("us-east-1")), ("endpoints", endpoints(moto_url)), ("default_tags", obj(vec![("tags", tags)]))]);
-        let r = client
-            .configure_provider(pb::configure_provider::Request {
-                terraform_version: "1.0.3".into(),
-                config: dv(&config),
-                client_capabilities: None,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert!(errors(&r.diagnostics).is_empty(), "{}", show(&r.diagnostics));
+        let config = obj(vec![
+            ("region", s("us-east-1")),
+            ("skip_credentials_validation", V::Boolean(true)),
+            ("endpoints", endpoints(moto_url)),
+            ("default_tags", obj(vec![("tags", tags)])),
+        ]);
+        let diagnostics = configure(&mut client, &config).await;
+        assert!(errors(&diagnostics).is_empty(), "{}", show(&diagnostics));
         Driver { client, type_name: type_name.into() }
     }
 
     pub async fn validate(&mut self, config: &V) -> Vec<pb::Diagnostic> {
-        self.client
-            .validate_resource_config(pb::validate_resource_config::Request {
-                type_name: self.type_name.clone(),
-                config: dv(config),
-                client_capabilities: None,
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .diagnostics
+        for_people(
+            self.client
+                .validate_resource_config(pb::validate_resource_config::Request {
+                    type_name: self.type_name.clone(),
+                    config: dv(config),
+                    client_capabilities: None,
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .diagnostics,
+        )
     }
 
     /// (planned state, replace paths) or the plan's diagnostics.
@@ -124,7 +156,8 @@ impl Driver {
     }
 
     async fn plan_call(&mut self, prior: &V, prior_identity: Option<&V>, proposed: &V, config: &V) -> pb::plan_resource_change::Response {
-        self.client
+        let mut r = self
+            .client
             .plan_resource_change(pb::plan_resource_change::Request {
                 type_name: self.type_name.clone(),
                 prior_state: dv(prior),
@@ -137,7 +170,9 @@ impl Driver {
             })
             .await
             .unwrap()
-            .into_inner()
+            .into_inner();
+        r.diagnostics = for_people(r.diagnostics);
+        r
     }
 
     pub async fn apply(&mut self, prior: &V, planned: &V) -> (V, Vec<pb::Diagnostic>) {
@@ -180,7 +215,9 @@ impl Driver {
                 planned_identity: identity_data(planned_identity),
             })
             .await?;
-        Ok(r.into_inner())
+        let mut r = r.into_inner();
+        r.diagnostics = for_people(r.diagnostics);
+        Ok(r)
     }
 
     /// Plan then apply; panics if either reports an error.
@@ -216,6 +253,7 @@ impl Driver {
             .await
             .unwrap()
             .into_inner();
+        let r = pb::read_resource::Response { diagnostics: for_people(r.diagnostics), ..r };
         if errors(&r.diagnostics).is_empty() {
             Ok((state_of(r.new_state), identity_of(r.new_identity)))
         } else {
@@ -254,12 +292,28 @@ impl Driver {
             .await
             .unwrap()
             .into_inner();
+        let r = pb::import_resource_state::Response { diagnostics: for_people(r.diagnostics), ..r };
         if !errors(&r.diagnostics).is_empty() {
             return Err(r.diagnostics);
         }
         let imported = r.imported_resources.into_iter().next().unwrap_or_default();
         Ok((state_of(imported.state), identity_of(imported.identity)))
     }
+}
+
+/// ConfigureProvider with `config` as Terraform sends it; its diagnostics,
+/// checked by `for_people`.
+pub async fn configure(client: &mut ProviderClient<Channel>, config: &V) -> Vec<pb::Diagnostic> {
+    let r = client
+        .configure_provider(pb::configure_provider::Request {
+            terraform_version: "1.0.3".into(),
+            config: dv(config),
+            client_capabilities: None,
+        })
+        .await
+        .expect("ConfigureProvider answered")
+        .into_inner();
+    for_people(r.diagnostics)
 }
 
 /// A PlanResourceChange answer, decoded.
@@ -299,5 +353,32 @@ pub fn canon(v: &V) -> V {
         V::Array(items) => V::Array(items.iter().map(canon).collect()),
         V::Map(entries) => V::Map(entries.iter().map(|(k, v)| (k.clone(), canon(v))).collect()),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagnostic(summary: &str, detail: &str) -> pb::Diagnostic {
+        pb::Diagnostic { severity: pb::diagnostic::Severity::Error as i32, summary: summary.into(), detail: detail.into(), attribute: None }
+    }
+
+    #[test]
+    fn words_for_people_pass() {
+        let d = diagnostic(
+            "network: ec2:DescribeSubnets failed",
+            "ec2:DescribeSubnets could not reach ec2.us-east-1.amazonaws.com: its name did not resolve",
+        );
+        assert_eq!(for_people(vec![d.clone()]), vec![d]);
+    }
+
+    #[test]
+    #[should_panic(expected = "Rust debug formatting")]
+    fn an_sdk_error_printed_with_debug_fails_the_test() {
+        for_people(vec![diagnostic(
+            "network: ec2:DescribeSubnets failed",
+            "dispatch failure (DispatchFailure(DispatchFailure { source: ConnectorError { kind: Io, source: hyper_util::client::legacy::Error(Connect, ...) } }))",
+        )]);
     }
 }

@@ -59,8 +59,17 @@ pub struct Plugin {
 impl Plugin {
     /// Starts the built binary with the test's extra environment.
     pub fn start(extra_env: &[(&str, &str)]) -> Plugin {
+        Plugin::start_without(&[], extra_env)
+    }
+
+    /// Starts the built binary with `plugin_env` less the variables named
+    /// in `without` (the test credentials, say), plus `extra_env`.
+    pub fn start_without(without: &[&str], extra_env: &[(&str, &str)]) -> Plugin {
         let identity = ClientIdentity::generate();
         let mut cmd = plugin_command(&identity);
+        for k in without {
+            cmd.env_remove(k);
+        }
         for (k, v) in extra_env {
             cmd.env(k, v);
         }

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use super::driver::debug_mark;
 use super::tool;
 
 /// The provider's version, as mirrored for Terraform.
@@ -38,13 +39,25 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run, after asserting that no diagnostic Terraform printed shows
+    /// Rust debug formatting (`driver::for_people`, for every CLI test).
     fn from(version: &'static str, out: Output) -> Run {
-        Run {
+        let run = Run {
             version,
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into(),
             stderr: String::from_utf8_lossy(&out.stderr).into(),
-        }
+        };
+        let shown: Vec<&str> =
+            diagnostic_lines(&run.stdout).into_iter().chain(diagnostic_lines(&run.stderr)).filter(|l| debug_mark(l).is_some()).collect();
+        assert!(
+            shown.is_empty(),
+            "Terraform {} printed a diagnostic with Rust debug formatting, not words for a person:\n{}\n--- all output\n{}",
+            run.version,
+            shown.join("\n"),
+            run.all()
+        );
+        run
     }
     pub fn ok(self, what: &str) -> Run {
         assert_eq!(
@@ -130,6 +143,12 @@ impl Terraform {
         self.env.push((k.into(), v.into()));
     }
 
+    /// Leaves `k` out of the environment Terraform (and so the provider)
+    /// runs with.
+    pub fn unset_env(&mut self, k: &str) {
+        self.env.retain(|(n, _)| n != k);
+    }
+
     pub fn write(&self, name: &str, content: &str) {
         std::fs::write(self.workdir().join(name), content).unwrap();
     }
@@ -186,6 +205,41 @@ impl Terraform {
         let r = self.run(&["output", "-json"]).ok("output");
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("Terraform {}: output -json: {e}", r.version))
     }
+}
+
+/// The lines of the diagnostics Terraform printed: from the first `Error:`
+/// or `Warning:` on (plain, or in its `│` boxes, coloured or not), without
+/// its log lines (`TF_LOG`, each starting with a timestamp), which carry
+/// the provider's DEBUG lines and the SDK's errors by design.
+pub fn diagnostic_lines(text: &str) -> Vec<&str> {
+    let mut inside = false;
+    text.lines()
+        .filter(|line| {
+            let bare = without_ansi(line);
+            let bare = bare.trim_start_matches(['│', '╷', '╵', ' ']);
+            inside |= bare.starts_with("Error: ") || bare.starts_with("Warning: ");
+            let logged = bare.len() > 11 && bare.as_bytes()[4] == b'-' && bare.as_bytes()[10] == b'T';
+            inside && !logged
+        })
+        .collect()
+}
+
+/// `line` without ANSI colour sequences (`ESC [ ... m`).
+fn without_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The `terraform` and `provider` blocks of a configuration run against the
@@ -363,4 +417,19 @@ macro_rules! on_terraform {
             )*
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn diagnostic_lines_are_told_from_plan_output_and_logs() {
+        use super::{debug_mark, diagnostic_lines};
+        let plain =
+            "data.x: Reading...\nkind: not a diagnostic\n\nError: No AWS credentials found\n\n  with provider[\"x\"],\n\nSome(detail)\n";
+        assert_eq!(diagnostic_lines(plain), ["Error: No AWS credentials found", "", "  with provider[\"x\"],", "", "Some(detail)"]);
+        let boxed = "\u{1b}[31m╷\u{1b}[0m\u{1b}[0m\n\u{1b}[31m│\u{1b}[0m \u{1b}[0m\u{1b}[1m\u{1b}[31mError: \u{1b}[0m\u{1b}[0m\u{1b}[1mx\n\u{1b}[31m│\u{1b}[0m DispatchFailure(y)\n";
+        assert!(diagnostic_lines(boxed).iter().any(|l| debug_mark(l).is_some()), "{:?}", diagnostic_lines(boxed));
+        let logged = "Error: x\n2024-05-01T10:00:00.000Z [DEBUG] provider: error=DispatchFailure(DispatchFailure { source: ...\n";
+        assert_eq!(diagnostic_lines(logged), ["Error: x"]);
+    }
 }

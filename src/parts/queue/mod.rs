@@ -326,7 +326,7 @@ fn create_attributes(spec: &QueueSpec) -> HashMap<QueueAttributeName, String> {
 }
 
 /// One CreateQueue answer as a round of the name-reuse wait.
-fn create_round<E: ProvideErrorMetadata + std::error::Error>(answer: Result<CreateQueueOutput, E>) -> PartResult<Poll<Created>> {
+fn create_round<E: ProvideErrorMetadata + std::error::Error + 'static>(answer: Result<CreateQueueOutput, E>) -> PartResult<Poll<Created>> {
     match answer {
         Ok(out) => match out.queue_url().filter(|u| !u.is_empty()) {
             Some(url) => Ok(Poll::Done(Created::Url(url.to_string()))),

@@ -146,7 +146,7 @@ pub(super) struct Failed {
 }
 
 impl Failed {
-    fn new<E: ProvideErrorMetadata + std::error::Error>(call: &str, err: &E) -> Failed {
+    fn new<E: ProvideErrorMetadata + std::error::Error + 'static>(call: &str, err: &E) -> Failed {
         Failed { code: err.code().map(str::to_string), diagnostic: call_failed(PART, call, err) }
     }
     fn is_any(&self, codes: &[&str]) -> bool {

@@ -32,7 +32,7 @@ pub(super) async fn delete_until_released<O, E, F, Fut, H, HFut>(id: &str, timeo
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<O, E>>,
-    E: ProvideErrorMetadata + std::error::Error,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
     H: FnMut() -> HFut,
     HFut: Future<Output = PartResult<()>>,
 {
@@ -57,7 +57,7 @@ where
 
 /// One DeleteSecurityGroup answer as a round of the wait: gone (now or
 /// before) is done, in use is pending, anything else fails.
-pub(super) fn delete_round<O, E: ProvideErrorMetadata + std::error::Error>(answer: Result<O, E>) -> PartResult<Poll<()>> {
+pub(super) fn delete_round<O, E: ProvideErrorMetadata + std::error::Error + 'static>(answer: Result<O, E>) -> PartResult<Poll<()>> {
     match answer {
         Ok(_) => Ok(Poll::Done(())),
         Err(e) if has_code(&e, &GROUP_GONE) => Ok(Poll::Done(())),
