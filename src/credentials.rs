@@ -111,7 +111,7 @@ impl Refusal {
                  Check the key with `aws sts get-caller-identity` using the same profile or environment."
             }
             Refusal::WrongSecret => {
-                "The secret access key does not belong to this access key id (a mistyped or rotated secret), or this machine's clock \
+                "The secret access key does not belong to this access key id (a mistyped or rotated secret), or the local clock \
                  is more than 5 minutes off. Check the secret, and the clock (`date -u`)."
             }
         }

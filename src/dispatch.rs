@@ -72,7 +72,7 @@ impl Cause {
     pub fn usual_causes(&self) -> &'static str {
         match self {
             Cause::Dns(_) => {
-                "Usual causes: no network or no DNS on this machine; a proxy that must be set (HTTPS_PROXY); \
+                "Usual causes: no network or no DNS where Terraform runs; a proxy that must be set (HTTPS_PROXY); \
                  a VPC without a VPC endpoint for this service and without a NAT gateway; a mistyped endpoint in the provider's `endpoints` block; \
                  a region that does not exist."
             }
@@ -86,7 +86,7 @@ impl Cause {
             }
             Cause::Tls(_) => {
                 "Usual causes: an `endpoints` override with https:// on a port that speaks plain http:// (emulators usually do); \
-                 a proxy or firewall that intercepts TLS with a certificate this machine does not trust."
+                 a proxy or firewall that intercepts TLS with a certificate the system does not trust."
             }
             Cause::Broken(_) => "Usual causes: an unstable network, a proxy closing connections, an overloaded emulator. Try again.",
         }

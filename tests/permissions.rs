@@ -637,7 +637,10 @@ async fn the_private_functions_and_data_sources_pages_list_what_they_call() {
     // The provider alone: another provider process, configured as Terraform does.
     let mut provider = Derived::keep_reads(proxy);
     let plugin = common::plugin::Plugin::start(&[]);
-    Driver::new(&plugin, FUNCTION, &b.moto.url(), &[]).await;
+    // With the credentials check, as a provider block leaves it on.
+    let config = obj(vec![("region", s("us-east-1")), ("endpoints", common::endpoints(&b.moto.url()))]);
+    let diags = common::driver::configure(&mut plugin.client().await, &config).await;
+    assert!(errors(&diags).is_empty(), "{}", show(&diags));
     provider.end(proxy, "ConfigureProvider");
     drop(plugin);
 
