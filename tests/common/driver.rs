@@ -112,6 +112,27 @@ impl Driver {
         Driver { client, type_name: type_name.into() }
     }
 
+    /// Plan and apply `config` from `prior`, in place (no replacement),
+    /// with no error: the new state.
+    pub async fn plan_apply_in_place(&mut self, prior: &V, config: &V) -> V {
+        let (planned, replace) = self.plan(prior, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+        assert!(replace.is_empty(), "in place, not a replacement: {replace:?}");
+        let (state, diags) = self.apply(prior, &planned).await;
+        assert!(errors(&diags).is_empty(), "{}", show(&diags));
+        state
+    }
+
+    /// Refresh, then the same configuration plans no change, in place: the
+    /// refreshed state.
+    pub async fn converged(&mut self, state: &V, config: &V) -> V {
+        let refreshed = self.read(state).await;
+        assert_eq!(canon(&refreshed), canon(state), "a refresh of what apply made changes nothing");
+        let (again, replace) = self.plan(&refreshed, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
+        assert!(replace.is_empty(), "{replace:?}");
+        assert_eq!(canon(&again), canon(&refreshed), "the same configuration plans no change");
+        refreshed
+    }
+
     pub async fn validate(&mut self, config: &V) -> Vec<pb::Diagnostic> {
         for_people(
             self.client

@@ -6,7 +6,7 @@
 
 use rmpv::Value as V;
 
-use super::driver::{canon, errors, show, Driver};
+use super::driver::Driver;
 use super::moto::Moto;
 use super::plugin::Plugin;
 use super::{list_var, obj, s, var};
@@ -50,20 +50,12 @@ impl Bed {
     /// Plan and apply `config` from `prior`, in place (no replacement),
     /// with no error: the new state.
     pub async fn plan_apply(&mut self, prior: &V, config: &V) -> V {
-        let (planned, replace) = self.tf.plan(prior, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert!(replace.is_empty(), "in place, not a replacement: {replace:?}");
-        let (state, diags) = self.tf.apply(prior, &planned).await;
-        assert!(errors(&diags).is_empty(), "{}", show(&diags));
-        state
+        self.tf.plan_apply_in_place(prior, config).await
     }
 
     /// Refresh, then the same configuration plans no change: the refreshed state.
     pub async fn converged(&mut self, state: &V, config: &V) -> V {
-        let refreshed = self.tf.read(state).await;
-        assert_eq!(canon(&refreshed), canon(state), "a refresh of what apply made changes nothing");
-        let (again, _) = self.tf.plan(&refreshed, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert_eq!(canon(&again), canon(&refreshed), "the same configuration plans no change");
-        refreshed
+        self.tf.converged(state, config).await
     }
 
     /// The inline policy the pipeline wrote for role `name`.

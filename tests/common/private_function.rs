@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{Filter, IpPermission, SecurityGroup, VpcEndpoint};
 use rmpv::Value as V;
 
-use super::driver::{canon, errors, show, Driver};
+use super::driver::Driver;
 use super::moto::Moto;
 use super::plugin::Plugin;
 use super::{field, obj, s, Net};
@@ -72,21 +72,12 @@ impl Bed {
     /// Plan and apply `config` from `prior`, in place (no replacement),
     /// with no error: the new state.
     pub async fn plan_apply(&mut self, prior: &V, config: &V) -> V {
-        let (planned, replace) = self.tf.plan(prior, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert!(replace.is_empty(), "in place, not a replacement: {replace:?}");
-        let (state, diags) = self.tf.apply(prior, &planned).await;
-        assert!(errors(&diags).is_empty(), "{}", show(&diags));
-        state
+        self.tf.plan_apply_in_place(prior, config).await
     }
 
     /// Refresh, then the same configuration plans no change: the refreshed state.
     pub async fn converged(&mut self, state: &V, config: &V) -> V {
-        let refreshed = self.tf.read(state).await;
-        assert_eq!(canon(&refreshed), canon(state), "a refresh of what apply made changes nothing");
-        let (again, replace) = self.tf.plan(&refreshed, config).await.unwrap_or_else(|d| panic!("{}", show(&d)));
-        assert!(replace.is_empty(), "{replace:?}");
-        assert_eq!(canon(&again), canon(&refreshed), "the same configuration plans no change");
-        refreshed
+        self.tf.converged(state, config).await
     }
 
     pub async fn group(&self, id: &str) -> SecurityGroup {
