@@ -99,8 +99,9 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// A string or list of strings as a list (anything else is skipped).
-fn strings(v: &Value) -> Vec<String> {
+/// A string or list of strings as a list (anything else is skipped): a
+/// statement's Action or Resource, as IAM takes either.
+pub fn strings(v: &Value) -> Vec<String> {
     match v {
         Value::String(s) => vec![s.clone()],
         Value::Array(list) => list.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),

@@ -16,7 +16,7 @@ use crate::parts::security_group::{self as sg, Group, Peer};
 use crate::parts::vpc;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint, Kind};
 use crate::resources::composite::{Apply, Run, Steps};
-use crate::resources::endpoint::{self, full_service_name, Key};
+use crate::resources::endpoint::{self, Key};
 use crate::resources::function::{self, FunctionRecord};
 
 use super::config::{Desired, PrivateFunction};
@@ -46,17 +46,7 @@ pub(super) fn wanted(d: &Desired) -> Own {
 
 /// What a (non-null) state records it made, service names in `region`.
 pub(super) fn recorded(state: &PrivateFunction, region: &str) -> Own {
-    let (own, _) = state.recorded_endpoints();
-    let endpoints = state
-        .access
-        .0
-        .iter()
-        .filter_map(|a| {
-            let service = a.service.str()?;
-            own.contains_key(service).then(|| (full_service_name(service, region), a.kind()))
-        })
-        .collect();
-    Own { role: state.own_role().is_some(), endpoints }
+    Own { role: state.own_role().is_some(), endpoints: state.made_endpoints_by_key(region).into_keys().collect() }
 }
 
 impl Apply for PrivateFunctionResource {
@@ -228,19 +218,25 @@ async fn ensure_function_egress(ctx: &Ctx, run: FunctionRun<'_>) -> Result<(), D
     Ok(())
 }
 
-/// The endpoints the accesses reuse, as they are now: each must exist.
+/// The endpoints the accesses reuse, as they are now (gone ones left
+/// out), by service as written: one DescribeVpcEndpoints for all.
+pub(super) async fn reused_endpoints(ctx: &Ctx, d: &Desired) -> Result<BTreeMap<String, Endpoint>, Diagnostic> {
+    let ids: Vec<String> = d.access.iter().filter_map(|a| a.reuse.clone()).collect();
+    let found = vpce::find_many(&ctx.aws.ec2, &ids).await?;
+    let live = |id: &String| found.iter().find(|e| &e.id == id && !e.is_gone()).cloned();
+    Ok(d.access.iter().filter_map(|a| Some((a.service.clone(), live(a.reuse.as_ref()?)?))).collect())
+}
+
+/// The reused endpoints for apply: each must exist.
 async fn find_reused(ctx: &Ctx, d: &Desired) -> Result<BTreeMap<String, Endpoint>, Diagnostic> {
-    let mut out = BTreeMap::new();
-    for (i, a) in d.access.iter().enumerate() {
-        let Some(id) = &a.reuse else { continue };
-        let ep =
-            endpoint::find_live(ctx, id).await?.ok_or_else(|| {
-                Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {}.", ctx.aws.region))
-                    .at(Path::attr("access").index(i).then("endpoint_id"))
-            })?;
-        out.insert(a.service.clone(), ep);
+    let found = reused_endpoints(ctx, d).await?;
+    let missing = d.access.iter().enumerate().find(|(_, a)| a.reuse.is_some() && !found.contains_key(&a.service));
+    if let Some((i, a)) = missing {
+        let id = a.reuse.as_deref().unwrap_or_default();
+        return Err(Diagnostic::error("Endpoint not found", format!("{id} does not exist (or is deleted) in {}.", ctx.aws.region))
+            .at(Path::attr("access").index(i).then("endpoint_id")));
     }
-    Ok(out)
+    Ok(found)
 }
 
 /// Where the function's egress goes, sorted: see `ensure_function_egress`.
@@ -279,8 +275,8 @@ pub(super) async fn egress_targets(
             peers.push(Peer::PrefixList(list));
         }
     }
-    peers.sort_by_key(|p| format!("{p:?}"));
-    peers.dedup_by_key(|p| format!("{p:?}"));
+    peers.sort();
+    peers.dedup();
     Ok(peers)
 }
 

@@ -114,20 +114,22 @@ impl PrivateFunction {
         self.role_arn.owned()
     }
 
-    /// The endpoints the state records, by service as written: the ones it
-    /// made (the access has no endpoint_id) and the ones it reuses.
-    pub(super) fn recorded_endpoints(&self) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    /// The endpoints the state records it made (accesses without
+    /// endpoint_id), by service as written.
+    pub(super) fn made_endpoints(&self) -> BTreeMap<String, String> {
         let ids = self.endpoints.entries();
-        let (mut own, mut reused) = (BTreeMap::new(), BTreeMap::new());
-        for a in &self.access.0 {
-            let (Some(service), Some(id)) = (a.service.owned(), a.service.str().and_then(|s| ids.get(s).cloned())) else { continue };
-            if a.endpoint_id.is_null() {
-                own.insert(service, id);
-            } else {
-                reused.insert(service, id);
-            }
-        }
-        (own, reused)
+        let made = self.access.0.iter().filter(|a| a.endpoint_id.is_null()).filter_map(|a| a.service.str());
+        made.filter_map(|service| Some((service.to_string(), ids.get(service)?.clone()))).collect()
+    }
+
+    /// The same, by service (full name in `region`) and type.
+    pub(super) fn made_endpoints_by_key(&self, region: &str) -> BTreeMap<Key, String> {
+        let made = self.made_endpoints();
+        let by_key = self.access.0.iter().filter_map(|a| {
+            let service = a.service.str()?;
+            Some(((full_service_name(service, region), a.kind()), made.get(service)?.clone()))
+        });
+        by_key.collect()
     }
 }
 

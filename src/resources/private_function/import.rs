@@ -131,17 +131,13 @@ struct AccessStatement {
 
 fn access_statements(doc: &str) -> Vec<AccessStatement> {
     let Ok(v) = serde_json::from_str::<Json>(doc) else { return vec![] };
-    let list = |x: &Json| match x {
-        Json::String(s) => vec![s.clone()],
-        Json::Array(l) => l.iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
-        _ => vec![],
-    };
     let statements = v["Statement"].as_array().cloned().unwrap_or_default();
     statements
         .iter()
         .filter_map(|st| {
             let sid = st["Sid"].as_str()?.to_string();
-            sid.starts_with("Access").then(|| AccessStatement { sid, actions: list(&st["Action"]), resources: list(&st["Resource"]) })
+            let (actions, resources) = (policy::strings(&st["Action"]), policy::strings(&st["Resource"]));
+            sid.starts_with("Access").then_some(AccessStatement { sid, actions, resources })
         })
         .collect()
 }
@@ -208,16 +204,9 @@ fn imported_access(own: &[Endpoint], reused: &[Endpoint], statements: &[AccessSt
     out
 }
 
-/// The actions and resources of an endpoint policy's one statement.
+/// The actions and resources of an endpoint policy's first statement.
 fn endpoint_statement(doc: Option<&str>) -> Option<(Vec<String>, Vec<String>)> {
-    let st = access_statements(
-        &serde_json::json!({"Statement": serde_json::from_str::<Json>(doc?).ok()?["Statement"].as_array()?.iter().map(|s| {
-        let mut s = s.clone();
-        s["Sid"] = Json::String("Access".into());
-        s
-    }).collect::<Vec<_>>()})
-        .to_string(),
-    );
-    let first = st.into_iter().next()?;
-    Some((first.actions, first.resources))
+    let v = serde_json::from_str::<Json>(doc?).ok()?;
+    let first = v["Statement"].as_array()?.first()?;
+    Some((policy::strings(&first["Action"]), policy::strings(&first["Resource"])))
 }

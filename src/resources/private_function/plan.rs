@@ -120,8 +120,7 @@ impl Plan for PrivateFunctionResource {
             return Diagnostics::default();
         };
         let name = prior.name.str().unwrap_or("").to_string();
-        let (own, _) = prior.recorded_endpoints();
-        let services = own.keys().map(|s| short_service_name(s)).collect::<Vec<_>>().join(", ");
+        let services = prior.made_endpoints().into_keys().map(|s| short_service_name(&s)).collect::<Vec<_>>().join(", ");
         let going = Going { what: format!("the endpoints of function {name}"), services, vpc_id };
         let admitted = match ctx.run("reading the endpoints' group", sg::find(&ctx.aws.ec2, group_id)).await {
             Ok(Some(g)) => endpoint::admitted_groups(&g),
@@ -185,7 +184,7 @@ fn plan_ids(s: &mut PrivateFunction, prior: Option<&PrivateFunction>, config: &P
 /// The endpoint of each access: the reused one, or the one the prior made
 /// for the same service and type; unknown as a whole while any is to be made.
 fn planned_endpoints(prior: Option<&PrivateFunction>, config: &PrivateFunction) -> Val<Map<String>> {
-    let made = prior.map(|p| p.recorded_endpoints().0).unwrap_or_default();
+    let made = prior.map(PrivateFunction::made_endpoints).unwrap_or_default();
     let mut out = BTreeMap::new();
     for a in &config.access.0 {
         let Some(service) = a.service.str() else { return Val::Unknown };

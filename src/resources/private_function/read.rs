@@ -10,10 +10,10 @@ use crate::parts::security_group as sg;
 use crate::parts::vpc_endpoint::{self as vpce, Endpoint};
 use crate::resources::checks;
 use crate::resources::composite::{Depth, Read};
-use crate::resources::endpoint::{self, full_service_name, short_service_name, Key};
+use crate::resources::endpoint::{self, short_service_name};
 use crate::resources::function::{self, role_extras, FunctionRecord};
 
-use super::apply::{egress_targets, fill_ids, Record};
+use super::apply::{egress_targets, fill_ids, reused_endpoints, Record};
 use super::config::{Desired, PrivateFunction};
 use super::PrivateFunctionResource;
 
@@ -41,15 +41,7 @@ impl Read for PrivateFunctionResource {
         let extras = role_extras::observe(ctx, desired.name.clone(), before.function.role_arn.is_null(), &before.function).await?;
         role_extras::observed(&mut out.function, &extras);
         // The reused endpoints, for the egress they should have.
-        let reused_ids: Vec<String> = desired.access.iter().filter_map(|a| a.reuse.clone()).collect();
-        if !reused_ids.is_empty() {
-            let found = vpce::find_many(&ctx.aws.ec2, &reused_ids).await?;
-            r.reused = desired
-                .access
-                .iter()
-                .filter_map(|a| Some((a.service.clone(), found.iter().find(|e| Some(&e.id) == a.reuse.as_ref() && !e.is_gone())?.clone())))
-                .collect();
-        }
+        r.reused = reused_endpoints(ctx, &desired).await?;
         let drift = drift(ctx, &desired, &r).await?;
         out.rule_drift.set_known(List::of(&drift));
         fill_ids(&mut out, &desired, &r);
@@ -57,23 +49,9 @@ impl Read for PrivateFunctionResource {
     }
 }
 
-/// The endpoints the state says it made, by service and type, with their ids.
-fn recorded_endpoints(prior: &PrivateFunction, region: &str) -> BTreeMap<Key, String> {
-    let (own, _) = prior.recorded_endpoints();
-    prior
-        .access
-        .0
-        .iter()
-        .filter_map(|a| {
-            let service = a.service.str()?;
-            Some(((full_service_name(service, region), a.kind()), own.get(service)?.clone()))
-        })
-        .collect()
-}
-
 async fn observe(ctx: &Ctx, prior: &PrivateFunction, depth: Depth) -> Result<Record, Diagnostic> {
     let name = prior.name.str().unwrap_or("").to_string();
-    let made = recorded_endpoints(prior, &ctx.aws.region);
+    let made = prior.made_endpoints_by_key(&ctx.aws.region);
     let group_ids: Vec<String> = prior.security_group_id.owned().into_iter().chain(prior.endpoint_security_group_id.owned()).collect();
     let endpoint_ids: Vec<String> = made.values().cloned().collect();
     let endpoints = async {
