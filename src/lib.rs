@@ -13,6 +13,7 @@
 //! resource, data source and the provider block are read through),
 //! `schema`, `diag`, `validate`.
 
+pub mod actions;
 pub mod aws;
 pub mod calls;
 pub mod credentials;

@@ -6,12 +6,13 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::actions::{self, Action};
 use crate::aws::{Aws, ProviderConfig, SERVICES};
 use crate::ctx::Ctx;
 use crate::data_sources::{self, DataSource};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::parts::caller::{self, CheckContext};
-use crate::resources::{self, Resource};
+use crate::resources::{self, listing, Resource};
 use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 use crate::value::Value;
 
@@ -21,6 +22,8 @@ pub struct Provider {
     data_source_schemas: BTreeMap<&'static str, Schema>,
     resources: BTreeMap<&'static str, Arc<dyn Resource>>,
     resource_schemas: BTreeMap<&'static str, Schema>,
+    actions: BTreeMap<&'static str, Arc<dyn Action>>,
+    action_schemas: BTreeMap<&'static str, Schema>,
     aws: RwLock<Option<Arc<Aws>>>,
     stop: Mutex<CancellationToken>,
 }
@@ -40,12 +43,16 @@ impl Provider {
         let data_source_schemas = data_sources.iter().map(|(k, d)| (*k, d.schema())).collect();
         let resources: BTreeMap<&'static str, Arc<dyn Resource>> = resources::all().into_iter().map(|r| (r.type_name(), r)).collect();
         let resource_schemas = resources.iter().map(|(k, r)| (*k, r.schema())).collect();
+        let actions: BTreeMap<&'static str, Arc<dyn Action>> = actions::all().into_iter().map(|a| (a.type_name(), a)).collect();
+        let action_schemas = actions.iter().map(|(k, a)| (*k, a.schema())).collect();
         Provider {
             schema: provider_schema(),
             data_sources,
             data_source_schemas,
             resources,
             resource_schemas,
+            actions,
+            action_schemas,
             aws: RwLock::new(None),
             stop: Mutex::new(CancellationToken::new()),
         }
@@ -87,6 +94,30 @@ impl Provider {
                 ),
             )),
         }
+    }
+
+    pub fn action_schemas(&self) -> &BTreeMap<&'static str, Schema> {
+        &self.action_schemas
+    }
+
+    /// The action and its schema.
+    pub fn action(&self, type_name: &str) -> Result<(&Arc<dyn Action>, &Schema), Diagnostic> {
+        match (self.actions.get(type_name), self.action_schemas.get(type_name)) {
+            (Some(a), Some(s)) => Ok((a, s)),
+            _ => Err(Diagnostic::error(
+                "Unknown action",
+                format!(
+                    "This provider has no action {type_name:?}; it has: {}.",
+                    self.actions.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// The list resources (`terraform query`): one per composite, each
+    /// with the same `config` block.
+    pub fn list_schemas(&self) -> BTreeMap<&'static str, Schema> {
+        self.resources.keys().map(|k| (*k, listing::schema())).collect()
     }
 
     pub fn validate_config(&self, config: &Value) -> Diagnostics {
@@ -256,6 +287,12 @@ mod tests {
         }
         for (name, s) in p.data_source_schemas() {
             check(format!("data source {name}"), s);
+        }
+        for (name, s) in p.action_schemas() {
+            check(format!("action {name}"), s);
+        }
+        for (name, s) in &p.list_schemas() {
+            check(format!("list resource {name}"), s);
         }
         assert!(errors.is_empty(), "schemas Terraform would refuse:\n{}", errors.join("\n"));
     }

@@ -138,6 +138,29 @@ pub fn aws_id(prefix: &str, s: &str) -> Result<(), String> {
     }
 }
 
+/// An SQS queue ARN: `arn:PARTITION:sqs:REGION:ACCOUNT:NAME`, the name 1 to
+/// 80 letters, digits, '-' or '_', a FIFO queue's ending in `.fifo`
+/// (CreateQueue, `QueueName`).
+pub fn sqs_queue_arn(s: &str) -> Result<(), String> {
+    let expect = "expected arn:aws:sqs:REGION:ACCOUNT:QUEUE_NAME, like arn:aws:sqs:eu-west-1:123456789012:orders-dlq";
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(format!("{s:?} is not an ARN; {expect}"));
+    }
+    let name = parts[5];
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    let name_ok = !base.is_empty() && name.len() <= 80 && base.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !partition_ok(parts[1]) || parts[2] != "sqs" || region(parts[3]).is_err() || !account_ok(parts[4]) || !name_ok {
+        return Err(format!("{s:?} is not an SQS queue ARN; {expect}"));
+    }
+    Ok(())
+}
+
+/// The region of an ARN that `sqs_queue_arn` accepts.
+pub fn arn_region(arn: &str) -> &str {
+    arn.split(':').nth(3).unwrap_or("")
+}
+
 /// A CIDR block in canonical form (`10.0.0.0/16`, `2001:db8::/32`): the
 /// address must be the network address, so what AWS stores is what the
 /// configuration says and no diff appears after apply.

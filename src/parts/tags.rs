@@ -77,6 +77,36 @@ pub fn tag_changes(current: &Tags, desired: &Tags) -> (Vec<String>, Tags) {
     (remove, add)
 }
 
+/// An object carrying an owner tag, as a search of the region finds it:
+/// what lists the composites that exist without any state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Owned {
+    /// `security group` or `vpc endpoint`.
+    pub kind: &'static str,
+    pub id: String,
+    /// A group's name; empty for an endpoint.
+    pub name: String,
+    pub vpc_id: String,
+    /// The owner tag's value: the composite's id.
+    pub owner: String,
+    /// The part tag's value (empty when the object has none).
+    pub part: String,
+}
+
+impl Owned {
+    /// The object as found, when it carries an owner tag.
+    pub fn from_tags(kind: &'static str, id: &str, name: &str, vpc_id: &str, tags: &Tags) -> Option<Owned> {
+        Some(Owned {
+            kind,
+            id: id.to_string(),
+            name: name.to_string(),
+            vpc_id: vpc_id.to_string(),
+            owner: tags.get(OWNER_TAG)?.clone(),
+            part: tags.get(PART_TAG).cloned().unwrap_or_default(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,8 @@ use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::engine::{Op, Step, StepKey};
 use crate::identity::IdentitySchema;
 use crate::model::{Attr, Model};
-use crate::parts::tags::Tags;
+use crate::parts::tags::{Owned, Tags};
+use crate::resources::listing::Listed;
 use crate::resources::record::StepRecord;
 use crate::resources::{Planned, Resource, Timeouts};
 use crate::schema::Schema;
@@ -168,6 +169,13 @@ pub trait Import: Composite {
     async fn import_id(&self, ctx: &Ctx, identity: &Value) -> Result<String, Diagnostics>;
 }
 
+/// The composites of this type that exist (list.rs): which of the objects
+/// carrying an owner tag are its own, as list results. Pure: the search
+/// of the region is `listing::owned_objects`, made once for every type.
+pub trait List: Composite {
+    fn listed(&self, owned: &[Owned], region: &str) -> Vec<Listed>;
+}
+
 /// The prior state the plan-time checks compare with: what is already
 /// there and checked needs no new look. Only in the same VPC: in another
 /// one (a replace) everything is checked as new. On a replace in the same
@@ -222,7 +230,7 @@ async fn destroy<C: Apply + Read>(c: &C, ctx: &Ctx, prior_state: &Value) -> (Val
 }
 
 #[tonic::async_trait]
-impl<C: Validate + Plan + Apply + Read + Import> Resource for C {
+impl<C: Validate + Plan + Apply + Read + Import + List> Resource for C {
     fn type_name(&self) -> &'static str {
         C::TYPE_NAME
     }
@@ -308,6 +316,10 @@ impl<C: Validate + Plan + Apply + Read + Import> Resource for C {
 
     async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics {
         self.destroy_warnings(ctx, &C::Model::decode(prior)).await
+    }
+
+    fn listed(&self, owned: &[Owned], region: &str) -> Vec<Listed> {
+        List::listed(self, owned, region)
     }
 }
 

@@ -25,6 +25,7 @@ pub mod checks;
 pub mod composite;
 pub mod endpoint;
 pub mod function;
+pub mod listing;
 pub mod private_function;
 pub mod private_lambda_pipeline;
 pub mod record;
@@ -82,6 +83,10 @@ pub trait Resource: Send + Sync {
     /// declares `plan_destroy`): warnings about what still depends on the
     /// resource. Never an error: a destroy must stay possible.
     async fn plan_destroy(&self, ctx: &Ctx, prior: &Value) -> Diagnostics;
+
+    /// List resources (`terraform query`): the composites of this type
+    /// among the objects carrying an owner tag, in `region`.
+    fn listed(&self, owned: &[crate::parts::tags::Owned], region: &str) -> Vec<listing::Listed>;
 }
 
 pub fn all() -> Vec<Arc<dyn Resource>> {

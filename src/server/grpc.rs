@@ -10,8 +10,8 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
-use super::lifecycle;
 use super::wire::{decode, encode, identity_data};
+use super::{actions, lifecycle, lists};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::logging::span;
 use crate::proto::tfplugin6 as pb;
@@ -50,8 +50,8 @@ impl ProviderRpc for Service {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(capabilities()),
             diagnostics: vec![],
-            // No functions (OpenTofu asks for them), ephemeral or list
-            // resources, state stores or actions.
+            // No functions (OpenTofu asks for them), ephemeral resources
+            // or state stores.
             functions: vec![],
             data_sources: p
                 .data_source_schemas()
@@ -59,6 +59,8 @@ impl ProviderRpc for Service {
                 .map(|k| pb::get_metadata::DataSourceMetadata { type_name: k.to_string() })
                 .collect(),
             resources: p.resource_schemas().keys().map(|k| pb::get_metadata::ResourceMetadata { type_name: k.to_string() }).collect(),
+            list_resources: p.list_schemas().keys().map(|k| pb::get_metadata::ListResourceMetadata { type_name: k.to_string() }).collect(),
+            actions: p.action_schemas().keys().map(|k| pb::get_metadata::ActionMetadata { type_name: k.to_string() }).collect(),
             ..Default::default()
         }))
     }
@@ -77,7 +79,14 @@ impl ProviderRpc for Service {
             diagnostics: vec![],
             provider_meta: None,
             server_capabilities: Some(capabilities()),
-            // No ephemeral or list resources, state stores or actions.
+            // Terraform before 1.14 knows neither field and skips both.
+            list_resource_schemas: p.list_schemas().iter().map(|(k, s)| (k.to_string(), s.to_proto())).collect(),
+            action_schemas: p
+                .action_schemas()
+                .iter()
+                .map(|(k, s)| (k.to_string(), pb::ActionSchema { schema: Some(s.to_proto()) }))
+                .collect(),
+            // No ephemeral resources or state stores.
             ..Default::default()
         }))
     }
@@ -334,17 +343,17 @@ impl ProviderRpc for Service {
         Err(not_served("CloseEphemeralResource"))
     }
 
-    type ListResourceStream = futures::stream::Empty<Result<pb::list_resource::Event, Status>>;
+    type ListResourceStream = lists::Events;
 
-    async fn list_resource(&self, _: Request<pb::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
-        Err(not_served("ListResource"))
+    async fn list_resource(&self, req: Request<pb::list_resource::Request>) -> Result<Response<Self::ListResourceStream>, Status> {
+        Ok(Response::new(lists::list(self.provider.clone(), req.into_inner())))
     }
 
     async fn validate_list_resource_config(
         &self,
-        _: Request<pb::validate_list_resource_config::Request>,
+        req: Request<pb::validate_list_resource_config::Request>,
     ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
-        Err(not_served("ValidateListResourceConfig"))
+        Ok(Response::new(lists::validate(&self.provider, req.into_inner())))
     }
 
     async fn call_function(&self, _: Request<pb::call_function::Request>) -> Result<Response<pb::call_function::Response>, Status> {
@@ -394,20 +403,20 @@ impl ProviderRpc for Service {
         Err(not_served("DeleteState"))
     }
 
-    async fn plan_action(&self, _: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
-        Err(not_served("PlanAction"))
+    async fn plan_action(&self, req: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
+        Ok(Response::new(actions::plan(self.provider.clone(), req.into_inner()).await))
     }
 
-    type InvokeActionStream = futures::stream::Empty<Result<pb::invoke_action::Event, Status>>;
+    type InvokeActionStream = actions::Events;
 
-    async fn invoke_action(&self, _: Request<pb::invoke_action::Request>) -> Result<Response<Self::InvokeActionStream>, Status> {
-        Err(not_served("InvokeAction"))
+    async fn invoke_action(&self, req: Request<pb::invoke_action::Request>) -> Result<Response<Self::InvokeActionStream>, Status> {
+        Ok(Response::new(actions::invoke(self.provider.clone(), req.into_inner())))
     }
 
     async fn validate_action_config(
         &self,
-        _: Request<pb::validate_action_config::Request>,
+        req: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
-        Err(not_served("ValidateActionConfig"))
+        Ok(Response::new(actions::validate(&self.provider, req.into_inner())))
     }
 }

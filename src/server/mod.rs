@@ -17,9 +17,11 @@ use tonic::transport::server::Connected;
 
 use crate::provider::Provider;
 
+mod actions;
 mod grpc;
 pub mod host;
 mod lifecycle;
+mod lists;
 mod plugin;
 pub mod tls;
 mod wire;

@@ -34,6 +34,7 @@ pub const DELAY_SECONDS: &str = "DelaySeconds";
 pub const RECEIVE_WAIT_TIME_SECONDS: &str = "ReceiveMessageWaitTimeSeconds";
 pub const MAXIMUM_MESSAGE_SIZE: &str = "MaximumMessageSize";
 pub const CONTENT_BASED_DEDUPLICATION: &str = "ContentBasedDeduplication";
+pub const APPROXIMATE_NUMBER_OF_MESSAGES: &str = "ApproximateNumberOfMessages";
 
 /// Attributes that are cleared (set to "") when the spec no longer wants
 /// them; the others always have a value.
@@ -354,6 +355,52 @@ async fn url_of(sqs: &aws_sdk_sqs::Client, name: &str) -> PartResult<Option<Stri
     }
 }
 
+/// The queue of `arn` (`arn:PARTITION:sqs:REGION:ACCOUNT:NAME`), found
+/// by name in that account with GetQueueUrl and read with `find_settings`;
+/// `None` when it does not exist. The region is the client's: SQS serves
+/// each region's queues at its own endpoint.
+pub async fn find_by_arn(sqs: &aws_sdk_sqs::Client, arn: &str) -> PartResult<Option<Queue>> {
+    let mut parts = arn.splitn(6, ':').skip(4);
+    let (Some(account), Some(name)) = (parts.next(), parts.next()) else {
+        return Err(Diagnostic::error(
+            format!("{PART}: not a queue ARN"),
+            format!("{arn:?} is not an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)."),
+        ));
+    };
+    let url = match sqs.get_queue_url().queue_name(name).queue_owner_aws_account_id(account).send().await {
+        Ok(out) => out.queue_url().filter(|u| !u.is_empty()).map(str::to_string),
+        Err(e) if has_code(&e, &QUEUE_MISSING) => None,
+        Err(e) => return Err(call_failed(PART, "sqs:GetQueueUrl", &e)),
+    };
+    match url {
+        Some(url) => find_settings(sqs, &url).await,
+        None => Ok(None),
+    }
+}
+
+/// The URLs of the queues whose RedrivePolicy names the queue at `url` as
+/// their dead-letter queue (ListDeadLetterSourceQueues, every page).
+pub async fn dead_letter_sources(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Vec<String>> {
+    let mut pages = sqs.list_dead_letter_source_queues().queue_url(url).into_paginator().send();
+    let mut urls = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| call_failed(PART, "sqs:ListDeadLetterSourceQueues", &e))?;
+        urls.extend(page.queue_urls().iter().cloned());
+    }
+    Ok(urls)
+}
+
+impl Queue {
+    pub fn is_fifo(&self) -> bool {
+        self.name.ends_with(".fifo")
+    }
+
+    /// ApproximateNumberOfMessages: the messages waiting to be received.
+    pub fn waiting(&self) -> i64 {
+        self.attributes.get(APPROXIMATE_NUMBER_OF_MESSAGES).and_then(|n| n.parse().ok()).unwrap_or(0)
+    }
+}
+
 /// `find` until the new queue answers.
 async fn wait_visible(sqs: &aws_sdk_sqs::Client, url: &str) -> PartResult<Queue> {
     let what = format!("queue {url} to be visible after creation");
@@ -461,6 +508,8 @@ fn vanished(url: &str) -> Diagnostic {
         "The queue answered while being set up, then sqs:GetQueueAttributes said it does not exist: something else deleted it.",
     )
 }
+
+pub mod move_task;
 
 #[cfg(test)]
 mod tests;

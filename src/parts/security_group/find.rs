@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_ec2::types::{SecurityGroup, SecurityGroupRule};
 
 use super::{call_failed, tags, Direction, Group, PartResult, Peer, Rule, Tags, GROUP_MISSING, PART};
+use crate::parts::tags::Owned;
 use crate::parts::{ec2_filter, has_code};
 
 /// DescribeSecurityGroups + DescribeSecurityGroupRules for one id; `None`
@@ -87,6 +88,29 @@ pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) 
         .await
         .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroups", &e))?;
     Ok(groups.iter().filter_map(|g| g.group_id().map(str::to_string)).collect())
+}
+
+/// Every group carrying an owner tag, in `vpc_id` or (None) in every VPC
+/// of the region: one paginated call, no rules read.
+pub async fn find_owned(ec2: &aws_sdk_ec2::Client, vpc_id: Option<&str>) -> PartResult<Vec<Owned>> {
+    let mut filters = vec![ec2_filter("tag-key", [tags::OWNER_TAG])];
+    filters.extend(vpc_id.map(|v| ec2_filter("vpc-id", [v])));
+    let groups = ec2
+        .describe_security_groups()
+        .set_filters(Some(filters))
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroups", &e))?;
+    Ok(groups
+        .iter()
+        .filter_map(|g| {
+            let tags = tags::from_ec2(g.tags());
+            Owned::from_tags(PART, g.group_id()?, g.group_name().unwrap_or(""), g.vpc_id().unwrap_or(""), &tags)
+        })
+        .collect())
 }
 
 /// Every rule of the groups, both directions, with their sgr- ids, by

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use aws_sdk_ec2::types::ResourceType;
 
-pub use find::{find, find_by_tags, find_many};
+pub use find::{find, find_by_tags, find_many, find_owned};
 pub(crate) use rules::plan_rule_changes;
 pub use rules::reconcile_rules;
 use wait::{delete_until_released, wait_visible};

@@ -4,6 +4,7 @@
 use aws_sdk_ec2::types::{Filter, VpcEndpoint, VpcEndpointType};
 
 use super::{call_failed, non_empty, DescribeError, Endpoint, Kind, PartResult, Tags, DESCRIBE, ENDPOINT_ID_NOT_FOUND, PART};
+use crate::parts::tags::{Owned, OWNER_TAG};
 use crate::parts::{ec2_filter, has_code, tags};
 
 /// Every page of DescribeVpcEndpoints for `ids` and `filters` (either may
@@ -88,6 +89,15 @@ pub async fn find_by_tags_anywhere(ec2: &aws_sdk_ec2::Client, tags: &Tags) -> Pa
     let found = describe(ec2, &[], filters).await.map_err(|e| call_failed(PART, DESCRIBE, &e))?;
     // Exact check, as in find_by_tags (filter values are patterns).
     Ok(found.into_iter().filter(|e| !e.is_gone() && carries_all(&e.tags, tags)).collect())
+}
+
+/// Every endpoint (not gone) carrying an owner tag, in `vpc_id` or (None)
+/// in every VPC of the region.
+pub async fn find_owned(ec2: &aws_sdk_ec2::Client, vpc_id: Option<&str>) -> PartResult<Vec<Owned>> {
+    let mut filters = vec![ec2_filter("tag-key", [OWNER_TAG])];
+    filters.extend(vpc_id.map(|v| ec2_filter("vpc-id", [v])));
+    let found = describe(ec2, &[], filters).await.map_err(|e| call_failed(PART, DESCRIBE, &e))?;
+    Ok(found.iter().filter(|e| !e.is_gone()).filter_map(|e| Owned::from_tags(PART, &e.id, "", &e.vpc_id, &e.tags)).collect())
 }
 
 /// An endpoint as AWS describes it; `None` without an id or of a kind

@@ -19,7 +19,7 @@ use aws_sdk_ec2::error::SdkError;
 use aws_sdk_ec2::operation::describe_vpc_endpoints::DescribeVpcEndpointsError;
 use aws_sdk_ec2::types::{DnsOptionsSpecification, ResourceType, UnsuccessfulItem, VpcEndpointType};
 
-pub use find::{find_by_tags, find_by_tags_anywhere, find_for_service, find_in_vpc, find_many};
+pub use find::{find_by_tags, find_by_tags_anywhere, find_for_service, find_in_vpc, find_many, find_owned};
 pub use services::{all_service_names, services, Service};
 pub use wait::wait_available;
 use wait::wait_deleted;

@@ -27,6 +27,7 @@ use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 mod apply;
 mod config;
 mod import;
+mod list;
 mod plan;
 mod read;
 mod steps;
@@ -38,6 +39,17 @@ use steps::Part;
 pub use validate::recommended_visibility;
 
 pub const TYPE_NAME: &str = "privatelink_private_lambda_pipeline";
+
+/// Whether `name` can be a pipeline's name (what the redrive action checks
+/// of its `pipeline`): the error says what is valid.
+pub fn check_pipeline_name(name: &str) -> Result<(), String> {
+    validate::check_name(name, false)
+}
+
+/// The names pipeline `name`'s dead-letter queue has: standard, then FIFO.
+pub fn dead_letter_queue_names(name: &str) -> [String; 2] {
+    [config::queue_name(name, false, true), config::queue_name(name, true, true)]
+}
 
 /// The `timeouts` defaults: ten minutes to create or update, 45 to
 /// delete. Deleting the producer's group waits until Lambda releases the

@@ -52,10 +52,10 @@ impl Import for ServiceEndpointBundle {
 }
 
 /// The identity's attribute naming the bundle.
-const IDENTITY_ID: &str = "id";
+pub(super) const IDENTITY_ID: &str = "id";
 
 /// `peb-` + 16 lower-case hex digits, as `bundle_id` makes them.
-fn is_bundle_id(s: &str) -> bool {
+pub(super) fn is_bundle_id(s: &str) -> bool {
     s.strip_prefix("peb-").is_some_and(|h| h.len() == 16 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
 }
 

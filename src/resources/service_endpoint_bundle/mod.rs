@@ -20,6 +20,7 @@ use crate::schema::{attr, Block, Mode, Nesting, Schema, Type};
 mod apply;
 mod config;
 mod import;
+mod list;
 mod plan;
 mod read;
 mod steps;

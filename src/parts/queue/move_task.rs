@@ -1,0 +1,184 @@
+//! SQS message move tasks (dead-letter queue redrive): StartMessageMoveTask,
+//! ListMessageMoveTasks and CancelMessageMoveTask, after the SQS API
+//! reference. A task moves the messages of a dead-letter queue to a
+//! destination, or back to the queues they came from; one task at a time
+//! per source queue.
+//! <https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_StartMessageMoveTask.html>
+
+use super::{call_failed, PartResult};
+use crate::diag::Diagnostic;
+
+const PART: &str = "sqs message move task";
+
+/// The highest `MaxNumberOfMessagesPerSecond` SQS takes (StartMessageMoveTask:
+/// "The current maximum value is 500").
+pub const MAX_RATE: i64 = 500;
+
+/// ListMessageMoveTasks answers at most this many, most recent first.
+const LISTED: i32 = 10;
+
+/// A task's status, as ListMessageMoveTasks reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Running,
+    Completed,
+    Cancelling,
+    Cancelled,
+    Failed,
+}
+
+impl Status {
+    fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "RUNNING" => Status::Running,
+            "COMPLETED" => Status::Completed,
+            "CANCELLING" => Status::Cancelling,
+            "CANCELLED" => Status::Cancelled,
+            "FAILED" => Status::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A move task as listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveTask {
+    /// Only while the task runs: SQS gives no handle for an ended task.
+    pub handle: Option<String>,
+    pub status: Status,
+    pub source_arn: String,
+    /// None: back to the queues the messages came from.
+    pub destination_arn: Option<String>,
+    pub moved: i64,
+    /// How many the task set out to move.
+    pub to_move: Option<i64>,
+    pub failure_reason: Option<String>,
+    /// Epoch milliseconds.
+    pub started: i64,
+}
+
+impl MoveTask {
+    /// `moved 120 of 500`, as a progress message says it.
+    pub fn progress(&self) -> String {
+        match self.to_move {
+            Some(total) => format!("moved {} of {total}", self.moved),
+            None => format!("moved {}", self.moved),
+        }
+    }
+
+    /// Where the task sends the messages, for a message.
+    pub fn destination(&self) -> String {
+        self.destination_arn.clone().unwrap_or_else(|| "the queues they came from".into())
+    }
+}
+
+/// What a task moves: from `source_arn` to `destination_arn` (None: back to
+/// their source queues), at most `rate` messages a second (None: as fast as
+/// SQS sees fit).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MoveSpec {
+    pub source_arn: String,
+    pub destination_arn: Option<String>,
+    pub rate: Option<i32>,
+}
+
+/// The most recent tasks of `source_arn`, most recent first.
+pub async fn find_recent(sqs: &aws_sdk_sqs::Client, source_arn: &str) -> PartResult<Vec<MoveTask>> {
+    let out = sqs
+        .list_message_move_tasks()
+        .source_arn(source_arn)
+        .max_results(LISTED)
+        .send()
+        .await
+        .map_err(|e| call_failed(PART, "sqs:ListMessageMoveTasks", &e))?;
+    Ok(out
+        .results()
+        .iter()
+        .filter_map(|r| {
+            Some(MoveTask {
+                handle: r.task_handle().filter(|h| !h.is_empty()).map(str::to_string),
+                status: Status::parse(r.status()?)?,
+                source_arn: r.source_arn().unwrap_or(source_arn).to_string(),
+                destination_arn: r.destination_arn().filter(|d| !d.is_empty()).map(str::to_string),
+                moved: r.approximate_number_of_messages_moved(),
+                to_move: r.approximate_number_of_messages_to_move(),
+                failure_reason: r.failure_reason().filter(|f| !f.is_empty()).map(str::to_string),
+                started: r.started_timestamp(),
+            })
+        })
+        .collect())
+}
+
+/// The task running on the source, if one is: SQS runs one at a time.
+pub fn running(tasks: &[MoveTask]) -> Option<&MoveTask> {
+    tasks.iter().find(|t| matches!(t.status, Status::Running | Status::Cancelling))
+}
+
+/// StartMessageMoveTask: the new task's handle.
+pub async fn start(sqs: &aws_sdk_sqs::Client, spec: &MoveSpec) -> PartResult<String> {
+    let out = sqs
+        .start_message_move_task()
+        .source_arn(&spec.source_arn)
+        .set_destination_arn(spec.destination_arn.clone())
+        .set_max_number_of_messages_per_second(spec.rate)
+        .send()
+        .await
+        .map_err(|e| call_failed(PART, "sqs:StartMessageMoveTask", &e))?;
+    out.task_handle().filter(|h| !h.is_empty()).map(str::to_string).ok_or_else(|| {
+        Diagnostic::error(
+            format!("{PART}: sqs:StartMessageMoveTask answered no task handle"),
+            format!("SQS started a task on {} but did not say which; it can be seen with ListMessageMoveTasks.", spec.source_arn),
+        )
+    })
+}
+
+/// CancelMessageMoveTask: how many messages the task had moved.
+pub async fn cancel(sqs: &aws_sdk_sqs::Client, handle: &str) -> PartResult<i64> {
+    let out =
+        sqs.cancel_message_move_task().task_handle(handle).send().await.map_err(|e| call_failed(PART, "sqs:CancelMessageMoveTask", &e))?;
+    Ok(out.approximate_number_of_messages_moved())
+}
+
+/// Our task among `tasks`: by its handle while it runs; once it has ended
+/// SQS lists it without one, and then it is the most recent task started
+/// no earlier than ours (one task at a time per queue, so none can have
+/// started between ours and its end but after it).
+pub fn ours<'a>(tasks: &'a [MoveTask], handle: &str, started_after: i64) -> Option<&'a MoveTask> {
+    tasks
+        .iter()
+        .find(|t| t.handle.as_deref() == Some(handle))
+        .or_else(|| tasks.iter().filter(|t| t.handle.is_none() && t.started >= started_after).min_by_key(|t| t.started))
+}
+
+/// One round of watching task `handle` on `source`: done (completed), still
+/// moving (with its progress), or an error naming the queue, the state and
+/// what to do.
+pub fn round(source: &str, task: Option<&MoveTask>) -> PartResult<super::Poll<MoveTask>> {
+    let Some(t) = task else {
+        return Err(Diagnostic::error(
+            format!("{PART} on {source} is not listed"),
+            format!("ListMessageMoveTasks on {source} no longer lists the task that was started; check the queue in the SQS console (Dead-letter queue redrive) for what moved."),
+        ));
+    };
+    match t.status {
+        Status::Completed => Ok(super::Poll::Done(t.clone())),
+        Status::Running => Ok(super::Poll::Pending(t.progress())),
+        Status::Cancelling | Status::Cancelled => Err(Diagnostic::error(
+            format!("The message move task on {source} was cancelled"),
+            format!(
+                "The task moving the messages of {source} to {} was cancelled outside Terraform after it {}. The messages not moved are still in {source}; invoke the action again to move them.",
+                t.destination(),
+                t.progress()
+            ),
+        )),
+        Status::Failed => Err(Diagnostic::error(
+            format!("The message move task on {source} failed"),
+            format!(
+                "SQS reports the task moving the messages of {source} to {} as FAILED after it {}: {}. The messages not moved are still in {source}; fix the cause (often a destination the caller may not send to, or one deleted), then invoke the action again.",
+                t.destination(),
+                t.progress(),
+                t.failure_reason.as_deref().unwrap_or("no reason given")
+            ),
+        )),
+    }
+}
