@@ -33,4 +33,5 @@ mod reachability;
 mod registry;
 mod terraform_cli;
 mod terraform_features;
+mod terraform_query;
 mod terraform_test;
