@@ -17,6 +17,7 @@ mod identity_protocol;
 mod import_blocks;
 mod log_groups;
 mod modules;
+mod move_tasks;
 mod parts_event_source_mapping;
 mod parts_function;
 mod parts_network;

@@ -12,6 +12,9 @@
 //! down so tests stay fast, `aws()` with AWS's figures and their sources.
 //! Time comes from a `Clock`, manual in the unit tests.
 //!
+//! SQS message move tasks, which moto lacks, are answered by `move_tasks`
+//! (hooked from `Rules::sqs_before`), moving real messages in moto.
+//!
 //! Each rule names where AWS documents it or where users report it. Rules
 //! that moto already enforces itself are not repeated here: DeleteRole
 //! with policies left (moto answers DeleteConflict) and CreateQueue of an
@@ -369,7 +372,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn refuse(service: &str, status: u16, code: &str, message: impl Into<String>) -> Verdict {
+    pub(crate) fn refuse(service: &str, status: u16, code: &str, message: impl Into<String>) -> Verdict {
         Verdict::Refuse(Refusal { service: service.into(), status, code: code.into(), message: message.into() })
     }
 
@@ -387,6 +390,7 @@ impl Refusal {
         let reason = match self.status {
             400 => "Bad Request",
             403 => "Forbidden",
+            404 => "Not Found",
             409 => "Conflict",
             429 => "Too Many Requests",
             503 => "Service Unavailable",
@@ -413,13 +417,18 @@ impl Refusal {
                 ),
             ),
             "sqs" => {
-                // SQS's own codes carry its prefix in the query-compatible
-                // header; KMS's errors come through under their own
-                // (`KMS.AccessDeniedException`), the JSON type named as in
-                // SQS's model (`KmsAccessDenied`).
+                // The query-compatible header carries the code the SDK
+                // matches: SQS's model gives some errors its prefix
+                // (`AWS.SimpleQueueService.QueueDeletedRecently`), the others
+                // and the common errors go bare (`ResourceNotFoundException`,
+                // `InvalidParameterValue`, as AWS's recorded answers to the
+                // move-task calls show, see `move_tasks`); KMS's errors come
+                // through under their own (`KMS.AccessDeniedException`), the
+                // JSON type named as in SQS's model (`KmsAccessDenied`).
                 let (query_code, json_type) = match self.code.split_once('.') {
                     Some(("KMS", rest)) => (self.code.clone(), format!("Kms{}", rest.trim_end_matches("Exception"))),
-                    _ => (format!("AWS.SimpleQueueService.{}", self.code), self.code.clone()),
+                    _ if SQS_PREFIXED.contains(&self.code.as_str()) => (format!("AWS.SimpleQueueService.{}", self.code), self.code.clone()),
+                    _ => (self.code.clone(), self.code.clone()),
                 };
                 (
                     "application/x-amz-json-1.0",
@@ -442,6 +451,22 @@ impl Refusal {
     }
 }
 
+/// SQS's errors whose query-compatible code carries the
+/// `AWS.SimpleQueueService.` prefix: the `awsQueryError` codes of SQS's
+/// Smithy model, as aws-sdk-sqs matches them.
+const SQS_PREFIXED: &[&str] = &[
+    "BatchEntryIdsNotDistinct",
+    "BatchRequestTooLong",
+    "EmptyBatchRequest",
+    "InvalidBatchEntryId",
+    "MessageNotInflight",
+    "NonExistentQueue",
+    "PurgeQueueInProgress",
+    "QueueDeletedRecently",
+    "TooManyEntriesInBatchRequest",
+    "UnsupportedOperation",
+];
+
 // ---------------------------------------------------------------- upstream
 
 /// Asks moto for facts it holds: a query-protocol call (EC2, IAM), its XML
@@ -454,6 +479,13 @@ pub trait Upstream: Send + Sync {
     fn json(&self, _service: &str, _target: &str, _body: &Value) -> Option<Value> {
         None
     }
+
+    /// The same call, its error code when it failed (the code of moto's
+    /// `x-amzn-query-error` header, else its JSON `__type`), for callers
+    /// that report why (a message move task's FailureReason).
+    fn json_outcome(&self, service: &str, target: &str, body: &Value) -> Result<Value, String> {
+        self.json(service, target, body).ok_or_else(|| "InternalError".to_string())
+    }
 }
 
 /// moto on 127.0.0.1:port, asked with unsigned requests.
@@ -463,6 +495,12 @@ impl MotoUpstream {
     /// POSTs `body` to moto with `headers` (each line ending in CRLF) and
     /// an unsigned `service` credential scope: the body of a 200 answer.
     fn post(&self, service: &str, headers: &str, body: &str) -> Option<String> {
+        let (head, answer) = self.exchange(service, headers, body)?;
+        head.starts_with("HTTP/1.1 200").then_some(answer)
+    }
+
+    /// `post`, whatever the status: the answer's head and body.
+    fn exchange(&self, service: &str, headers: &str, body: &str) -> Option<(String, String)> {
         let mut s = TcpStream::connect(("127.0.0.1", self.0)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
         let req = format!(
@@ -475,7 +513,7 @@ impl MotoUpstream {
         s.read_to_end(&mut raw).ok()?;
         let text = String::from_utf8_lossy(&raw).into_owned();
         let (head, answer) = text.split_once("\r\n\r\n")?;
-        head.starts_with("HTTP/1.1 200").then(|| answer.to_string())
+        Some((head.to_string(), answer.to_string()))
     }
 }
 
@@ -496,6 +534,22 @@ impl Upstream for MotoUpstream {
         let content_type = if service == "sqs" { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
         let answer = self.post(service, &format!("Content-Type: {content_type}\r\nX-Amz-Target: {target}\r\n"), &body)?;
         serde_json::from_str(&answer).ok()
+    }
+
+    fn json_outcome(&self, service: &str, target: &str, body: &Value) -> Result<Value, String> {
+        let content_type = if service == "sqs" { "application/x-amz-json-1.0" } else { "application/x-amz-json-1.1" };
+        let headers = format!("Content-Type: {content_type}\r\nX-Amz-Target: {target}\r\n");
+        let (head, answer) = self.exchange(service, &headers, &body.to_string()).ok_or_else(|| "ServiceUnavailable".to_string())?;
+        let parsed: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+        if head.starts_with("HTTP/1.1 200") {
+            return Ok(parsed);
+        }
+        let query_code = head.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case("x-amzn-query-error").then(|| v.trim().split(';').next().unwrap_or("").to_string())
+        });
+        let json_type = parsed["__type"].as_str().map(|t| t.rsplit('#').next().unwrap_or(t).to_string());
+        Err(query_code.or(json_type).unwrap_or_else(|| "InternalError".to_string()))
     }
 }
 
@@ -620,8 +674,10 @@ struct State {
 pub struct Rules {
     pub durations: Durations,
     clock: Clock,
-    upstream: Box<dyn Upstream>,
+    upstream: Arc<dyn Upstream>,
     state: Mutex<State>,
+    /// SQS message move tasks (moto has none): see `move_tasks`.
+    move_tasks: super::move_tasks::MoveTasks,
 }
 
 fn young(at: Option<&Instant>, now: Instant, d: Duration) -> bool {
@@ -632,7 +688,16 @@ const FUNCTIONS_PREFIX: &str = "The operation cannot be performed at this time."
 
 impl Rules {
     pub fn new(durations: Durations, clock: Clock, upstream: Box<dyn Upstream>) -> Rules {
-        Rules { durations, clock, upstream, state: Mutex::new(State::default()) }
+        let upstream: Arc<dyn Upstream> = Arc::from(upstream);
+        let move_tasks = super::move_tasks::MoveTasks::new(upstream.clone());
+        Rules { durations, clock, upstream, state: Mutex::new(State::default()), move_tasks }
+    }
+
+    /// Stops the rules' background work (the message move tasks' movers)
+    /// and waits for it: the proxy calls this when it is dropped, so that
+    /// nothing of a test reaches its moto server once the test is over.
+    pub fn stop_background(&self) {
+        self.move_tasks.stop_all();
     }
 
     /// The rules against moto on `port`, on the real clock.
@@ -1236,6 +1301,11 @@ impl Rules {
     // ---- SQS
 
     fn sqs_before(&self, call: &Call, now: Instant) -> Verdict {
+        // StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask:
+        // moto 5.2.5 has none of them.
+        if let Some(v) = self.move_tasks.before(call) {
+            return v;
+        }
         if matches!(call.action.as_str(), "SendMessage" | "SendMessageBatch" | "ReceiveMessage") {
             return self.queue_key_refused(call).unwrap_or(Verdict::Forward);
         }

@@ -6,6 +6,7 @@ pub mod aws_rules;
 pub mod census;
 pub mod driver;
 pub mod moto;
+pub mod move_tasks;
 pub mod pipeline;
 pub mod plugin;
 pub mod private_function;

@@ -181,8 +181,14 @@ impl Proxy {
 }
 
 impl Drop for Proxy {
+    /// Stops listening, and stops the rules' background work (message
+    /// move tasks) now: connection threads may keep the rules alive a
+    /// while longer, and the moto server goes to the next test.
     fn drop(&mut self) {
         self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(rules) = &self.shared.rules {
+            rules.stop_background();
+        }
         let _ = TcpStream::connect(("127.0.0.1", self.port));
     }
 }
