@@ -4,8 +4,8 @@
 //!
 //! Layers, calling downwards only (docs/design.md, "Layers"):
 //! `server` (protocol, mTLS, handshake, exit with the host) -> `provider`
-//! (schema, configure, dispatch) -> `resources` / `data_sources` -> `ctx`
-//! (one call's AWS clients and stop signal) -> `engine` and `parts` (one
+//! (schema, configure, dispatch) -> `resources` / `data_sources` / `actions`
+//! -> `ctx` (one call's AWS clients and stop signal) -> `engine` and `parts` (one
 //! module per kind of AWS object) -> `aws` (the SDK clients; `credentials`
 //! and `dispatch` say what went wrong when a call could not be signed or got
 //! no answer). Below them all:

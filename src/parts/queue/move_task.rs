@@ -182,3 +182,68 @@ pub fn round(source: &str, task: Option<&MoveTask>) -> PartResult<super::Poll<Mo
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parts::wait::Poll;
+
+    const SOURCE: &str = "arn:aws:sqs:eu-west-1:123456789012:orders-dlq";
+
+    fn task(handle: Option<&str>, status: Status, moved: i64, started: i64) -> MoveTask {
+        MoveTask {
+            handle: handle.map(str::to_string),
+            status,
+            source_arn: SOURCE.into(),
+            destination_arn: None,
+            moved,
+            to_move: Some(10),
+            failure_reason: None,
+            started,
+        }
+    }
+
+    #[test]
+    fn ours_is_found_by_handle_while_it_runs_then_by_its_start() {
+        let older = task(None, Status::Completed, 3, 100);
+        let running = task(Some("h1"), Status::Running, 4, 200);
+        assert_eq!(ours(&[running.clone(), older.clone()], "h1", 150), Some(&running));
+        let ended = task(None, Status::Completed, 10, 200);
+        assert_eq!(
+            ours(&[ended.clone(), older.clone()], "h1", 150),
+            Some(&ended),
+            "an ended task has no handle: the one started after ours began"
+        );
+        assert_eq!(ours(&[older], "h1", 150), None, "a task older than ours is never taken for it");
+    }
+
+    #[test]
+    fn a_round_moves_on_while_running_and_ends_on_completion() {
+        assert!(matches!(round(SOURCE, Some(&task(Some("h"), Status::Running, 4, 1))), Ok(Poll::Pending(p)) if p == "moved 4 of 10"));
+        assert!(matches!(round(SOURCE, Some(&task(None, Status::Completed, 10, 1))), Ok(Poll::Done(t)) if t.moved == 10));
+    }
+
+    #[test]
+    fn a_failed_or_cancelled_task_is_an_error_naming_the_queue_and_the_way_on() {
+        let mut failed = task(None, Status::Failed, 2, 1);
+        failed.failure_reason = Some("AWS.SimpleQueueService.NonExistentQueue".into());
+        let e = round(SOURCE, Some(&failed)).err().unwrap();
+        assert!(
+            e.detail.contains(SOURCE)
+                && e.detail.contains("NonExistentQueue")
+                && e.detail.contains("moved 2 of 10")
+                && e.detail.contains("invoke the action again"),
+            "{}",
+            e.detail
+        );
+        let e = round(SOURCE, Some(&task(None, Status::Cancelled, 5, 1))).err().unwrap();
+        assert!(e.summary.contains("cancelled") && e.detail.contains("outside Terraform"), "{e:?}");
+        assert!(round(SOURCE, None).is_err());
+    }
+
+    #[test]
+    fn only_a_running_or_cancelling_task_blocks_a_new_one() {
+        assert!(running(&[task(None, Status::Completed, 1, 1), task(None, Status::Failed, 0, 0)]).is_none());
+        assert!(running(&[task(Some("h"), Status::Cancelling, 1, 1)]).is_some());
+    }
+}
