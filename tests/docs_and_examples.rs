@@ -3,12 +3,18 @@
 //!
 //! - the provider schema, as `terraform providers schema -json` prints it,
 //!   against docs/: every attribute and block of the provider, of every
-//!   resource and of every data source must be named in its page (as
-//!   `name`), so a schema change without its docs fails CI;
-//! - every .tf file under examples/ is `terraform fmt` clean;
+//!   resource, of every data source and (Terraform 1.14+) of every list
+//!   resource must be named in its page (as `name`), so a schema change
+//!   without its docs fails CI;
+//! - every .tf file under examples/ is `terraform fmt` clean (and every
+//!   .tfquery.hcl file, with Terraform 1.15.5: older versions do not read
+//!   them);
 //! - every example folder passes `terraform validate` with the built
 //!   provider (folders that are not a root module get the provider's
-//!   `required_providers` added in the temporary copy);
+//!   `required_providers` added in the temporary copy); a folder with
+//!   query files (`.tfquery.hcl`, `list` blocks) passes `terraform
+//!   validate -query` on Terraform 1.14+, and a plain `validate` on older
+//!   versions, which leave those files alone;
 //! - every HCL snippet of README.md, docs/ and the examples' and modules'
 //!   READMEs that is a whole configuration passes `terraform validate`
 //!   (Terraform 1.15.5; the rule that tells whole from fragment is in
@@ -24,7 +30,7 @@ use crate::every_terraform;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use common::terraform::Terraform;
+use common::terraform::{has_query, Terraform};
 
 const SOURCE: &str = "registry.terraform.io/privatelink/privatelink";
 
@@ -68,7 +74,12 @@ every_terraform! {
         let docs = common::root().join("docs");
         let mut missing = missing_from(&docs.join("index.md"), &ours["provider"]["block"]);
         let mut pages = 0;
-        for (kind, folder) in [("resource_schemas", "resources"), ("data_source_schemas", "data-sources")] {
+        let lists_shown = has_query(version);
+        assert_eq!(ours["list_resource_schemas"].is_object(), lists_shown, "Terraform {version} shows list resources: {lists_shown}");
+        for (kind, folder) in [("resource_schemas", "resources"), ("data_source_schemas", "data-sources"), ("list_resource_schemas", "list-resources")] {
+            if kind == "list_resource_schemas" && !lists_shown {
+                continue;
+            }
             let types = ours[kind].as_object().expect("schemas of a kind");
             for (type_name, s) in types {
                 let page = docs.join(folder).join(format!("{}.md", type_name.trim_start_matches("privatelink_")));
@@ -110,9 +121,49 @@ fn examples_are_terraform_fmt_clean() {
     );
 }
 
-/// Folders under examples/ holding .tf files.
-fn example_folders(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut has_tf = false;
+/// Is `p` a query file (`NAME.tfquery.hcl`)?
+fn is_query_file(p: &Path) -> bool {
+    p.file_name().is_some_and(|n| n.to_string_lossy().ends_with(".tfquery.hcl"))
+}
+
+/// The query files under `dir`, at any depth.
+fn query_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            query_files(&p, out);
+        } else if is_query_file(&p) {
+            out.push(p);
+        }
+    }
+}
+
+/// `terraform fmt` of Terraform 1.0.3 reads .tf files only; the query
+/// files are checked with 1.15.5, which formats them.
+#[test]
+fn query_files_are_terraform_fmt_clean() {
+    let mut files = Vec::new();
+    query_files(&common::root().join("examples"), &mut files);
+    assert!(files.len() >= 3, "{} query files under examples/: each list resource has one", files.len());
+    let out = std::process::Command::new(common::tool("terraform-1.15.5"))
+        .args(["fmt", "-check", "-diff", "-no-color"])
+        .args(&files)
+        .env("CHECKPOINT_DISABLE", "1")
+        .output()
+        .expect("run terraform fmt");
+    assert!(
+        out.status.success(),
+        "terraform fmt -check found unformatted query files:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Folders under examples/ holding .tf or .tfquery.hcl files: (folder,
+/// whether it holds query files).
+fn example_folders(dir: &Path, out: &mut Vec<(PathBuf, bool)>) {
+    let (mut has_tf, mut has_query) = (false, false);
     let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.path()).collect();
     entries.sort();
     for p in entries {
@@ -120,10 +171,12 @@ fn example_folders(dir: &Path, out: &mut Vec<PathBuf>) {
             example_folders(&p, out);
         } else if p.extension().is_some_and(|e| e == "tf") {
             has_tf = true;
+        } else if is_query_file(&p) {
+            has_query = true;
         }
     }
-    if has_tf {
-        out.push(dir.to_path_buf());
+    if has_tf || has_query {
+        out.push((dir.to_path_buf(), has_query));
     }
 }
 
@@ -136,22 +189,19 @@ fn has_actions(folder: &Path) -> bool {
     })
 }
 
-/// Terraform `version` reads `action` blocks (1.14 and later).
-fn reads_actions(version: &str) -> bool {
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 14)
-}
-
 every_terraform! {
     fn every_example_validates(version) {
         let mut folders = Vec::new();
         example_folders(&common::root().join("examples"), &mut folders);
         assert!(folders.len() >= 6, "found {} example folders", folders.len());
+        let with_queries = folders.iter().filter(|(_, q)| *q).count();
+        assert!(with_queries >= 3, "found {with_queries} example folders with query files");
         let mut failures = Vec::new();
         let examples = common::root().join("examples");
-        // Folders with actions, on the versions that read them.
-        folders.retain(|f| reads_actions(version) || !has_actions(f));
-        for folder in &folders {
+        // Folders with actions, on the versions that read them (actions
+        // came with list blocks, in 1.14).
+        folders.retain(|(f, _)| has_query(version) || !has_actions(f));
+        for (folder, queries) in &folders {
             let rel = folder.strip_prefix(&examples).unwrap().display().to_string();
             // A copy of the whole tree, so module sources resolve; folders that
             // are not a root module get the provider's source declared.
@@ -161,12 +211,16 @@ every_terraform! {
                 tf.write("required_providers.tf", required_providers());
             }
             tf.init();
-            let r = tf.run(&["validate", "-no-color"]);
+            // Query files: checked by the versions that read them (their
+            // list blocks against the provider's list schemas); older
+            // versions must validate the folder as if they were not there.
+            let validate: &[&str] = if *queries && has_query(version) { &["validate", "-query", "-no-color"] } else { &["validate", "-no-color"] };
+            let r = tf.run(validate);
             if r.code != 0 {
-                failures.push(format!("{} (Terraform {version}):\n{}", folder.display(), r.all()));
+                failures.push(format!("{} (Terraform {version}, {}):\n{}", folder.display(), validate.join(" "), r.all()));
             }
         }
-        let checked: BTreeSet<String> = folders.iter().map(|f| f.strip_prefix(common::root()).unwrap().display().to_string()).collect();
+        let checked: BTreeSet<String> = folders.iter().map(|(f, _)| f.strip_prefix(common::root()).unwrap().display().to_string()).collect();
         println!("validated: {checked:?}");
         assert!(failures.is_empty(), "terraform validate failed:\n{}", failures.join("\n"));
     }
@@ -185,7 +239,8 @@ crate::on_terraform! {
     /// variable left unset (unknown, as `terraform validate` treats the
     /// root's variables), so one `init` and one `validate` check them all.
     /// A snippet with an `import` block, which only a root may hold, gets a
-    /// run of its own.
+    /// run of its own; so does a query snippet (`list` blocks), saved as
+    /// `main.tfquery.hcl` and checked with `terraform validate -query`.
     fn every_whole_snippet_in_the_docs_validates(version) {
         let root = common::root();
         let mut whole = Vec::new();
@@ -206,18 +261,19 @@ crate::on_terraform! {
         println!("{} needing another provider, skipped: {other_providers:#?}", other_providers.len());
         assert!(whole.len() >= 5, "only {} whole snippets found: the README's examples should be among them", whole.len());
 
-        // One root for the snippets a module can hold, one per import snippet.
-        let mut runs: Vec<(Terraform, Vec<String>)> = Vec::new();
+        // One root for the snippets a module can hold, one per import or
+        // query snippet; (working dir, places, whether it holds a query file).
+        let mut runs: Vec<(Terraform, Vec<String>, bool)> = Vec::new();
         let mut calls = String::from("variable \"unknown\" {}\n");
         let main = Terraform::new_v(version, &[("required_providers.tf", required_providers())]);
         let mut places = Vec::new();
         for (i, (s, shape)) in whole.iter().enumerate() {
             let dir_name = format!("snippet_{i}");
             places.push(format!("{dir_name} = {}", s.place(&root)));
-            let dir = if shape.imports {
+            let dir = if shape.imports || shape.query {
                 let tf = Terraform::new_v(version, &[]);
                 let d = tf.workdir();
-                runs.push((tf, vec![format!("{dir_name} = {}", s.place(&root))]));
+                runs.push((tf, vec![format!("{dir_name} = {}", s.place(&root))], shape.query));
                 d
             } else {
                 calls.push_str(&format!("\nmodule \"{dir_name}\" {{\n  source = \"./{dir_name}\"\n"));
@@ -229,18 +285,22 @@ crate::on_terraform! {
                 std::fs::create_dir_all(&d).unwrap();
                 d
             };
-            std::fs::write(dir.join("main.tf"), &s.text).unwrap();
+            std::fs::write(dir.join(if shape.query { "main.tfquery.hcl" } else { "main.tf" }), &s.text).unwrap();
             if !shape.required_providers {
                 std::fs::write(dir.join("required_providers.tf"), required_providers()).unwrap();
             }
         }
         main.write("main.tf", &calls);
-        runs.insert(0, (main, places));
+        runs.insert(0, (main, places, false));
+        let queries = runs.iter().filter(|(_, _, q)| *q).count();
+        println!("{queries} query snippets, each validated with -query");
+        assert!(queries >= 3, "only {queries} query snippets: each list resource's page shows one");
 
         let mut failures = Vec::new();
-        for (tf, places) in &runs {
+        for (tf, places, query) in &runs {
             let init = tf.run(&["init", "-no-color"]);
-            let r = if init.code == 0 { tf.run(&["validate", "-no-color"]) } else { init };
+            let validate: &[&str] = if *query { &["validate", "-query", "-no-color"] } else { &["validate", "-no-color"] };
+            let r = if init.code == 0 { tf.run(validate) } else { init };
             if r.code != 0 {
                 failures.push(format!("Terraform {}, where {}:\n{}", r.version, places.join(", "), r.all()));
             }
@@ -325,7 +385,9 @@ fn each_reference_page_shows_its_example_file() {
     let root = common::root();
     let mut pages = 0;
     let mut differ = Vec::new();
-    for (folder, file) in [("resources", "resource.tf"), ("data-sources", "data-source.tf")] {
+    for (folder, file) in
+        [("resources", "resource.tf"), ("data-sources", "data-source.tf"), ("list-resources", "list-resource.tfquery.hcl")]
+    {
         for e in std::fs::read_dir(root.join("docs").join(folder)).unwrap().flatten() {
             let page = e.path();
             let name = page.file_stem().unwrap().to_string_lossy().to_string();
@@ -340,6 +402,6 @@ fn each_reference_page_shows_its_example_file() {
             pages += 1;
         }
     }
-    assert!(pages >= 5, "{pages} reference pages");
+    assert!(pages >= 8, "{pages} reference pages");
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }

@@ -15,6 +15,7 @@ mod function_settings;
 mod host_exit;
 mod identity_protocol;
 mod import_blocks;
+mod list_protocol;
 mod log_groups;
 mod modules;
 mod move_tasks;

@@ -2,15 +2,18 @@
 //! makes. Each resource type is driven over gRPC through its whole life
 //! (create, a refresh and plan that change nothing, an update, drift
 //! repaired, import, the destroy plan with its warning about other clients,
-//! destroy) with the settings that cost calls of their own, and the data
-//! sources are read; the AWS-rules proxy keeps every request it forwards.
+//! destroy) with the settings that cost calls of their own, and listed
+//! before its destroy as `terraform query -generate-config-out` lists it
+//! (each composite with its object); the data sources are read; the
+//! AWS-rules proxy keeps every request it forwards.
 //! Each request becomes the IAM actions AWS authorizes for it
 //! (`actions_of`): its own action, and those AWS checks besides for what
 //! the request carries (a role passed to Lambda, tags set at create, a VPC
 //! function's network, private DNS). The `## Permissions` policy of that
 //! type's docs page must list exactly those actions, plus the few the code
 //! calls that these runs cannot reach on moto (`NOT_REACHED`, each with
-//! why); docs/deploy-role-policy.json must hold the union of every page's
+//! why); a list resource's page (docs/list-resources/) lists what its
+//! listing needs; docs/deploy-role-policy.json must hold the union of every page's
 //! list. A call the provider starts making shows here as an action missing
 //! from a page; an action a page keeps after the provider stopped needing it
 //! shows as one too many.
@@ -32,15 +35,22 @@ const PIPELINE: &str = "privatelink_private_lambda_pipeline";
 const FUNCTION: &str = "privatelink_private_function";
 const REACHABILITY: &str = "privatelink_reachability";
 const CALLER_IDENTITY: &str = "privatelink_caller_identity";
+/// The list resources (`terraform query`), named apart from their resource types.
+const LIST_BUNDLE: &str = "list privatelink_service_endpoint_bundle";
+const LIST_PIPELINE: &str = "list privatelink_private_lambda_pipeline";
+const LIST_FUNCTION: &str = "list privatelink_private_function";
 
 /// The docs page of each type, and the provider's own page.
-const PAGES: [(&str, &str); 6] = [
+const PAGES: [(&str, &str); 9] = [
     ("provider", "docs/index.md"),
     (BUNDLE, "docs/resources/service_endpoint_bundle.md"),
     (PIPELINE, "docs/resources/private_lambda_pipeline.md"),
     (FUNCTION, "docs/resources/private_function.md"),
     (REACHABILITY, "docs/data-sources/reachability.md"),
     (CALLER_IDENTITY, "docs/data-sources/caller_identity.md"),
+    (LIST_BUNDLE, "docs/list-resources/service_endpoint_bundle.md"),
+    (LIST_PIPELINE, "docs/list-resources/private_lambda_pipeline.md"),
+    (LIST_FUNCTION, "docs/list-resources/private_function.md"),
 ];
 
 const DEPLOY_ROLE: &str = "docs/deploy-role-policy.json";
@@ -433,6 +443,22 @@ async fn read_data(tf: &Driver, type_name: &str, config: V) -> V {
     common::decode_msgpack(&r.state.unwrap().msgpack)
 }
 
+/// ListResource of `type_name` as `terraform query -generate-config-out`
+/// calls it (every composite of the region, each with its object), into a
+/// record of its own: the search and, per composite, the import by its
+/// identity and the read.
+async fn list_all(tf: &Driver, proxy: &Proxy, type_name: &str) -> Derived {
+    let mut rec = Derived::keep(proxy);
+    let mut client = tf.client.clone();
+    let found = common::driver::list(&mut client, type_name, &common::driver::list_config(None, None), true, 100).await;
+    assert!(!found.is_empty(), "{type_name}: nothing listed");
+    for e in &found {
+        assert!(e.diagnostics.is_empty() && e.object.is_some(), "{type_name}: {}: {}", e.display_name, show(&e.diagnostics));
+    }
+    rec.end(proxy, "list");
+    rec
+}
+
 /// The reachability data source's configuration: every attribute, the
 /// unset ones null, these set.
 fn reachability(set: Vec<(&str, V)>) -> V {
@@ -526,9 +552,10 @@ async fn the_bundles_page_lists_what_its_lifecycle_calls() {
     let imported = tf.import(&ids.join(",")).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     refresh_plan(&mut tf, &imported, &second).await;
     rec.end(proxy, "import");
+    let listing = list_all(&tf, proxy, BUNDLE).await;
     destroy(&mut tf, &mut rec, proxy, &b.aws, (&net.subnets[0], &other), &state).await;
     took("bundle", t);
-    assert_pages_list(&[(BUNDLE, &rec)]);
+    assert_pages_list(&[(BUNDLE, &rec), (LIST_BUNDLE, &listing)]);
 }
 
 /// The pipeline with every setting that costs calls: a customer-managed
@@ -613,10 +640,11 @@ async fn the_pipelines_page_lists_what_its_lifecycle_calls() {
     let imported = b.tf.import("orders").await.unwrap_or_else(|d| panic!("{}", show(&d)));
     refresh_plan(&mut b.tf, &imported, &second).await;
     rec.end(proxy, "import");
+    let listing = list_all(&b.tf, proxy, PIPELINE).await;
     let group = str_of(&state, "producer_security_group_id").to_string();
     destroy(&mut b.tf, &mut rec, proxy, &b.aws, (&b.subnets[0], &group), &state).await;
     took("pipeline", t);
-    assert_pages_list(&[(PIPELINE, &rec)]);
+    assert_pages_list(&[(PIPELINE, &rec), (LIST_PIPELINE, &listing)]);
 }
 
 /// The private function with an Interface endpoint of its own (with a
@@ -709,6 +737,7 @@ async fn the_private_functions_and_data_sources_pages_list_what_they_call() {
     let imported = b.tf.import(NAME).await.unwrap_or_else(|d| panic!("{}", show(&d)));
     refresh_plan(&mut b.tf, &imported, &second).await;
     rec.end(proxy, "import");
+    let listing = list_all(&b.tf, proxy, FUNCTION).await;
 
     // The data sources, on the function this made.
     let mut reach = Derived::keep_reads(proxy);
@@ -725,7 +754,13 @@ async fn the_private_functions_and_data_sources_pages_list_what_they_call() {
 
     destroy(&mut b.tf, &mut rec, proxy, &b.aws, (&b.net.subnets[0], &group), &state).await;
     took("private function and data sources", t);
-    assert_pages_list(&[(FUNCTION, &rec), (REACHABILITY, &reach), (CALLER_IDENTITY, &caller), ("provider", &provider)]);
+    assert_pages_list(&[
+        (FUNCTION, &rec),
+        (LIST_FUNCTION, &listing),
+        (REACHABILITY, &reach),
+        (CALLER_IDENTITY, &caller),
+        ("provider", &provider),
+    ]);
 }
 
 /// docs/deploy-role-policy.json: an IAM policy, one statement per

@@ -322,6 +322,66 @@ impl Driver {
     }
 }
 
+/// One event of a ListResource stream, decoded.
+#[derive(Debug, Clone)]
+pub struct ListEvent {
+    pub identity: Option<V>,
+    pub display_name: String,
+    /// The resource object, when asked for and sent.
+    pub object: Option<V>,
+    pub diagnostics: Vec<pb::Diagnostic>,
+}
+
+/// A list block's `config` as Terraform 1.14+ sends it: every attribute,
+/// null when the block leaves it out (Terraform sends such an object even
+/// without a `config` block).
+pub fn list_config(vpc_id: Option<&str>, name_prefix: Option<&str>) -> V {
+    let or_nil = |v: Option<&str>| v.map(s).unwrap_or(V::Nil);
+    obj(vec![("vpc_id", or_nil(vpc_id)), ("name_prefix", or_nil(name_prefix))])
+}
+
+/// ListResource (`terraform query`) of `type_name` with the list block's
+/// `config`: every event of the stream, each event's diagnostics checked
+/// by `for_people`. `limit` as Terraform sends it (its default is 100).
+pub async fn list(
+    client: &mut ProviderClient<Channel>,
+    type_name: &str,
+    config: &V,
+    include_resource_object: bool,
+    limit: i64,
+) -> Vec<ListEvent> {
+    let mut stream = client
+        .list_resource(pb::list_resource::Request { type_name: type_name.into(), config: dv(config), include_resource_object, limit })
+        .await
+        .expect("ListResource answered")
+        .into_inner();
+    let mut events = Vec::new();
+    while let Some(e) = stream.message().await.expect("ListResource's stream") {
+        events.push(ListEvent {
+            identity: identity_of(e.identity),
+            display_name: e.display_name,
+            object: e.resource_object.map(|o| state_of(Some(o))),
+            diagnostics: for_people(e.diagnostic),
+        });
+    }
+    events
+}
+
+/// ValidateListResourceConfig of `type_name` with `config`: its diagnostics.
+pub async fn validate_list(client: &mut ProviderClient<Channel>, type_name: &str, config: &V) -> Vec<pb::Diagnostic> {
+    let r = client
+        .validate_list_resource_config(pb::validate_list_resource_config::Request {
+            type_name: type_name.into(),
+            config: dv(config),
+            include_resource_object: None,
+            limit: None,
+        })
+        .await
+        .expect("ValidateListResourceConfig answered")
+        .into_inner();
+    for_people(r.diagnostics)
+}
+
 /// ConfigureProvider with `config` as Terraform sends it; its diagnostics,
 /// checked by `for_people`.
 pub async fn configure(client: &mut ProviderClient<Channel>, config: &V) -> Vec<pb::Diagnostic> {

@@ -346,6 +346,14 @@ pub fn has_check_blocks(version: &str) -> bool {
     (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 5)
 }
 
+/// Whether Terraform `version` reads query files (`.tfquery.hcl`, `list`
+/// blocks, `terraform query`, `validate -query`) and `action` blocks: 1.14
+/// and later.
+pub fn has_query(version: &str) -> bool {
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    (parts.next().unwrap_or(0), parts.next().unwrap_or(0)) >= (1, 14)
+}
+
 /// Copies the examples tree. Without `checks` (Terraform before 1.5),
 /// the `checks.tf` files are left out, as their comments tell users of
 /// older Terraform to do: they hold only `check` blocks.

@@ -9,7 +9,10 @@
 //!    (`terraform`, `provider`, `variable`, `locals`, `output`, `resource`,
 //!    `data`, `check`, `import`, `moved`, `removed`), so a CLI configuration
 //!    (`provider_installation`), a `terraform test` file (`run`) or a block
-//!    shown alone (`endpoint { ... }`, `timeouts { ... }`) is not one;
+//!    shown alone (`endpoint { ... }`, `timeouts { ... }`) is not one; a
+//!    snippet with a `list` block is a query file (`.tfquery.hcl`,
+//!    Terraform 1.14+), which may hold only `list`, `provider`, `variable`
+//!    and `locals` blocks;
 //! 2. it has no `module` block, whose code lives outside the snippet;
 //! 3. everything it refers to is declared in it: each `var.X` by a
 //!    `variable "X"`, each `local.X` by `locals`, each `data.T.N` and `T.N`
@@ -260,6 +263,9 @@ fn tokens(src: &str) -> Vec<Tok> {
 const CONFIG_BLOCKS: &[&str] =
     &["terraform", "provider", "variable", "locals", "output", "resource", "data", "check", "import", "moved", "removed"];
 
+/// The top-level blocks a query file (`.tfquery.hcl`) may hold.
+const QUERY_BLOCKS: &[&str] = &["list", "provider", "variable", "locals"];
+
 /// Names that start an expression without referring to a declaration.
 const BUILT_IN: &[&str] = &["path", "terraform", "each", "count", "self"];
 
@@ -283,6 +289,9 @@ pub struct Shape {
     pub required_providers: bool,
     /// Whether it has an `import` block, which only a root module may hold.
     pub imports: bool,
+    /// Whether it is a query file (it has a `list` block): saved as
+    /// `.tfquery.hcl` and checked by `terraform validate -query`.
+    pub query: bool,
 }
 
 /// The index after the block or group opened at `open` (a `Tok::Open`).
@@ -342,9 +351,11 @@ pub fn classify(text: &str) -> (Kind, Shape) {
     let mut others: BTreeSet<String> = BTreeSet::new();
     let fragment = |why: String| (Kind::Fragment(why), Shape::default());
 
-    // Top level: blocks only, of the kinds a configuration holds.
+    // Top level: blocks only, of the kinds a configuration (or, with a
+    // `list` block, a query file) holds.
     let mut k = 0;
     let mut blocks = 0;
+    let mut kinds = BTreeSet::new();
     while k < t.len() {
         let Tok::Ident(kind) = &t[k] else {
             return fragment(format!("{:?} at the top level", t[k]));
@@ -355,9 +366,10 @@ pub fn classify(text: &str) -> (Kind, Shape) {
         if kind == "module" {
             return fragment("a module block (its code is outside the snippet)".into());
         }
-        if !CONFIG_BLOCKS.contains(&kind.as_str()) {
+        if !CONFIG_BLOCKS.contains(&kind.as_str()) && kind != "list" {
             return fragment(format!("a top-level `{kind}` block is not configuration"));
         }
+        kinds.insert(kind.clone());
         let label = |i: usize| labels.get(i).cloned().unwrap_or_default();
         match kind.as_str() {
             "variable" => {
@@ -381,6 +393,13 @@ pub fn classify(text: &str) -> (Kind, Shape) {
                 others.insert(format!("provider {}", label(0)));
             }
             "import" => shape.imports = true,
+            "list" => {
+                declared.insert(format!("list.{}.{}", label(0), label(1)));
+                shape.query = true;
+                if !label(0).starts_with("privatelink_") {
+                    others.insert(format!("list resource {}", label(0)));
+                }
+            }
             _ => {}
         }
         blocks += 1;
@@ -388,6 +407,11 @@ pub fn classify(text: &str) -> (Kind, Shape) {
     }
     if blocks == 0 {
         return fragment("no block".into());
+    }
+    if shape.query {
+        if let Some(other) = kinds.iter().find(|k| !QUERY_BLOCKS.contains(&k.as_str())) {
+            return fragment(format!("a `{other}` block beside `list` blocks (a query file holds only {})", QUERY_BLOCKS.join(", ")));
+        }
     }
 
     // Nested declarations: data blocks scoped in a check, required_providers.
@@ -446,7 +470,7 @@ pub fn classify(text: &str) -> (Kind, Shape) {
         }
         let name = match (a.as_str(), t.get(k + 3), t.get(k + 4)) {
             ("var", _, _) | ("local", _, _) | ("module", _, _) => format!("{a}.{b}"),
-            ("data", Some(Tok::Dot), Some(Tok::Ident(n))) => format!("data.{b}.{n}"),
+            ("data" | "list", Some(Tok::Dot), Some(Tok::Ident(n))) => format!("{a}.{b}.{n}"),
             _ => format!("{a}.{b}"),
         };
         if !declared.contains(&name) {
@@ -530,6 +554,24 @@ check "c" {
         assert!(matches!(kind("timeouts {\n  delete = \"60m\"\n}\n"), Kind::Fragment(_)));
         assert!(matches!(kind("name = \"x\"\n"), Kind::Fragment(_)));
         assert!(matches!(kind("import {\n  to = privatelink_private_function.f\n  id = \"f\"\n}\n"), Kind::Fragment(_)));
+    }
+
+    #[test]
+    fn list_blocks_make_a_query_file_that_holds_only_what_query_files_hold() {
+        let query = "variable \"vpc_id\" {\n  type = string\n}\n\nlist \"privatelink_private_function\" \"all\" {\n  provider = privatelink\n  config {\n    vpc_id = var.vpc_id\n  }\n}\n\nlocals {\n  found = list.privatelink_private_function.all.data\n}\n";
+        let (k, shape) = classify(query);
+        assert_eq!(k, Kind::Whole);
+        assert!(shape.query && !shape.imports);
+        assert_eq!(shape.variables, vec!["vpc_id".to_string()]);
+        assert!(!classify("resource \"privatelink_private_function\" \"f\" {}\n").1.query);
+        assert!(matches!(
+            kind("list \"privatelink_private_function\" \"all\" {\n  provider = privatelink\n}\noutput \"o\" { value = 1 }\n"),
+            Kind::Fragment(why) if why.contains("`output`")
+        ));
+        assert_eq!(
+            kind("list \"aws_instance\" \"all\" {\n  provider = aws\n}\n"),
+            Kind::OtherProvider("list resource aws_instance".into())
+        );
     }
 
     #[test]
