@@ -260,6 +260,7 @@ fn corpus() -> Vec<(&'static str, &'static str, V, &'static str)> {
         ("49 tags on a bundle, 51 with its 2 ownership tags", B, with(&bundle(), "tags", many_tags(49)), "tags"),
         ("bundle tag key of 129 characters", B, with(&bundle(), "tags", obj(vec![(&*"k".repeat(129), s("x"))])), &*TAG_129),
         ("bundle named like a group id", B, with(&bundle(), "name", s("sg-core")), "name"),
+        ("bundle named as an unnamed one's group", B, with(&bundle(), "name", s("privatelink")), "name"),
         ("51 tags on a pipeline", P, with(&pipeline(), "tags", many_tags(51)), "tags"),
         ("48 tags on a pipeline, 51 with its functions' 3 own tags", P, with(&pipeline(), "tags", many_tags(48)), "tags"),
         ("tag key of 129 characters", P, with(&pipeline(), "tags", obj(vec![(&*"k".repeat(129), s("x"))])), &*TAG_129),

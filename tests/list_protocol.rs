@@ -93,10 +93,10 @@ async fn list_resources_and_the_action_are_announced_and_list_configs_are_checke
             assert!(d.is_empty(), "{type_name}: {fine:?} is fine: {}", show(&d));
         }
         let d = validate_list(&mut client, type_name, &list_config(Some("subnet-0123456789abcdef0"), Some(""))).await;
-        assert_eq!(error_paths(&d), ["vpc_id", "name_prefix"], "{type_name}: {}", show(&d));
+        assert_eq!(error_paths(&d), ["config.vpc_id", "config.name_prefix"], "{type_name}: {}", show(&d));
         assert!(d[0].detail.contains("subnet-0123456789abcdef0") && d[0].detail.contains("vpc-"), "{}", d[0].detail);
         let d = validate_list(&mut client, type_name, &list_config(Some("vpc-xyz"), None)).await;
-        assert_eq!(error_paths(&d), ["vpc_id"], "{type_name}: {}", show(&d));
+        assert_eq!(error_paths(&d), ["config.vpc_id"], "{type_name}: {}", show(&d));
     }
     let d = validate_list(&mut client, "privatelink_nothing", &list_config(None, None)).await;
     assert_eq!(errors(&d).len(), 1, "an unknown type is refused: {}", show(&d));
@@ -281,7 +281,12 @@ async fn each_composite_is_listed_with_the_identity_and_the_state_its_import_giv
         assert_eq!(found.len(), 1, "{type_name}: one event, with the errors: {found:?}");
         assert_eq!(found[0].identity, None);
         assert_eq!(found[0].object, None);
-        assert_eq!(error_paths(&found[0].diagnostics), ["vpc_id", "name_prefix"], "{type_name}: {}", show(&found[0].diagnostics));
+        assert_eq!(
+            error_paths(&found[0].diagnostics),
+            ["config.vpc_id", "config.name_prefix"],
+            "{type_name}: {}",
+            show(&found[0].diagnostics)
+        );
     }
     assert_eq!(proxy.calls(), Vec::<String>::new(), "a refused configuration costs no AWS call");
 

@@ -142,3 +142,27 @@ fn query_lists_what_a_workspace_made_and_generated_configuration_imports_it_with
     );
     maker.destroy(&[]).ok("destroy");
 }
+
+/// A bad list config is refused by `terraform validate -query`, the error
+/// underlining the attribute's own line, with no AWS call (the endpoints
+/// lead nowhere).
+#[test]
+fn a_bad_list_config_is_refused_at_its_line() {
+    let nowhere = format!("http://127.0.0.1:{}", common::free_port());
+    let query = r#"list "privatelink_private_lambda_pipeline" "bad" {
+  provider = privatelink
+  config {
+    vpc_id = "subnet-0123456789abcdef0"
+  }
+}
+"#;
+    let tf = Terraform::new_v(QUERY_VERSION, &[("main.tf", &emulator_provider(&nowhere)), ("bad.tfquery.hcl", query)]);
+    tf.init();
+    let r = tf.run(&["validate", "-query", "-no-color"]);
+    assert_ne!(r.code, 0, "an invalid vpc_id should fail validate:\n{}", r.all());
+    assert!(
+        r.all().contains("Invalid vpc_id") && r.all().contains(r#"4:     vpc_id = "subnet-0123456789abcdef0""#),
+        "the error should show the vpc_id line:\n{}",
+        r.all()
+    );
+}

@@ -32,13 +32,15 @@ pub fn schema() -> Schema {
     )
 }
 
-/// Checks of a list's configuration: no AWS call.
+/// Checks of a list's configuration: no AWS call. Paths start at the
+/// `list` block, whose `config` block holds the attributes: Terraform
+/// places a list's diagnostics against the whole block.
 pub fn validate(config: &Value) -> Diagnostics {
     let c = ListConfig::decode(config);
     let mut d = Diagnostics::default();
     if let Some(v) = c.vpc_id.str() {
         if let Err(e) = crate::validate::aws_id("vpc", v) {
-            d.push(Diagnostic::error("Invalid vpc_id", e).at(Path::attr("vpc_id")));
+            d.push(Diagnostic::error("Invalid vpc_id", e).at(Path::attr("config").then("vpc_id")));
         }
     }
     if c.name_prefix.str() == Some("") {
@@ -47,7 +49,7 @@ pub fn validate(config: &Value) -> Diagnostics {
                 "Invalid name_prefix",
                 "name_prefix is empty; leave it out to list every name, or give the start of the names to list.",
             )
-            .at(Path::attr("name_prefix")),
+            .at(Path::attr("config").then("name_prefix")),
         );
     }
     d
@@ -178,8 +180,8 @@ mod tests {
     #[test]
     fn a_bad_vpc_id_and_an_empty_prefix_are_refused_at_their_paths() {
         let d = validate(&Value::object([("vpc_id", Value::string("subnet-1")), ("name_prefix", Value::string(""))]));
-        let paths: Vec<_> = d.0.iter().map(|d| d.path.clone().unwrap().last_attr().unwrap()).collect();
-        assert_eq!(paths, ["vpc_id", "name_prefix"]);
+        let paths: Vec<_> = d.0.iter().map(|d| d.path.clone().unwrap()).collect();
+        assert_eq!(paths, [Path::attr("config").then("vpc_id"), Path::attr("config").then("name_prefix")]);
         assert!(validate(&Value::object([("vpc_id", Value::string("vpc-0123456789abcdef0")), ("name_prefix", Value::Null)])).0.is_empty());
     }
 }

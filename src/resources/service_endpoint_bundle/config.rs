@@ -86,6 +86,16 @@ pub(super) fn observed_set(prior: &Attr<Set<String>>, items: &[String]) -> Val<S
     }
 }
 
+/// What an unnamed bundle's group name starts with (`privatelink-peb-...`);
+/// no bundle may be named so, or its name could not be read back.
+pub(super) const UNNAMED: &str = "privatelink";
+
+/// The bundle's name in its group's name (`NAME-peb-...`, see
+/// `Desired::group_spec`); None for an unnamed bundle's group.
+pub(super) fn name_in_group(group: &str, id: &str) -> Option<String> {
+    group.strip_suffix(&format!("-{id}")).filter(|n| *n != UNNAMED && !n.is_empty()).map(str::to_string)
+}
+
 pub(super) fn part_name(key: &Key) -> String {
     format!("endpoint/{}/{}", short_service_name(&key.0), key.1.as_str().to_ascii_lowercase())
 }
@@ -165,7 +175,7 @@ impl Desired {
         let groups = self.allowed_groups.iter().map(|g| Peer::Group(g.clone()));
         let cidrs = self.allowed_cidrs.iter().map(|c| Peer::Cidr(c.clone()));
         endpoint::group_spec(
-            format!("{}-{}", self.name.as_deref().unwrap_or("privatelink"), self.id),
+            format!("{}-{}", self.name.as_deref().unwrap_or(UNNAMED), self.id),
             format!("VPC endpoints of bundle {} (managed by terraform-provider-privatelink)", self.id),
             &self.vpc_id,
             tags::with_ownership(&self.tags_all, &self.id, GROUP_PART),

@@ -16,7 +16,7 @@ use crate::resources::endpoint::{short_service_name, Key};
 use crate::value::Value;
 
 use super::apply::{fill_observed, sorted, with_prefix_lists};
-use super::config::{bundle_id, Bundle, EndpointBlock};
+use super::config::{bundle_id, name_in_group, Bundle, EndpointBlock};
 use super::read::classify_rules;
 use super::{ServiceEndpointBundle, GROUP_PART};
 
@@ -193,7 +193,7 @@ async fn import_state(ctx: &Ctx, id: &str) -> Result<Bundle, Diagnostics> {
     s.route_table_ids.set(nonempty(eps.iter().find(|e| e.kind == Kind::Gateway).map(|e| sorted(&e.route_table_ids)).unwrap_or_default()));
     s.endpoint = Blocks(eps.iter().map(imported_block).collect());
     // The group's name is "<name>-<bundle id>" (see Desired::group_spec).
-    let name = group.as_ref().and_then(|g| g.name.strip_suffix(&format!("-{bundle}")).map(str::to_string)).filter(|n| n != "privatelink");
+    let name = group.as_ref().and_then(|g| name_in_group(&g.name, &bundle));
     s.name.set(Val::from_option(name));
     let (allowed_groups, allowed_cidrs, unexpected) = group.as_ref().map(|g| classify_rules(&g.rules)).unwrap_or_default();
     s.allowed_security_group_ids.set(nonempty(allowed_groups));

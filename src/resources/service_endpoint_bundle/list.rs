@@ -10,6 +10,7 @@ use crate::resources::composite::List;
 use crate::resources::listing::Listed;
 use crate::value::Value;
 
+use super::config::name_in_group;
 use super::import::{is_bundle_id, IDENTITY_ID};
 use super::{ServiceEndpointBundle, GROUP_PART};
 
@@ -19,7 +20,7 @@ impl List for ServiceEndpointBundle {
         for o in owned.iter().filter(|o| is_bundle_id(&o.owner)) {
             let entry = bundles.entry(&o.owner).or_insert((&o.vpc_id, None));
             if o.part == GROUP_PART {
-                entry.1 = group_named(&o.name, &o.owner);
+                entry.1 = name_in_group(&o.name, &o.owner);
             }
         }
         bundles
@@ -34,12 +35,6 @@ impl List for ServiceEndpointBundle {
             })
             .collect()
     }
-}
-
-/// The bundle's name in its group's name (see `Desired::group_spec`);
-/// None for an unnamed bundle's `privatelink-peb-...`.
-fn group_named(group: &str, id: &str) -> Option<String> {
-    group.strip_suffix(&format!("-{id}")).filter(|n| *n != "privatelink" && !n.is_empty()).map(str::to_string)
 }
 
 #[cfg(test)]
@@ -71,7 +66,7 @@ mod tests {
 
     #[test]
     fn unnamed_and_gateway_only_bundles_list_by_id() {
-        assert_eq!(group_named(&format!("privatelink-{ID}"), ID), None);
+        assert_eq!(name_in_group(&format!("privatelink-{ID}"), ID), None);
         let found = ServiceEndpointBundle.listed(&[owned("vpc endpoint", "", ID, "endpoint/s3/gateway")], "eu-west-1");
         assert_eq!((found[0].name.clone(), found[0].display_name.clone()), (None, format!("{ID} (vpc-1)")));
     }

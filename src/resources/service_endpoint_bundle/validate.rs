@@ -10,7 +10,7 @@ use crate::resources::checks;
 use crate::resources::composite::Validate;
 use crate::resources::endpoint::{self, gateway_capable, short_service_name, GATEWAY_SERVICES, INBOUND_ONLY_SERVICE};
 
-use super::config::{Bundle, EndpointBlock};
+use super::config::{Bundle, EndpointBlock, UNNAMED};
 use super::ServiceEndpointBundle;
 
 /// The configuration alone, run at validate and again at plan.
@@ -27,6 +27,16 @@ impl Validate for ServiceEndpointBundle {
             if name.is_empty() || name.len() > 100 || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
                 d.push(
                     Diagnostic::error("Invalid name", format!("{name:?}: 1 to 100 letters, digits, '-' or '_'.")).at(c.name.path.clone()),
+                );
+            } else if name == UNNAMED {
+                // An unnamed bundle's group is "privatelink-<bundle id>":
+                // this name would read back (import, query) as no name.
+                d.push(
+                    Diagnostic::error(
+                        "Invalid name",
+                        format!("{name:?} is what the group of a bundle without a name is called; leave name out, or choose another name."),
+                    )
+                    .at(c.name.path.clone()),
                 );
             } else if name.starts_with("sg-") {
                 // The group is "<name>-<bundle id>": at most 121 characters, within
