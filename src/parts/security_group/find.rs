@@ -78,16 +78,20 @@ pub async fn referencing_rule(ec2: &aws_sdk_ec2::Client, id: &str) -> PartResult
 pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) -> PartResult<Vec<String>> {
     let mut filters = vec![ec2_filter("vpc-id", [vpc_id])];
     filters.extend(tags.iter().map(|(k, v)| ec2_filter(&format!("tag:{k}"), [v.as_str()])));
-    let groups = ec2
-        .describe_security_groups()
+    let groups = describe_filtered(ec2, filters).await?;
+    Ok(groups.iter().filter_map(|g| g.group_id().map(str::to_string)).collect())
+}
+
+/// Every page of DescribeSecurityGroups with `filters`, as AWS answers.
+async fn describe_filtered(ec2: &aws_sdk_ec2::Client, filters: Vec<aws_sdk_ec2::types::Filter>) -> PartResult<Vec<SecurityGroup>> {
+    ec2.describe_security_groups()
         .set_filters(Some(filters))
         .into_paginator()
         .items()
         .send()
         .try_collect()
         .await
-        .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroups", &e))?;
-    Ok(groups.iter().filter_map(|g| g.group_id().map(str::to_string)).collect())
+        .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroups", &e))
 }
 
 /// Every group carrying an owner tag, in `vpc_id` or (None) in every VPC
@@ -95,15 +99,7 @@ pub async fn find_by_tags(ec2: &aws_sdk_ec2::Client, vpc_id: &str, tags: &Tags) 
 pub async fn find_owned(ec2: &aws_sdk_ec2::Client, vpc_id: Option<&str>) -> PartResult<Vec<Owned>> {
     let mut filters = vec![ec2_filter("tag-key", [tags::OWNER_TAG])];
     filters.extend(vpc_id.map(|v| ec2_filter("vpc-id", [v])));
-    let groups = ec2
-        .describe_security_groups()
-        .set_filters(Some(filters))
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .map_err(|e| call_failed(PART, "ec2:DescribeSecurityGroups", &e))?;
+    let groups = describe_filtered(ec2, filters).await?;
     Ok(groups
         .iter()
         .filter_map(|g| {
