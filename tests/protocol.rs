@@ -242,7 +242,7 @@ async fn stop_provider_cancels_work_in_flight_and_keeps_serving() {
 }
 
 /// The methods of protocol 6.10 this provider serves.
-const SERVED: [&str; 16] = [
+const SERVED: [&str; 21] = [
     "GetMetadata",
     "GetProviderSchema",
     "ValidateProviderConfig",
@@ -259,18 +259,21 @@ const SERVED: [&str; 16] = [
     "ReadDataSource",
     "GetFunctions",
     "StopProvider",
+    "ListResource",
+    "ValidateListResourceConfig",
+    "PlanAction",
+    "InvokeAction",
+    "ValidateActionConfig",
 ];
 
 /// The methods of protocol 6.10 for features this provider does not have.
-const NOT_SERVED: [&str; 20] = [
+const NOT_SERVED: [&str; 15] = [
     "MoveResourceState",
     "GenerateResourceConfig",
     "ValidateEphemeralResourceConfig",
     "OpenEphemeralResource",
     "RenewEphemeralResource",
     "CloseEphemeralResource",
-    "ListResource",
-    "ValidateListResourceConfig",
     "CallFunction",
     "ValidateStateStoreConfig",
     "ConfigureStateStore",
@@ -280,9 +283,6 @@ const NOT_SERVED: [&str; 20] = [
     "UnlockState",
     "GetStates",
     "DeleteState",
-    "PlanAction",
-    "InvokeAction",
-    "ValidateActionConfig",
 ];
 
 /// A call of `/tfplugin6.Provider/<method>` with an empty message, as any
