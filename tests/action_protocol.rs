@@ -376,7 +376,10 @@ async fn a_stop_or_a_dropped_invoke_cancels_the_task_it_started() {
     assert_eq!(tasks[0].status(), Some("CANCELLED"), "{tasks:?}");
     let moved = tasks[0].approximate_number_of_messages_moved();
     assert!((1..N as i64).contains(&moved), "{moved} of {N} moved at 1 a second before the stop");
-    assert!(e[0].detail.contains(&format!("after it moved {moved} messages")), "the moved count: {}", e[0].detail);
+    // The count CancelMessageMoveTask answered; a message the task was
+    // sending as the cancel came may still be counted after it.
+    let said = action::said_moved(&e[0].detail);
+    assert!(said <= moved && moved - said <= 1, "the completed event says {said} moved, SQS lists {moved}: {}", e[0].detail);
     assert!(e[0].detail.contains(&dlq_arn) && e[0].detail.contains("invoke the action again"), "{}", e[0].detail);
     // Nothing but the completed event after a stop (see `actions::Progress`):
     // no "done", no word of the cancel, only counts under way.

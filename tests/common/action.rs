@@ -117,6 +117,12 @@ pub async fn invoke(client: &mut ProviderClient<Channel>, config: &V, limit: Dur
     told
 }
 
+/// N of "... was cancelled after it moved N messages" (the Stopped error).
+pub fn said_moved(detail: &str) -> i64 {
+    let after = detail.split("after it moved ").nth(1).unwrap_or_else(|| panic!("no moved count in {detail:?}"));
+    after.split(' ').next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("no moved count in {detail:?}"))
+}
+
 /// ApproximateNumberOfMessages of the queue at `url`.
 pub async fn waiting(sqs: &aws_sdk_sqs::Client, url: &str) -> i64 {
     let got = sqs.get_queue_attributes().queue_url(url).attribute_names(Attr::ApproximateNumberOfMessages).send().await.unwrap();
