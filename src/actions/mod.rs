@@ -85,3 +85,20 @@ pub trait Action: Send + Sync {
 pub fn all() -> Vec<Arc<dyn Action>> {
     vec![Arc::new(dead_letter_redrive::DeadLetterRedrive)]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_falls_silent_once_the_invoke_is_stopped() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let progress = Progress::new(tx).until(stop.clone());
+        progress.say("moved 1 of 3");
+        stop.cancel();
+        progress.say("moved 2 of 3");
+        assert_eq!(rx.try_recv().unwrap(), "moved 1 of 3");
+        assert!(rx.try_recv().is_err(), "nothing is sent after the stop");
+    }
+}
