@@ -32,8 +32,11 @@ Terraform runs it takes SIGINT and SIGTERM itself (signal.Notify, which
 overrides an inherited "ignore" just as in the binary) and a Ctrl-C is its
 graceful "Interrupt received" stop; the Go runtime does not pass them on to
 Python. A broken stdout kills the process by SIGPIPE (exit 141 in a shell),
-like any program writing to fd 1. The interrupt path was only tried by hand
-here: the tests that send Ctrl-C run the real Terraform 1.0.3 binary.
+like any program writing to fd 1. The interrupt path is tested: the Ctrl-C
+test of tests/terraform_actions.rs sends SIGINT to the process group of this
+launcher running Terraform 1.15.5 during an action's invoke, and Terraform
+prints "Interrupt received", asks its provider to stop and exits 1, as the
+binary does.
 """
 import ctypes
 import os

@@ -45,6 +45,7 @@ GUESS = {
     "terraform_test": 60, "terraform_features": 50, "reachability": 45,
     "pipeline_protocol": 40, "private_function": 40, "bundle_protocol": 35, "registry": 30,
     "permissions": 40, "identity_protocol": 25, "docs_and_examples": 20, "parts_vpc_endpoint": 20,
+    "terraform_actions": 35, "action_protocol": 25,
 }
 
 

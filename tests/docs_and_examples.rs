@@ -4,8 +4,8 @@
 //! - the provider schema, as `terraform providers schema -json` prints it,
 //!   against docs/: every attribute and block of the provider, of every
 //!   resource, of every data source and (Terraform 1.14+) of every list
-//!   resource must be named in its page (as `name`), so a schema change
-//!   without its docs fails CI;
+//!   resource and every action must be named in its page (as `name`), so
+//!   a schema change without its docs fails CI;
 //! - every .tf file under examples/ is `terraform fmt` clean (and every
 //!   .tfquery.hcl file, with Terraform 1.15.5: older versions do not read
 //!   them);
@@ -89,6 +89,14 @@ every_terraform! {
             }
         }
         assert!(pages >= 3, "the schema listed {pages} resources and data sources");
+        // Actions: in the schema of Terraform 1.14 and later.
+        for (type_name, s) in ours["action_schemas"].as_object().into_iter().flatten() {
+            let page = docs.join("actions").join(format!("{}.md", type_name.trim_start_matches("privatelink_")));
+            assert!(page.exists(), "{type_name} has no page: {}", page.display());
+            assert!(s["block"].is_object(), "{type_name}: no block in the action's schema: {s}");
+            missing.extend(missing_from(&page, &s["block"]));
+        }
+        assert_eq!(has_query(version), ours["action_schemas"].is_object(), "actions in the schema of Terraform {version}");
         assert!(missing.is_empty(), "docs drifted from the schema; not documented:\n{}", missing.join("\n"));
     }
 }
@@ -249,6 +257,10 @@ crate::on_terraform! {
             let text = std::fs::read_to_string(&file).unwrap();
             for s in snippets::hcl_snippets(&file, &text) {
                 match snippets::classify(&s.text) {
+                    // Kept for the versions that read `action` blocks.
+                    (snippets::Kind::Whole, shape) if shape.actions && !has_query(version) => {
+                        fragments.push(format!("{} (action blocks: Terraform 1.14+)", s.place(&root)))
+                    }
                     (snippets::Kind::Whole, shape) => whole.push((s, shape)),
                     (snippets::Kind::OtherProvider(what), _) => other_providers.push(format!("{} ({what})", s.place(&root))),
                     (snippets::Kind::Fragment(why), _) => fragments.push(format!("{} ({why})", s.place(&root))),
@@ -385,9 +397,12 @@ fn each_reference_page_shows_its_example_file() {
     let root = common::root();
     let mut pages = 0;
     let mut differ = Vec::new();
-    for (folder, file) in
-        [("resources", "resource.tf"), ("data-sources", "data-source.tf"), ("list-resources", "list-resource.tfquery.hcl")]
-    {
+    for (folder, file) in [
+        ("resources", "resource.tf"),
+        ("data-sources", "data-source.tf"),
+        ("list-resources", "list-resource.tfquery.hcl"),
+        ("actions", "action.tf"),
+    ] {
         for e in std::fs::read_dir(root.join("docs").join(folder)).unwrap().flatten() {
             let page = e.path();
             let name = page.file_stem().unwrap().to_string_lossy().to_string();
@@ -402,6 +417,6 @@ fn each_reference_page_shows_its_example_file() {
             pages += 1;
         }
     }
-    assert!(pages >= 8, "{pages} reference pages");
+    assert!(pages >= 9, "{pages} reference pages");
     assert!(differ.is_empty(), "{}", differ.join("\n"));
 }

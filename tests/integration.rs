@@ -6,6 +6,7 @@
 
 mod common;
 
+mod action_protocol;
 mod aws_rules;
 mod bundle_protocol;
 mod docs_and_examples;
@@ -33,6 +34,7 @@ mod private_function;
 mod protocol;
 mod reachability;
 mod registry;
+mod terraform_actions;
 mod terraform_cli;
 mod terraform_features;
 mod terraform_query;

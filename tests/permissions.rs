@@ -5,7 +5,8 @@
 //! destroy) with the settings that cost calls of their own, and listed
 //! before its destroy as `terraform query -generate-config-out` lists it
 //! (each composite with its object); the data sources are read; the
-//! AWS-rules proxy keeps every request it forwards.
+//! redrive action is planned, invoked and stopped; the AWS-rules proxy
+//! keeps every request it forwards.
 //! Each request becomes the IAM actions AWS authorizes for it
 //! (`actions_of`): its own action, and those AWS checks besides for what
 //! the request carries (a role passed to Lambda, tags set at create, a VPC
@@ -39,9 +40,10 @@ const CALLER_IDENTITY: &str = "privatelink_caller_identity";
 const LIST_BUNDLE: &str = "list privatelink_service_endpoint_bundle";
 const LIST_PIPELINE: &str = "list privatelink_private_lambda_pipeline";
 const LIST_FUNCTION: &str = "list privatelink_private_function";
+const REDRIVE: &str = common::action::REDRIVE;
 
 /// The docs page of each type, and the provider's own page.
-const PAGES: [(&str, &str); 9] = [
+const PAGES: [(&str, &str); 10] = [
     ("provider", "docs/index.md"),
     (BUNDLE, "docs/resources/service_endpoint_bundle.md"),
     (PIPELINE, "docs/resources/private_lambda_pipeline.md"),
@@ -51,6 +53,7 @@ const PAGES: [(&str, &str); 9] = [
     (LIST_BUNDLE, "docs/list-resources/service_endpoint_bundle.md"),
     (LIST_PIPELINE, "docs/list-resources/private_lambda_pipeline.md"),
     (LIST_FUNCTION, "docs/list-resources/private_function.md"),
+    (REDRIVE, "docs/actions/dead_letter_redrive.md"),
 ];
 
 const DEPLOY_ROLE: &str = "docs/deploy-role-policy.json";
@@ -160,6 +163,11 @@ fn query_has(body: &str, prefix: &str) -> bool {
 ///   Amazon EC2).
 /// - Tags given at create: `iam:TagRole` (CreateRole), `sqs:TagQueue`
 ///   (CreateQueue), `logs:TagResource` (CreateLogGroup; its API reference).
+/// - A message move task (StartMessageMoveTask) moves the messages with the
+///   rights of the caller that started it: `sqs:ReceiveMessage` and
+///   `sqs:DeleteMessage` on the dead-letter queue, `sqs:SendMessage` on
+///   each destination (SQS Developer Guide, dead-letter queue redrive;
+///   the same three the SQS console asks of a user who redrives).
 fn actions_of(call: &str, body: &str, reads_tags: bool) -> BTreeSet<String> {
     let own = action_of(call);
     let mut out = BTreeSet::from([own.clone()]);
@@ -192,6 +200,7 @@ fn actions_of(call: &str, body: &str, reads_tags: bool) -> BTreeSet<String> {
         "iam:CreateRole" if query_has(body, "Tags.member.") => add(&["iam:TagRole"]),
         "sqs:CreateQueue" if json_has(body, "/tags") => add(&["sqs:TagQueue"]),
         "logs:CreateLogGroup" if json_has(body, "/tags") => add(&["logs:TagResource"]),
+        "sqs:StartMessageMoveTask" => add(&["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:SendMessage"]),
         _ => {}
     }
     out
@@ -645,6 +654,62 @@ async fn the_pipelines_page_lists_what_its_lifecycle_calls() {
     destroy(&mut b.tf, &mut rec, proxy, &b.aws, (&b.subnets[0], &group), &state).await;
     took("pipeline", t);
     assert_pages_list(&[(PIPELINE, &rec), (LIST_PIPELINE, &listing)]);
+}
+
+/// The redrive action on a pipeline's dead-letter queue: validate; plan by
+/// the pipeline's name and by ARN with a destination (the calls on a
+/// destination); an invoke that moves messages back; an invoke stopped
+/// (StopProvider) that cancels its task. Only the action's calls count,
+/// not the pipeline's create nor the test's own SQS calls.
+#[tokio::test]
+async fn the_redrive_actions_page_lists_what_it_calls() {
+    use common::action::{self, redrive};
+    use common::pipeline::function;
+    let t = Instant::now();
+    let mut b = common::pipeline::Bed::start(&[]).await;
+    let config = b.orders(
+        function("producer", vec![]),
+        function("consumer", vec![]),
+        vec![("event_source", obj(vec![("enabled", V::Boolean(false))]))],
+    );
+    b.tf.converge(&V::Nil, &config).await;
+    let proxy = b.moto.rules();
+    let mut rec = Derived::keep_reads(proxy);
+    let sqs = b.aws.sqs.clone();
+    let (dlq_url, dlq_arn) = action::queue(&sqs, "orders-dlq").await;
+    let retry = sqs.create_queue().queue_name("retry").send().await.unwrap().queue_url().unwrap().to_string();
+    let (_, retry_arn) = action::queue(&sqs, "retry").await;
+    let client = &mut b.tf.client;
+    let by_name = redrive(vec![("pipeline", s("orders"))]);
+    let by_arn = redrive(vec![("source_arn", s(&dlq_arn)), ("destination_arn", s(&retry_arn))]);
+
+    rec.begin(proxy);
+    for config in [&by_name, &by_arn] {
+        assert!(action::validate(client, config).await.is_empty());
+        let d = action::plan(client, config).await;
+        assert!(d.is_empty(), "{}", show(&d));
+    }
+    rec.end(proxy, "validate + plan");
+    action::send(&sqs, &dlq_url, 3).await;
+    rec.begin(proxy);
+    action::invoke(client, &by_arn, std::time::Duration::from_secs(30)).await.completed_ok();
+    rec.end(proxy, "invoke");
+    assert_eq!(action::waiting(&sqs, &retry).await, 3);
+    action::send(&sqs, &dlq_url, 5).await;
+    let slow = redrive(vec![("pipeline", s("orders")), ("max_messages_per_second", V::from(1))]);
+    let mut stopper = client.clone();
+    rec.begin(proxy);
+    let mut stream = action::start(client, &slow).await;
+    let mut told = action::Told::default();
+    while !told.progress.iter().any(|m| m.starts_with("moving about")) {
+        action::next(&mut stream, &mut told).await.expect("the invoke goes on");
+    }
+    stopper.stop_provider(pb::stop_provider::Request {}).await.unwrap();
+    action::finish(&mut stream, &mut told, std::time::Duration::from_secs(30)).await;
+    rec.end(proxy, "invoke stopped");
+    assert_eq!(told.completed_errors()[0].summary, "Stopped");
+    took("redrive action", t);
+    assert_pages_list(&[(REDRIVE, &rec)]);
 }
 
 /// The private function with an Interface endpoint of its own (with a

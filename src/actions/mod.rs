@@ -10,6 +10,7 @@
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio_util::sync::CancellationToken;
 
 use crate::ctx::Ctx;
 use crate::diag::Diagnostics;
@@ -19,21 +20,43 @@ use crate::value::Value;
 pub mod dead_letter_redrive;
 
 /// Where an invoke reports progress: each message becomes one progress
-/// event Terraform prints while the action runs.
+/// event Terraform prints while the action runs, until the invoke is
+/// stopped (`until`).
+///
+/// Once stopped, nothing more is said but the completed event: Terraform
+/// 1.14 and 1.15 stop reading an invoke's events at the first progress
+/// event that comes after an interrupt (its stop hook fails the progress
+/// hook, and the loop over the events returns), and then crash on the next
+/// event the gRPC client hands to that loop ("range function continued
+/// iteration after function for loop body returned false",
+/// internal/plugin6 `GRPCProvider.InvokeAction` ignores `yield`'s result).
+/// A completed event alone is read, and the stream's end after it is too.
 #[derive(Clone)]
-pub struct Progress(UnboundedSender<String>);
+pub struct Progress {
+    tx: UnboundedSender<String>,
+    stopped: Option<CancellationToken>,
+}
 
 impl Progress {
     pub fn new(tx: UnboundedSender<String>) -> Progress {
-        Progress(tx)
+        Progress { tx, stopped: None }
+    }
+
+    /// The same, silent once `stopped` fires (the invoke's stop token).
+    pub fn until(self, stopped: CancellationToken) -> Progress {
+        Progress { stopped: Some(stopped), ..self }
     }
 
     pub fn say(&self, message: impl Into<String>) {
         let message = message.into();
+        if self.stopped.as_ref().is_some_and(CancellationToken::is_cancelled) {
+            tracing::info!(progress = %message, "action progress, not sent: the invoke was stopped");
+            return;
+        }
         tracing::info!(progress = %message, "action progress");
         // With nobody listening any more the invoke is being stopped
         // (its token); the message is only lost.
-        let _ = self.0.send(message);
+        let _ = self.tx.send(message);
     }
 }
 
@@ -61,4 +84,21 @@ pub trait Action: Send + Sync {
 
 pub fn all() -> Vec<Arc<dyn Action>> {
     vec![Arc::new(dead_letter_redrive::DeadLetterRedrive)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_falls_silent_once_the_invoke_is_stopped() {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let stop = CancellationToken::new();
+        let progress = Progress::new(tx).until(stop.clone());
+        progress.say("moved 1 of 3");
+        stop.cancel();
+        progress.say("moved 2 of 3");
+        assert_eq!(rx.try_recv().unwrap(), "moved 1 of 3");
+        assert!(rx.try_recv().is_err(), "nothing is sent after the stop");
+    }
 }

@@ -82,7 +82,8 @@ pub(super) fn invoke(p: Arc<Provider>, req: pb::invoke_action::Request) -> Event
                     tx_seen.closed().await;
                     cancel.cancel();
                 });
-                let diags = a.invoke(&ctx, &cfg, &watcher).await;
+                // Silent once stopped: see `Progress`.
+                let diags = a.invoke(&ctx, &cfg, &watcher.clone().until(ctx.cancel.clone())).await;
                 gone.abort();
                 Ok::<_, Diagnostics>(diags)
             }

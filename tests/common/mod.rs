@@ -2,6 +2,7 @@
 //! provider process spoken to like Terraform does, and the Terraform CLI.
 #![allow(dead_code)]
 
+pub mod action;
 pub mod aws_rules;
 pub mod census;
 pub mod driver;

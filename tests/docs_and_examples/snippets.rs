@@ -7,7 +7,8 @@
 //!
 //! 1. everything at its top level is a block a configuration may hold
 //!    (`terraform`, `provider`, `variable`, `locals`, `output`, `resource`,
-//!    `data`, `check`, `import`, `moved`, `removed`), so a CLI configuration
+//!    `data`, `check`, `import`, `moved`, `removed`, and `action`, which
+//!    Terraform reads from 1.14 on), so a CLI configuration
 //!    (`provider_installation`), a `terraform test` file (`run`) or a block
 //!    shown alone (`endpoint { ... }`, `timeouts { ... }`) is not one; a
 //!    snippet with a `list` block is a query file (`.tfquery.hcl`,
@@ -15,8 +16,9 @@
 //!    and `locals` blocks;
 //! 2. it has no `module` block, whose code lives outside the snippet;
 //! 3. everything it refers to is declared in it: each `var.X` by a
-//!    `variable "X"`, each `local.X` by `locals`, each `data.T.N` and `T.N`
-//!    by its `data` or `resource` block (`path`, `terraform`, `each`,
+//!    `variable "X"`, each `local.X` by `locals`, each `data.T.N`,
+//!    `action.T.N` and `T.N` by its `data`, `action` or `resource` block
+//!    (`path`, `terraform`, `each`,
 //!    `count`, `self`, and the names `for` expressions and `dynamic` blocks
 //!    bind, are not references).
 //!
@@ -261,7 +263,7 @@ fn tokens(src: &str) -> Vec<Tok> {
 
 /// The top-level blocks a configuration file may hold.
 const CONFIG_BLOCKS: &[&str] =
-    &["terraform", "provider", "variable", "locals", "output", "resource", "data", "check", "import", "moved", "removed"];
+    &["terraform", "provider", "variable", "locals", "output", "resource", "data", "check", "import", "moved", "removed", "action"];
 
 /// The top-level blocks a query file (`.tfquery.hcl`) may hold.
 const QUERY_BLOCKS: &[&str] = &["list", "provider", "variable", "locals"];
@@ -292,6 +294,8 @@ pub struct Shape {
     /// Whether it is a query file (it has a `list` block): saved as
     /// `.tfquery.hcl` and checked by `terraform validate -query`.
     pub query: bool,
+    /// Whether it has an `action` block, which Terraform reads from 1.14 on.
+    pub actions: bool,
 }
 
 /// The index after the block or group opened at `open` (a `Tok::Open`).
@@ -400,6 +404,13 @@ pub fn classify(text: &str) -> (Kind, Shape) {
                     others.insert(format!("list resource {}", label(0)));
                 }
             }
+            "action" => {
+                declared.insert(format!("action.{}.{}", label(0), label(1)));
+                shape.actions = true;
+                if !label(0).starts_with("privatelink_") {
+                    others.insert(format!("action type {}", label(0)));
+                }
+            }
             _ => {}
         }
         blocks += 1;
@@ -470,7 +481,7 @@ pub fn classify(text: &str) -> (Kind, Shape) {
         }
         let name = match (a.as_str(), t.get(k + 3), t.get(k + 4)) {
             ("var", _, _) | ("local", _, _) | ("module", _, _) => format!("{a}.{b}"),
-            ("data" | "list", Some(Tok::Dot), Some(Tok::Ident(n))) => format!("{a}.{b}.{n}"),
+            ("data" | "list" | "action", Some(Tok::Dot), Some(Tok::Ident(n))) => format!("{a}.{b}.{n}"),
             _ => format!("{a}.{b}"),
         };
         if !declared.contains(&name) {
@@ -572,6 +583,36 @@ check "c" {
             kind("list \"aws_instance\" \"all\" {\n  provider = aws\n}\n"),
             Kind::OtherProvider("list resource aws_instance".into())
         );
+    }
+
+    #[test]
+    fn actions_are_configuration_and_what_triggers_them_refers_to_them() {
+        let text = r#"
+variable "name" { type = string }
+resource "privatelink_private_lambda_pipeline" "orders" {
+  name = var.name
+  lifecycle {
+    action_trigger {
+      events  = [after_update]
+      actions = [action.privatelink_dead_letter_redrive.orders]
+    }
+  }
+}
+action "privatelink_dead_letter_redrive" "orders" {
+  config {
+    pipeline = var.name
+  }
+}
+"#;
+        let (k, shape) = classify(text);
+        assert_eq!(k, Kind::Whole);
+        assert!(shape.actions && !shape.imports);
+        let trigger_only = &text[..text.find("action \"privatelink").unwrap()];
+        assert_eq!(
+            kind(trigger_only),
+            Kind::Fragment("refers to what it does not declare: action.privatelink_dead_letter_redrive.orders".into())
+        );
+        assert_eq!(kind("action \"aws_lambda_invoke\" \"x\" {}\n"), Kind::OtherProvider("action type aws_lambda_invoke".into()));
     }
 
     #[test]

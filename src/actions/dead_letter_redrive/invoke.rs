@@ -70,7 +70,7 @@ pub(super) async fn invoke(ctx: &Ctx, c: &RedriveConfig, progress: &Progress) ->
     tracing::info!(task = %handle, source = %dlq.arn, "message move task started");
     tokio::select! {
         done = watch(ctx, &dlq.arn, &handle, started_at, progress) => done,
-        _ = ctx.cancel.cancelled() => cancel_after_stop(ctx, &dlq.arn, &handle, started_at, progress).await,
+        _ = ctx.cancel.cancelled() => cancel_after_stop(ctx, &dlq.arn, &handle, started_at).await,
     }
 }
 
@@ -111,15 +111,17 @@ async fn watch(ctx: &Ctx, source: &str, handle: &str, started_at: i64, progress:
     }
 }
 
-/// Terraform asked to stop: cancel the task and say how far it got. When
-/// the task ended by itself just before, say that instead.
-async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i64, progress: &Progress) -> Diagnostics {
+/// Terraform asked to stop: cancel the task and say how far it got, in
+/// the completed event alone (no progress event after a stop: see
+/// `Progress`). When the task ended by itself just before, say that
+/// instead.
+async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i64) -> Diagnostics {
     let sqs = &ctx.aws.sqs;
     let cancelled = tokio::time::timeout(CANCEL_LIMIT, move_task::cancel(sqs, handle)).await;
     let ended = |t: Option<&MoveTask>| t.filter(|t| t.status == Status::Completed).cloned();
     match cancelled {
         Ok(Ok(moved)) => {
-            progress.say(format!("cancelled the move task after it moved {moved}"));
+            tracing::info!(task = %handle, moved, "message move task cancelled after a stop");
             Diagnostic::error(
                 "Stopped",
                 format!("Terraform asked the provider to stop: the message move task on {source} was cancelled after it moved {moved} messages. The rest stay in the dead-letter queue; invoke the action again to move them."),
@@ -131,7 +133,7 @@ async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i6
             let tasks = tokio::time::timeout(CANCEL_LIMIT, move_task::find_recent(sqs, source)).await.ok().and_then(Result::ok).unwrap_or_default();
             match ended(move_task::ours(&tasks, handle, started_at)) {
                 Some(t) => {
-                    progress.say(format!("{}: done before the stop", t.progress()));
+                    tracing::info!(task = %handle, progress = %t.progress(), "message move task done before the stop");
                     Diagnostics::default()
                 }
                 None => Diagnostic::error(

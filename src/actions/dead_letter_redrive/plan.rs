@@ -46,10 +46,10 @@ pub(super) async fn plan(ctx: Option<&Ctx>, c: &RedriveConfig) -> Diagnostics {
 /// What the task running on `dlq` is doing, for a message.
 pub(super) fn running_now(dlq: &Queue, t: &move_task::MoveTask) -> String {
     format!(
-        "Task {} on {} is {:?}: it has {}, to {}.",
+        "Task {} on {} is {}: it has {}, to {}.",
         t.handle.as_deref().unwrap_or("(no handle)"),
         dlq.arn,
-        t.status,
+        t.status.as_str(),
         t.progress(),
         t.destination()
     )
@@ -85,7 +85,8 @@ async fn source_queue(ctx: &Ctx, source: &Source) -> Result<Queue, Diagnostic> {
         Source::Pipeline(name) => {
             let names = dead_letter_queue_names(name);
             for n in &names {
-                if let Some(q) = queue::find_by_name(&ctx.aws.sqs, n).await? {
+                // Its settings alone: the action reads no tags.
+                if let Some(q) = queue::find_settings_by_name(&ctx.aws.sqs, n).await? {
                     return Ok(q);
                 }
             }

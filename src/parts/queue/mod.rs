@@ -253,6 +253,15 @@ pub async fn find_by_name(sqs: &aws_sdk_sqs::Client, name: &str) -> PartResult<O
     }
 }
 
+/// GetQueueUrl, then `find_settings` (no tags, so no sqs:ListQueueTags);
+/// `None` when no queue has that name.
+pub async fn find_settings_by_name(sqs: &aws_sdk_sqs::Client, name: &str) -> PartResult<Option<Queue>> {
+    match url_of(sqs, name).await? {
+        Some(url) => find_settings(sqs, &url).await,
+        None => Ok(None),
+    }
+}
+
 /// Brings `current` to `desired`: one SetQueueAttributes with what
 /// differs, then at most one UntagQueue and one TagQueue. No call when
 /// nothing differs.

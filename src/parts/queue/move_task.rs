@@ -28,6 +28,17 @@ pub enum Status {
 }
 
 impl Status {
+    /// As SQS writes it (`RUNNING`), for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Completed => "COMPLETED",
+            Status::Cancelling => "CANCELLING",
+            Status::Cancelled => "CANCELLED",
+            Status::Failed => "FAILED",
+        }
+    }
+
     fn parse(s: &str) -> Option<Status> {
         Some(match s {
             "RUNNING" => Status::Running,
