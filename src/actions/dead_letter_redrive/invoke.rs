@@ -124,7 +124,7 @@ async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i6
             tracing::info!(task = %handle, moved, "message move task cancelled after a stop");
             Diagnostic::error(
                 "Stopped",
-                format!("Terraform asked the provider to stop: the message move task on {source} was cancelled after it moved {moved} messages. The rest stay in the dead-letter queue; invoke the action again to move them."),
+                format!("Terraform asked the provider to stop: the message move task on {source} was cancelled after it moved {}. The rest stay in the dead-letter queue; invoke the action again to move them.", messages(moved)),
             )
             .into()
         }
@@ -149,6 +149,11 @@ async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i6
         )
         .into(),
     }
+}
+
+/// `1 message`, `5 messages`.
+fn messages(n: i64) -> String {
+    format!("{n} message{}", if n == 1 { "" } else { "s" })
 }
 
 /// Now, in epoch milliseconds, as SQS stamps a task's start. A second of

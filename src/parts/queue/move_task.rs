@@ -40,14 +40,7 @@ impl Status {
     }
 
     fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "RUNNING" => Status::Running,
-            "COMPLETED" => Status::Completed,
-            "CANCELLING" => Status::Cancelling,
-            "CANCELLED" => Status::Cancelled,
-            "FAILED" => Status::Failed,
-            _ => return None,
-        })
+        [Status::Running, Status::Completed, Status::Cancelling, Status::Cancelled, Status::Failed].into_iter().find(|t| t.as_str() == s)
     }
 }
 
