@@ -140,6 +140,9 @@ fn query_lists_what_a_workspace_made_and_generated_configuration_imports_it_with
         "the generated configuration should import the three and change nothing:\n{written}\n{}",
         plan.stdout
     );
+    // The imports applied, the plan after them is empty.
+    importer.apply(&[]).ok("apply of the imports");
+    importer.assert_no_changes(&[]);
     maker.destroy(&[]).ok("destroy");
 }
 
