@@ -1357,7 +1357,6 @@ impl SlowApply {
 /// after it is empty and destroy leaves nothing.
 #[test]
 fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::sync::{Arc, Mutex};
     let run = SlowApply::new();
@@ -1366,15 +1365,7 @@ fn ctrl_c_mid_apply_keeps_what_was_made_and_the_next_apply_finishes() {
     let out = Arc::new(Mutex::new(String::new()));
     let err = Arc::new(Mutex::new(String::new()));
     common::plugin::collect(child.stderr.take().unwrap(), err.clone());
-    let stdout = child.stdout.take().unwrap();
-    let seen = out.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let mut s = seen.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
+    let reader = common::plugin::collect(child.stdout.take().unwrap(), out.clone());
     run.wait_half_way(
         before,
         || out.lock().unwrap().contains("Creating..."),

@@ -163,7 +163,6 @@ fn invoke_and_an_update_trigger_redrive_the_dead_letter_queue() {
 /// still in the dead-letter queue.
 #[test]
 fn ctrl_c_during_an_invoke_cancels_the_move_task() {
-    use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     use std::sync::{Arc, Mutex};
     const N: i64 = 10;
@@ -175,15 +174,7 @@ fn ctrl_c_during_an_invoke_cancels_the_move_task() {
     let group = child.id() as libc::pid_t;
     let (out, err) = (Arc::new(Mutex::new(String::new())), Arc::new(Mutex::new(String::new())));
     common::plugin::collect(child.stderr.take().unwrap(), err.clone());
-    let stdout = child.stdout.take().unwrap();
-    let seen = out.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let mut s = seen.lock().unwrap();
-            s.push_str(&line);
-            s.push('\n');
-        }
-    });
+    let reader = common::plugin::collect(child.stdout.take().unwrap(), out.clone());
     // Under way: a message moved, most still to go.
     let t = Instant::now();
     while !b.tasks().first().is_some_and(|t| t.status() == Some("RUNNING") && t.approximate_number_of_messages_moved() >= 1) {

@@ -195,7 +195,9 @@ pub fn plugin_command(identity: &ClientIdentity) -> Command {
     cmd
 }
 
-pub fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
+/// Everything `from` gives, appended to `into` as it comes; the thread
+/// ends with the stream (join it to know all was read).
+pub fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut buf = [0u8; 8192];
         loop {
@@ -204,7 +206,7 @@ pub fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
                 Ok(n) => into.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n])),
             }
         }
-    });
+    })
 }
 
 /// `1|6|tcp|ADDR|grpc|CERT` -> (address, server certificate).
