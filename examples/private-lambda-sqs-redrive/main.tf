@@ -60,11 +60,10 @@ resource "privatelink_private_lambda_pipeline" "orders" {
   }
 }
 
-# The action names the pipeline by the same variable rather than through
-# the resource: an action its own resource triggers may not depend on it.
+# The pipeline that triggers it, by name.
 action "privatelink_dead_letter_redrive" "orders" {
   config {
-    pipeline                = var.name
+    pipeline                = privatelink_private_lambda_pipeline.orders.name
     max_messages_per_second = var.redrive_rate
   }
 }
