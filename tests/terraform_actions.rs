@@ -25,8 +25,8 @@ const VERSION: &str = "1.15.5";
 const INVOKE: &str = "-invoke=action.privatelink_dead_letter_redrive.orders";
 
 /// Pipeline `orders` (mapping disabled, consumer memory from
-/// `var.memory`), redriven after each update by action `orders`, whose
-/// rate is `var.rate`.
+/// `var.memory`), redriven after each update by action `orders`, which
+/// names it through the resource, at rate `var.rate`.
 fn configuration(url: &str, net: &Net) -> String {
     let pipeline = pipeline_hcl(
         "orders",
@@ -59,7 +59,7 @@ variable "rate" {{
 {pipeline}
 action "privatelink_dead_letter_redrive" "orders" {{
   config {{
-    pipeline                = "orders"
+    pipeline                = privatelink_private_lambda_pipeline.this.name
     max_messages_per_second = var.rate
   }}
 }}
