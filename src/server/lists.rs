@@ -9,7 +9,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use tracing::Instrument;
 
 use super::wire::{decode, encode, identity_data};
@@ -21,6 +21,11 @@ use crate::proto::tfplugin6 as pb;
 use crate::provider::Provider;
 use crate::resources::listing::{self, ListConfig, Listed};
 use crate::resources::{self, Resource};
+
+/// How many results' objects are read at once: each read is a composite's
+/// import and refresh, a dozen calls or so, which AWS's request rates
+/// allow a few of side by side.
+const READ_AT_ONCE: usize = 4;
 
 pub type Events = Pin<Box<dyn Stream<Item = Result<pb::list_resource::Event, tonic::Status>> + Send>>;
 
@@ -67,8 +72,10 @@ pub(super) fn list(p: Arc<Provider>, req: pb::list_resource::Request) -> Events 
                 }
             };
             tracing::debug!(found = listed.len(), "listing");
-            for l in listed {
-                let event = event(&p, r.as_ref(), &ctx, l, req.include_resource_object).await;
+            // A few objects read at once, sent in the listed order.
+            let mut events =
+                futures::stream::iter(listed).map(|l| event(&p, r.as_ref(), &ctx, l, req.include_resource_object)).buffered(READ_AT_ONCE);
+            while let Some(event) = events.next().await {
                 // Terraform stops reading at its limit, or went away.
                 if tx.send(Ok(event)).await.is_err() {
                     return;
