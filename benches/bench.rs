@@ -300,6 +300,11 @@ async fn calls() {
         proxy.reset_counts();
         let updated = tf.converge(&fresh, &update).await;
         report("update (refresh + plan + apply)", &proxy.calls());
+        // As `terraform query -generate-config-out` lists: the VPC's
+        // composites of this type, each with its object.
+        proxy.reset_counts();
+        let found = common::driver::list(&mut tf.client, kind, &obj(vec![("vpc_id", s(&net.vpc))]), true, 0).await;
+        report(&format!("listed with its object ({} in the VPC)", found.len()), &proxy.calls());
         proxy.reset_counts();
         let (_, _) = tf.destroy(&updated).await;
         report("destroy", &proxy.calls());

@@ -302,6 +302,10 @@ impl<C: Validate + Plan + Apply + Read + Import + List> Resource for C {
         Ok(encoded(ctx.run(&what, Read::read(self, ctx, &state)).await?))
     }
 
+    fn import_reads(&self) -> bool {
+        C::IMPORT_READS
+    }
+
     fn identity_schema(&self) -> IdentitySchema {
         Import::identity_schema(self)
     }

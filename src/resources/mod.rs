@@ -65,6 +65,10 @@ pub trait Resource: Send + Sync {
     /// A state that `read` can complete, from the id the user gave.
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics>;
 
+    /// Whether `import` already ends with a read, so its state is what a
+    /// read would give (a list's object then needs no read of its own).
+    fn import_reads(&self) -> bool;
+
     /// Resource identity (Terraform and OpenTofu 1.12+): what names one
     /// instance, e.g. for `import { identity = {...} }`. Only attributes
     /// that never change in place: an identity is permanent.

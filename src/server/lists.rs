@@ -107,12 +107,13 @@ async fn event(p: &Provider, r: &dyn Resource, ctx: &Ctx, l: Listed, with_object
     event
 }
 
-/// The state an import by the result's identity reads.
+/// The state an import by the result's identity reads (and refreshes,
+/// where the import does not end with a read already).
 async fn object(p: &Provider, r: &dyn Resource, ctx: &Ctx, l: &Listed) -> Result<pb::DynamicValue, Diagnostics> {
     let (_, schema) = p.resource(r.type_name())?;
     let (state, _) = resources::import_by_identity(r, ctx, &l.identity).await?;
     let state = schema.block.with_groups(state);
-    let read = schema.block.with_groups(r.read(ctx, &state).await?);
+    let read = if r.import_reads() { state } else { schema.block.with_groups(r.read(ctx, &state).await?) };
     if read.is_null() {
         return Err(Diagnostic::error(
             format!("{} is gone", l.display_name),
