@@ -3,12 +3,13 @@
 //! as the count moves. A stop cancels the task before the invoke ends, so
 //! no task runs on after Terraform gave up on it.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::actions::Progress;
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics};
-use crate::parts::queue::move_task::{self, MoveSpec, MoveTask, Status};
+use crate::parts::queue::move_task::{self, MoveSpec, MoveTask, Started, Status};
 use crate::parts::wait::Poll;
 
 use super::config::RedriveConfig;
@@ -60,7 +61,6 @@ pub(super) async fn invoke(ctx: &Ctx, c: &RedriveConfig, progress: &Progress) ->
     }
     let spec = MoveSpec { source_arn: dlq.arn.clone(), destination_arn: redrive.destination_arn.clone(), rate: redrive.rate };
     progress.say(starting(&resolved, &spec));
-    let started_at = now_ms();
     // Not abandoned on a stop: a start whose answer is dropped would leave
     // a task running that nobody knows the handle of.
     let handle = match move_task::start(sqs, &spec).await {
@@ -68,9 +68,10 @@ pub(super) async fn invoke(ctx: &Ctx, c: &RedriveConfig, progress: &Progress) ->
         Err(e) => return e.into(),
     };
     tracing::info!(task = %handle, source = %dlq.arn, "message move task started");
+    let ours = Mutex::new(Started::new(handle, now_ms()));
     tokio::select! {
-        done = watch(ctx, &dlq.arn, &handle, started_at, progress) => done,
-        _ = ctx.cancel.cancelled() => cancel_after_stop(ctx, &dlq.arn, &handle, started_at).await,
+        done = watch(ctx, &dlq.arn, &ours, progress) => done,
+        _ = ctx.cancel.cancelled() => cancel_after_stop(ctx, &dlq.arn, &ours).await,
     }
 }
 
@@ -87,14 +88,15 @@ fn starting(r: &Resolved, spec: &MoveSpec) -> String {
 }
 
 /// Reads the task until it completes, saying each new count.
-async fn watch(ctx: &Ctx, source: &str, handle: &str, started_at: i64, progress: &Progress) -> Diagnostics {
+async fn watch(ctx: &Ctx, source: &str, ours: &Mutex<Started>, progress: &Progress) -> Diagnostics {
     let mut said = String::new();
     loop {
         let tasks = match move_task::find_recent(&ctx.aws.sqs, source).await {
             Ok(t) => t,
             Err(e) => return e.into(),
         };
-        match move_task::round(source, move_task::ours(&tasks, handle, started_at)) {
+        let found = ours.lock().unwrap_or_else(|e| e.into_inner()).find(&tasks).cloned();
+        match move_task::round(source, found.as_ref()) {
             Ok(Poll::Done(t)) => {
                 progress.say(format!("{}: done", t.progress()));
                 return Diagnostics::default();
@@ -115,8 +117,10 @@ async fn watch(ctx: &Ctx, source: &str, handle: &str, started_at: i64, progress:
 /// the completed event alone (no progress event after a stop: see
 /// `Progress`). When the task ended by itself just before, say that
 /// instead.
-async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i64) -> Diagnostics {
+async fn cancel_after_stop(ctx: &Ctx, source: &str, ours: &Mutex<Started>) -> Diagnostics {
     let sqs = &ctx.aws.sqs;
+    let handle = ours.lock().unwrap_or_else(|e| e.into_inner()).handle.clone();
+    let handle = handle.as_str();
     let cancelled = tokio::time::timeout(CANCEL_LIMIT, move_task::cancel(sqs, handle)).await;
     let ended = |t: Option<&MoveTask>| t.filter(|t| t.status == Status::Completed).cloned();
     match cancelled {
@@ -131,7 +135,8 @@ async fn cancel_after_stop(ctx: &Ctx, source: &str, handle: &str, started_at: i6
         Ok(Err(e)) => {
             // Cancelling a task that has just completed fails: find out.
             let tasks = tokio::time::timeout(CANCEL_LIMIT, move_task::find_recent(sqs, source)).await.ok().and_then(Result::ok).unwrap_or_default();
-            match ended(move_task::ours(&tasks, handle, started_at)) {
+            let found = ours.lock().unwrap_or_else(|e| e.into_inner()).find(&tasks).cloned();
+            match ended(found.as_ref()) {
                 Some(t) => {
                     tracing::info!(task = %handle, progress = %t.progress(), "message move task done before the stop");
                     Diagnostics::default()
@@ -156,9 +161,7 @@ fn messages(n: i64) -> String {
     format!("{n} message{}", if n == 1 { "" } else { "s" })
 }
 
-/// Now, in epoch milliseconds, as SQS stamps a task's start. A second of
-/// slack for clocks: only tasks started after ours began are candidates.
+/// Now, in epoch milliseconds, as SQS stamps a task's start.
 fn now_ms() -> i64 {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    ms - 1_000
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

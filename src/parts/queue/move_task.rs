@@ -143,15 +143,41 @@ pub async fn cancel(sqs: &aws_sdk_sqs::Client, handle: &str) -> PartResult<i64> 
     Ok(out.approximate_number_of_messages_moved())
 }
 
-/// Our task among `tasks`: by its handle while it runs; once it has ended
-/// SQS lists it without one, and then it is the most recent task started
-/// no earlier than ours (one task at a time per queue, so none can have
-/// started between ours and its end but after it).
-pub fn ours<'a>(tasks: &'a [MoveTask], handle: &str, started_after: i64) -> Option<&'a MoveTask> {
-    tasks
-        .iter()
-        .find(|t| t.handle.as_deref() == Some(handle))
-        .or_else(|| tasks.iter().filter(|t| t.handle.is_none() && t.started >= started_after).min_by_key(|t| t.started))
+/// How far SQS's clock may be from ours, for telling our task from an
+/// older one when SQS has never been seen running it (see `Started`).
+const CLOCK_SLACK_MS: i64 = 5 * 60 * 1000;
+
+/// The task this provider started, as far as it is known: its handle and,
+/// once seen running, the start SQS stamped on it. SQS lists an ended task
+/// without its handle, so that stamp is what finds it then.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Started {
+    pub handle: String,
+    stamped: Option<i64>,
+    /// Our clock when it was started, less the slack.
+    not_before: i64,
+}
+
+impl Started {
+    /// Task `handle`, started at `now_ms` by our clock.
+    pub fn new(handle: String, now_ms: i64) -> Started {
+        Started { handle, stamped: None, not_before: now_ms - CLOCK_SLACK_MS }
+    }
+
+    /// Our task among `tasks` (most recent first): by its handle while it
+    /// runs, remembering SQS's stamp; once ended, the task with that stamp.
+    /// Ended before it was ever seen running, it is the most recent task:
+    /// SQS runs one per queue at a time, and ours came last.
+    pub fn find<'a>(&mut self, tasks: &'a [MoveTask]) -> Option<&'a MoveTask> {
+        if let Some(t) = tasks.iter().find(|t| t.handle.as_deref() == Some(self.handle.as_str())) {
+            self.stamped = Some(t.started);
+            return Some(t);
+        }
+        match self.stamped {
+            Some(stamp) => tasks.iter().find(|t| t.handle.is_none() && t.started == stamp),
+            None => tasks.first().filter(|t| t.handle.is_none() && t.started >= self.not_before),
+        }
+    }
 }
 
 /// One round of watching task `handle` on `source`: done (completed), still
@@ -208,17 +234,26 @@ mod tests {
     }
 
     #[test]
-    fn ours_is_found_by_handle_while_it_runs_then_by_its_start() {
+    fn ours_is_found_by_handle_while_it_runs_then_by_the_start_sqs_stamped() {
         let older = task(None, Status::Completed, 3, 100);
         let running = task(Some("h1"), Status::Running, 4, 200);
-        assert_eq!(ours(&[running.clone(), older.clone()], "h1", 150), Some(&running));
+        let mut ours = Started::new("h1".into(), 1_000_000);
+        assert_eq!(ours.find(&[running.clone(), older.clone()]), Some(&running));
         let ended = task(None, Status::Completed, 10, 200);
-        assert_eq!(
-            ours(&[ended.clone(), older.clone()], "h1", 150),
-            Some(&ended),
-            "an ended task has no handle: the one started after ours began"
-        );
-        assert_eq!(ours(&[older], "h1", 150), None, "a task older than ours is never taken for it");
+        let later = task(Some("h2"), Status::Running, 1, 300);
+        assert_eq!(ours.find(&[later, ended.clone(), older.clone()]), Some(&ended), "ended: by SQS's stamp, whatever our clock says");
+    }
+
+    #[test]
+    fn ours_ended_before_it_was_seen_is_the_most_recent_task_unless_older_than_our_start() {
+        let now = 10 * CLOCK_SLACK_MS;
+        let just_ended = task(None, Status::Completed, 10, now + 3_000);
+        assert_eq!(Started::new("h1".into(), now).find(std::slice::from_ref(&just_ended)), Some(&just_ended));
+        // Our clock ahead of SQS's by a minute: still ours.
+        let behind = task(None, Status::Completed, 10, now - 60_000);
+        assert_eq!(Started::new("h1".into(), now).find(std::slice::from_ref(&behind)), Some(&behind));
+        let long_ago = task(None, Status::Completed, 3, now - 2 * CLOCK_SLACK_MS);
+        assert_eq!(Started::new("h1".into(), now).find(&[long_ago]), None, "a task from before ours is never taken for it");
     }
 
     #[test]
