@@ -8,7 +8,7 @@
 use crate::ctx::Ctx;
 use crate::diag::{Diagnostic, Diagnostics, Path};
 use crate::identity::REGION;
-use crate::model::{Attr, Model};
+use crate::model::Attr;
 use crate::parts::security_group as sg;
 use crate::parts::tags::Owned;
 use crate::parts::vpc_endpoint as vpce;
@@ -35,8 +35,7 @@ pub fn schema() -> Schema {
 /// Checks of a list's configuration: no AWS call. Paths start at the
 /// `list` block, whose `config` block holds the attributes: Terraform
 /// places a list's diagnostics against the whole block.
-pub fn validate(config: &Value) -> Diagnostics {
-    let c = ListConfig::decode(config);
+pub fn validate(c: &ListConfig) -> Diagnostics {
     let mut d = Diagnostics::default();
     if let Some(v) = c.vpc_id.str() {
         if let Err(e) = crate::validate::aws_id("vpc", v) {
@@ -82,7 +81,6 @@ pub fn filtered(mut listed: Vec<Listed>, config: &ListConfig, limit: i64) -> Vec
         listed.retain(|l| l.name.as_deref().is_some_and(|n| n.starts_with(prefix)));
     }
     listed.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-    listed.dedup();
     if limit > 0 {
         listed.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
     }
@@ -118,6 +116,7 @@ pub fn named_by_owner(owned: &[Owned], prefix: &str, region: &str) -> Vec<Listed
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Model;
 
     fn owned(owner: &str, vpc: &str) -> Owned {
         Owned {
@@ -179,9 +178,14 @@ mod tests {
 
     #[test]
     fn a_bad_vpc_id_and_an_empty_prefix_are_refused_at_their_paths() {
-        let d = validate(&Value::object([("vpc_id", Value::string("subnet-1")), ("name_prefix", Value::string(""))]));
+        let d = validate(&ListConfig::decode(&Value::object([("vpc_id", Value::string("subnet-1")), ("name_prefix", Value::string(""))])));
         let paths: Vec<_> = d.0.iter().map(|d| d.path.clone().unwrap()).collect();
         assert_eq!(paths, [Path::attr("config").then("vpc_id"), Path::attr("config").then("name_prefix")]);
-        assert!(validate(&Value::object([("vpc_id", Value::string("vpc-0123456789abcdef0")), ("name_prefix", Value::Null)])).0.is_empty());
+        assert!(validate(&ListConfig::decode(&Value::object([
+            ("vpc_id", Value::string("vpc-0123456789abcdef0")),
+            ("name_prefix", Value::Null)
+        ])))
+        .0
+        .is_empty());
     }
 }

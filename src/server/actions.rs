@@ -56,7 +56,6 @@ pub(super) fn invoke(p: Arc<Provider>, req: pb::invoke_action::Request) -> Event
     tokio::spawn(
         async move {
             let (say, mut said) = tokio::sync::mpsc::unbounded_channel::<String>();
-            let progress = Progress::new(say);
             let forward = {
                 let tx = tx.clone();
                 tokio::spawn(async move {
@@ -68,7 +67,6 @@ pub(super) fn invoke(p: Arc<Provider>, req: pb::invoke_action::Request) -> Event
                     }
                 })
             };
-            let watcher = progress.clone();
             let tx_seen = tx.clone();
             let diags = async {
                 let (a, schema) = p.action(&req.action_type)?;
@@ -83,14 +81,15 @@ pub(super) fn invoke(p: Arc<Provider>, req: pb::invoke_action::Request) -> Event
                     cancel.cancel();
                 });
                 // Silent once stopped: see `Progress`.
-                let diags = a.invoke(&ctx, &cfg, &watcher.clone().until(ctx.cancel.clone())).await;
+                let progress = Progress::new(say).until(ctx.cancel.clone());
+                let diags = a.invoke(&ctx, &cfg, &progress).await;
                 gone.abort();
                 Ok::<_, Diagnostics>(diags)
             }
             .await
             .unwrap_or_else(|d| d);
-            drop(progress);
-            drop(watcher);
+            // Every progress sender is gone with the block: the forwarder
+            // ends once it has sent what was said, before the completion.
             let _ = forward.await;
             if diags.has_errors() {
                 tracing::warn!(error = %diags.first_summary(), "action failed");

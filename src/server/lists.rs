@@ -35,7 +35,7 @@ pub(super) fn validate(p: &Provider, req: pb::validate_list_resource_config::Req
     let diags: Diagnostics = match p.resource(&req.type_name) {
         Err(d) => d.into(),
         Ok(_) => match decode(req.config, &listing::schema().ty(), "list configuration") {
-            Ok(cfg) => listing::validate(&cfg),
+            Ok(cfg) => listing::validate(&ListConfig::decode(&cfg)),
             Err(d) => d.into(),
         },
     };
@@ -53,7 +53,7 @@ pub(super) fn list(p: Arc<Provider>, req: pb::list_resource::Request) -> Events 
             let found = async {
                 let (r, _) = p.resource(&req.type_name)?;
                 let config = ListConfig::decode(&decode(req.config, &listing::schema().ty(), "list configuration")?);
-                let checked = listing::validate(&config.encode());
+                let checked = listing::validate(&config);
                 if checked.has_errors() {
                     return Err(checked);
                 }

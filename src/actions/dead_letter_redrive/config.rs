@@ -2,8 +2,7 @@
 //! values are known.
 
 use crate::diag::Path;
-use crate::model::{Attr, Model};
-use crate::value::Value;
+use crate::model::Attr;
 
 crate::model! {
     pub struct RedriveConfig {
@@ -15,10 +14,6 @@ crate::model! {
 }
 
 impl RedriveConfig {
-    pub(super) fn decode_config(v: &Value) -> RedriveConfig {
-        RedriveConfig::decode(v)
-    }
-
     /// The redrive asked for; None while a value it needs is unknown (an
     /// action triggered by a resource whose attributes come at apply).
     pub(super) fn redrive(&self) -> Option<Redrive> {

@@ -12,6 +12,7 @@
 
 use crate::ctx::Ctx;
 use crate::diag::Diagnostics;
+use crate::model::Model;
 use crate::schema::{attr, Block, Mode, Schema, Type};
 use crate::value::Value;
 
@@ -63,15 +64,15 @@ impl Action for DeadLetterRedrive {
     }
 
     fn validate(&self, config: &Value) -> Diagnostics {
-        validate::validate(&config::RedriveConfig::decode_config(config))
+        validate::validate(&config::RedriveConfig::decode(config))
     }
 
     async fn plan(&self, ctx: Option<&Ctx>, config: &Value) -> Diagnostics {
-        plan::plan(ctx, &config::RedriveConfig::decode_config(config)).await
+        plan::plan(ctx, &config::RedriveConfig::decode(config)).await
     }
 
     async fn invoke(&self, ctx: &Ctx, config: &Value, progress: &Progress) -> Diagnostics {
-        invoke::invoke(ctx, &config::RedriveConfig::decode_config(config), progress).await
+        invoke::invoke(ctx, &config::RedriveConfig::decode(config), progress).await
     }
 }
 
