@@ -113,20 +113,27 @@ fn a_page_without_an_attribute_is_reported() {
     assert!(missing.iter().any(|m| m.ends_with("`timeouts.create`")));
 }
 
-#[test]
-fn examples_are_terraform_fmt_clean() {
-    let out = std::process::Command::new(common::tool("terraform"))
-        .args(["fmt", "-check", "-recursive", "-diff", "-no-color"])
-        .arg(common::root().join("examples"))
+/// `terraform fmt -check -diff` with `terraform` (a tool of .tools/bin)
+/// on `paths`, with `args` before them, must find nothing to change.
+fn assert_fmt_clean(terraform: &str, args: &[&str], paths: &[PathBuf], what: &str) {
+    let out = std::process::Command::new(common::tool(terraform))
+        .args(["fmt", "-check", "-diff", "-no-color"])
+        .args(args)
+        .args(paths)
         .env("CHECKPOINT_DISABLE", "1")
         .output()
         .expect("run terraform fmt");
     assert!(
         out.status.success(),
-        "terraform fmt -check found unformatted files:\n{}{}",
+        "terraform fmt -check found unformatted {what}:\n{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+#[test]
+fn examples_are_terraform_fmt_clean() {
+    assert_fmt_clean("terraform", &["-recursive"], &[common::root().join("examples")], "files");
 }
 
 /// Is `p` a query file (`NAME.tfquery.hcl`)?
@@ -154,18 +161,7 @@ fn query_files_are_terraform_fmt_clean() {
     let mut files = Vec::new();
     query_files(&common::root().join("examples"), &mut files);
     assert!(files.len() >= 3, "{} query files under examples/: each list resource has one", files.len());
-    let out = std::process::Command::new(common::tool("terraform-1.15.5"))
-        .args(["fmt", "-check", "-diff", "-no-color"])
-        .args(&files)
-        .env("CHECKPOINT_DISABLE", "1")
-        .output()
-        .expect("run terraform fmt");
-    assert!(
-        out.status.success(),
-        "terraform fmt -check found unformatted query files:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_fmt_clean("terraform-1.15.5", &[], &files, "query files");
 }
 
 /// Folders under examples/ holding .tf or .tfquery.hcl files: (folder,
